@@ -1,0 +1,133 @@
+/**
+ * The Worker's environment, parsed once into a typed config. A missing secret or a malformed
+ * var is a startup error that names it (DESIGN §9), never a silent default.
+ */
+
+export interface Env {
+  CACHE: KVNamespace;
+  ORIGIN_URL: string;
+  ORIGIN_TIMEOUT_MS?: string;
+  L1_MAX_AGE_SECONDS?: string;
+  STALE_IF_ERROR_SECONDS?: string;
+  /** Cap on the lifetime of families with no expiry of their own (collab families). */
+  COLLAB_MAX_SECONDS?: string;
+  /** "off" turns the colo-local Cache API tier off (workers.dev, where it is a no-op). */
+  L1_CACHE?: string;
+  OSEH_IMAGE_FILE_JWT_SECRET: string;
+  OSEH_CONTENT_FILE_JWT_SECRET: string;
+  OSEH_TRANSCRIPT_JWT_SECRET: string;
+  OSEH_JOURNEY_JWT_SECRET: string;
+  OSEH_INTERACTIVE_PROMPT_JWT_SECRET: string;
+  OSEH_ID_TOKEN_SECRET: string;
+  EDGE_ADMIN_JWT_SECRET: string;
+  EDGE_ORIGIN_JWT_SECRET: string;
+}
+
+export const SECRET_NAMES = [
+  "OSEH_IMAGE_FILE_JWT_SECRET",
+  "OSEH_CONTENT_FILE_JWT_SECRET",
+  "OSEH_TRANSCRIPT_JWT_SECRET",
+  "OSEH_JOURNEY_JWT_SECRET",
+  "OSEH_INTERACTIVE_PROMPT_JWT_SECRET",
+  "OSEH_ID_TOKEN_SECRET",
+  "EDGE_ADMIN_JWT_SECRET",
+  "EDGE_ORIGIN_JWT_SECRET",
+] as const;
+
+export type SecretName = (typeof SECRET_NAMES)[number];
+
+export interface Secrets {
+  imageFile: string;
+  contentFile: string;
+  transcript: string;
+  journey: string;
+  interactivePrompt: string;
+  idToken: string;
+  edgeAdmin: string;
+  edgeOrigin: string;
+}
+
+export interface Config {
+  /** Origin base URL without a trailing slash. */
+  originUrl: string;
+  originTimeoutMs: number;
+  l1MaxAgeSeconds: number;
+  staleIfErrorSeconds: number;
+  collabMaxSeconds: number;
+  l1Enabled: boolean;
+  secrets: Secrets;
+}
+
+export const DEFAULT_ORIGIN_TIMEOUT_MS = 5000;
+export const DEFAULT_L1_MAX_AGE_SECONDS = 30; // the purge propagation bound for colo-local copies
+export const DEFAULT_STALE_IF_ERROR_SECONDS = 300;
+export const DEFAULT_COLLAB_MAX_SECONDS = 7 * 86400; // collab entries live until purged, but not forever
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly problems: readonly string[]) {
+    super(`oseh-edge configuration is invalid: ${problems.join("; ")}`);
+  }
+}
+
+function readInt(
+  env: Record<string, unknown>,
+  name: string,
+  fallback: number,
+  min: number,
+  problems: string[],
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const text = typeof raw === "number" ? String(raw) : raw;
+  if (typeof text !== "string" || !/^\d+$/.test(text) || Number(text) < min) {
+    problems.push(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+    return fallback;
+  }
+  return Number(text);
+}
+
+/** Parses the environment; throws a ConfigError naming every missing or malformed setting. */
+export function parseConfig(env: Env | Record<string, unknown>): Config {
+  const e = env as Record<string, unknown>;
+  const problems: string[] = [];
+
+  const missing = SECRET_NAMES.filter((name) => typeof e[name] !== "string" || e[name] === "");
+  if (missing.length > 0) problems.push(`missing secret(s): ${missing.join(", ")}`);
+
+  let originUrl = "";
+  const rawOrigin = e.ORIGIN_URL;
+  if (typeof rawOrigin !== "string" || rawOrigin === "") {
+    problems.push("missing var: ORIGIN_URL");
+  } else {
+    try {
+      const url = new URL(rawOrigin);
+      if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("scheme");
+      originUrl = url.toString().replace(/\/+$/, "");
+    } catch {
+      problems.push(`ORIGIN_URL must be an absolute http(s) URL, got ${JSON.stringify(rawOrigin)}`);
+    }
+  }
+  if (e.CACHE === undefined || e.CACHE === null) problems.push("missing KV binding: CACHE");
+
+  const config: Config = {
+    originUrl,
+    originTimeoutMs: readInt(e, "ORIGIN_TIMEOUT_MS", DEFAULT_ORIGIN_TIMEOUT_MS, 1, problems),
+    l1MaxAgeSeconds: readInt(e, "L1_MAX_AGE_SECONDS", DEFAULT_L1_MAX_AGE_SECONDS, 1, problems),
+    staleIfErrorSeconds: readInt(e, "STALE_IF_ERROR_SECONDS", DEFAULT_STALE_IF_ERROR_SECONDS, 0, problems),
+    collabMaxSeconds: readInt(e, "COLLAB_MAX_SECONDS", DEFAULT_COLLAB_MAX_SECONDS, 60, problems),
+    l1Enabled: e.L1_CACHE !== "off",
+    secrets: {
+      imageFile: String(e.OSEH_IMAGE_FILE_JWT_SECRET ?? ""),
+      contentFile: String(e.OSEH_CONTENT_FILE_JWT_SECRET ?? ""),
+      transcript: String(e.OSEH_TRANSCRIPT_JWT_SECRET ?? ""),
+      journey: String(e.OSEH_JOURNEY_JWT_SECRET ?? ""),
+      interactivePrompt: String(e.OSEH_INTERACTIVE_PROMPT_JWT_SECRET ?? ""),
+      idToken: String(e.OSEH_ID_TOKEN_SECRET ?? ""),
+      edgeAdmin: String(e.EDGE_ADMIN_JWT_SECRET ?? ""),
+      edgeOrigin: String(e.EDGE_ORIGIN_JWT_SECRET ?? ""),
+    },
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
