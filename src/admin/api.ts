@@ -1,0 +1,298 @@
+/**
+ * The operator/relay API under `/_edge/v1` (DESIGN §8). Every write is validated against the
+ * registry and the family's codec before anything is stored; refusals store nothing.
+ */
+import { Router, type IRequest } from "itty-router";
+import { parseBearer, authFailureResponse, type AuthFailure } from "../auth/bearer";
+import { verifyAdminServiceToken } from "../auth/admin-token";
+import type { Config } from "../config";
+import { failureResponse, type EdgeFailure } from "../errors";
+import { FAMILIES, computeExpiresAt, getFamily, parseKey } from "../keys";
+import { validateGzipJsonDeep } from "../keys/codecs";
+import type { FamilyEntry, ParsedKey } from "../keys/types";
+import type { Stats } from "../stats";
+import type { TieredStore } from "../storage";
+import { readCapped, sha256Hex } from "../util/bytes";
+
+export const ADMIN_BASE = "/_edge/v1";
+
+/** KV refuses values over 25 MiB (platform-facts §1.1); refuse before reading further. */
+export const MAX_VALUE_BYTES = 26_214_400;
+/** A purge-by-keys call deletes from KV and L1 per key; 100 keys stay well inside 1,000 ops. */
+export const MAX_PURGE_KEYS = 100;
+export const MAX_LIST_LIMIT = 1000;
+const DEFAULT_LIST_LIMIT = 100;
+/** Purge bodies are small JSON documents. */
+const MAX_PURGE_BODY_BYTES = 64 * 1024;
+
+/** What an admin-capable id token check answers (src/auth/admin-id.ts). */
+export type IdAdminResult = { kind: "admin"; sub: string } | { kind: "failure"; failure: AuthFailure } | { kind: "passthrough" };
+
+export interface AdminApiDeps {
+  config: Config;
+  store: TieredStore;
+  stats: Stats;
+  now: () => number;
+  /** Admits admins' id tokens; absent → only service tokens are accepted. */
+  authorizeIdToken?: (request: Request, now: number) => Promise<IdAdminResult>;
+}
+
+type Handler = (request: IRequest) => Promise<Response>;
+
+function fail(failure: EdgeFailure): Response {
+  return failureResponse(failure);
+}
+
+/** Keys in paths are `encodeURIComponent`-encoded; a malformed escape is a bad key, not a 500. */
+function keyFromPath(request: IRequest): { ok: true; parsed: ParsedKey } | { ok: false; response: Response } {
+  const url = new URL(request.url);
+  const raw = url.pathname.slice(`${ADMIN_BASE}/keys/`.length);
+  let key: string;
+  try {
+    key = decodeURIComponent(raw);
+  } catch {
+    return { ok: false, response: fail({ type: "bad_key", message: "key is not valid percent-encoding" }) };
+  }
+  const parsed = parseKey(key);
+  if (!parsed.ok) {
+    const type = parsed.failure.reason === "unknown_family" ? "unknown_family" : "bad_key";
+    return { ok: false, response: fail({ type, message: parsed.failure.message }) };
+  }
+  return { ok: true, parsed: parsed.value };
+}
+
+async function validateValue(family: FamilyEntry, bytes: Uint8Array): Promise<string | null> {
+  const shallow = family.codec.validate(bytes);
+  if (!shallow.ok) return shallow.reason;
+  if (family.codec.name === "gzip-json") {
+    const deep = await validateGzipJsonDeep(bytes);
+    if (!deep.ok) return deep.reason;
+  }
+  return null;
+}
+
+function parseExpiresAtHeader(value: string | null): { ok: true; value?: number } | { ok: false; message: string } {
+  if (value === null) return { ok: true };
+  if (!/^\d{1,12}(\.\d+)?$/.test(value.trim())) {
+    return { ok: false, message: "X-Edge-Expires-At must be unix seconds" };
+  }
+  return { ok: true, value: Number(value.trim()) };
+}
+
+export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promise<Response> {
+  const { config, store, stats } = deps;
+
+  /** Service token first; otherwise an admin's id token (DESIGN §8). */
+  async function authorize(request: Request): Promise<Response | null> {
+    const bearer = parseBearer(request.headers.get("authorization"));
+    if (!bearer.ok) return authFailureResponse(bearer.failure);
+    const now = deps.now();
+    const service = await verifyAdminServiceToken(bearer.token, config.secrets.edgeAdmin, now);
+    if (service.ok) return null;
+    if (deps.authorizeIdToken !== undefined) {
+      const viaId = await deps.authorizeIdToken(request, now);
+      if (viaId.kind === "admin") return null;
+      if (viaId.kind === "failure") return authFailureResponse(viaId.failure);
+    }
+    return authFailureResponse(service.failure);
+  }
+
+  const putKey: Handler = async (request) => {
+    const target = keyFromPath(request);
+    if (!target.ok) return target.response;
+    const { family } = target.parsed;
+
+    const declared = request.headers.get("content-length");
+    if (declared !== null && Number(declared) > MAX_VALUE_BYTES) {
+      return fail({ type: "too_large", message: `value of ${declared} bytes exceeds ${MAX_VALUE_BYTES}` });
+    }
+    const expiresHeader = parseExpiresAtHeader(request.headers.get("x-edge-expires-at"));
+    if (!expiresHeader.ok) return fail({ type: "bad_request", message: expiresHeader.message });
+
+    const body = await readCapped(request.body, MAX_VALUE_BYTES);
+    if (!body.ok) return fail({ type: "too_large", message: `value exceeds ${MAX_VALUE_BYTES} bytes` });
+    const problem = await validateValue(family, body.bytes);
+    if (problem !== null) {
+      return fail({ type: "invalid_value", message: `value fails the ${family.codec.name} codec: ${problem}` });
+    }
+
+    const now = deps.now();
+    const expiry = computeExpiresAt(family, now, {
+      collabMaxSeconds: config.collabMaxSeconds,
+      ...(expiresHeader.value !== undefined ? { writerExpiresAt: expiresHeader.value } : {}),
+    });
+    if (!expiry.ok) return fail({ type: "bad_request", message: expiry.reason });
+
+    const result = await store.write(
+      target.parsed.key,
+      {
+        bytes: body.bytes,
+        envelope: {
+          family: family.name,
+          storedAt: now,
+          expiresAt: expiry.expiresAt,
+          codec: family.codec.name,
+          size: body.bytes.byteLength,
+          sha256: await sha256Hex(body.bytes),
+        },
+      },
+      now,
+    );
+    if (!result.ok) return fail({ type: "storage_error", message: result.failure.message });
+    stats.count(family.name, result.skipped ? "skippedWrites" : "writes");
+    return new Response(null, { status: 204 });
+  };
+
+  const getKey: Handler = async (request) => {
+    const target = keyFromPath(request);
+    if (!target.ok) return target.response;
+    const { family, key } = target.parsed;
+    // Secret families are write-only: never returned by any route (DESIGN §2).
+    if (family.sensitivity === "secret") {
+      return fail({ type: "forbidden", message: `${family.name} is write-only` });
+    }
+    const read = await store.read(key, deps.now());
+    if (read.state !== "fresh") return fail({ type: "not_found", message: "no fresh value for this key" });
+    const { envelope, bytes } = read.value;
+    return new Response(bytes, {
+      status: 200,
+      headers: {
+        "Content-Type": "application/octet-stream",
+        "Cache-Control": "no-store",
+        "X-Edge-Family": envelope.family,
+        "X-Edge-Stored-At": String(envelope.storedAt),
+        "X-Edge-Expires-At": String(envelope.expiresAt),
+        "X-Edge-Sha256": envelope.sha256,
+      },
+    });
+  };
+
+  const deleteKey: Handler = async (request) => {
+    const target = keyFromPath(request);
+    if (!target.ok) return target.response;
+    await store.delete(target.parsed.key);
+    return new Response(null, { status: 204 });
+  };
+
+  const listKeys: Handler = async (request) => {
+    const url = new URL(request.url);
+    const prefix = url.searchParams.get("prefix") ?? "";
+    const cursor = url.searchParams.get("cursor");
+    const limitText = url.searchParams.get("limit");
+    let limit = DEFAULT_LIST_LIMIT;
+    if (limitText !== null) {
+      if (!/^\d+$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > MAX_LIST_LIMIT) {
+        return fail({ type: "bad_request", message: `limit must be an integer in [1, ${MAX_LIST_LIMIT}]` });
+      }
+      limit = Number(limitText);
+    }
+    const page = await store.list({ prefix, limit, ...(cursor ? { cursor } : {}) });
+    return Response.json(page, { headers: { "Cache-Control": "no-store" } });
+  };
+
+  const purge: Handler = async (request) => {
+    const type = request.headers.get("content-type") ?? "";
+    if (!type.toLowerCase().startsWith("application/json")) {
+      return fail({ type: "unsupported_media_type", message: "purge takes an application/json body" });
+    }
+    const body = await readCapped(request.body, MAX_PURGE_BODY_BYTES);
+    if (!body.ok) return fail({ type: "too_large", message: "purge body is too large" });
+    let doc: unknown;
+    try {
+      doc = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body.bytes));
+    } catch {
+      return fail({ type: "bad_request", message: "purge body is not valid JSON" });
+    }
+    const selector = parsePurgeSelector(doc);
+    if (!selector.ok) return fail(selector.failure);
+    const result = await store.purge(selector.value, deps.now());
+    return Response.json(result, { headers: { "Cache-Control": "no-store" } });
+  };
+
+  const familiesList: Handler = async () =>
+    Response.json(
+      FAMILIES.map((f) => ({
+        name: f.name,
+        codec: f.codec.name,
+        expiry: f.expiry,
+        sensitivity: f.sensitivity,
+        route: f.route,
+      })),
+      { headers: { "Cache-Control": "no-store" } },
+    );
+
+  const statsRoute: Handler = async () =>
+    Response.json({ ...stats.snapshot(), storage: store.stats() }, { headers: { "Cache-Control": "no-store" } });
+
+  const withAuth =
+    (handler: Handler): Handler =>
+    async (request) =>
+      (await authorize(request)) ?? handler(request);
+
+  const methodNotAllowed = (allow: string): Handler => async () =>
+    fail({ type: "method_not_allowed", message: "method not allowed", allow });
+
+  const router = Router({ base: ADMIN_BASE })
+    .get("/health", async () => Response.json({ ok: true }, { headers: { "Cache-Control": "no-store" } }))
+    .all("/health", methodNotAllowed("GET"))
+    .get("/families", withAuth(familiesList))
+    .all("/families", methodNotAllowed("GET"))
+    .get("/keys", withAuth(listKeys))
+    .all("/keys", methodNotAllowed("GET"))
+    .put("/keys/:key+", withAuth(putKey))
+    .get("/keys/:key+", withAuth(getKey))
+    .delete("/keys/:key+", withAuth(deleteKey))
+    .all("/keys/:key+", methodNotAllowed("GET, PUT, DELETE"))
+    .post("/purge", withAuth(purge))
+    .all("/purge", methodNotAllowed("POST"))
+    .get("/stats", withAuth(statsRoute))
+    .all("/stats", methodNotAllowed("GET"))
+    .all("*", async () => fail({ type: "not_found", message: "no such admin route" }));
+
+  return async (request) => (await router.fetch(request)) as Response;
+}
+
+export type PurgeSelector = { keys: string[] } | { prefix: string; cursor?: string } | { family: string; prefix: string; cursor?: string };
+
+/** The literal text before a pattern's first `{…}` param: every key of the family starts with it. */
+export function familyLiteralPrefix(family: FamilyEntry): string {
+  const brace = family.name.indexOf("{");
+  return brace === -1 ? family.name : family.name.slice(0, brace);
+}
+
+function parsePurgeSelector(doc: unknown): { ok: true; value: PurgeSelector } | { ok: false; failure: EdgeFailure } {
+  const bad = (message: string) => ({ ok: false as const, failure: { type: "bad_request" as const, message } });
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return bad("purge body must be a JSON object");
+  const body = doc as Record<string, unknown>;
+  const selectors = ["keys", "family", "prefix"].filter((k) => body[k] !== undefined);
+  if (selectors.length !== 1) return bad("purge body needs exactly one of keys, family, prefix");
+  const cursor = body.cursor;
+  if (cursor !== undefined && cursor !== null && typeof cursor !== "string") return bad("cursor must be a string");
+  const cursorPart = typeof cursor === "string" && cursor !== "" ? { cursor } : {};
+
+  if (body.keys !== undefined) {
+    if (!Array.isArray(body.keys) || body.keys.length === 0 || body.keys.length > MAX_PURGE_KEYS) {
+      return bad(`keys must be an array of 1 to ${MAX_PURGE_KEYS} keys`);
+    }
+    const keys: string[] = [];
+    for (const key of body.keys) {
+      if (typeof key !== "string") return bad("keys must be strings");
+      const parsed = parseKey(key);
+      // All-or-nothing: one bad key refuses the whole call, so nothing is purged half-way.
+      if (!parsed.ok) return { ok: false, failure: { type: "bad_key", message: parsed.failure.message } };
+      keys.push(parsed.value.key);
+    }
+    return { ok: true, value: { keys } };
+  }
+  if (body.family !== undefined) {
+    if (typeof body.family !== "string") return bad("family must be a family pattern string");
+    const family = getFamily(body.family);
+    if (family === undefined) {
+      return { ok: false, failure: { type: "unknown_family", message: "no such family (GET /_edge/v1/families)" } };
+    }
+    return { ok: true, value: { family: family.name, prefix: familyLiteralPrefix(family), ...cursorPart } };
+  }
+  if (typeof body.prefix !== "string" || body.prefix === "") return bad("prefix must be a non-empty string");
+  if (body.prefix.startsWith("_edge:")) return bad("the _edge: prefix is reserved");
+  return { ok: true, value: { prefix: body.prefix, ...cursorPart } };
+}

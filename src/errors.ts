@@ -1,0 +1,56 @@
+/**
+ * Expected failures of the edge's own API are values with a tagged `type`; this is the one place
+ * that maps them to the wire (status + JSON `{type, message}`, DESIGN §8). Unexpected errors are
+ * caught once at the boundary (src/index.ts), logged with their cause, and answered generically.
+ */
+
+export type EdgeFailure =
+  | { type: "bad_key"; message: string } // 400: key fails the registry
+  | { type: "unknown_family"; message: string } // 400
+  | { type: "bad_request"; message: string } // 400: malformed body, header or query
+  | { type: "forbidden"; message: string } // 403: e.g. reading a secret family
+  | { type: "not_found"; message: string } // 404
+  | { type: "method_not_allowed"; message: string; allow: string } // 405
+  | { type: "too_large"; message: string } // 413
+  | { type: "unsupported_media_type"; message: string } // 415
+  | { type: "invalid_value"; message: string } // 422: value fails its codec
+  | { type: "storage_error"; message: string } // 503: KV refused the write after retries
+  | { type: "misconfigured"; message: string } // 500: startup config error
+  | { type: "internal"; message: string }; // 500
+
+function statusOf(failure: EdgeFailure): number {
+  switch (failure.type) {
+    case "bad_key":
+    case "unknown_family":
+    case "bad_request":
+      return 400;
+    case "forbidden":
+      return 403;
+    case "not_found":
+      return 404;
+    case "method_not_allowed":
+      return 405;
+    case "too_large":
+      return 413;
+    case "unsupported_media_type":
+      return 415;
+    case "invalid_value":
+      return 422;
+    case "storage_error":
+      return 503;
+    case "misconfigured":
+    case "internal":
+      return 500;
+    default:
+      return failure satisfies never;
+  }
+}
+
+export function failureResponse(failure: EdgeFailure): Response {
+  const headers = new Headers({ "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" });
+  if (failure.type === "method_not_allowed") headers.set("Allow", failure.allow);
+  return new Response(JSON.stringify({ type: failure.type, message: failure.message }), {
+    status: statusOf(failure),
+    headers,
+  });
+}

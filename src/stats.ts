@@ -1,0 +1,44 @@
+/**
+ * In-isolate counters per family for `GET /_edge/v1/stats`. Workers have no shared memory across
+ * isolates, so these describe the isolate that answers the stats call (documented in the README);
+ * durable, global figures belong in Workers Analytics / logs.
+ */
+
+export type Counter = "hits" | "misses" | "staleServes" | "fills" | "originErrors" | "writes" | "skippedWrites";
+
+export const COUNTERS: readonly Counter[] = [
+  "hits",
+  "misses",
+  "staleServes",
+  "fills",
+  "originErrors",
+  "writes",
+  "skippedWrites",
+];
+
+export type FamilyCounters = Record<Counter, number>;
+
+export interface StatsSink {
+  count(family: string, counter: Counter, by?: number): void;
+}
+
+export interface Stats extends StatsSink {
+  snapshot(): { since: number; families: Record<string, FamilyCounters> };
+}
+
+export function createStats(now: number): Stats {
+  const families = new Map<string, FamilyCounters>();
+  return {
+    count(family, counter, by = 1) {
+      let entry = families.get(family);
+      if (entry === undefined) {
+        entry = { hits: 0, misses: 0, staleServes: 0, fills: 0, originErrors: 0, writes: 0, skippedWrites: 0 };
+        families.set(family, entry);
+      }
+      entry[counter] += by;
+    },
+    snapshot() {
+      return { since: now, families: Object.fromEntries([...families].map(([k, v]) => [k, { ...v }])) };
+    },
+  };
+}
