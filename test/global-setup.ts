@@ -6,10 +6,18 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
 
-export const SHARED_DIR = fileURLToPath(new URL("../../shared/", import.meta.url));
+/** `../shared` beside the checkout (as on the developers' machines and in CI); overridable. */
+export const SHARED_DIR = process.env.OSEH_SHARED_DIR
+  ? `${process.env.OSEH_SHARED_DIR.replace(/\/+$/, "")}/`
+  : fileURLToPath(new URL("../../shared/", import.meta.url));
 
 export default function setup(project: TestProject): void {
-  const vectors = readFileSync(`${SHARED_DIR}vectors/blocks.json`, "utf8");
+  let vectors: string;
+  try {
+    vectors = readFileSync(`${SHARED_DIR}vectors/blocks.json`, "utf8");
+  } catch (cause) {
+    throw new Error(`golden vectors not found at ${SHARED_DIR}vectors/blocks.json (set OSEH_SHARED_DIR)`, { cause });
+  }
   project.provide("blocksVectorsJson", vectors);
 }
 
