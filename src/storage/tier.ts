@@ -20,10 +20,29 @@ export interface StoredValue {
   envelope: Envelope;
 }
 
+/**
+ * Expected write failures, as values (STYLE §5). `message` is safe to show an admin caller; it
+ * never contains value bytes.
+ */
+export type StorageFailure =
+  | { reason: "too_large"; message: string; size: number; limit: number }
+  | { reason: "metadata_too_large"; message: string; size: number; limit: number }
+  | { reason: "invalid_key"; message: string }
+  | { reason: "invalid_envelope"; message: string }
+  | { reason: "rate_limited"; message: string; attempts: number }
+  | { reason: "backend_error"; message: string };
+
+/**
+ * A tier's put either stored the value, or refused it before writing anything. Extends the
+ * original `Promise<void>` compatibly for callers (they may ignore the result); a refusal is a
+ * value so the admin API can map it to 413/503 in one switch.
+ */
+export type PutResult = { ok: true } | { ok: false; failure: StorageFailure };
+
 export interface Tier {
   readonly name: "l1" | "l2";
   /** Returns the value even when expired; freshness is the caller's decision (from the envelope). */
   get(key: string): Promise<StoredValue | undefined>;
-  put(key: string, value: StoredValue, now: number): Promise<void>;
+  put(key: string, value: StoredValue, now: number): Promise<PutResult>;
   delete(key: string): Promise<void>;
 }

@@ -1,0 +1,25 @@
+/** The storage layer's public surface (DESIGN §3; layout in docs/storage-schema.md). */
+export type { Envelope, PutResult, StorageFailure, StoredValue, Tier } from "./tier";
+export { buildStoredValue, classifyFreshness, sha256Hex, type Freshness } from "./envelope";
+export { createKvTier, kvExpirationTtl, type KvTier, type KvTierOptions } from "./kv-tier";
+export {
+  createCacheApiTier,
+  familyCacheTag,
+  type CacheApiTier,
+  type CacheApiTierOptions,
+} from "./cache-api-tier";
+export {
+  canSkipWrite,
+  createTieredStore,
+  purgeVisibleWithinSeconds,
+  type ListOptions,
+  type ListResult,
+  type PurgeResult,
+  type PurgeSelector,
+  type ReadResult,
+  type TieredStore,
+  type TieredStoreOptions,
+  type WriteResult,
+} from "./tiered";
+export { createStorageCounters, STORAGE_COUNTERS, type StorageCounter, type StorageCounters } from "./stats";
+export { MAX_VALUE_BYTES, PURGE_PAGE_SIZE, KV_PROPAGATION_SECONDS } from "./limits";

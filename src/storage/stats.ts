@@ -1,0 +1,50 @@
+/**
+ * Storage counters per family, for `GET /_edge/v1/stats`. They describe the isolate that answers
+ * (Workers share no memory across isolates); global figures belong in Workers Analytics.
+ */
+
+export const STORAGE_COUNTERS = [
+  "l1Hits",
+  "l2Hits",
+  "misses",
+  "stale",
+  "backFills",
+  "writes",
+  "skippedWrites",
+  "writeFailures",
+  "retries429",
+  "purged",
+] as const;
+
+export type StorageCounter = (typeof STORAGE_COUNTERS)[number];
+
+export type StorageCounterValues = Record<StorageCounter, number>;
+
+/** Family used for events whose key matches no known family (e.g. a miss with no `familyOf`). */
+export const UNKNOWN_FAMILY = "(unknown)";
+
+export interface StorageCounters {
+  count(family: string, counter: StorageCounter, by?: number): void;
+  /** A plain copy, safe to serialise. */
+  snapshot(): Record<string, StorageCounterValues>;
+}
+
+export function createStorageCounters(): StorageCounters {
+  const families = new Map<string, StorageCounterValues>();
+  return {
+    count(family, counter, by = 1) {
+      let entry = families.get(family);
+      if (entry === undefined) {
+        entry = Object.fromEntries(STORAGE_COUNTERS.map((c) => [c, 0])) as StorageCounterValues;
+        families.set(family, entry);
+      }
+      entry[counter] += by;
+    },
+    snapshot() {
+      return Object.fromEntries([...families].map(([family, values]) => [family, { ...values }]));
+    },
+  };
+}
+
+/** The isolate's counters; the default sink of every tiered store. */
+export const isolateStorageCounters: StorageCounters = createStorageCounters();

@@ -1,0 +1,330 @@
+/**
+ * The tiered store (DESIGN §3): L1 Cache API (colo) → L2 KV (global). Freshness is decided from
+ * the envelope with the caller's `now`; platform TTLs are only garbage collection. Everything the
+ * rest of the Worker does with storage goes through the methods below.
+ */
+import { createCacheApiTier, type CacheApiTier, INITIAL_GENERATION } from "./cache-api-tier";
+import { checkStorable, classifyFreshness, isReservedKey, keyProblem } from "./envelope";
+import { createGenerations, type GenerationMemory, isolateGenerationMemory } from "./generations";
+import { createKvTier } from "./kv-tier";
+import {
+  KV_LIST_MAX_LIMIT,
+  KV_PROPAGATION_SECONDS,
+  PURGE_PAGE_SIZE,
+  WRITE_SKIP_MAX_SLACK_SECONDS,
+  WRITE_SKIP_SLACK_FRACTION,
+} from "./limits";
+import { realSleep, type Sleep } from "./retry";
+import { type InFlight, isolateInFlight, singleFlight } from "./single-flight";
+import {
+  isolateStorageCounters,
+  type StorageCounters,
+  type StorageCounterValues,
+  UNKNOWN_FAMILY,
+} from "./stats";
+import type { Envelope, StorageFailure, StoredValue } from "./tier";
+
+export type ReadResult =
+  | { state: "fresh" | "stale"; tier: "l1" | "l2"; value: StoredValue }
+  | { state: "miss" };
+
+export type WriteResult = { ok: true; skipped: boolean } | { ok: false; failure: StorageFailure };
+
+export type PurgeSelector =
+  | { keys: string[]; cursor?: string }
+  | { prefix: string; cursor?: string }
+  | { family: string; prefix: string; cursor?: string };
+
+export interface PurgeResult {
+  purged: number;
+  /** Pass back in the same selector until it is null. */
+  cursor: string | null;
+  /** Seconds after which no colo serves a purged value (docs/storage-schema.md §Purge). */
+  visibleWithinSeconds: number;
+}
+
+export interface ListOptions {
+  prefix?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+export interface ListResult {
+  keys: { name: string; expiresAt: number | null }[];
+  cursor: string | null;
+}
+
+export interface TieredStoreOptions {
+  kv: KVNamespace;
+  /** The colo-local tier; absent (workers.dev, tests) means every read goes to KV. */
+  cache?: Cache;
+  /** Upper bound of an L1 entry's life and of a remembered generation's. */
+  l1MaxAgeSeconds: number;
+  /** How long after `expiresAt` a value may still be served as `stale` (and is kept in KV). */
+  staleIfErrorSeconds: number;
+  /** Any URL on the Worker's own host (the request URL will do); L1 keys live under it. */
+  baseUrl: string;
+  waitUntil: (promise: Promise<unknown>) => void;
+  /** Injected so the 429 backoff never waits in tests. */
+  sleep?: Sleep;
+  /**
+   * The family pattern of a key (wire it to the registry: `(k) => parseKey(k)?.family.name`).
+   * Needed for per-family L1 generations on reads and for the miss counters; without it every
+   * key uses one constant generation and a purge reaches other colos' L1 only by expiry (still
+   * within `visibleWithinSeconds`).
+   */
+  familyOf?: (key: string) => string | undefined;
+  /** Defaults to the isolate-wide counters. */
+  counters?: StorageCounters;
+  /** Defaults to the isolate-wide memory; tests pass their own to play another isolate. */
+  generationMemory?: GenerationMemory;
+  /** Defaults to the isolate-wide map, so concurrent requests coalesce. */
+  inFlight?: InFlight;
+  /** Keys deleted per purge call; default PURGE_PAGE_SIZE. */
+  purgePageSize?: number;
+}
+
+export interface TieredStore {
+  read(key: string, now: number): Promise<ReadResult>;
+  write(key: string, value: StoredValue, now: number): Promise<WriteResult>;
+  delete(key: string): Promise<void>;
+  singleFlight<T>(key: string, load: () => Promise<T>): Promise<T>;
+  list(options: ListOptions): Promise<ListResult>;
+  purge(selector: PurgeSelector, now: number): Promise<PurgeResult>;
+  stats(): Record<string, StorageCounterValues>;
+  /** The purge propagation bound this store was configured with. */
+  readonly visibleWithinSeconds: number;
+}
+
+/**
+ * Write-skip rule: the KV write is skipped when KV already holds the same bytes (sha256 and size)
+ * for the same family and codec, and its expiry is not meaningfully earlier than the new one —
+ * at most `min(60 s, 10 % of the new remaining lifetime)` earlier. A later existing expiry also
+ * skips (identical bytes; a writer that must shorten it deletes first).
+ */
+export function canSkipWrite(existing: Envelope | undefined, next: Envelope, now: number): boolean {
+  if (existing === undefined) return false;
+  if (existing.sha256 !== next.sha256 || existing.size !== next.size) return false;
+  if (existing.family !== next.family || existing.codec !== next.codec) return false;
+  const remaining = Math.max(0, next.expiresAt - now);
+  const slack = Math.min(WRITE_SKIP_MAX_SLACK_SECONDS, Math.floor(remaining * WRITE_SKIP_SLACK_FRACTION));
+  return existing.expiresAt >= next.expiresAt - slack && existing.expiresAt > now;
+}
+
+/** KV propagation (a delete or generation bump reaches every colo) + the longest L1 life. */
+export function purgeVisibleWithinSeconds(l1MaxAgeSeconds: number): number {
+  return KV_PROPAGATION_SECONDS + l1MaxAgeSeconds;
+}
+
+const PURGE_DELETE_CONCURRENCY = 16; // parallel KV deletes per purge page; KV binding calls are not connection-bound
+
+async function forEachLimited<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await run(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+export function createTieredStore(options: TieredStoreOptions): TieredStore {
+  const sleep = options.sleep ?? realSleep;
+  const counters = options.counters ?? isolateStorageCounters;
+  const inFlight = options.inFlight ?? isolateInFlight;
+  const familyOf = options.familyOf ?? (() => undefined);
+  const familyLabel = (key: string): string => familyOf(key) ?? UNKNOWN_FAMILY;
+  const pageSize = Math.max(1, Math.min(options.purgePageSize ?? PURGE_PAGE_SIZE, KV_LIST_MAX_LIMIT));
+  const visibleWithinSeconds = purgeVisibleWithinSeconds(options.l1MaxAgeSeconds);
+
+  const onRetry = (key: string) => counters.count(familyLabel(key), "retries429");
+  const l2 = createKvTier(options.kv, {
+    graceSeconds: options.staleIfErrorSeconds,
+    sleep,
+    onRetry: (key) => onRetry(key),
+  });
+  const generations = createGenerations(options.kv, {
+    maxAgeSeconds: options.l1MaxAgeSeconds,
+    memory: options.generationMemory ?? isolateGenerationMemory,
+    sleep,
+  });
+  const l1: CacheApiTier | undefined =
+    options.cache === undefined
+      ? undefined
+      : createCacheApiTier(options.cache, { baseUrl: options.baseUrl, maxAgeSeconds: options.l1MaxAgeSeconds });
+
+  const generationFor = async (key: string, now: number): Promise<string> => {
+    const family = familyOf(key);
+    return family === undefined ? INITIAL_GENERATION : generations.current(family, now);
+  };
+
+  /** L1 is best effort: a Cache API failure is a miss there, never a failed read. */
+  const readL1 = async (key: string, generation: string): Promise<StoredValue | undefined> => {
+    if (l1 === undefined) return undefined;
+    try {
+      return await l1.getAt(key, generation);
+    } catch {
+      return undefined;
+    }
+  };
+
+  const writeL1 = async (key: string, value: StoredValue, now: number, generation: string): Promise<void> => {
+    if (l1 === undefined) return;
+    try {
+      await l1.putAt(key, value, now, generation);
+    } catch {
+      // best effort, as above
+    }
+  };
+
+  const deleteL1 = async (key: string, generations: Iterable<string>): Promise<void> => {
+    if (l1 === undefined) return;
+    for (const generation of new Set(generations)) await l1.deleteAt(key, generation);
+  };
+
+  const store: TieredStore = {
+    visibleWithinSeconds,
+
+    async read(key, now) {
+      // Reserved keys are bookkeeping, never values; a key KV would refuse cannot be stored.
+      if (isReservedKey(key) || keyProblem(key) !== null) return { state: "miss" };
+      // Resolved once, so a back-fill racing a purge lands under the old, unreachable generation.
+      const generation = l1 === undefined ? INITIAL_GENERATION : await generationFor(key, now);
+
+      const local = await readL1(key, generation);
+      if (local !== undefined && classifyFreshness(local.envelope, now, options.staleIfErrorSeconds) === "fresh") {
+        counters.count(local.envelope.family, "l1Hits");
+        return { state: "fresh", tier: "l1", value: local };
+      }
+
+      const global = await l2.get(key);
+      const state =
+        global === undefined ? "expired" : classifyFreshness(global.envelope, now, options.staleIfErrorSeconds);
+      if (global === undefined || state === "expired") {
+        counters.count(global?.envelope.family ?? familyLabel(key), "misses");
+        return { state: "miss" };
+      }
+      if (state === "stale") {
+        counters.count(global.envelope.family, "stale");
+        return { state: "stale", tier: "l2", value: global };
+      }
+      counters.count(global.envelope.family, "l2Hits");
+      if (l1 !== undefined) {
+        options.waitUntil(
+          writeL1(key, global, now, generation).then(() => counters.count(global.envelope.family, "backFills")),
+        );
+      }
+      return { state: "fresh", tier: "l2", value: global };
+    },
+
+    async write(key, value, now) {
+      if (isReservedKey(key)) {
+        return { ok: false, failure: { reason: "invalid_key", message: "keys starting with _edge: are reserved" } };
+      }
+      const checked = checkStorable(key, value);
+      if (!checked.ok) {
+        counters.count(value.envelope.family, "writeFailures");
+        return checked;
+      }
+      const family = value.envelope.family;
+      // One KV read (value streamed and cancelled) is 10× cheaper than a write and avoids the 1/s/key limit.
+      let existing: Envelope | undefined;
+      try {
+        existing = await l2.getEnvelope(key);
+      } catch {
+        existing = undefined;
+      }
+      const skipped = canSkipWrite(existing, value.envelope, now);
+      if (skipped) {
+        counters.count(family, "skippedWrites");
+      } else {
+        const put = await l2.put(key, value, now);
+        if (!put.ok) {
+          counters.count(family, "writeFailures");
+          return put;
+        }
+        counters.count(family, "writes");
+      }
+      // L1 mirrors what KV holds: when skipped, that is the existing envelope (same bytes).
+      const held = skipped && existing !== undefined ? { bytes: value.bytes, envelope: existing } : value;
+      await writeL1(key, held, now, await generationFor(key, now));
+      return { ok: true, skipped };
+    },
+
+    async delete(key) {
+      if (isReservedKey(key)) return;
+      await l2.delete(key);
+      if (l1 === undefined) return;
+      // No `now` here, so no memory-age check: delete under every token this isolate may have used.
+      const family = familyOf(key);
+      await deleteL1(key, family === undefined ? [INITIAL_GENERATION] : await generations.known(family));
+    },
+
+    singleFlight(key, load) {
+      return singleFlight(inFlight, key, load, options.waitUntil);
+    },
+
+    async list({ prefix, cursor, limit }) {
+      if (prefix !== undefined && isReservedKey(prefix)) return { keys: [], cursor: null };
+      const page = await options.kv.list<unknown>({
+        ...(prefix !== undefined && prefix !== "" ? { prefix } : {}),
+        ...(cursor !== undefined && cursor !== "" ? { cursor } : {}),
+        limit: Math.max(1, Math.min(limit ?? KV_LIST_MAX_LIMIT, KV_LIST_MAX_LIMIT)),
+      });
+      const keys = page.keys
+        .filter((k) => !isReservedKey(k.name))
+        .map((k) => {
+          const meta = k.metadata as { expiresAt?: unknown } | null | undefined;
+          const expiresAt = typeof meta?.expiresAt === "number" ? meta.expiresAt : null;
+          return { name: k.name, expiresAt };
+        });
+      return { keys, cursor: page.list_complete ? null : page.cursor };
+    },
+
+    async purge(selector, now) {
+      let keys: string[];
+      let cursor: string | null;
+      let l1Generations: (key: string) => Promise<string[]>;
+
+      if ("keys" in selector) {
+        const offset = selector.cursor !== undefined && /^\d+$/.test(selector.cursor) ? Number(selector.cursor) : 0;
+        keys = selector.keys.slice(offset, offset + pageSize);
+        cursor = offset + pageSize < selector.keys.length ? String(offset + pageSize) : null;
+        l1Generations = async (key) => [await generationFor(key, now)];
+      } else {
+        if ("family" in selector) {
+          // Bump once, on the first page: KV allows one write per second to the generation key.
+          const bumped =
+            selector.cursor === undefined
+              ? await generations.bump(selector.family, now)
+              : { previous: await generations.current(selector.family, now), next: undefined };
+          const tokens = [bumped.previous, ...(bumped.next === undefined ? [] : [bumped.next])];
+          l1Generations = async () => tokens;
+        } else {
+          l1Generations = async (key) => [await generationFor(key, now)];
+        }
+        const page = await options.kv.list({
+          prefix: selector.prefix,
+          limit: pageSize,
+          ...(selector.cursor !== undefined && selector.cursor !== "" ? { cursor: selector.cursor } : {}),
+        });
+        keys = page.keys.map((k) => k.name);
+        cursor = page.list_complete ? null : page.cursor;
+      }
+
+      const targets = keys.filter((key) => !isReservedKey(key) && keyProblem(key) === null);
+      await forEachLimited(targets, PURGE_DELETE_CONCURRENCY, async (key) => {
+        await l2.delete(key);
+        await deleteL1(key, await l1Generations(key));
+        counters.count(familyLabel(key), "purged");
+      });
+      return { purged: targets.length, cursor, visibleWithinSeconds };
+    },
+
+    stats() {
+      return counters.snapshot();
+    },
+  };
+  return store;
+}
