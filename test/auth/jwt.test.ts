@@ -1,0 +1,182 @@
+/**
+ * Verification follows PyJWT 2.8.0 as the backend configures it (blocks-spec §4 "Verification",
+ * DESIGN §6), and the resource-credential precedence of the image/content routes.
+ */
+import { describe, expect, it } from "vitest";
+import { readResourceCredential } from "../../src/auth/credential";
+import { ID_TOKEN_MIN_IAT, buildResourceClaims, createTokenService, importHmacKey, type ResourceKind } from "../../src/auth/jwt";
+import { vectorSecrets } from "../render/support";
+
+const NOW = 1700000000;
+const secrets = vectorSecrets();
+const tokens = createTokenService(secrets);
+const SUB = "oseh_if_bg7Hn2JdQ4x1LzP0aY6sCw";
+
+function b64url(bytes: Uint8Array | string): string {
+  const raw = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+  return btoa(String.fromCharCode(...raw)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** A token with any header and payload, signed HMAC-SHA256 or HMAC-SHA512 with `secret`. */
+async function craft(header: object, payload: object, secret: string, hash: "SHA-256" | "SHA-512" = "SHA-256"): Promise<string> {
+  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash }, false, ["sign"]);
+  const signature = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input)));
+  return `${input}.${b64url(signature)}`;
+}
+
+const HS256 = { alg: "HS256", typ: "JWT" };
+const imageClaims = (): Record<string, unknown> => ({ ...buildResourceClaims("image", SUB, NOW) });
+const image = (token: string, now = NOW, sub?: string) => tokens.verifyResource("image", token, now, sub);
+
+describe("minting", () => {
+  it("builds sub, iss, aud, iat, exp in the backend's order", () => {
+    expect(JSON.stringify(buildResourceClaims("content", "oseh_cf_x", NOW + 0.9))).toBe(
+      '{"sub":"oseh_cf_x","iss":"oseh","aud":"oseh-content","iat":1699999999,"exp":1700001800}',
+    );
+  });
+
+  it("matches a hand-built PyJWT token for every kind", async () => {
+    const secretOf: Record<ResourceKind, string> = {
+      image: secrets.imageFile,
+      content: secrets.contentFile,
+      transcript: secrets.transcript,
+      journey: secrets.journey,
+      interactive_prompt: secrets.interactivePrompt,
+    };
+    for (const kind of Object.keys(secretOf) as ResourceKind[]) {
+      expect(await tokens.mint(kind, "oseh_x_1", NOW)).toBe(await craft(HS256, buildResourceClaims(kind, "oseh_x_1", NOW), secretOf[kind]));
+    }
+  });
+
+  it("imports each secret once per isolate", () => {
+    expect(importHmacKey("same-secret")).toBe(importHmacKey("same-secret"));
+  });
+});
+
+describe("resource verification", () => {
+  it("accepts a fresh token and returns its claims", async () => {
+    const token = await tokens.mint("image", SUB, NOW);
+    expect(await image(token, NOW, SUB)).toEqual({ ok: true, claims: buildResourceClaims("image", SUB, NOW) });
+  });
+
+  it("rejects a sub that is not the route's uid", async () => {
+    expect(await image(await tokens.mint("image", SUB, NOW), NOW, "oseh_if_other")).toMatchObject({ ok: false, failure: { reason: "invalid" } });
+  });
+
+  it("rejects another kind's token (wrong secret and aud)", async () => {
+    expect(await image(await tokens.mint("content", SUB, NOW))).toMatchObject({ ok: false, failure: { reason: "invalid" } });
+  });
+
+  it("rejects exp == now and accepts exp == now + 1 (leeway 0)", async () => {
+    const token = await tokens.mint("image", SUB, NOW);
+    expect((await image(token, NOW + 1799.99)).ok).toBe(true);
+    expect(await image(token, NOW + 1800)).toMatchObject({ ok: false, failure: { reason: "invalid" } });
+    expect(await image(token, NOW + 1800.5)).toMatchObject({ ok: false });
+  });
+
+  it("rejects int(iat) > now, accepts iat == now", async () => {
+    const iatNow = await craft(HS256, { ...imageClaims(), iat: NOW }, secrets.imageFile);
+    expect((await image(iatNow, NOW)).ok).toBe(true);
+    const future = await craft(HS256, { ...imageClaims(), iat: NOW + 1 }, secrets.imageFile);
+    expect(await image(future, NOW)).toMatchObject({ ok: false, failure: { reason: "invalid", detail: "iat in the future" } });
+    expect(await image(future, NOW + 0.999)).toMatchObject({ ok: false });
+    expect((await image(future, NOW + 1)).ok).toBe(true);
+    // PyJWT truncates: iat 1700000000.9 counts as 1700000000.
+    expect((await image(await craft(HS256, { ...imageClaims(), iat: NOW + 0.9 }, secrets.imageFile), NOW)).ok).toBe(true);
+  });
+
+  it("truncates a fractional exp like PyJWT", async () => {
+    const token = await craft(HS256, { ...imageClaims(), exp: NOW + 0.5 }, secrets.imageFile);
+    expect(await image(token, NOW)).toMatchObject({ ok: false });
+  });
+
+  it("rejects alg none and HS512", async () => {
+    const payload = b64url(JSON.stringify(imageClaims()));
+    expect(await image(`${b64url(JSON.stringify({ alg: "none", typ: "JWT" }))}.${payload}.`)).toMatchObject({ ok: false, failure: { reason: "invalid" } });
+    const hs512 = await craft({ alg: "HS512", typ: "JWT" }, imageClaims(), secrets.imageFile, "SHA-512");
+    expect(await image(hs512)).toMatchObject({ ok: false, failure: { reason: "invalid" } });
+  });
+
+  it("rejects a bad signature and garbage", async () => {
+    const token = await tokens.mint("image", SUB, NOW);
+    expect((await image(`${token.slice(0, -2)}AA`)).ok).toBe(false);
+    for (const junk of ["", "a.b", "a.b.c", "not a jwt", `${token}.x`]) expect(await image(junk)).toMatchObject({ ok: false, failure: { reason: "invalid" } });
+  });
+
+  it.each([["wrong aud", { aud: "oseh-content" }], ["wrong iss", { iss: "Oseh" }], ["iss list", { iss: ["oseh"] }]])("rejects %s", async (_n, patch) => {
+    expect(await image(await craft(HS256, { ...imageClaims(), ...patch }, secrets.imageFile))).toMatchObject({ ok: false, failure: { reason: "invalid" } });
+  });
+
+  it("accepts aud as a list containing the kind's aud, rejects a list without it or with non-strings", async () => {
+    const ok = await craft(HS256, { ...imageClaims(), aud: ["other", "oseh-image"] }, secrets.imageFile);
+    expect((await image(ok)).ok).toBe(true);
+    expect((await image(await craft(HS256, { ...imageClaims(), aud: ["other"] }, secrets.imageFile))).ok).toBe(false);
+    expect((await image(await craft(HS256, { ...imageClaims(), aud: ["oseh-image", 1] }, secrets.imageFile))).ok).toBe(false);
+  });
+
+  it.each(["sub", "iss", "aud", "iat", "exp"])("rejects a token missing or with null %s", async (claim) => {
+    const missing = imageClaims();
+    delete missing[claim];
+    expect(await image(await craft(HS256, missing, secrets.imageFile))).toMatchObject({ ok: false, failure: { reason: "invalid" } });
+    expect(await image(await craft(HS256, { ...imageClaims(), [claim]: null }, secrets.imageFile))).toMatchObject({ ok: false });
+  });
+
+  it("checks nbf when present", async () => {
+    expect((await image(await craft(HS256, { ...imageClaims(), nbf: NOW + 5 }, secrets.imageFile))).ok).toBe(false);
+    expect((await image(await craft(HS256, { ...imageClaims(), nbf: NOW }, secrets.imageFile))).ok).toBe(true);
+  });
+});
+
+describe("id tokens", () => {
+  const idClaims = (): Record<string, unknown> => ({ sub: "oseh_u_x", iss: "oseh", aud: "oseh-id", iat: NOW - 10, exp: NOW + 60, jti: "j1" });
+
+  it("accepts a valid id token", async () => {
+    const verified = await tokens.verifyIdToken(await craft(HS256, idClaims(), secrets.idToken), NOW);
+    expect(verified).toMatchObject({ ok: true, claims: { sub: "oseh_u_x", jti: "j1" } });
+  });
+
+  it.each([
+    ["missing jti", (c: Record<string, unknown>) => delete c.jti],
+    ["null jti", (c: Record<string, unknown>) => (c.jti = null)],
+    ["iat before 1679589900", (c: Record<string, unknown>) => (c.iat = ID_TOKEN_MIN_IAT - 1)],
+    ["resource aud", (c: Record<string, unknown>) => (c.aud = "oseh-image")],
+    ["expired", (c: Record<string, unknown>) => (c.exp = NOW)],
+  ])("rejects %s", async (_n, edit) => {
+    const claims = idClaims();
+    edit(claims);
+    expect(await tokens.verifyIdToken(await craft(HS256, claims, secrets.idToken), NOW)).toMatchObject({ ok: false, failure: { reason: "invalid" } });
+  });
+
+  it("accepts iat exactly at the minimum", async () => {
+    expect((await tokens.verifyIdToken(await craft(HS256, { ...idClaims(), iat: ID_TOKEN_MIN_IAT }, secrets.idToken), NOW)).ok).toBe(true);
+  });
+
+  it("rejects a resource secret", async () => {
+    expect((await tokens.verifyIdToken(await craft(HS256, idClaims(), secrets.imageFile), NOW)).ok).toBe(false);
+  });
+});
+
+describe("readResourceCredential", () => {
+  const req = (url: string, authorization?: string) =>
+    new Request(`https://edge.test${url}`, authorization === undefined ? {} : { headers: { authorization } });
+
+  it("header wins over ?jwt=", () => {
+    expect(readResourceCredential(req("/x?jwt=Q", "bearer H"), { allowQuery: true })).toEqual({ ok: true, token: "H", source: "header" });
+  });
+  it("uses ?jwt= without a header when allowed", () => {
+    expect(readResourceCredential(req("/x?jwt=a.b%2Bc"), { allowQuery: true })).toEqual({ ok: true, token: "a.b+c", source: "query" });
+    expect(readResourceCredential(req("/x?jwt="), { allowQuery: true })).toEqual({ ok: true, token: "", source: "query" });
+  });
+  it("ignores ?jwt= where the route does not take it", () => {
+    expect(readResourceCredential(req("/x?jwt=Q"), { allowQuery: false })).toEqual({ ok: false, failure: { reason: "not_set" } });
+  });
+  it("missing both → not_set", () => {
+    expect(readResourceCredential(req("/x"), { allowQuery: true })).toEqual({ ok: false, failure: { reason: "not_set" } });
+  });
+  it("a header without lowercase `bearer ` → bad_format, even with ?jwt=", () => {
+    for (const h of ["Bearer H", "BEARER H", "bearerH", "H", ""]) {
+      expect(readResourceCredential(req("/x?jwt=Q", h), { allowQuery: true })).toEqual({ ok: false, failure: { reason: "bad_format" } });
+    }
+  });
+});

@@ -1,0 +1,104 @@
+/** Shared helpers for the render and auth tests (vectors are read only through test/helpers). */
+import type { Secrets } from "../../src/config";
+import { createTokenService, type TokenService } from "../../src/auth/jwt";
+import { loadBlocksVectors } from "../helpers/vectors";
+
+/** The backend's clock while the vectors were generated (blocks-spec §7.1). */
+export const FROZEN_NOW = 1700000000;
+
+export function vectorSecrets(): Secrets {
+  const s = loadBlocksVectors().meta.secrets as Record<string, string>;
+  const need = (name: string): string => {
+    const value = s[name];
+    if (value === undefined) throw new Error(`vectors meta.secrets lacks ${name}`);
+    return value;
+  };
+  return {
+    imageFile: need("OSEH_IMAGE_FILE_JWT_SECRET"),
+    contentFile: need("OSEH_CONTENT_FILE_JWT_SECRET"),
+    transcript: need("OSEH_TRANSCRIPT_JWT_SECRET"),
+    journey: need("OSEH_JOURNEY_JWT_SECRET"),
+    interactivePrompt: need("OSEH_INTERACTIVE_PROMPT_JWT_SECRET"),
+    idToken: need("OSEH_ID_TOKEN_SECRET"),
+    edgeAdmin: "test-edge-admin-secret",
+    edgeOrigin: "test-edge-origin-secret",
+  };
+}
+
+export function vectorTokenService(): TokenService {
+  return createTokenService(vectorSecrets());
+}
+
+export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    total += value.length;
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+export async function readText(stream: ReadableStream<Uint8Array>): Promise<string> {
+  return new TextDecoder().decode(await readAll(stream));
+}
+
+/** Feeds `chunks` through a TransformStream and collects its output (or its error). */
+export async function pipeChunks(
+  stream: TransformStream<Uint8Array, Uint8Array>,
+  chunks: readonly Uint8Array[],
+): Promise<{ ok: true; bytes: Uint8Array } | { ok: false; error: unknown }> {
+  const writer = stream.writable.getWriter();
+  const writing = (async () => {
+    for (const chunk of chunks) await writer.write(chunk);
+    await writer.close();
+  })().catch(() => undefined);
+  try {
+    const bytes = await readAll(stream.readable);
+    await writing;
+    return { ok: true, bytes };
+  } catch (error) {
+    await writing;
+    return { ok: false, error };
+  }
+}
+
+export function splitAt(bytes: Uint8Array, ...cuts: number[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let from = 0;
+  for (const cut of cuts) {
+    out.push(bytes.slice(from, cut));
+    from = cut;
+  }
+  out.push(bytes.slice(from));
+  return out;
+}
+
+export function singleBytes(bytes: Uint8Array): Uint8Array[] {
+  return Array.from(bytes, (b) => Uint8Array.of(b));
+}
+
+/** Mulberry32: a small seeded PRNG so property tests are reproducible. */
+export function createPrng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function bytesToHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
