@@ -176,7 +176,8 @@ describe("pub/sub headers use ryu floats", () => {
 });
 
 describe("float_formatting table", () => {
-  it.each(floatTable.rows.map((r: any) => [r.value_repr, r] as const))("%s", (_repr, row) => {
+  const rows: Array<readonly [string, any]> = floatTable.rows.map((r: any) => [r.value_repr, r] as const);
+  it.each(rows)("%s", (_repr, row) => {
     const x = Number(row.value_repr);
     expect(pyFloatRepr(x)).toBe(row.python_str);
     expect(ryuFloat(x)).toBe(row.pydantic_core_2_16_3_production);
