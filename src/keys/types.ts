@@ -32,15 +32,42 @@ export type Expiry =
   | { kind: "absolute"; fallbackSeconds: number }
   | { kind: "none" };
 
-export type ParamKind = "uid" | "unix-date" | "int" | "enum" | "text" | "bool-py";
+/**
+ * `iso-date` is a strict `YYYY-MM-DD` calendar date (home screen images); `filters` is the
+ * content_files mobile playlist filter identifier `w=…,h=…,pr=…,bmin=…,bmax=…` (catalog A #7).
+ */
+export type ParamKind = "uid" | "unix-date" | "int" | "enum" | "text" | "bool-py" | "iso-date" | "filters";
 
 export interface ParamSpec {
   readonly name: string;
   readonly kind: ParamKind;
   /** uid families: the expected `oseh_<prefix>_` prefix, when the backend's is known. */
   readonly uidPrefix?: string;
+  /** uid params the backend fills from more than one table (e.g. `u_rc` and `g_rc`); any of these. */
+  readonly uidPrefixes?: readonly string[];
   /** enum / bool-py params: the allowed spellings, exactly. */
   readonly values?: readonly string[];
+  /** unix-date params: the backend also writes Python's `None` here (top sharers start). */
+  readonly allowNone?: boolean;
+  /** int params: inclusive bounds and a required step (profile picture times are even). */
+  readonly min?: number;
+  readonly max?: number;
+  readonly multipleOf?: number;
+  /** text params: the whole value must match (anchored; never matches `:`), and a length cap. */
+  readonly pattern?: RegExp;
+  readonly maxLength?: number;
+  /** Absent from the main pattern; set only when a `variants` form matched (see FamilyVariant). */
+  readonly optional?: boolean;
+}
+
+/**
+ * A second key form that belongs to the same family, selected by the family's optional enum
+ * param `variant` (catalog B #31: `client_flows:{slug}:full` next to `client_flows:{slug}`).
+ */
+export interface FamilyVariant {
+  readonly pattern: string;
+  /** The value `parseKey` gives the `variant` param for this form; `buildKey` reads it back. */
+  readonly variant: string;
 }
 
 export interface FamilyEntry {
@@ -56,6 +83,8 @@ export interface FamilyEntry {
   readonly channel: string | null;
   /** One line: why this entry looks the way it does (catalog reference). */
   readonly note: string;
+  /** Extra key forms of the same family; parsed into the optional `variant` param. */
+  readonly variants?: readonly FamilyVariant[];
 }
 
 export interface ParsedKey {
