@@ -46,6 +46,7 @@ export async function buildStoredValue(
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 function isUnixSeconds(x: unknown): x is number {
   return typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
@@ -70,6 +71,10 @@ export function isEnvelope(x: unknown): x is Envelope {
 /** Why this value must not be stored, or null. Size must match the bytes so reads can verify it. */
 export function envelopeProblem(value: StoredValue): string | null {
   if (!isEnvelope(value.envelope)) return "envelope is malformed";
+  // KV metadata travels in an HTTP header inside workerd, and L1 keeps these as headers too.
+  if (!PRINTABLE_ASCII.test(value.envelope.family) || !PRINTABLE_ASCII.test(value.envelope.codec)) {
+    return "envelope family and codec must be printable ASCII";
+  }
   if (value.envelope.size !== value.bytes.byteLength) {
     return `envelope size ${value.envelope.size} does not match the ${value.bytes.byteLength} value bytes`;
   }

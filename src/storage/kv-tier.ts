@@ -18,8 +18,8 @@ export interface KvTierOptions {
   sleep?: Sleep;
   maxAttempts?: number;
   baseDelayMs?: number;
-  /** Told about every 429 retry (for the stats counters). */
-  onRetry?: (key: string, attempt: number, delayMs: number) => void;
+  /** Told about every 429 retry (for the stats counters); `family` is the value's, absent for deletes. */
+  onRetry?: (retry: { key: string; family: string | undefined; attempt: number; delayMs: number }) => void;
 }
 
 export interface KvTier extends Tier {
@@ -49,11 +49,11 @@ function toStoredValue(value: ArrayBuffer | null, metadata: unknown): StoredValu
 
 export function createKvTier(kv: KVNamespace, options: KvTierOptions): KvTier {
   const sleep = options.sleep ?? realSleep;
-  const retryOptions = (key: string) => ({
+  const retryOptions = (key: string, family?: string) => ({
     sleep,
     ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
     ...(options.baseDelayMs !== undefined ? { baseDelayMs: options.baseDelayMs } : {}),
-    onRetry: (attempt: number, delayMs: number) => options.onRetry?.(key, attempt, delayMs),
+    onRetry: (attempt: number, delayMs: number) => options.onRetry?.({ key, family, attempt, delayMs }),
   });
 
   return {
@@ -80,7 +80,7 @@ export function createKvTier(kv: KVNamespace, options: KvTierOptions): KvTier {
       const expirationTtl = kvExpirationTtl(metadata, now, options.graceSeconds);
       const outcome = await retryKvWrite(
         () => kv.put(key, value.bytes, { expirationTtl, metadata }),
-        retryOptions(key),
+        retryOptions(key, metadata.family),
       );
       if (outcome.ok) return { ok: true };
       if (outcome.rateLimited) {

@@ -138,11 +138,10 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
   const pageSize = Math.max(1, Math.min(options.purgePageSize ?? PURGE_PAGE_SIZE, KV_LIST_MAX_LIMIT));
   const visibleWithinSeconds = purgeVisibleWithinSeconds(options.l1MaxAgeSeconds);
 
-  const onRetry = (key: string) => counters.count(familyLabel(key), "retries429");
   const l2 = createKvTier(options.kv, {
     graceSeconds: options.staleIfErrorSeconds,
     sleep,
-    onRetry: (key) => onRetry(key),
+    onRetry: ({ key, family }) => counters.count(family ?? familyLabel(key), "retries429"),
   });
   const generations = createGenerations(options.kv, {
     maxAgeSeconds: options.l1MaxAgeSeconds,

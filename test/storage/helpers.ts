@@ -3,8 +3,16 @@
  * miniflare KV; they only count calls or inject KV's own 429 error, which the simulator never
  * raises (it does not enforce 1 write/s/key).
  */
+import { env } from "cloudflare:workers";
 import { buildStoredValue } from "../../src/storage/envelope";
 import type { StoredValue } from "../../src/storage/tier";
+
+/**
+ * The real miniflare KV namespace bound as CACHE. Typed here because test/env.d.ts's
+ * `Cloudflare.Env` augmentation does not take effect under tsc (its `extends import(...).Env`
+ * refers to itself); this cast stays valid once that file is fixed.
+ */
+export const KV: KVNamespace = (env as { CACHE: KVNamespace }).CACHE;
 
 /** A fixed injected clock far from the real one: freshness must come from the envelope alone. */
 export const NOW = 1_700_000_000;

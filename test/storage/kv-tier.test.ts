@@ -1,21 +1,20 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createKvTier, kvExpirationTtl } from "../../src/storage/kv-tier";
-import { NOW, noSleep, rateLimitedKv, recordingSleep, uniquePrefix, valueOf } from "./helpers";
+import { KV, NOW, noSleep, rateLimitedKv, recordingSleep, uniquePrefix, valueOf } from "./helpers";
 import { describeTierContract, tierSubject } from "./tier-contract";
 
 const GRACE = 300;
 
-describeTierContract("KV tier", () => tierSubject(createKvTier(env.CACHE, { graceSeconds: GRACE, sleep: noSleep })));
+describeTierContract("KV tier", () => tierSubject(createKvTier(KV, { graceSeconds: GRACE, sleep: noSleep })));
 
 describe("KV tier", () => {
-  const tier = () => createKvTier(env.CACHE, { graceSeconds: GRACE, sleep: noSleep });
+  const tier = () => createKvTier(KV, { graceSeconds: GRACE, sleep: noSleep });
 
   it("uses the family key itself as the KV key, the bytes as the value and the envelope as metadata", async () => {
     const key = `${uniquePrefix("layout")}journeys:external:oseh_j_abc`;
     const value = await valueOf("raw bytes");
     await tier().put(key, value, NOW);
-    const raw = await env.CACHE.getWithMetadata(key, { type: "text" });
+    const raw = await KV.getWithMetadata(key, { type: "text" });
     expect(raw.value).toBe("raw bytes");
     expect(raw.metadata).toEqual(value.envelope);
   });
@@ -29,7 +28,7 @@ describe("KV tier", () => {
     // The injected clock is years away from KV's; the put must still succeed with a sane expiration.
     await tier().put(`${prefix}a`, await valueOf("a", { expiresAt: NOW + 100 }), NOW);
     await tier().put(`${prefix}b`, await valueOf("b", { expiresAt: NOW - 5000 }), NOW);
-    const listed = await env.CACHE.list({ prefix });
+    const listed = await KV.list({ prefix });
     const realNow = Math.floor(Date.now() / 1000);
     const expiration = Object.fromEntries(listed.keys.map((k) => [k.name.slice(prefix.length), k.expiration ?? 0]));
     expect(expiration.a).toBeGreaterThanOrEqual(realNow + 400 - 5);
@@ -42,14 +41,14 @@ describe("KV tier", () => {
     const key = `${uniquePrefix("meta-big")}k`;
     const result = await tier().put(key, await valueOf("x", { family: "f".repeat(1000) }), NOW);
     expect(result).toMatchObject({ ok: false, failure: { reason: "metadata_too_large", limit: 1024 } });
-    expect(await env.CACHE.get(key)).toBeNull();
+    expect(await KV.get(key)).toBeNull();
   });
 
   it("ignores values it did not write (no envelope) and values whose size disagrees", async () => {
     const prefix = uniquePrefix("foreign");
-    await env.CACHE.put(`${prefix}plain`, "no metadata");
+    await KV.put(`${prefix}plain`, "no metadata");
     const value = await valueOf("abc");
-    await env.CACHE.put(`${prefix}short`, "ab", { metadata: value.envelope });
+    await KV.put(`${prefix}short`, "ab", { metadata: value.envelope });
     expect(await tier().get(`${prefix}plain`)).toBeUndefined();
     expect(await tier().get(`${prefix}short`)).toBeUndefined();
   });
@@ -64,32 +63,32 @@ describe("KV tier", () => {
 
   it("retries KV's 429 with exponential backoff, then stores", async () => {
     const key = `${uniquePrefix("retry")}k`;
-    const limited = rateLimitedKv(env.CACHE, 2);
+    const limited = rateLimitedKv(KV, 2);
     const { sleep, delays } = recordingSleep();
     const retries: number[] = [];
-    const kvTier = createKvTier(limited.kv, { graceSeconds: GRACE, sleep, onRetry: (_k, attempt) => retries.push(attempt) });
+    const kvTier = createKvTier(limited.kv, { graceSeconds: GRACE, sleep, onRetry: ({ attempt }) => retries.push(attempt) });
     expect(await kvTier.put(key, await valueOf("after 429s"), NOW)).toEqual({ ok: true });
     expect(delays).toEqual([1000, 2000]);
     expect(retries).toEqual([1, 2]);
-    expect(await env.CACHE.get(key)).toBe("after 429s");
+    expect(await KV.get(key)).toBe("after 429s");
   });
 
   it("gives up after a bounded number of attempts with a typed failure", async () => {
     const key = `${uniquePrefix("retry-exhausted")}k`;
     const { sleep, delays } = recordingSleep();
-    const kvTier = createKvTier(rateLimitedKv(env.CACHE, 100).kv, { graceSeconds: GRACE, sleep });
+    const kvTier = createKvTier(rateLimitedKv(KV, 100).kv, { graceSeconds: GRACE, sleep });
     const result = await kvTier.put(key, await valueOf("never"), NOW);
     expect(result).toMatchObject({ ok: false, failure: { reason: "rate_limited", attempts: 4 } });
     expect(delays).toEqual([1000, 2000, 4000]);
-    expect(await env.CACHE.get(key)).toBeNull();
+    expect(await KV.get(key)).toBeNull();
   });
 
   it("retries 429 on delete too", async () => {
     const key = `${uniquePrefix("retry-delete")}k`;
     await tier().put(key, await valueOf("x"), NOW);
     const { sleep, delays } = recordingSleep();
-    await createKvTier(rateLimitedKv(env.CACHE, 1).kv, { graceSeconds: GRACE, sleep }).delete(key);
+    await createKvTier(rateLimitedKv(KV, 1).kv, { graceSeconds: GRACE, sleep }).delete(key);
     expect(delays).toEqual([1000]);
-    expect(await env.CACHE.get(key)).toBeNull();
+    expect(await KV.get(key)).toBeNull();
   });
 });

@@ -1,0 +1,379 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { createCacheApiTier } from "../../src/storage/cache-api-tier";
+import { generationKey } from "../../src/storage/generations";
+import { createKvTier } from "../../src/storage/kv-tier";
+import { createStorageCounters } from "../../src/storage/stats";
+import { createTieredStore, type TieredStore, type TieredStoreOptions } from "../../src/storage/tiered";
+import {
+  BASE_URL,
+  collectingWaitUntil,
+  countingKv,
+  KV,
+  NOW,
+  noSleep,
+  rateLimitedKv,
+  recordingSleep,
+  uniquePrefix,
+  valueOf,
+} from "./helpers";
+import { type ContractSubject, describeTierContract } from "./tier-contract";
+
+const L1_MAX_AGE = 30;
+const STALE_IF_ERROR = 300;
+
+/** Test keys are `<family>|<id>`; the real wiring resolves families through the key registry. */
+const familyOf = (key: string): string | undefined => {
+  const bar = key.lastIndexOf("|");
+  return bar === -1 ? undefined : key.slice(0, bar);
+};
+
+let cache: Cache;
+beforeAll(async () => {
+  cache = await caches.open("oseh-edge-test");
+});
+
+function makeStore(overrides: Partial<TieredStoreOptions> = {}) {
+  const background = collectingWaitUntil();
+  const counters = createStorageCounters();
+  const store = createTieredStore({
+    kv: KV,
+    cache,
+    l1MaxAgeSeconds: L1_MAX_AGE,
+    staleIfErrorSeconds: STALE_IF_ERROR,
+    baseUrl: BASE_URL,
+    waitUntil: background.waitUntil,
+    sleep: noSleep,
+    familyOf,
+    counters,
+    generationMemory: new Map(),
+    inFlight: new Map(),
+    ...overrides,
+  });
+  return { store, background, counters };
+}
+
+function storeSubject(store: TieredStore): ContractSubject {
+  return {
+    afterExpiry: "stale",
+    async put(key, value, now) {
+      const result = await store.write(key, value, now);
+      return result.ok ? { ok: true } : result;
+    },
+    async read(key, now) {
+      const result = await store.read(key, now);
+      return result.state === "miss" ? undefined : { state: result.state, value: result.value };
+    },
+    delete: (key) => store.delete(key),
+  };
+}
+
+describeTierContract("tiered store (L1 + L2)", () => storeSubject(makeStore().store));
+describeTierContract("tiered store (L2 only)", () => storeSubject(makeStore({ cache: undefined }).store));
+
+const text = (bytes: Uint8Array | undefined) => new TextDecoder().decode(bytes);
+
+describe("tiered store: reads", () => {
+  it("back-fills L1 from an L2 hit in waitUntil", async () => {
+    const key = `${uniquePrefix("backfill")}fam|1`;
+    const kvOnly = createKvTier(KV, { graceSeconds: STALE_IF_ERROR, sleep: noSleep });
+    await kvOnly.put(key, await valueOf("from kv", { family: "fam" }), NOW);
+
+    // Awaiting the collected waitUntil promises, as the runtime would after the response
+    // (importing cloudflare:test's ExecutionContext would also load src/index.ts, which this suite must not depend on).
+    const background = collectingWaitUntil();
+    const counters = createStorageCounters();
+    const memory = new Map();
+    const store = createTieredStore({
+      kv: KV, cache, l1MaxAgeSeconds: L1_MAX_AGE, staleIfErrorSeconds: STALE_IF_ERROR, baseUrl: BASE_URL,
+      waitUntil: background.waitUntil, sleep: noSleep, familyOf, counters, generationMemory: memory, inFlight: new Map(),
+    });
+    const first = await store.read(key, NOW);
+    expect(first).toMatchObject({ state: "fresh", tier: "l2" });
+    expect(background.count()).toBe(1);
+    await background.settle();
+
+    // The L1 tier alone, under the family's current generation, now has it.
+    const generation = memory.get(familyOf(key) ?? "")?.token ?? "0";
+    const l1 = createCacheApiTier(cache, { baseUrl: BASE_URL, maxAgeSeconds: L1_MAX_AGE });
+    const local = await l1.getAt(key, generation);
+    expect(text(local?.bytes)).toBe("from kv");
+    expect(local?.envelope.family).toBe("fam");
+
+    // …and the next read is served from L1 even after KV lost the value.
+    await KV.delete(key);
+    expect(await store.read(key, NOW + 1)).toMatchObject({ state: "fresh", tier: "l1" });
+    expect(counters.snapshot().fam).toMatchObject({ l2Hits: 1, l1Hits: 1, backFills: 1 });
+  });
+
+  it("serves stale from L2 within staleIfErrorSeconds, then misses", async () => {
+    const { store, background, counters } = makeStore();
+    const key = `${uniquePrefix("stale")}fam|1`;
+    await store.write(key, await valueOf("old", { family: "fam", expiresAt: NOW + 100 }), NOW);
+    expect(await store.read(key, NOW + 99)).toMatchObject({ state: "fresh", tier: "l1" });
+    expect(await store.read(key, NOW + 100)).toMatchObject({ state: "stale", tier: "l2" });
+    expect(await store.read(key, NOW + 100 + STALE_IF_ERROR - 1)).toMatchObject({ state: "stale", tier: "l2" });
+    expect(await store.read(key, NOW + 100 + STALE_IF_ERROR)).toEqual({ state: "miss" });
+    // A stale value is never back-filled into L1 (L1 holds only fresh values).
+    expect(background.count()).toBe(0);
+    expect(counters.snapshot().fam).toMatchObject({ l1Hits: 1, stale: 2, misses: 1 });
+  });
+
+  it("works with L1 off: every read goes to KV and nothing is back-filled", async () => {
+    const { store, background } = makeStore({ cache: undefined });
+    const key = `${uniquePrefix("no-l1")}fam|1`;
+    await store.write(key, await valueOf("kv only", { family: "fam" }), NOW);
+    expect(await store.read(key, NOW)).toMatchObject({ state: "fresh", tier: "l2" });
+    expect(await store.read(key, NOW)).toMatchObject({ state: "fresh", tier: "l2" });
+    expect(background.count()).toBe(0);
+    await store.delete(key);
+    expect(await store.read(key, NOW)).toEqual({ state: "miss" });
+  });
+
+  it("never reads, writes or lists reserved _edge: keys as values", async () => {
+    const { store } = makeStore();
+    const key = `_edge:gen:${uniquePrefix("reserved")}`;
+    await KV.put(key, "token");
+    expect(await store.read(key, NOW)).toEqual({ state: "miss" });
+    expect(await store.write(key, await valueOf("x"), NOW)).toMatchObject({ ok: false, failure: { reason: "invalid_key" } });
+    expect(await store.list({ prefix: "_edge:" })).toEqual({ keys: [], cursor: null });
+    expect(await store.purge({ prefix: "_edge:" }, NOW)).toMatchObject({ purged: 0 });
+    expect(await KV.get(key)).toBe("token");
+  });
+});
+
+describe("tiered store: singleFlight", () => {
+  it("runs the loader once for concurrent callers and gives them all the same bytes", async () => {
+    const { store, background } = makeStore();
+    const key = `${uniquePrefix("flight")}fam|1`;
+    let calls = 0;
+    let release: (bytes: Uint8Array) => void = () => undefined;
+    const load = () => {
+      calls++;
+      return new Promise<Uint8Array>((resolve) => (release = resolve));
+    };
+    const waiters = Array.from({ length: 10 }, () => store.singleFlight(key, load));
+    expect(calls).toBe(1);
+    release(new TextEncoder().encode("filled once"));
+    const results = await Promise.all(waiters);
+    expect(calls).toBe(1);
+    for (const bytes of results) expect(text(bytes)).toBe("filled once");
+    // The load was handed to waitUntil so it outlives the request that started it.
+    expect(background.count()).toBe(1);
+
+    // Settled entries are removed: the next miss loads again.
+    const again = await store.singleFlight(key, async () => {
+      calls++;
+      return new TextEncoder().encode("second load");
+    });
+    expect(calls).toBe(2);
+    expect(text(again)).toBe("second load");
+  });
+
+  it("shares a failure with every waiter and then forgets it", async () => {
+    const { store } = makeStore();
+    const key = `${uniquePrefix("flight-fail")}fam|1`;
+    let calls = 0;
+    const failing = async () => {
+      calls++;
+      await Promise.resolve();
+      throw new Error("origin down");
+    };
+    const results = await Promise.allSettled([store.singleFlight(key, failing), store.singleFlight(key, failing)]);
+    expect(calls).toBe(1);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    expect(await store.singleFlight(key, async () => "ok")).toBe("ok");
+  });
+
+  it("refuses to share a Response across requests", async () => {
+    const { store } = makeStore();
+    await expect(store.singleFlight(`${uniquePrefix("flight-io")}k`, async () => new Response("x"))).rejects.toThrow(
+      /not a Response/,
+    );
+  });
+
+  it("keeps keys apart", async () => {
+    const { store } = makeStore();
+    const prefix = uniquePrefix("flight-keys");
+    const [a, b] = await Promise.all([
+      store.singleFlight(`${prefix}a`, async () => "a"),
+      store.singleFlight(`${prefix}b`, async () => "b"),
+    ]);
+    expect([a, b]).toEqual(["a", "b"]);
+  });
+});
+
+describe("tiered store: writes", () => {
+  it("skips the KV write for unchanged bytes whose expiry is not meaningfully earlier", async () => {
+    const { store, counters } = makeStore();
+    const key = `${uniquePrefix("skip")}fam|1`;
+    const storedAt = async () => ((await KV.getWithMetadata<{ storedAt: number }>(key)).metadata)?.storedAt;
+
+    expect(await store.write(key, await valueOf("same", { family: "fam", expiresAt: NOW + 900 }), NOW)).toEqual({ ok: true, skipped: false });
+    expect(await storedAt()).toBe(NOW);
+
+    // Same bytes 5 s later: the new expiry is only 5 s later (slack = min(60, 90)) → skipped.
+    expect(await store.write(key, await valueOf("same", { family: "fam", expiresAt: NOW + 905 }, NOW + 5), NOW + 5)).toEqual({ ok: true, skipped: true });
+    expect(await storedAt()).toBe(NOW);
+
+    // Same bytes, expiry 300 s later → written, so the value does not expire early.
+    expect(await store.write(key, await valueOf("same", { family: "fam", expiresAt: NOW + 1200 }, NOW + 300), NOW + 300)).toEqual({ ok: true, skipped: false });
+    expect(await storedAt()).toBe(NOW + 300);
+
+    // Changed bytes → always written.
+    expect(await store.write(key, await valueOf("different", { family: "fam", expiresAt: NOW + 1200 }, NOW + 301), NOW + 301)).toEqual({ ok: true, skipped: false });
+    expect(await storedAt()).toBe(NOW + 301);
+    expect(counters.snapshot().fam).toMatchObject({ writes: 3, skippedWrites: 1 });
+  });
+
+  it("keeps L1 consistent with KV when a write is skipped", async () => {
+    const { store } = makeStore();
+    const key = `${uniquePrefix("skip-l1")}fam|1`;
+    await store.write(key, await valueOf("same", { family: "fam", expiresAt: NOW + 900 }), NOW);
+    await store.write(key, await valueOf("same", { family: "fam", expiresAt: NOW + 901 }, NOW + 1), NOW + 1);
+    const read = await store.read(key, NOW + 2);
+    expect(read).toMatchObject({ state: "fresh", tier: "l1", value: { envelope: { storedAt: NOW, expiresAt: NOW + 900 } } });
+  });
+
+  it("retries KV's 429 with backoff and counts the retries", async () => {
+    const { sleep, delays } = recordingSleep();
+    const limited = rateLimitedKv(KV, 2);
+    const { store, counters } = makeStore({ kv: limited.kv, sleep });
+    const key = `${uniquePrefix("429")}fam|1`;
+    expect(await store.write(key, await valueOf("eventually", { family: "fam" }), NOW)).toEqual({ ok: true, skipped: false });
+    expect(delays).toEqual([1000, 2000]);
+    expect(counters.snapshot().fam).toMatchObject({ retries429: 2, writes: 1 });
+    expect(await store.read(key, NOW)).toMatchObject({ state: "fresh" });
+  });
+
+  it("returns a typed failure when KV keeps refusing, and stores nothing in either tier", async () => {
+    const { store, counters } = makeStore({ kv: rateLimitedKv(KV, 100).kv });
+    const key = `${uniquePrefix("429-exhausted")}fam|1`;
+    const result = await store.write(key, await valueOf("never", { family: "fam" }), NOW);
+    expect(result).toMatchObject({ ok: false, failure: { reason: "rate_limited", attempts: 4 } });
+    expect(await makeStore().store.read(key, NOW)).toEqual({ state: "miss" });
+    expect(counters.snapshot().fam).toMatchObject({ writeFailures: 1, retries429: 3 });
+  });
+});
+
+describe("tiered store: list", () => {
+  it("lists by prefix with expiresAt from metadata, paging with a cursor", async () => {
+    const { store } = makeStore();
+    const prefix = uniquePrefix("list");
+    for (let i = 0; i < 5; i++) {
+      await store.write(`${prefix}fam|${i}`, await valueOf(`v${i}`, { family: "fam", expiresAt: NOW + 100 + i }), NOW);
+    }
+    const first = await store.list({ prefix, limit: 3 });
+    expect(first.keys).toEqual([0, 1, 2].map((i) => ({ name: `${prefix}fam|${i}`, expiresAt: NOW + 100 + i })));
+    expect(first.cursor).not.toBeNull();
+    const second = await store.list({ prefix, limit: 3, cursor: first.cursor ?? "" });
+    expect(second.keys.map((k) => k.name)).toEqual([`${prefix}fam|3`, `${prefix}fam|4`]);
+    expect(second.cursor).toBeNull();
+  });
+
+  it("reports null expiresAt for values it did not write", async () => {
+    const { store } = makeStore();
+    const prefix = uniquePrefix("list-foreign");
+    await KV.put(`${prefix}x`, "raw");
+    expect(await store.list({ prefix })).toEqual({ keys: [{ name: `${prefix}x`, expiresAt: null }], cursor: null });
+  });
+});
+
+describe("tiered store: purge", () => {
+  it("purges by keys from KV and the local L1, paging with a cursor", async () => {
+    const { store } = makeStore({ purgePageSize: 2 });
+    const prefix = uniquePrefix("purge-keys");
+    const keys = [0, 1, 2, 3, 4].map((i) => `${prefix}fam|${i}`);
+    for (const key of keys) await store.write(key, await valueOf(key, { family: "fam" }), NOW);
+    const survivor = `${prefix}fam|survivor`;
+    await store.write(survivor, await valueOf("survivor", { family: "fam" }), NOW);
+
+    const pages: { purged: number; cursor: string | null }[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.purge({ keys, ...(cursor !== undefined ? { cursor } : {}) }, NOW);
+      expect(page.visibleWithinSeconds).toBe(60 + L1_MAX_AGE);
+      pages.push({ purged: page.purged, cursor: page.cursor });
+      cursor = page.cursor ?? undefined;
+    } while (cursor !== undefined);
+    expect(pages).toEqual([{ purged: 2, cursor: "2" }, { purged: 2, cursor: "4" }, { purged: 1, cursor: null }]);
+
+    const l1 = createCacheApiTier(cache, { baseUrl: BASE_URL, maxAgeSeconds: L1_MAX_AGE });
+    for (const key of keys) {
+      expect(await store.read(key, NOW)).toEqual({ state: "miss" });
+      expect(await KV.get(key)).toBeNull();
+      expect(await l1.getAt(key, "0")).toBeUndefined();
+    }
+    expect(await store.read(survivor, NOW)).toMatchObject({ state: "fresh" });
+  });
+
+  it("purges a prefix one page per call (1,050 keys → 3 calls), under the KV operation budget", async () => {
+    const prefix = uniquePrefix("purge-prefix");
+    const names = Array.from({ length: 1050 }, (_, i) => `${prefix}fam|${String(i).padStart(4, "0")}`);
+    const envelope = (await valueOf("v", { family: `${prefix}fam` })).envelope;
+    for (let i = 0; i < names.length; i += 100) {
+      await Promise.all(names.slice(i, i + 100).map((name) => KV.put(name, "v", { metadata: envelope })));
+    }
+    const outside = `${uniquePrefix("purge-outside")}fam|1`;
+    await KV.put(outside, "v", { metadata: envelope });
+
+    const counting = countingKv(KV);
+    const { store } = makeStore({ kv: counting.kv });
+    const purged: number[] = [];
+    let cursor: string | undefined;
+    do {
+      const before = counting.total();
+      const page = await store.purge({ prefix, ...(cursor !== undefined ? { cursor } : {}) }, NOW);
+      expect(counting.total() - before).toBeLessThan(1000);
+      purged.push(page.purged);
+      cursor = page.cursor ?? undefined;
+    } while (cursor !== undefined);
+    expect(purged).toEqual([400, 400, 250]);
+    expect((await KV.list({ prefix })).keys).toEqual([]);
+    expect(await KV.get(outside)).toBe("v");
+  }, 30_000); // ~2 s alone, but 1,050 simulator writes slow down when the other suites run in parallel
+
+  it("a family purge bumps the generation so other colos' L1 copies stop being served", async () => {
+    const prefix = uniquePrefix("purge-family");
+    const family = `${prefix}fam`;
+    const key = `${family}|1`;
+    const otherColoCache = await caches.open("oseh-edge-test-other-colo");
+
+    // Another colo: its own L1 and its own isolate memory.
+    const other = makeStore({ cache: otherColoCache });
+    await other.store.write(key, await valueOf("cached elsewhere", { family, expiresAt: NOW + 3600 }), NOW);
+    expect(await other.store.read(key, NOW)).toMatchObject({ state: "fresh", tier: "l1" });
+    const oldToken = (await KV.get(generationKey(family))) ?? "0";
+
+    // This colo purges the family.
+    const { store } = makeStore();
+    const result = await store.purge({ family, prefix: family }, NOW + 1);
+    expect(result).toEqual({ purged: 1, cursor: null, visibleWithinSeconds: 60 + L1_MAX_AGE });
+    const newToken = await KV.get(generationKey(family));
+    expect(newToken).not.toBeNull();
+    expect(newToken).not.toBe(oldToken);
+
+    // Within the bound the other colo may still serve its remembered generation's copy…
+    expect(await other.store.read(key, NOW + 2)).toMatchObject({ state: "fresh", tier: "l1" });
+    // …but once its memory of the generation is older than l1MaxAgeSeconds, it is not served,
+    // although the entry is still physically in that colo's cache.
+    const l1 = createCacheApiTier(otherColoCache, { baseUrl: BASE_URL, maxAgeSeconds: L1_MAX_AGE });
+    expect(text((await l1.getAt(key, oldToken))?.bytes)).toBe("cached elsewhere");
+    expect(await other.store.read(key, NOW + 2 + L1_MAX_AGE)).toEqual({ state: "miss" });
+
+    // The generation key itself survives purges and is never listed.
+    expect((await store.list({ prefix: "" })).keys.some((k) => k.name.startsWith("_edge:"))).toBe(false);
+  });
+
+  it("after a family purge the purging isolate sees the new generation at once", async () => {
+    const prefix = uniquePrefix("purge-family-local");
+    const family = `${prefix}fam`;
+    const key = `${family}|1`;
+    const { store } = makeStore();
+    await store.write(key, await valueOf("v1", { family }), NOW);
+    await store.purge({ family, prefix: family }, NOW);
+    expect(await store.read(key, NOW)).toEqual({ state: "miss" });
+    // A new value is written and served under the new generation.
+    await store.write(key, await valueOf("v2", { family }), NOW);
+    expect(await store.read(key, NOW)).toMatchObject({ state: "fresh", tier: "l1", value: { bytes: new TextEncoder().encode("v2") } });
+  });
+});
