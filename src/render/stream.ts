@@ -63,6 +63,30 @@ async function replaceMarker(options: RenderOptions, event: Extract<BlockEvent, 
   return encoder.encode(await options.signer.mint(kind, event.uid, options.now()));
 }
 
+/** One output chunk per input chunk: fewer reads downstream, bounded by the input chunk size. */
+function joinPieces(pieces: readonly Uint8Array[]): Uint8Array {
+  if (pieces.length === 1) return pieces[0] as Uint8Array;
+  let total = 0;
+  for (const piece of pieces) total += piece.length;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(piece, at);
+    at += piece.length;
+  }
+  return out;
+}
+
+/**
+ * Markers are replaced in block order, each reading the clock when its block is reached; the
+ * mints of one chunk then run together and the chunk's output is one piece.
+ */
+async function renderEvents(events: readonly BlockEvent[], options: RenderOptions): Promise<Uint8Array> {
+  const pieces: Array<Uint8Array | Promise<Uint8Array>> = [];
+  for (const event of events) pieces.push(event.type === "copy" ? event.bytes : replaceMarker(options, event));
+  return joinPieces(await Promise.all(pieces));
+}
+
 /**
  * A TransformStream from stored block bytes (any chunking) to the rendered body. Framing errors
  * error the stream with a `RenderError`; a corrupt value never ends as a short success.
@@ -77,14 +101,8 @@ export function createRenderStream(options: RenderOptions): TransformStream<Uint
     async transform(chunk, controller) {
       const walked = walker.push(chunk);
       if (!walked.ok) throw new RenderError(walked.failure);
-      for (const event of walked.events) {
-        if (event.type === "copy") {
-          if (event.bytes.length > 0) controller.enqueue(event.bytes);
-        } else {
-          const replacement = await replaceMarker(options, event);
-          if (replacement.length > 0) controller.enqueue(replacement);
-        }
-      }
+      const out = await renderEvents(walked.events, options);
+      if (out.length > 0) controller.enqueue(out);
     },
     flush(controller) {
       const finished = walker.finish();
@@ -106,19 +124,32 @@ export type RenderValueResult = { ok: true; body: ReadableStream<Uint8Array> } |
 export function renderValue(bytes: Uint8Array, options: RenderOptions): RenderValueResult {
   const validated = validateBlocks(bytes, options.kind);
   if (!validated.ok) return validated;
-  const { readable, writable } = createRenderStream(options);
-  void produce(bytes, writable.getWriter());
-  return { ok: true, body: readable };
-}
-
-async function produce(bytes: Uint8Array, writer: WritableStreamDefaultWriter<Uint8Array>): Promise<void> {
-  try {
-    for (let at = 0; at < bytes.length; at += RENDER_SLICE_BYTES) {
-      await writer.write(bytes.subarray(at, Math.min(bytes.length, at + RENDER_SLICE_BYTES)));
-    }
-    await writer.close();
-  } catch (error) {
-    // The reader cancelled or a mint failed: the readable is already errored or cancelled.
-    await writer.abort(error).catch(() => undefined);
-  }
+  // The value is in memory and valid, so the producer is a pull source over 64 KiB slices (no
+  // TransformStream hop): each pull renders one slice, and backpressure is the reader's pace.
+  const walker = createBlockWalker(options.kind);
+  let at = 0;
+  let prefixSent = !options.prefix;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (!prefixSent) {
+        prefixSent = true;
+        controller.enqueue(encoder.encode(options.prefix));
+        return;
+      }
+      if (at >= bytes.length) {
+        const finished = walker.finish();
+        if (!finished.ok) throw new RenderError(finished.failure);
+        if (options.suffix) controller.enqueue(encoder.encode(options.suffix));
+        controller.close();
+        return;
+      }
+      const slice = bytes.subarray(at, Math.min(bytes.length, at + RENDER_SLICE_BYTES));
+      at += slice.length;
+      const walked = walker.push(slice);
+      if (!walked.ok) throw new RenderError(walked.failure);
+      const out = await renderEvents(walked.events, options);
+      if (out.length > 0) controller.enqueue(out);
+    },
+  });
+  return { ok: true, body };
 }

@@ -1,0 +1,98 @@
+/**
+ * Render throughput inside workerd (run by `npm run bench`, never by `npm test`).
+ * Prints one `BENCH_JSON {…}` line that scripts/bench.mjs reports. No timing is asserted.
+ *
+ * - journey renders/s: `journey-full` through renderValue (6 JWT mints: 3 image, 2 content,
+ *   1 transcript), body read to the end;
+ * - HMAC floor: the same number of HS256 signatures made with crypto.subtle directly over a
+ *   prepared signing input, i.e. the cost no renderer can avoid;
+ * - jose mint: the same number of tokens through the token service (claims, JSON, base64url,
+ *   jose), to show where the rest goes.
+ */
+import { it } from "vitest";
+import { createTokenService, importHmacKey } from "../src/auth/jwt";
+import { renderValue } from "../src/render/stream";
+import { base64ToBytes, loadBlocksVectors } from "../test/helpers/vectors";
+
+const NOW = 1700000000;
+
+// Timers advance at I/O boundaries in workerd; yield to the event loop before reading them.
+async function clock(): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  return performance.now();
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+async function drain(body: ReadableStream<Uint8Array>): Promise<number> {
+  const reader = body.getReader();
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return total;
+    total += value.length;
+  }
+}
+
+it("journey render throughput vs the HMAC floor", async () => {
+  const { meta, vectors } = loadBlocksVectors();
+  const journey = vectors.find((v) => v.id === "journey-full");
+  const s = meta.secrets as Record<string, string>;
+  const tokens = createTokenService({
+    imageFile: s.OSEH_IMAGE_FILE_JWT_SECRET ?? "",
+    contentFile: s.OSEH_CONTENT_FILE_JWT_SECRET ?? "",
+    transcript: s.OSEH_TRANSCRIPT_JWT_SECRET ?? "",
+    journey: s.OSEH_JOURNEY_JWT_SECRET ?? "",
+    interactivePrompt: s.OSEH_INTERACTIVE_PROMPT_JWT_SECRET ?? "",
+    idToken: s.OSEH_ID_TOKEN_SECRET ?? "",
+    edgeAdmin: "bench",
+    edgeOrigin: "bench",
+  });
+  const cached = base64ToBytes(journey.cached_bytes_b64);
+  const mintsPerRender = (journey.jwts as unknown[]).length - 1; // minus the journey JWT passed in
+  const render = async (): Promise<number> => {
+    const result = renderValue(cached, { kind: "journey", journeyJwt: journey.journey_jwt_passed_in, signer: tokens, now: () => NOW });
+    if (!result.ok) throw new Error(result.failure.message);
+    return drain(result.body);
+  };
+
+  const key = await importHmacKey(s.OSEH_IMAGE_FILE_JWT_SECRET ?? "");
+  const signingInput = new TextEncoder().encode((journey.jwts[1].token as string).split(".").slice(0, 2).join("."));
+
+  const RENDERS = 3000;
+  const rounds: Array<{ renderMs: number; floorMs: number; joseMs: number }> = [];
+  for (let i = 0; i < 200; i++) await render(); // warm-up: JIT and key imports
+  for (let round = 0; round < 5; round++) {
+    let t = await clock();
+    for (let i = 0; i < RENDERS; i++) await render();
+    const renderMs = (await clock()) - t;
+
+    t = await clock();
+    for (let i = 0; i < RENDERS * mintsPerRender; i++) await crypto.subtle.sign("HMAC", key, signingInput);
+    const floorMs = (await clock()) - t;
+
+    t = await clock();
+    for (let i = 0; i < RENDERS * mintsPerRender; i++) await tokens.mint("image", "oseh_if_bg7Hn2JdQ4x1LzP0aY6sCw", NOW);
+    const joseMs = (await clock()) - t;
+    rounds.push({ renderMs, floorMs, joseMs });
+  }
+  const best = rounds.reduce((a, b) => (b.renderMs < a.renderMs ? b : a));
+  const rendersPerSecond = (RENDERS / best.renderMs) * 1000;
+  const floorRendersPerSecond = (RENDERS / best.floorMs) * 1000;
+  const result = {
+    renders: RENDERS,
+    mintsPerRender,
+    renderedBytes: await render(),
+    rendersPerSecond: Math.round(rendersPerSecond),
+    floorSignaturesPerSecond: Math.round(((RENDERS * mintsPerRender) / best.floorMs) * 1000),
+    floorRendersPerSecond: Math.round(floorRendersPerSecond),
+    joseMintsPerSecond: Math.round(((RENDERS * mintsPerRender) / best.joseMs) * 1000),
+    // Per round, both measured back to back; the median damps a noisy machine.
+    ratioOfFloor: Number(median(rounds.map((r) => r.floorMs / r.renderMs)).toFixed(3)),
+    rounds,
+  };
+  console.log(`BENCH_JSON ${JSON.stringify(result)}`);
+});
