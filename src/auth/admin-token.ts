@@ -4,24 +4,10 @@
  */
 import { errors, jwtVerify } from "jose";
 import type { AuthFailure } from "./bearer";
+import { importHmacKey } from "./jwt";
 
 export const ADMIN_TOKEN_AUDIENCE = "oseh-edge-admin";
 export const ADMIN_TOKEN_ISSUER = "oseh";
-
-const keyCache = new Map<string, Promise<CryptoKey>>();
-
-/** HMAC keys are imported once per isolate: jose re-imports raw secrets on every call. */
-export function importHmacKey(secret: string): Promise<CryptoKey> {
-  let key = keyCache.get(secret);
-  if (key === undefined) {
-    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-      "sign",
-      "verify",
-    ]);
-    keyCache.set(secret, key);
-  }
-  return key;
-}
 
 export type AdminTokenResult = { ok: true; sub: string | null } | { ok: false; failure: AuthFailure };
 

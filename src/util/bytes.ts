@@ -1,13 +1,4 @@
-/** Small byte helpers shared by the admin API, storage callers and the origin client. */
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  let out = "";
-  for (const b of digest) out += HEX[b];
-  return out;
-}
+/** Body helpers shared by the admin API and the edge routes. */
 
 export type CappedRead = { ok: true; bytes: Uint8Array } | { ok: false; size: number };
 
