@@ -7,6 +7,7 @@
  * computes the same window (`la-time.ts`) and asks the registry for the key.
  */
 import { laMidnightStartOf, laUnixDate } from "../keys/la-time";
+import { JSON_CONTENT_TYPE } from "./content-types";
 import { lastQueryValue, parseOptionalInt, parseStrictIsoDate } from "./query";
 
 export const ADMIN_PREFIX = "/api/1/admin";
@@ -25,8 +26,6 @@ const LA_EOD_STALE_IF_ERROR_SECONDS = 600;
 export const PHONE_VERIFICATIONS_MIN_UNIX_DATE = 19_358;
 /** Inclusive length of the default phone verifications window (to − 29 … to). */
 const PHONE_VERIFICATIONS_SPAN_DAYS = 29;
-
-export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 
 /**
  * How the route derives its key's dates. `today` = LA date at `now`.

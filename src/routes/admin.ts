@@ -1,0 +1,99 @@
+/**
+ * The admin group (DESIGN §7): every admin chart/stats route of the table in `admin-table.ts`,
+ * and the top sharers route. Each is: pure plan (window, key, headers) → admin check → load →
+ * the stored bytes with the backend's headers.
+ */
+import { authorizeAdminIdToken } from "../auth/admin-id";
+import { decodeU64Gzip } from "../render/u64";
+import { planAdminRequest, type AdminRoute } from "./admin-table";
+import { JSON_CONTENT_TYPE } from "./content-types";
+import type { LoadOptions, RouteIo } from "./io";
+import { routeKey } from "./keys";
+import { authOutcome, passthroughOutcome, type RouteOutcome } from "./respond";
+import { MAX_TOP_SHARERS_BODY_BYTES, planTopSharers } from "./top-sharers-plan";
+
+/** auth_admin runs after the request's own validation; a failure or a user token ends here. */
+async function checkAdmin(request: Request, io: RouteIo): Promise<RouteOutcome | null> {
+  const admin = await authorizeAdminIdToken(request, io, io.now);
+  switch (admin.kind) {
+    case "admin":
+      return null;
+    case "failure":
+      return authOutcome(admin.failure);
+    case "passthrough":
+      return passthroughOutcome(admin.reason);
+    default:
+      return admin satisfies never;
+  }
+}
+
+async function loadBytes(
+  io: RouteIo,
+  family: string,
+  values: readonly string[],
+  options: LoadOptions = {},
+): Promise<{ ok: true; bytes: Uint8Array; cacheStatus: string } | { ok: false; outcome: RouteOutcome }> {
+  const key = routeKey(family, values);
+  if (!key.ok) return { ok: false, outcome: passthroughOutcome(key.reason) };
+  const loaded = await io.load(key.key, key.family, options);
+  switch (loaded.kind) {
+    case "value":
+      return { ok: true, bytes: loaded.bytes, cacheStatus: loaded.cacheStatus };
+    case "absent":
+      // Nothing to serve (e.g. utm stats with no DB rows): the origin computes its uncached answer.
+      return { ok: false, outcome: passthroughOutcome("the origin has no value for this window") };
+    case "passthrough":
+      return { ok: false, outcome: passthroughOutcome(loaded.reason) };
+    default:
+      return loaded satisfies never;
+  }
+}
+
+/** One admin chart/stats route of the table, with `pathValue` the path enum (if any). */
+export async function serveAdminRoute(request: Request, route: AdminRoute, pathValue: string | null, io: RouteIo): Promise<RouteOutcome> {
+  const url = new URL(request.url);
+  const plan = planAdminRequest(route, { pathValue, query: url.searchParams, pragma: request.headers.get("pragma") }, io.now);
+  if (plan.kind === "passthrough") return passthroughOutcome(plan.reason);
+  const denied = await checkAdmin(request, io);
+  if (denied !== null) return denied;
+  const loaded = await loadBytes(io, plan.family, plan.values, plan.refresh ? { refresh: true } : {});
+  if (!loaded.ok) return loaded.outcome;
+  return { kind: "body", body: loaded.bytes, headers: plan.headers, preEncoded: plan.gzip, cacheStatus: loaded.cacheStatus };
+}
+
+async function readSmallBody(request: Request): Promise<string | null> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > MAX_TOP_SHARERS_BODY_BYTES) return null;
+  // A clone, so a passthrough still sends the original body.
+  const bytes = new Uint8Array(await request.clone().arrayBuffer());
+  if (bytes.length > MAX_TOP_SHARERS_BODY_BYTES) return null;
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** `POST /api/1/admin/journey_share_links/top_sharers` (blocks-spec §6). */
+export async function serveTopSharers(request: Request, io: RouteIo): Promise<RouteOutcome> {
+  const text = await readSmallBody(request);
+  if (text === null) return passthroughOutcome("body too large or not UTF-8");
+  const plan = planTopSharers(text, request.headers.get("content-type"), io.now);
+  if (plan.kind === "passthrough") return passthroughOutcome(plan.reason);
+  const denied = await checkAdmin(request, io);
+  if (denied !== null) return denied;
+  const loaded = await loadBytes(io, "journey_share_links:top_sharers:{start}:{end}", plan.values);
+  if (!loaded.ok) return loaded.outcome;
+  const gzip = decodeU64Gzip(loaded.bytes);
+  if (!gzip.ok) return passthroughOutcome(`stored top sharers are malformed: ${gzip.failure.message}`);
+  return {
+    kind: "body",
+    body: gzip.blob,
+    headers: [
+      ["Content-Type", JSON_CONTENT_TYPE],
+      ["Content-Encoding", "gzip"],
+    ],
+    preEncoded: true,
+    cacheStatus: loaded.cacheStatus,
+  };
+}

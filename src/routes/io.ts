@@ -1,0 +1,30 @@
+/**
+ * What the edge route handlers need from the rest of the Worker, as one narrow interface, so the
+ * handlers stay small and testable: the request's clock reading, the token service, a
+ * read-through load of one key, and the passthrough proxy.
+ */
+import type { TokenService } from "../auth/jwt";
+import type { FamilyEntry } from "../keys";
+
+export type LoadResult =
+  /** The value's bytes; `cacheStatus` is the `Cache-Status` header value describing how. */
+  | { kind: "value"; bytes: Uint8Array; cacheStatus: string }
+  /** The origin says there is no such value (values endpoint 404). */
+  | { kind: "absent"; cacheStatus: string }
+  /** The edge cannot answer for this family now (not served by the origin, origin failing with
+   * nothing stale to fall back on): the request goes to the origin as it is. */
+  | { kind: "passthrough"; reason: string };
+
+export interface LoadOptions {
+  /** Skip the stored value and refill from the origin (journey_feedback `Pragma: no-cache`). */
+  refresh?: boolean;
+}
+
+export interface RouteIo {
+  /** Unix seconds, read once per request. */
+  readonly now: number;
+  readonly tokens: TokenService;
+  load(key: string, family: FamilyEntry, options?: LoadOptions): Promise<LoadResult>;
+  /** Forward the request to the origin unchanged and stream its answer back. */
+  passthrough(request: Request): Promise<Response>;
+}

@@ -1,0 +1,227 @@
+/**
+ * The resource group (DESIGN §7): image playlists, content playlists (web and mobile), VOD
+ * playlists and transcripts. Each handler is: pure plan → verify the resource JWT → load the
+ * key(s) through the cache → build the backend's exact body and headers.
+ */
+import type { ResourceKind } from "../auth/jwt";
+import { gunzip, decodeU64Json } from "../render/u64";
+import { createM3uPresigner, presignJsonUrls } from "../render/presign";
+import type { RouteIo } from "./io";
+import { routeKey } from "./keys";
+import { planMobileFilters } from "./mobile-filters";
+import { JSON_CONTENT_TYPE, M3U_CONTENT_TYPE } from "./content-types";
+import { authOutcome, passthroughOutcome, type RouteOutcome } from "./respond";
+import {
+  planImagePlaylist,
+  planM3uCredential,
+  planTranscriptCredential,
+  planWebPlaylist,
+  type Credential,
+} from "./resource-plan";
+
+const INVALID = { reason: "invalid", detail: "" } as const;
+
+type Loaded = { ok: true; bytes: Uint8Array; cacheStatus: string } | { ok: false; outcome: RouteOutcome } | { ok: false; absent: true; cacheStatus: string };
+
+/** Load one key; a refused key or an unavailable family is a passthrough. */
+async function loadKey(io: RouteIo, family: string, values: readonly string[]): Promise<Loaded> {
+  const key = routeKey(family, values);
+  if (!key.ok) return { ok: false, outcome: passthroughOutcome(key.reason) };
+  const loaded = await io.load(key.key, key.family);
+  switch (loaded.kind) {
+    case "value":
+      return { ok: true, bytes: loaded.bytes, cacheStatus: loaded.cacheStatus };
+    case "absent":
+      return { ok: false, absent: true, cacheStatus: loaded.cacheStatus };
+    case "passthrough":
+      return { ok: false, outcome: passthroughOutcome(loaded.reason) };
+    default:
+      return loaded satisfies never;
+  }
+}
+
+/** A value the origin says does not exist: the origin's own route answers it (its 404 bodies). */
+function absentOrOutcome(loaded: Exclude<Loaded, { ok: true }>, reason: string): RouteOutcome {
+  return "outcome" in loaded ? loaded.outcome : passthroughOutcome(reason);
+}
+
+/** Verified credential → the token to presign with (or null), or the outcome to answer. */
+async function verifyCredential(
+  credential: Credential,
+  kind: ResourceKind,
+  io: RouteIo,
+  expectedSub: string | undefined,
+): Promise<{ ok: true; presignWith: string | null; sub: string } | { ok: false; outcome: RouteOutcome }> {
+  switch (credential.kind) {
+    case "failure":
+      return { ok: false, outcome: authOutcome(credential.failure) };
+    case "passthrough":
+      return { ok: false, outcome: passthroughOutcome(credential.reason) };
+    case "token": {
+      const verified = await io.tokens.verifyResource(kind, credential.token, io.now, expectedSub);
+      if (!verified.ok) return { ok: false, outcome: authOutcome(verified.failure) };
+      return { ok: true, presignWith: credential.presignWith, sub: verified.claims.sub };
+    }
+    default:
+      return credential satisfies never;
+  }
+}
+
+function concat(pieces: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(piece, at);
+    at += piece.length;
+  }
+  return out;
+}
+
+/** `M3UPresigner` over a whole stored playlist (the stored copy is never presigned, A #7, #9). */
+function presignM3u(bytes: Uint8Array, jwt: string | null): Uint8Array {
+  return jwt === null ? bytes : concat(createM3uPresigner(jwt).push(bytes));
+}
+
+const decoder = new TextDecoder();
+
+/** `GET /api/1/image_files/playlist/{uid}` (catalog A #1, #19). */
+export async function serveImagePlaylist(request: Request, uid: string, io: RouteIo): Promise<RouteOutcome> {
+  const plan = planImagePlaylist(new URL(request.url).searchParams, request.headers.get("authorization"));
+  if (plan.kind === "passthrough") return passthroughOutcome(plan.reason);
+
+  let presignWith: string | null = null;
+  if (plan.kind === "public") {
+    // auth_public: the is-public bit (both outcomes cached, A #19); "0" is AUTHORIZATION_UNKNOWN_TOKEN.
+    const flag = await loadKey(io, "image_files:public:{uid}", [uid]);
+    if (!flag.ok) return absentOrOutcome(flag, "is-public bit unknown to the origin");
+    if (decoder.decode(flag.bytes) !== "1") return authOutcome({ ...INVALID, detail: "image is not public" });
+  } else {
+    const verified = await verifyCredential(plan.credential, "image", io, uid);
+    if (!verified.ok) return verified.outcome;
+    presignWith = verified.presignWith;
+  }
+
+  const playlist = await loadKey(io, "image_files:playlist:{uid}", [uid]);
+  if (!playlist.ok) return absentOrOutcome(playlist, "no playlist (the origin's 404)");
+
+  if (plan.presign) {
+    // The presign branch answers uncompressed JSON with only Content-Type — even for
+    // `public=true&presign=true`, where nothing is appended and no x-image-file-jwt is sent.
+    const json = decoder.decode(await gunzip(playlist.bytes));
+    return {
+      kind: "body",
+      body: presignWith === null ? json : presignJsonUrls(json, presignWith),
+      headers: [["Content-Type", JSON_CONTENT_TYPE]],
+      preEncoded: false,
+      cacheStatus: playlist.cacheStatus,
+    };
+  }
+  const headers: Array<readonly [string, string]> = [
+    ["Content-Type", JSON_CONTENT_TYPE],
+    ["Content-Encoding", "gzip"],
+  ];
+  if (plan.kind === "public") headers.push(["x-image-file-jwt", await io.tokens.mint("image", uid, io.now)]);
+  return { kind: "body", body: playlist.bytes, headers, preEncoded: true, cacheStatus: playlist.cacheStatus };
+}
+
+/** `GET /api/1/content_files/{uid}/web.json` (catalog A #6). */
+export async function serveWebPlaylist(request: Request, uid: string, io: RouteIo): Promise<RouteOutcome> {
+  const credential = planWebPlaylist(new URL(request.url).searchParams, request.headers.get("authorization"));
+  const verified = await verifyCredential(credential, "content", io, uid);
+  if (!verified.ok) return verified.outcome;
+  const playlist = await loadKey(io, "content_files:playlists:web:{uid}", [uid]);
+  if (!playlist.ok) return absentOrOutcome(playlist, "no web playlist (the origin's 404)");
+  const body = verified.presignWith === null ? playlist.bytes : presignJsonUrls(decoder.decode(playlist.bytes), verified.presignWith);
+  return { kind: "body", body, headers: [["Content-Type", JSON_CONTENT_TYPE]], preEncoded: false, cacheStatus: playlist.cacheStatus };
+}
+
+/** `GET /api/1/content_files/{uid}/{ios,android}.m3u8` (catalog A #7); both are one handler. */
+export async function serveMobilePlaylist(request: Request, uid: string, io: RouteIo): Promise<RouteOutcome> {
+  const params = new URL(request.url).searchParams;
+  // The filters are validated before auth, so a 422 needs no credential.
+  const filters = planMobileFilters(params);
+  if (filters.kind === "passthrough") return passthroughOutcome(filters.reason);
+  if (filters.kind === "invalid") return { kind: "invalid-filters", detail: filters.detail };
+  const verified = await verifyCredential(planM3uCredential(params, request.headers.get("authorization")), "content", io, uid);
+  if (!verified.ok) return verified.outcome;
+  const playlist = await loadKey(io, "content_files:playlists:mobile:{uid}:{filters_stable_identifier}", [uid, filters.stableIdentifier]);
+  if (!playlist.ok) return absentOrOutcome(playlist, "no mobile playlist (the origin's 404)");
+  return {
+    kind: "body",
+    body: presignM3u(playlist.bytes, verified.presignWith),
+    headers: [["Content-Type", M3U_CONTENT_TYPE]],
+    preEncoded: false,
+    cacheStatus: playlist.cacheStatus,
+  };
+}
+
+/** Constant-time string equality (`hmac.compare_digest`), via the runtime's timingSafeEqual. */
+function constantTimeEqual(a: string, b: string): boolean {
+  const encoder = new TextEncoder();
+  const left = encoder.encode(a);
+  const right = encoder.encode(b);
+  if (left.length !== right.length) {
+    crypto.subtle.timingSafeEqual(left, left); // spend the same time, then refuse
+    return false;
+  }
+  return crypto.subtle.timingSafeEqual(left, right);
+}
+
+function readContentFileUid(meta: Uint8Array): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(decoder.decode(meta));
+    if (typeof parsed === "object" && parsed !== null && "content_file_uid" in parsed) {
+      const uid = (parsed as { content_file_uid: unknown }).content_file_uid;
+      return typeof uid === "string" ? uid : undefined;
+    }
+  } catch {
+    // a malformed stored meta is treated like a missing one: the token cannot be matched
+  }
+  return undefined;
+}
+
+/** `GET /api/1/content_files/exports/{uid}.m3u8` (catalog A #8–#9); `uid` is the export's. */
+export async function serveVodPlaylist(request: Request, uid: string, io: RouteIo): Promise<RouteOutcome> {
+  const params = new URL(request.url).searchParams;
+  const verified = await verifyCredential(planM3uCredential(params, request.headers.get("authorization")), "content", io, undefined);
+  if (!verified.ok) return verified.outcome;
+  const meta = await loadKey(io, "content_files:vods:{uid}:meta", [uid]);
+  if (!meta.ok && "outcome" in meta) return meta.outcome;
+  // A missing export compares a same-length dummy, so it looks exactly like a wrong token (403).
+  const owner = meta.ok ? readContentFileUid(meta.bytes) : undefined;
+  if (!constantTimeEqual(owner ?? "a".repeat(verified.sub.length), verified.sub) || owner === undefined) {
+    return authOutcome({ ...INVALID, detail: "export not owned by the token's content file" });
+  }
+  const vod = await loadKey(io, "content_files:vods:{uid}:m3u", [uid]);
+  if (!vod.ok) return absentOrOutcome(vod, "no VOD parts (the origin's 404)");
+  return {
+    kind: "body",
+    body: presignM3u(vod.bytes, verified.presignWith),
+    headers: [["Content-Type", M3U_CONTENT_TYPE]],
+    preEncoded: false,
+    cacheStatus: vod.cacheStatus,
+  };
+}
+
+/** `GET /api/1/transcripts/{uid}` (blocks-spec §5). */
+export async function serveTranscript(request: Request, uid: string, io: RouteIo): Promise<RouteOutcome> {
+  const verified = await verifyCredential(planTranscriptCredential(request.headers.get("authorization")), "transcript", io, uid);
+  if (!verified.ok) return verified.outcome;
+  const stored = await loadKey(io, "transcripts:{uid}", [uid]);
+  if (!stored.ok) {
+    // A valid JWT for a transcript that does not exist is AUTHORIZATION_UNKNOWN_TOKEN.
+    return "outcome" in stored ? stored.outcome : authOutcome({ ...INVALID, detail: "no such transcript" });
+  }
+  const decoded = decodeU64Json(stored.bytes);
+  if (!decoded.ok) return passthroughOutcome(`stored transcript is malformed: ${decoded.failure.message}`);
+  return {
+    kind: "body",
+    body: decoded.blob,
+    headers: [
+      ["Content-Type", JSON_CONTENT_TYPE],
+      ["Content-Length", String(decoded.length)],
+    ],
+    preEncoded: false,
+    cacheStatus: stored.cacheStatus,
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * Route outcomes as tagged values, and the one place that turns them into responses.
+ *
+ * Every served response carries exactly the backend's status, body and headers for the route,
+ * plus `Cache-Status` (RFC 9211) and `Server-Timing` (DESIGN §7). Bodies the backend sends
+ * gzip-encoded are stored gzip-encoded and sent as stored: `encodeBody: "manual"` stops the
+ * runtime from compressing them again (platform-facts §1.4).
+ */
+import { authFailureResponse, type AuthFailure } from "../auth/bearer";
+import type { RouteIo } from "./io";
+import { filtersErrorBody, type ValidationItem } from "./mobile-filters";
+
+export const CACHE_STATUS_HEADER = "Cache-Status";
+/** For answers made at the edge without reading the cache (auth failures, 422s). */
+export const CACHE_STATUS_NOT_CONSULTED = "oseh-edge; fwd=bypass; detail=not-consulted";
+
+export type RouteOutcome =
+  | {
+      kind: "body";
+      body: Uint8Array | string;
+      /** In the backend's order; Content-Type first. */
+      headers: ReadonlyArray<readonly [string, string]>;
+      /** The body is already gzip bytes (sent as-is with Content-Encoding: gzip). */
+      preEncoded: boolean;
+      cacheStatus: string;
+    }
+  | { kind: "auth"; failure: AuthFailure }
+  | { kind: "invalid-filters"; detail: readonly ValidationItem[] }
+  | { kind: "passthrough"; reason: string };
+
+export function passthroughOutcome(reason: string): RouteOutcome {
+  return { kind: "passthrough", reason };
+}
+
+export function authOutcome(failure: AuthFailure): RouteOutcome {
+  return { kind: "auth", failure };
+}
+
+function withEdgeHeaders(response: Response, cacheStatus: string, startedAt: number): Response {
+  response.headers.set(CACHE_STATUS_HEADER, cacheStatus);
+  response.headers.set("Server-Timing", `edge;dur=${Math.max(0, Date.now() - startedAt)}`);
+  return response;
+}
+
+/**
+ * The wire form of an outcome. `request` is the original, unread request (a passthrough sends
+ * it on unchanged); `startedAt` is `Date.now()` when the route began, for Server-Timing.
+ */
+export async function respond(outcome: RouteOutcome, request: Request, io: RouteIo, startedAt: number): Promise<Response> {
+  switch (outcome.kind) {
+    case "body": {
+      const headers = new Headers();
+      for (const [name, value] of outcome.headers) headers.append(name, value);
+      const response = new Response(outcome.body, {
+        status: 200,
+        headers,
+        ...(outcome.preEncoded ? { encodeBody: "manual" as const } : {}),
+      });
+      return withEdgeHeaders(response, outcome.cacheStatus, startedAt);
+    }
+    case "auth": {
+      // The backend's exact 401/403 bodies (models.py, blocks-spec conventions).
+      return withEdgeHeaders(authFailureResponse(outcome.failure), CACHE_STATUS_NOT_CONSULTED, startedAt);
+    }
+    case "invalid-filters": {
+      // show_mobile_playlist.py builds this 422 itself (json.dumps), not FastAPI (catalog A #7).
+      const response = new Response(filtersErrorBody(outcome.detail), {
+        status: 422,
+        headers: { "Content-Type": "application/json; charset=utf-8" },
+      });
+      return withEdgeHeaders(response, CACHE_STATUS_NOT_CONSULTED, startedAt);
+    }
+    case "passthrough":
+      return io.passthrough(request);
+    default:
+      return outcome satisfies never;
+  }
+}
