@@ -3,6 +3,7 @@
  * the envelope with the caller's `now`; platform TTLs are only garbage collection. Everything the
  * rest of the Worker does with storage goes through the methods below.
  */
+import { parseKey } from "../keys";
 import { createCacheApiTier, type CacheApiTier, INITIAL_GENERATION } from "./cache-api-tier";
 import { checkStorable, classifyFreshness, isReservedKey, keyProblem } from "./envelope";
 import { createGenerations, type GenerationMemory, isolateGenerationMemory } from "./generations";
@@ -68,9 +69,9 @@ export interface TieredStoreOptions {
   /** Injected so the 429 backoff never waits in tests. */
   sleep?: Sleep;
   /**
-   * The family pattern of a key (wire it to the registry: `(k) => parseKey(k)?.family.name`).
-   * Needed for per-family L1 generations on reads and for the miss counters; without it every
-   * key uses one constant generation and a purge reaches other colos' L1 only by expiry (still
+   * The family pattern of a key, for per-family L1 generations and the miss counters. Defaults
+   * to the key registry (`parseKey`); tests pass their own. A key it cannot place uses a
+   * constant generation, so a purge reaches other colos' L1 copies of it by expiry alone (still
    * within `visibleWithinSeconds`).
    */
   familyOf?: (key: string) => string | undefined;
@@ -111,6 +112,11 @@ export function canSkipWrite(existing: Envelope | undefined, next: Envelope, now
   return existing.expiresAt >= next.expiresAt - slack && existing.expiresAt > now;
 }
 
+function familyFromRegistry(key: string): string | undefined {
+  const parsed = parseKey(key);
+  return parsed.ok ? parsed.value.family.name : undefined;
+}
+
 /** KV propagation (a delete or generation bump reaches every colo) + the longest L1 life. */
 export function purgeVisibleWithinSeconds(l1MaxAgeSeconds: number): number {
   return KV_PROPAGATION_SECONDS + l1MaxAgeSeconds;
@@ -133,7 +139,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
   const sleep = options.sleep ?? realSleep;
   const counters = options.counters ?? isolateStorageCounters;
   const inFlight = options.inFlight ?? isolateInFlight;
-  const familyOf = options.familyOf ?? (() => undefined);
+  const familyOf = options.familyOf ?? familyFromRegistry;
   const familyLabel = (key: string): string => familyOf(key) ?? UNKNOWN_FAMILY;
   const pageSize = Math.max(1, Math.min(options.purgePageSize ?? PURGE_PAGE_SIZE, KV_LIST_MAX_LIMIT));
   const visibleWithinSeconds = purgeVisibleWithinSeconds(options.l1MaxAgeSeconds);

@@ -129,6 +129,16 @@ describe("tiered store: reads", () => {
     expect(await store.read(key, NOW)).toEqual({ state: "miss" });
   });
 
+  it("resolves families through the key registry by default", async () => {
+    const memory = new Map();
+    const counters = createStorageCounters();
+    const { store } = makeStore({ familyOf: undefined, generationMemory: memory, counters });
+    const key = `daily_active_users:${19000 + Math.floor(Math.random() * 1000)}`;
+    expect(await store.read(key, NOW)).toEqual({ state: "miss" });
+    expect(memory.has("daily_active_users:{unix_date}")).toBe(true);
+    expect(counters.snapshot()["daily_active_users:{unix_date}"]).toMatchObject({ misses: 1 });
+  });
+
   it("never reads, writes or lists reserved _edge: keys as values", async () => {
     const { store } = makeStore();
     const key = `_edge:gen:${uniquePrefix("reserved")}`;
