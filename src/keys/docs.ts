@@ -2,6 +2,7 @@
  * Renders the family table of docs/families.md from the registry, so the document cannot drift:
  * `scripts/gen-families-doc.mjs` writes it, `test/keys/families-doc.test.ts` checks it.
  */
+import { DEFAULT_TEXT_MAX_LENGTH, DEFAULT_TEXT_PATTERN, uidPrefixesOf } from "./params";
 import type { Expiry, FamilyEntry, ParamSpec } from "./types";
 
 export const GENERATED_BEGIN = "<!-- BEGIN GENERATED: families table; regenerate with `npx node scripts/gen-families-doc.mjs` -->";
@@ -37,7 +38,7 @@ export function describeParam(spec: ParamSpec): string {
   const name = spec.optional === true ? `${spec.name}?` : spec.name;
   switch (spec.kind) {
     case "uid": {
-      const prefixes = spec.uidPrefixes ?? (spec.uidPrefix !== undefined ? [spec.uidPrefix] : []);
+      const prefixes = uidPrefixesOf(spec);
       return `${name}: uid ${prefixes.length > 0 ? prefixes.map((p) => code(`oseh_${p}_…`)).join("/") : code("oseh_…")}`;
     }
     case "unix-date":
@@ -54,7 +55,7 @@ export function describeParam(spec: ParamSpec): string {
     case "bool-py":
       return `${name}: ${(spec.values ?? []).map(code).join(" ")}`;
     case "text":
-      return `${name}: text ${code(spec.pattern?.source ?? "[A-Za-z0-9_.-]+")} ≤ ${spec.maxLength ?? 255}`;
+      return `${name}: text ${code((spec.pattern ?? DEFAULT_TEXT_PATTERN).source)} ≤ ${spec.maxLength ?? DEFAULT_TEXT_MAX_LENGTH}`;
     case "iso-date":
       return `${name}: ${code("YYYY-MM-DD")}`;
     case "filters":

@@ -35,11 +35,17 @@ function describeValue(value: string): string {
   return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
 }
 
+/** The `oseh_{prefix}_` prefixes a uid param accepts; empty means any. */
+export function uidPrefixesOf(spec: ParamSpec): readonly string[] {
+  return spec.uidPrefixes ?? (spec.uidPrefix !== undefined ? [spec.uidPrefix] : []);
+}
+
 function validateUid(spec: ParamSpec, value: string): ParamCheck {
-  const prefixes = spec.uidPrefixes ?? (spec.uidPrefix !== undefined ? [spec.uidPrefix] : undefined);
-  if (!value.startsWith("oseh_")) return problem(`must be a uid starting with "oseh_"`);
-  if (prefixes === undefined) {
-    return UID_BODY_PATTERN.test(value.slice(5)) ? OK : problem("uid has characters outside [A-Za-z0-9_-] or is too long");
+  const prefixes = uidPrefixesOf(spec);
+  if (prefixes.length === 0) {
+    return value.startsWith("oseh_") && UID_BODY_PATTERN.test(value.slice("oseh_".length))
+      ? OK
+      : problem("must be a uid: oseh_ followed by 1–64 characters of [A-Za-z0-9_-]");
   }
   for (const prefix of prefixes) {
     const head = `oseh_${prefix}_`;

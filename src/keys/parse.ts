@@ -7,7 +7,7 @@
  * goes through a null-prototype table keyed by the key's first literal segment (`journeys`,
  * `daily_journey_share_links`, …), so a key like `__proto__:x` or `constructor` finds nothing.
  */
-import { validateParam } from "./params";
+import { isPlainUidPrefix, uidPrefixesOf, validateParam } from "./params";
 import { FAMILIES } from "./registry";
 import type { FamilyEntry, KeyFailure, ParamKind, ParamSpec, ParsedKey } from "./types";
 
@@ -84,6 +84,7 @@ function compilePattern(family: FamilyEntry, pattern: string, variant: string | 
     if (spec === undefined || spec.optional === true) {
       throw new Error(`registry: ${pattern} uses {${piece.param}}, which is not a required param of ${family.name}`);
     }
+    if (!uidPrefixesOf(spec).every(isPlainUidPrefix)) throw new Error(`registry: ${family.name} has a bad uid prefix`);
     captures.push(spec);
     source += `(${PARAM_CHARS[spec.kind]})`;
   }
