@@ -1,5 +1,84 @@
-export default {
-  async fetch(request: Request): Promise<Response> {
-    return Response.json({ ok: true, url: request.url });
-  },
-} satisfies ExportedHandler;
+/**
+ * Wiring only: parse the environment once, build the per-request dependencies, and hand the
+ * request to the admin API, an edge route, or the origin (passthrough + delegated render).
+ */
+import { ADMIN_BASE, createAdminApi } from "./admin/api";
+import { ConfigError, parseConfig, type Config, type Env } from "./config";
+import { failureResponse } from "./errors";
+import { createStats, type Stats } from "./stats";
+import { createTieredStore } from "./storage";
+import { createEdgeContext, type EdgeContext } from "./context";
+
+export interface WorkerOptions {
+  /** Unix seconds. Tests inject a fixed clock; production reads the platform clock. */
+  now?: () => number;
+}
+
+const systemClock = (): number => Date.now() / 1000;
+
+/** Counters live as long as the isolate (Workers share no memory between isolates). */
+let isolateStats: Stats | undefined;
+
+export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> {
+  const now = options.now ?? systemClock;
+  const configs = new WeakMap<object, Config>();
+
+  function configFor(env: Env): Config {
+    let config = configs.get(env);
+    if (config === undefined) {
+      config = parseConfig(env);
+      configs.set(env, config);
+    }
+    return config;
+  }
+
+  return {
+    async fetch(request, env, ctx): Promise<Response> {
+      let config: Config;
+      try {
+        config = configFor(env);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        // The names of what is missing, never any value: this is what an operator needs to fix it.
+        console.error(error.message);
+        return failureResponse({ type: "misconfigured", message: error.message });
+      }
+      isolateStats ??= createStats(now());
+      const stats = isolateStats;
+      const url = new URL(request.url);
+      const store = createTieredStore({
+        kv: env.CACHE,
+        ...(config.l1Enabled ? { cache: caches.default } : {}),
+        l1MaxAgeSeconds: config.l1MaxAgeSeconds,
+        staleIfErrorSeconds: config.staleIfErrorSeconds,
+        baseUrl: url.origin,
+        waitUntil: (promise) => ctx.waitUntil(promise),
+      });
+      const edge: EdgeContext = createEdgeContext({ config, store, stats, now, ctx });
+
+      try {
+        if (url.pathname === ADMIN_BASE || url.pathname.startsWith(`${ADMIN_BASE}/`)) {
+          const admin = createAdminApi({
+            config,
+            store,
+            stats,
+            now,
+          });
+          return await admin(request);
+        }
+        // The rest of /_edge/ is the edge's own namespace (L1 cache keys live under /_edge/l1/):
+        // never forwarded, never served.
+        if (url.pathname.startsWith("/_edge/")) {
+          return failureResponse({ type: "not_found", message: "no such edge route" });
+        }
+        void edge;
+        return failureResponse({ type: "not_found", message: "origin wiring pending" });
+      } catch (error) {
+        console.error("unhandled error", request.method, url.pathname, error);
+        return failureResponse({ type: "internal", message: "internal error" });
+      }
+    },
+  } satisfies ExportedHandler<Env>;
+}
+
+export default createWorker();

@@ -1,8 +1,7 @@
-import type { Env } from "../src/config";
+import type { Env as ConfigEnv } from "../src/config";
 
 declare global {
   namespace Cloudflare {
-    interface Env extends import("../src/config").Env {}
+    interface Env extends ConfigEnv {}
   }
 }
-export type { Env };

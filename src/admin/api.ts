@@ -7,12 +7,11 @@ import { parseBearer, authFailureResponse, type AuthFailure } from "../auth/bear
 import { verifyAdminServiceToken } from "../auth/admin-token";
 import type { Config } from "../config";
 import { failureResponse, type EdgeFailure } from "../errors";
-import { FAMILIES, computeExpiresAt, getFamily, parseKey } from "../keys";
-import { validateGzipJsonDeep } from "../keys/codecs";
+import { FAMILIES, computeExpiresAt, getFamily, parseKey, validateValueDeep } from "../keys";
 import type { FamilyEntry, ParsedKey } from "../keys/types";
 import type { Stats } from "../stats";
-import type { TieredStore } from "../storage";
-import { readCapped, sha256Hex } from "../util/bytes";
+import { sha256Hex, type StorageFailure, type TieredStore } from "../storage";
+import { readCapped } from "../util/bytes";
 
 export const ADMIN_BASE = "/_edge/v1";
 
@@ -62,13 +61,8 @@ function keyFromPath(request: IRequest): { ok: true; parsed: ParsedKey } | { ok:
 }
 
 async function validateValue(family: FamilyEntry, bytes: Uint8Array): Promise<string | null> {
-  const shallow = family.codec.validate(bytes);
-  if (!shallow.ok) return shallow.reason;
-  if (family.codec.name === "gzip-json") {
-    const deep = await validateGzipJsonDeep(bytes);
-    if (!deep.ok) return deep.reason;
-  }
-  return null;
+  const result = await validateValueDeep(family.codec, bytes);
+  return result.ok ? null : result.reason;
 }
 
 function parseExpiresAtHeader(value: string | null): { ok: true; value?: number } | { ok: false; message: string } {
@@ -138,7 +132,7 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
       },
       now,
     );
-    if (!result.ok) return fail({ type: "storage_error", message: result.failure.message });
+    if (!result.ok) return fail(storageFailure(result.failure));
     stats.count(family.name, result.skipped ? "skippedWrites" : "writes");
     return new Response(null, { status: 204 });
   };
@@ -199,7 +193,7 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     if (!body.ok) return fail({ type: "too_large", message: "purge body is too large" });
     let doc: unknown;
     try {
-      doc = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body.bytes));
+      doc = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body.bytes));
     } catch {
       return fail({ type: "bad_request", message: "purge body is not valid JSON" });
     }
@@ -250,6 +244,22 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     .all("*", async () => fail({ type: "not_found", message: "no such admin route" }));
 
   return async (request) => (await router.fetch(request)) as Response;
+}
+
+function storageFailure(failure: StorageFailure): EdgeFailure {
+  switch (failure.reason) {
+    case "too_large":
+      return { type: "too_large", message: failure.message };
+    case "invalid_key":
+      return { type: "bad_key", message: failure.message };
+    case "metadata_too_large":
+    case "invalid_envelope":
+    case "rate_limited":
+    case "backend_error":
+      return { type: "storage_error", message: failure.message };
+    default:
+      return failure satisfies never;
+  }
 }
 
 export type PurgeSelector = { keys: string[] } | { prefix: string; cursor?: string } | { family: string; prefix: string; cursor?: string };

@@ -318,7 +318,13 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
         cursor = page.list_complete ? null : page.cursor;
       }
 
-      const targets = keys.filter((key) => !isReservedKey(key) && keyProblem(key) === null);
+      // A family's literal prefix can be shared by another family (`daily_journey_share_links:`
+      // also starts every `…:unique_views:…` key), so a family purge deletes only its own keys.
+      const onlyFamily = "family" in selector ? selector.family : undefined;
+      const targets = keys.filter(
+        (key) =>
+          !isReservedKey(key) && keyProblem(key) === null && (onlyFamily === undefined || familyOf(key) === onlyFamily),
+      );
       await forEachLimited(targets, PURGE_DELETE_CONCURRENCY, async (key) => {
         await l2.delete(key);
         await deleteL1(key, await l1Generations(key));

@@ -1,0 +1,38 @@
+/** Calls the Worker's own fetch with an injected clock, and waits for its background work. */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { createWorker } from "../../src/index";
+
+export interface CallOptions {
+  /** Unix seconds the Worker sees. */
+  now?: number | (() => number);
+  env?: Record<string, unknown>;
+}
+
+export async function callWorker(input: Request | string, init?: RequestInit, options: CallOptions = {}): Promise<Response> {
+  const { now } = options;
+  const clock = typeof now === "function" ? now : now === undefined ? undefined : () => now;
+  const worker = createWorker(clock === undefined ? {} : { now: clock });
+  const request = typeof input === "string" ? new Request(input, init) : input;
+  const ctx = createExecutionContext();
+  const response = await worker.fetch!(
+    request as Request<unknown, IncomingRequestCfProperties>,
+    (options.env ?? env) as never,
+    ctx,
+  );
+  // Read the body before waiting, so a streamed body's producer can finish; then settle waitUntil.
+  const body = await response.arrayBuffer();
+  await waitOnExecutionContext(ctx);
+  return new Response(response.status === 204 || response.status === 304 ? null : body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+}
+
+let counter = 0;
+/** A unique url-safe suffix so tests sharing one file's storage never collide. */
+export function uniqueId(label = "t"): string {
+  counter += 1;
+  return `${label}${Date.now().toString(36)}${counter.toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+}
