@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npm run bench`: journey render throughput inside workerd (vitest.bench.config.ts +
-// bench/render.bench.ts) next to the bare HMAC signing floor of the same run, then peak memory
-// of a 10 MiB render in 16 KiB chunks (bench/memory.ts, bundled with the esbuild that vite
-// already installs, run in Node with --expose-gc). Figures only; nothing is asserted.
+// bench/render.bench.ts) next to the bare HMAC signing floor, the fast and jose minters and the
+// renderer alone, all from one run; then peak memory of a 10 MiB render in 16 KiB chunks
+// (bench/memory.ts, bundled with the esbuild that vite already installs, run in Node with
+// --expose-gc). Figures only; nothing is asserted.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,7 +44,9 @@ console.log(`  journey-full renders/s      ${render.rendersPerSecond}  (${render
 console.log(`  HMAC floor signatures/s     ${render.floorSignaturesPerSecond}  (crypto.subtle.sign, cached key)`);
 console.log(`  HMAC floor renders/s        ${render.floorRendersPerSecond}  (= floor / ${render.mintsPerRender})`);
 console.log(`  ratio render / floor        ${render.ratioOfFloor}  (median of 5 back-to-back rounds)`);
-console.log(`  jose mints/s (token service) ${render.joseMintsPerSecond}`);
+console.log(`  fast mints/s (token service) ${render.fastMintsPerSecond}  (ratio to floor ${render.fastMintRatioOfFloor}, median)`);
+console.log(`  jose SignJWT mints/s        ${render.joseMintsPerSecond}  (fast / jose ${render.fastOverJose}×, median)`);
+console.log(`  renders/s, constant token   ${render.noMintRendersPerSecond}  (renderer alone; ratio ceiling ${render.ratioCeiling}, median)`);
 if (memory !== null) {
   console.log(`memory (Node ${process.version}, 10 MiB value in ${kib(memory.chunkBytes)} chunks)`);
   console.log(`  peak heap+buffers over baseline      ${kib(memory.peakHeapPlusBuffersOverBaselineBytes)}`);

@@ -2,12 +2,26 @@
  * Verification follows PyJWT 2.8.0 as the backend configures it (blocks-spec §4 "Verification",
  * DESIGN §6), and the resource-credential precedence of the image/content routes.
  */
+import { SignJWT, type JWTPayload } from "jose";
 import { describe, expect, it } from "vitest";
 import { readResourceCredential } from "../../src/auth/credential";
-import { ID_TOKEN_MIN_IAT, buildResourceClaims, createTokenService, importHmacKey, type ResourceKind } from "../../src/auth/jwt";
-import { vectorSecrets } from "../render/support";
+import {
+  ID_TOKEN_MIN_IAT,
+  JWT_HEADER_B64URL,
+  RESOURCE_KINDS,
+  buildResourceClaims,
+  createTokenService,
+  encodeBase64Url,
+  importHmacKey,
+  resourceClaimsJson,
+  signHs256,
+  type ResourceKind,
+} from "../../src/auth/jwt";
+import { loadBlocksVectors } from "../helpers/vectors";
+import { FROZEN_NOW, createPrng, vectorSecrets } from "../render/support";
 
 const NOW = 1700000000;
+
 const secrets = vectorSecrets();
 const tokens = createTokenService(secrets);
 const SUB = "oseh_if_bg7Hn2JdQ4x1LzP0aY6sCw";
@@ -49,8 +63,101 @@ describe("minting", () => {
     }
   });
 
+  it("uses the base64url of PyJWT's sorted header", () => {
+    expect(JWT_HEADER_B64URL).toBe(b64url('{"alg":"HS256","typ":"JWT"}'));
+  });
+
+  it("rejects a non-finite clock, as jose does for a NaN iat", async () => {
+    for (const now of [Number.NaN, Infinity, -Infinity]) await expect(tokens.mint("image", SUB, now)).rejects.toThrow(TypeError);
+    await expect(signHs256({ ...imageClaims(), exp: Number.NaN }, await importHmacKey(secrets.imageFile))).rejects.toThrow(TypeError);
+  });
+
+  it("refuses a key that is not HMAC SHA-256", async () => {
+    const hs512 = await crypto.subtle.importKey("raw", new TextEncoder().encode("k"), { name: "HMAC", hash: "SHA-512" }, false, ["sign"]);
+    await expect(signHs256(imageClaims(), hs512)).rejects.toThrow(TypeError);
+  });
+
   it("imports each secret once per isolate", () => {
     expect(importHmacKey("same-secret")).toBe(importHmacKey("same-secret"));
+  });
+});
+
+/** The reference minter: jose's SignJWT as the backend-compatible recipe (§4) describes it. */
+function joseMint(claims: JWTPayload, key: CryptoKey): Promise<string> {
+  return new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(key);
+}
+
+const SECRET_OF: Record<ResourceKind, string> = {
+  image: secrets.imageFile,
+  content: secrets.contentFile,
+  transcript: secrets.transcript,
+  journey: secrets.journey,
+  interactive_prompt: secrets.interactivePrompt,
+};
+
+/** A uid-like sub, sometimes with characters JSON must escape or that are not ASCII. */
+function randomSub(next: () => number): string {
+  const pick = (alphabet: string) => alphabet.charAt(Math.floor(next() * alphabet.length));
+  const plain = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+  const odd = ['"', "\\", "\n", "\u0000", "\u001f", "\u007f", "/", "é", "€", "\u2028", "😀", "\ud800", " "];
+  let sub = "oseh_";
+  const length = Math.floor(next() * 40);
+  for (let i = 0; i < length; i++) sub += next() < 0.1 ? pick(odd.join("")) : pick(plain);
+  return sub;
+}
+
+describe("fast minter vs jose SignJWT", () => {
+  it("base64url-encodes every length and byte like btoa", () => {
+    const next = createPrng(7);
+    for (let length = 0; length < 70; length++) {
+      const bytes = Uint8Array.from({ length }, () => Math.floor(next() * 256));
+      expect(encodeBase64Url(bytes)).toBe(b64url(bytes));
+    }
+    expect(encodeBase64Url(Uint8Array.from({ length: 256 }, (_, i) => i))).toBe(b64url(Uint8Array.from({ length: 256 }, (_, i) => i)));
+  });
+
+  it("builds JSON.stringify(buildResourceClaims(…)) for random subs and clocks", () => {
+    const next = createPrng(11);
+    for (let i = 0; i < 2000; i++) {
+      const kind = RESOURCE_KINDS[i % RESOURCE_KINDS.length] as ResourceKind;
+      const sub = randomSub(next);
+      const now = next() < 0.5 ? Math.floor(next() * 4e9) : next() * 4e9 - 1e9;
+      expect(resourceClaimsJson(kind, sub, now)).toBe(JSON.stringify(buildResourceClaims(kind, sub, now)));
+    }
+  });
+
+  it("mints jose's bytes for 1000 random subs, clocks and kinds", async () => {
+    const next = createPrng(42);
+    for (let i = 0; i < 1000; i++) {
+      const kind = RESOURCE_KINDS[i % RESOURCE_KINDS.length] as ResourceKind;
+      const sub = randomSub(next);
+      const now = i % 3 === 0 ? FROZEN_NOW + next() * 1e6 : Math.floor(next() * 2 ** 33);
+      const expected = await joseMint({ ...buildResourceClaims(kind, sub, now) }, await importHmacKey(SECRET_OF[kind]));
+      expect(await tokens.mint(kind, sub, now)).toBe(expected);
+    }
+  });
+
+  it("signHs256 matches jose for arbitrary claim sets", async () => {
+    const key = await importHmacKey(secrets.imageFile);
+    const next = createPrng(5);
+    const claimSets: JWTPayload[] = [
+      {},
+      { sub: "x" },
+      { ...imageClaims(), jti: "j1", nested: { a: [1, "é", null] } },
+      { iat: 1.5, exp: -0, nbf: 1e21 },
+      { sub: randomSub(next), aud: ["a", "b"], extra: "\u2028😀" },
+    ];
+    for (const claims of claimSets) expect(await signHs256(claims, key)).toBe(await joseMint(claims, key));
+  });
+
+  it("every vector token equals both jose's and the fast minter's", async () => {
+    const all = loadBlocksVectors().vectors.flatMap((v: { jwts?: Array<{ kind: ResourceKind; token: string; claims: { sub: string } }> }) => v.jwts ?? []);
+    expect(all.length).toBeGreaterThanOrEqual(90);
+    for (const j of all) {
+      const fast = await tokens.mint(j.kind, j.claims.sub, FROZEN_NOW);
+      const reference = await joseMint({ ...buildResourceClaims(j.kind, j.claims.sub, FROZEN_NOW) }, await importHmacKey(SECRET_OF[j.kind]));
+      expect([fast, reference]).toEqual([j.token, j.token]);
+    }
   });
 });
 
