@@ -1,0 +1,105 @@
+/**
+ * The backend's auth rules as the dev origin needs them: the edge token on `X-Oseh-Edge`
+ * (DESIGN §4), std auth (`auth_any`: id tokens and `oseh_ut_` user tokens, blocks-spec
+ * "Conventions"), resource JWT verification (§4) and minting with the backend's exact bytes.
+ */
+import { SignJWT, jwtVerify } from "jose";
+import { parseBearer, type AuthFailure } from "../../src/auth/bearer";
+
+const keys = new Map<string, Promise<CryptoKey>>();
+
+/** HMAC keys are imported once per isolate per secret (platform-facts TL;DR 5). */
+export function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (key === undefined) {
+    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+export const RESOURCE_JWT_SECONDS = 1800; // blocks-spec §4: every kind's default lifetime
+const ID_TOKEN_MIN_IAT = 1679589900; // auth.py rejects id tokens issued before this
+
+export type Audience = "oseh-image" | "oseh-content" | "oseh-transcript" | "oseh-journey" | "oseh-interactive-prompt";
+
+/** blocks-spec §4: header `{"alg":"HS256","typ":"JWT"}`, claims `sub, iss, aud, iat, exp`, iat = now − 1. */
+export async function mintResourceJwt(secret: string, aud: Audience, sub: string, now: number): Promise<string> {
+  return new SignJWT({ sub, iss: "oseh", aud, iat: now - 1, exp: now + RESOURCE_JWT_SECONDS })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .sign(await hmacKey(secret));
+}
+
+export type TokenCheck = { ok: true; sub: string } | { ok: false; failure: AuthFailure };
+
+const invalid = (detail: string): TokenCheck => ({ ok: false, failure: { reason: "invalid", detail } });
+
+/** PyJWT-style verification: HS256 only, exact iss/aud, leeway 0, a future iat rejected. */
+async function verifyHs256(token: string, secret: string, audience: string, required: string[], now: number): Promise<TokenCheck> {
+  const checked = await verifyClaims(token, secret, audience, required, now);
+  if (!checked.ok) return checked;
+  return typeof checked.sub === "string" ? { ok: true, sub: checked.sub } : invalid("sub is not a string");
+}
+
+type ClaimsCheck = { ok: true; sub: unknown } | { ok: false; failure: AuthFailure };
+
+async function verifyClaims(token: string, secret: string, audience: string, required: string[], now: number): Promise<ClaimsCheck> {
+  try {
+    const { payload } = await jwtVerify(token, await hmacKey(secret), {
+      algorithms: ["HS256"],
+      audience,
+      issuer: "oseh",
+      requiredClaims: required,
+      currentDate: new Date(now * 1000),
+    });
+    if (typeof payload.iat !== "number" || Math.floor(payload.iat) > now) return { ok: false, failure: { reason: "invalid", detail: "iat in the future" } };
+    return { ok: true, sub: payload.sub };
+  } catch (error) {
+    return { ok: false, failure: { reason: "invalid", detail: error instanceof Error ? error.message : String(error) } };
+  }
+}
+
+/** `oseh_ut_` user tokens live in the backend's `user_tokens` table; here a fixed dev table. */
+export const DEV_USER_TOKENS: Readonly<Record<string, string>> = {
+  oseh_ut_devUser00000000000001: "oseh_u_devUser00000000000001",
+  oseh_ut_devAdmin0000000000001: "oseh_u_devAdmin0000000000001",
+};
+
+/** `auth.auth_any` (blocks-spec "Conventions"). */
+export async function stdAuth(header: string | null, idSecret: string, now: number): Promise<TokenCheck> {
+  const bearer = parseBearer(header);
+  if (!bearer.ok) return bearer;
+  if (bearer.token.startsWith("oseh_ut_")) {
+    const sub = DEV_USER_TOKENS[bearer.token];
+    return sub === undefined ? invalid("unknown user token") : { ok: true, sub };
+  }
+  const checked = await verifyHs256(bearer.token, idSecret, "oseh-id", ["sub", "iss", "aud", "exp", "iat", "jti"], now);
+  if (!checked.ok) return checked;
+  const iat = decodeIat(bearer.token);
+  if (iat === undefined || iat < ID_TOKEN_MIN_IAT) return invalid("iat before the id token epoch");
+  return checked;
+}
+
+function decodeIat(token: string): number | undefined {
+  try {
+    const payload = JSON.parse(atob((token.split(".")[1] ?? "").replace(/-/g, "+").replace(/_/g, "/"))) as { iat?: unknown };
+    return typeof payload.iat === "number" ? payload.iat : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A resource JWT given without the `bearer ` prefix (journey/prompt JWTs in bodies, blocks-spec §4). */
+export function verifyResourceJwt(token: string, secret: string, aud: Audience, now: number): Promise<TokenCheck> {
+  return verifyHs256(token, secret, aud, ["sub", "iss", "exp", "aud", "iat"], now);
+}
+
+/**
+ * `X-Oseh-Edge` (DESIGN §4): HS256 with `EDGE_ORIGIN_JWT_SECRET`, iss `oseh`, aud `oseh-origin`.
+ * Missing → "missing"; present but bad → "invalid".
+ */
+export async function checkEdgeToken(header: string | null, secret: string, now: number): Promise<"valid" | "missing" | "invalid"> {
+  if (header === null || header === "") return "missing";
+  const checked = await verifyClaims(header, secret, "oseh-origin", ["iss", "aud", "exp", "iat"], now);
+  return checked.ok ? "valid" : "invalid";
+}

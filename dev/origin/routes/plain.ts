@@ -1,0 +1,57 @@
+/**
+ * Passthrough targets (DESIGN §4.1): routes the edge never serves, so tests can check that
+ * method, path, query, headers, body, status and response headers cross the edge unchanged.
+ */
+
+/** Any method: echoes what arrived, so a test can see exactly what the edge forwarded. */
+export async function echo(request: Request, url: URL): Promise<Response> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of [...request.headers].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) headers[name] = value;
+  const body = request.body === null ? "" : await request.text();
+  return new Response(JSON.stringify({ method: request.method, path: url.pathname, query: url.search, headers, body }), {
+    status: 200,
+    headers: { "Content-Type": "application/json; charset=utf-8", "X-Dev-Echo": "1" },
+  });
+}
+
+const STREAM_CHUNKS = 5;
+const STREAM_CHUNK_DELAY_MS = 20; // long enough that chunks arrive separately, short for tests
+
+/** A chunked body produced over time (no Content-Length). */
+export function stream(): Response {
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (sent >= STREAM_CHUNKS) {
+        controller.close();
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, STREAM_CHUNK_DELAY_MS));
+      controller.enqueue(new TextEncoder().encode(`chunk ${sent++}\n`));
+    },
+  });
+  return new Response(body, { status: 200, headers: { "Content-Type": "text/plain; charset=utf-8", "X-Dev-Stream": "1" } });
+}
+
+/** A non-2xx answer with custom headers that must reach the client untouched. */
+export function teapot(): Response {
+  const headers = new Headers({
+    "Content-Type": "text/plain; charset=utf-8",
+    "X-Dev-Teapot": "short and stout",
+    "Cache-Control": "private, max-age=7",
+    "Retry-After": "42",
+  });
+  headers.append("Set-Cookie", "dev_a=1; Path=/");
+  headers.append("Set-Cookie", "dev_b=2; Path=/");
+  return new Response("I'm a teapot", { status: 418, headers });
+}
+
+const MAX_BYTES = 1 << 20;
+
+/** `?n=` deterministic binary bytes (every byte value), for byte-equal passthrough checks. */
+export function bytes(url: URL): Response {
+  const n = Math.min(Number(url.searchParams.get("n") ?? "1024") || 0, MAX_BYTES);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (i * 31 + 7) & 0xff;
+  return new Response(out, { status: 200, headers: { "Content-Type": "application/octet-stream" } });
+}

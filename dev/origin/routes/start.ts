@@ -1,0 +1,172 @@
+/**
+ * The journey and prompt start routes (blocks-spec §2.8, §3.8) with the backend's auth, status
+ * codes and headers. With a valid `X-Oseh-Edge` they delegate the body to the edge (DESIGN §4.3):
+ * 200, `Content-Type: application/vnd.oseh.edge-render+json`, the route's other headers, and a
+ * document naming the key and the per-request parts. Without it they render the body themselves,
+ * exactly as the backend streams it.
+ */
+import { checkEdgeToken, mintResourceJwt, stdAuth, verifyResourceJwt } from "../auth";
+import type { DevOriginEnv } from "../env";
+import { AI_JOURNEY_UID, PUBLIC_LINK_CODES, findJourney, findPrompt } from "../fixtures/content";
+import { produceValue } from "../fixtures/families";
+import { renderJourney, renderPrompt } from "../render";
+import { urlSafeDigest, utf8 } from "../util";
+import { JSON_UTF8, authError, readJson, standardError, streamedBody, stringField, validationError } from "./responses";
+
+export const EDGE_RENDER_CONTENT_TYPE = "application/vnd.oseh.edge-render+json";
+
+const JOURNEY_HEADERS = { "Cache-Control": "no-store" } as const; // journeys only (blocks-spec §8.5)
+const NO_EXTRA_HEADERS = {} as const;
+
+interface StartContext {
+  request: Request;
+  env: DevOriginEnv;
+  now: () => number;
+  /** The request came from the edge (valid `X-Oseh-Edge`): delegate the body. */
+  delegate: boolean;
+}
+
+type Handler = (ctx: StartContext) => Promise<Response>;
+
+interface JourneyBody {
+  uid: string;
+  prefix?: string;
+  suffix?: string;
+  extraHeaders: Readonly<Record<string, string>>;
+}
+
+async function respondJourney(ctx: StartContext, body: JourneyBody): Promise<Response> {
+  const key = `journeys:external:${body.uid}`;
+  const journeyJwt = await mintResourceJwt(ctx.env.OSEH_JOURNEY_JWT_SECRET, "oseh-journey", body.uid, ctx.now());
+  if (ctx.delegate) {
+    const doc: Record<string, string> = { key, jwt: journeyJwt };
+    if (body.prefix !== undefined) doc.prefix = body.prefix;
+    if (body.suffix !== undefined) doc.suffix = body.suffix;
+    return new Response(JSON.stringify(doc), { status: 200, headers: { "Content-Type": EDGE_RENDER_CONTENT_TYPE, ...body.extraHeaders } });
+  }
+  const stored = await produceValue(key, { now: ctx.now() });
+  if (stored.kind !== "value") return standardError(503, "failed_to_fetch", "failed to fetch the journey", { "Retry-After": "5" });
+  const rendered = await renderJourney(stored.bytes, journeyJwt, ctx.env, ctx.now);
+  const parts = [utf8(body.prefix ?? ""), rendered, utf8(body.suffix ?? "")].filter((p) => p.length > 0);
+  return new Response(streamedBody(parts), { status: 200, headers: { "Content-Type": JSON_UTF8, ...body.extraHeaders } });
+}
+
+/** Session uids are `oseh_ips_{token_urlsafe(16)}` in the backend; deterministic here so renders compare. */
+async function sessionUidFor(sub: string, promptUid: string): Promise<string> {
+  return `oseh_ips_${await urlSafeDigest(`${sub}:${promptUid}`)}`;
+}
+
+async function respondPrompt(ctx: StartContext, sub: string, promptUid: string): Promise<Response> {
+  const key = `interactive_prompts:external:${promptUid}`;
+  const sessionUid = await sessionUidFor(sub, promptUid);
+  const promptJwt = await mintResourceJwt(ctx.env.OSEH_INTERACTIVE_PROMPT_JWT_SECRET, "oseh-interactive-prompt", promptUid, ctx.now());
+  if (ctx.delegate) {
+    const doc = { key, session_uid: sessionUid, jwt: promptJwt };
+    return new Response(JSON.stringify(doc), { status: 200, headers: { "Content-Type": EDGE_RENDER_CONTENT_TYPE } });
+  }
+  const stored = await produceValue(key, { now: ctx.now() });
+  if (stored.kind !== "value") return standardError(503, "session_failed_to_start", "failed to read the prompt", { "Retry-After": "15" });
+  return new Response(streamedBody([renderPrompt(stored.bytes, sessionUid, promptJwt)]), { status: 200, headers: { "Content-Type": JSON_UTF8 } });
+}
+
+const startAiJourney: Handler = async (ctx) => {
+  const auth = await stdAuth(ctx.request.headers.get("authorization"), ctx.env.OSEH_ID_TOKEN_SECRET, ctx.now());
+  if (!auth.ok) return authError(auth.failure);
+  return respondJourney(ctx, { uid: AI_JOURNEY_UID, extraHeaders: JOURNEY_HEADERS });
+};
+
+const startIntroductoryJourney: Handler = async (ctx) => {
+  const auth = await stdAuth(ctx.request.headers.get("authorization"), ctx.env.OSEH_ID_TOKEN_SECRET, ctx.now());
+  if (!auth.ok) return authError(auth.failure);
+  const uid = new URL(ctx.request.url).searchParams.get("uid") ?? AI_JOURNEY_UID;
+  if (findJourney(uid) === undefined) return standardError(503, "no_introductory_journeys", "there are no introductory journeys");
+  // Declared 201, actually 200 (blocks-spec §8.6).
+  return respondJourney(ctx, { uid, extraHeaders: JOURNEY_HEADERS });
+};
+
+const startJourneyFromHistory: Handler = async (ctx) => {
+  const auth = await stdAuth(ctx.request.headers.get("authorization"), ctx.env.OSEH_ID_TOKEN_SECRET, ctx.now());
+  if (!auth.ok) return authError(auth.failure);
+  const body = await readJson(ctx.request);
+  const uid = body.ok ? stringField(body.value, "journey_uid") : undefined;
+  if (uid === undefined) return validationError(["body", "journey_uid"], "Field required");
+  if (findJourney(uid) === undefined) return standardError(404, "journey_not_found", "There is no journey with that uid in your history");
+  return respondJourney(ctx, { uid, extraHeaders: JOURNEY_HEADERS });
+};
+
+const PUBLIC_LINK_SOURCES = new Set(["browser", "ios", "android"]);
+const VISITOR_UID = /^oseh_v_[A-Za-z0-9_-]+$/;
+
+const startPublicLink: Handler = async (ctx) => {
+  // Optional std auth, but when sent it must be valid (blocks-spec §2.8).
+  if (ctx.request.headers.has("authorization")) {
+    const auth = await stdAuth(ctx.request.headers.get("authorization"), ctx.env.OSEH_ID_TOKEN_SECRET, ctx.now());
+    if (!auth.ok) return authError(auth.failure);
+  }
+  const body = await readJson(ctx.request);
+  const code = body.ok ? stringField(body.value, "code") : undefined;
+  const source = body.ok ? stringField(body.value, "source") : undefined;
+  if (code === undefined) return validationError(["body", "code"], "Field required");
+  if (source === undefined || !PUBLIC_LINK_SOURCES.has(source)) return validationError(["body", "source"], "Input should be 'browser', 'ios' or 'android'");
+  const uid = PUBLIC_LINK_CODES[code];
+  if (uid === undefined) return standardError(404, "invalid_code", "That code is invalid or has expired");
+  const visitorHeader = ctx.request.headers.get("visitor");
+  const visitorUid = visitorHeader !== null && VISITOR_UID.test(visitorHeader) ? visitorHeader : `oseh_v_${await urlSafeDigest(`visitor:${code}`)}`;
+  // The wrapper route sends Content-Type only, no Cache-Control (blocks-spec §8.5).
+  return respondJourney(ctx, { uid, prefix: '{"journey":', suffix: `,"visitor_uid":"${visitorUid}"}`, extraHeaders: NO_EXTRA_HEADERS });
+};
+
+const JOURNEY_MISMATCH_MESSAGE =
+  "Although the provided journey JWT is valid, it is not for the journey specified in the request body. You may have a token mixup; to help debug, recall that the claims in the JWT are not encrypted, so e.g., https://jwt.io can be used to check which token you have.";
+
+const startInteractivePrompt: Handler = async (ctx) => {
+  const auth = await stdAuth(ctx.request.headers.get("authorization"), ctx.env.OSEH_ID_TOKEN_SECRET, ctx.now());
+  if (!auth.ok) return authError(auth.failure);
+  const body = await readJson(ctx.request);
+  const journeyUid = body.ok ? stringField(body.value, "journey_uid") : undefined;
+  const journeyJwt = body.ok ? stringField(body.value, "journey_jwt") : undefined;
+  if (journeyUid === undefined) return validationError(["body", "journey_uid"], "Field required");
+  if (journeyJwt === undefined) return validationError(["body", "journey_jwt"], "Field required");
+  // The server prepends `bearer `, so a client-sent prefix makes the token invalid (blocks-spec §4).
+  const jwtCheck = await verifyResourceJwt(journeyJwt, ctx.env.OSEH_JOURNEY_JWT_SECRET, "oseh-journey", ctx.now());
+  if (!jwtCheck.ok) return authError(jwtCheck.failure);
+  if (jwtCheck.sub !== journeyUid) return standardError(403, "invalid", JOURNEY_MISMATCH_MESSAGE);
+  const journey = findJourney(journeyUid);
+  if (journey === undefined) return standardError(503, "journey_gone", "That journey has been deleted", { "Retry-After": "15" });
+  // Declared 201, actually 200 (blocks-spec §3.8).
+  return respondPrompt(ctx, auth.sub, journey.interactivePromptUid);
+};
+
+const PUBLIC_PROMPT_IDENTIFIERS = new Set(["onboarding-prompt-feeling", "onboarding-prompt-feeling-result", "notification-time"]);
+
+const startPublicPrompt: Handler = async (ctx) => {
+  const auth = await stdAuth(ctx.request.headers.get("authorization"), ctx.env.OSEH_ID_TOKEN_SECRET, ctx.now());
+  if (!auth.ok) return authError(auth.failure);
+  const body = await readJson(ctx.request);
+  const identifier = body.ok ? stringField(body.value, "identifier") : undefined;
+  if (identifier === undefined || !PUBLIC_PROMPT_IDENTIFIERS.has(identifier)) return validationError(["body", "identifier"], "Input should be a known identifier");
+  // The prompt uid comes from `interactive_prompts:special:{identifier}:info` (families-b #1).
+  const info = await produceValue(`interactive_prompts:special:${identifier}:info`, { now: ctx.now() });
+  const promptUid = info.kind === "value" ? stringField(JSON.parse(new TextDecoder().decode(info.bytes)), "uid") : undefined;
+  if (promptUid === undefined || findPrompt(promptUid) === undefined) return standardError(503, "failed_to_read_prompt", "failed to read the prompt", { "Retry-After": "15" });
+  return respondPrompt(ctx, auth.sub, promptUid);
+};
+
+const START_ROUTES: Readonly<Record<string, Handler>> = {
+  "/api/1/users/me/start_ai_journey": startAiJourney,
+  "/api/1/users/me/start_introductory_journey": startIntroductoryJourney,
+  "/api/1/users/me/start_journey_from_history": startJourneyFromHistory,
+  "/api/1/journeys/public_links/start": startPublicLink,
+  "/api/1/journeys/start_interactive_prompt": startInteractivePrompt,
+  "/api/1/interactive_prompts/start_public": startPublicPrompt,
+};
+
+export function findStartRoute(method: string, path: string): Handler | undefined {
+  return method === "POST" ? START_ROUTES[path] : undefined;
+}
+
+export async function handleStart(handler: Handler, request: Request, env: DevOriginEnv, now: () => number): Promise<Response> {
+  // Only a request with a valid edge token may get a delegation document (DESIGN §4.3).
+  const delegate = (await checkEdgeToken(request.headers.get("X-Oseh-Edge"), env.EDGE_ORIGIN_JWT_SECRET, now())) === "valid";
+  return handler({ request, env, now, delegate });
+}

@@ -1,0 +1,71 @@
+/**
+ * `GET /api/1/edge/values/{encodeURIComponent(key)}` (DESIGN §4.2, docs/origin.md):
+ * - 200: the exact value bytes, `Content-Type: application/octet-stream`, and
+ *   `X-Edge-Expires-At: <unix seconds>` when the family's expiry is absolute;
+ * - 404 + `X-Edge-Value: absent`: the family is served but this key has no value;
+ * - 501 + `X-Edge-Value: unsupported`: the family is not served here (the edge passes through);
+ * - 401 / 403: `X-Oseh-Edge` missing / invalid.
+ * An edge must treat any 404 *without* `X-Edge-Value: absent` (e.g. a backend without this route,
+ * which answers FastAPI's `{"detail":"Not Found"}`) as "unsupported", never as "no such value".
+ */
+import { checkEdgeToken } from "../auth";
+import { GARBAGE_BYTES, countFill, takeFault } from "../controls";
+import type { DevOriginEnv } from "../env";
+import { produceValue } from "../fixtures/families";
+
+export const VALUES_PREFIX = "/api/1/edge/values/";
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function edgeJson(status: number, type: string, message: string, valueHeader?: "absent" | "unsupported"): Response {
+  const headers: Record<string, string> = { "Content-Type": "application/json; charset=utf-8" };
+  if (valueHeader !== undefined) headers["X-Edge-Value"] = valueHeader;
+  return new Response(JSON.stringify({ type, message }), { status, headers });
+}
+
+export async function handleValues(request: Request, url: URL, env: DevOriginEnv, now: number): Promise<Response> {
+  if (request.method !== "GET") return edgeJson(405, "method_not_allowed", "GET only");
+  const edge = await checkEdgeToken(request.headers.get("X-Oseh-Edge"), env.EDGE_ORIGIN_JWT_SECRET, now);
+  if (edge === "missing") return edgeJson(401, "edge_token_missing", "X-Oseh-Edge is required");
+  if (edge === "invalid") return edgeJson(403, "edge_token_invalid", "X-Oseh-Edge is invalid");
+
+  let key: string;
+  try {
+    // The raw path keeps the percent-encoding; URL parsing would already have normalised it.
+    key = decodeURIComponent(url.pathname.slice(VALUES_PREFIX.length));
+  } catch {
+    return edgeJson(400, "bad_key", "the key is not valid percent-encoding");
+  }
+  countFill(key);
+
+  const fault = takeFault(key);
+  if (fault !== undefined) {
+    switch (fault.kind) {
+      case "slow":
+        await sleep(fault.ms);
+        break;
+      case "status":
+        // What the backend's error middleware sends for an unhandled exception.
+        return new Response("internal server error", { status: fault.status, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+      case "garbage":
+        return new Response(GARBAGE_BYTES, { status: 200, headers: { "Content-Type": "application/octet-stream" } });
+      case "absent":
+        return edgeJson(404, "not_found", "no value for that key", "absent");
+      case "unsupported":
+        return edgeJson(501, "family_not_served", "the origin does not serve that family to the edge", "unsupported");
+    }
+  }
+
+  const produced = await produceValue(key, { now });
+  switch (produced.kind) {
+    case "value": {
+      const headers: Record<string, string> = { "Content-Type": "application/octet-stream" };
+      if (produced.expiresAt !== undefined) headers["X-Edge-Expires-At"] = String(produced.expiresAt);
+      return new Response(produced.bytes, { status: 200, headers });
+    }
+    case "absent":
+      return edgeJson(404, "not_found", "no value for that key", "absent");
+    case "unsupported":
+      return edgeJson(501, "family_not_served", `the origin does not serve that family to the edge: ${produced.reason}`, "unsupported");
+  }
+}

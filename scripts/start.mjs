@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// `npm start`: the dev origin (dev/origin, port 8788) and the edge (repo root, port 8787) under
+// `wrangler dev`, side by side, with prefixed output. Ctrl-C, or either process dying, stops both.
+// Both read their secrets from a `.dev.vars` copied from `.dev.vars.example` when absent, so the
+// tokens one side mints verify on the other (DESIGN §9).
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const EXAMPLE = join(root, ".dev.vars.example");
+const ORIGIN_PORT = "8788"; // the edge's wrangler.toml ORIGIN_URL points here
+const EDGE_PORT = "8787";
+
+for (const target of [join(root, ".dev.vars"), join(root, "dev/origin/.dev.vars")]) {
+  if (!existsSync(target)) {
+    copyFileSync(EXAMPLE, target);
+    console.log(`[start] created ${target.slice(root.length + 1)} from .dev.vars.example`);
+  }
+}
+
+const wrangler = join(root, "node_modules/wrangler/bin/wrangler.js");
+const common = ["dev", "--ip", "127.0.0.1", "--persist-to", ".wrangler/state"];
+const services = [
+  { name: "origin", args: [...common, "--config", "dev/origin/wrangler.toml", "--port", ORIGIN_PORT, "--inspector-port", "9230"] },
+  { name: "edge  ", args: [...common, "--config", "wrangler.toml", "--port", EDGE_PORT, "--inspector-port", "9229"] },
+];
+
+const children = [];
+let stopping = false;
+
+function prefixLines(name, stream, sink) {
+  let pending = "";
+  stream.setEncoding("utf8");
+  stream.on("data", (chunk) => {
+    pending += chunk;
+    const lines = pending.split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) sink.write(`[${name}] ${line}\n`);
+  });
+  stream.on("end", () => {
+    if (pending !== "") sink.write(`[${name}] ${pending}\n`);
+  });
+}
+
+function stopAll(code) {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children) if (child.exitCode === null) child.kill("SIGINT");
+  // wrangler shuts workerd down on SIGINT; give it a moment, then insist.
+  const force = setTimeout(() => {
+    for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+  }, 5000);
+  force.unref();
+  let remaining = children.filter((c) => c.exitCode === null).length;
+  if (remaining === 0) process.exit(code);
+  for (const child of children) {
+    child.once("exit", () => {
+      remaining -= 1;
+      if (remaining <= 0) process.exit(code);
+    });
+  }
+}
+
+for (const service of services) {
+  const child = spawn(process.execPath, [wrangler, ...service.args], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? "0", WRANGLER_SEND_METRICS: "false" },
+  });
+  prefixLines(service.name, child.stdout, process.stdout);
+  prefixLines(service.name, child.stderr, process.stderr);
+  child.on("exit", (code, signal) => {
+    if (!stopping) {
+      console.error(`[start] ${service.name.trim()} exited (${signal ?? code}); stopping the other`);
+      stopAll(code === 0 ? 1 : (code ?? 1));
+    }
+  });
+  children.push(child);
+}
+
+process.on("SIGINT", () => stopAll(0));
+process.on("SIGTERM", () => stopAll(0));
+process.on("SIGHUP", () => stopAll(0));
