@@ -1,26 +1,22 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { TEST_SECRETS } from "./test/global-setup";
 
 export default defineConfig({
   plugins: [
-    cloudflareTest({
+    cloudflareTest(({ inject }) => ({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
-        // Test secrets: the vectors' secrets where the backend's vectors fix them
-        // (../shared/vectors/blocks.json meta.secrets), fixed strings for the edge's own.
+        // Test secrets (test/global-setup.ts): the vectors' secrets where the backend's vectors fix
+        // them (../shared/vectors/blocks.json meta.secrets), fixed strings for the edge's own; the
+        // dev origin started by the global setup gets the same ones.
         bindings: {
-          ORIGIN_URL: "http://127.0.0.1:9/",
-          OSEH_IMAGE_FILE_JWT_SECRET: "test-image-secret",
-          OSEH_CONTENT_FILE_JWT_SECRET: "test-content-secret",
-          OSEH_TRANSCRIPT_JWT_SECRET: "test-transcript-secret",
-          OSEH_JOURNEY_JWT_SECRET: "test-journey-secret",
-          OSEH_INTERACTIVE_PROMPT_JWT_SECRET: "test-interactive-prompt-secret",
-          OSEH_ID_TOKEN_SECRET: "test-id-secret",
-          EDGE_ADMIN_JWT_SECRET: "test-edge-admin-secret",
-          EDGE_ORIGIN_JWT_SECRET: "test-edge-origin-secret",
+          ...TEST_SECRETS,
+          // The dev origin, served over real HTTP by test/global-setup.ts.
+          ORIGIN_URL: inject("originUrl"),
         },
       },
-    }),
+    })),
   ],
   test: {
     globalSetup: ["./test/global-setup.ts"],

@@ -1,17 +1,74 @@
 /**
  * Runs in Node before the workerd test pool starts: reads the golden vectors from
- * ../shared/vectors (never copied into the repo) and hands them to the tests via `inject`.
+ * ../shared/vectors (never copied into the repo) and hands them to the tests via `inject`, and
+ * starts the dev origin (dev/origin) under its own Miniflare on a loopback port, so the edge's
+ * integration tests talk to it over real HTTP (`inject("originUrl")`, the edge's ORIGIN_URL).
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import type { TestProject } from "vitest/node";
+
+/**
+ * The secrets of both Workers in tests, identical on both sides so tokens interoperate. The
+ * backend's vectors fix the resource/id secrets (vectors/blocks.json meta.secrets).
+ */
+export const TEST_SECRETS = {
+  OSEH_IMAGE_FILE_JWT_SECRET: "test-image-secret",
+  OSEH_CONTENT_FILE_JWT_SECRET: "test-content-secret",
+  OSEH_TRANSCRIPT_JWT_SECRET: "test-transcript-secret",
+  OSEH_JOURNEY_JWT_SECRET: "test-journey-secret",
+  OSEH_INTERACTIVE_PROMPT_JWT_SECRET: "test-interactive-prompt-secret",
+  OSEH_ID_TOKEN_SECRET: "test-id-secret",
+  EDGE_ADMIN_JWT_SECRET: "test-edge-admin-secret",
+  EDGE_ORIGIN_JWT_SECRET: "test-edge-origin-secret",
+} as const;
+
+const DEV_ORIGIN_ENTRY = fileURLToPath(new URL("../dev/origin/index.ts", import.meta.url));
+
+/** Bundles the dev origin (it imports jose and src/render) and serves it on 127.0.0.1:<free port>. */
+async function startDevOrigin(): Promise<{ url: string; dispose: () => Promise<void> }> {
+  const bundle = await build({
+    entryPoints: [DEV_ORIGIN_ENTRY],
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    conditions: ["workerd", "worker", "browser"],
+    mainFields: ["module", "main"],
+    logLevel: "silent",
+  });
+  const script = bundle.outputFiles[0]?.text;
+  if (script === undefined) throw new Error("esbuild produced no output for the dev origin");
+  // Miniflare 5 takes its own options shape; the v4 one (as in dev/origin/wrangler.toml) converts.
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 0,
+      workers: [
+        {
+          name: "oseh-dev-origin",
+          modules: true,
+          script,
+          compatibilityDate: "2026-11-01",
+          compatibilityFlags: ["nodejs_compat"],
+          bindings: { ...TEST_SECRETS },
+        },
+      ],
+    }),
+  );
+  const url = (await mf.ready).toString().replace(/\/+$/, "");
+  return { url, dispose: () => mf.dispose() };
+}
 
 /** `../shared` beside the checkout (as on the developers' machines and in CI); overridable. */
 export const SHARED_DIR = process.env.OSEH_SHARED_DIR
   ? `${process.env.OSEH_SHARED_DIR.replace(/\/+$/, "")}/`
   : fileURLToPath(new URL("../../shared/", import.meta.url));
 
-export default function setup(project: TestProject): void {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   let vectors: string;
   try {
     vectors = readFileSync(`${SHARED_DIR}vectors/blocks.json`, "utf8");
@@ -19,10 +76,16 @@ export default function setup(project: TestProject): void {
     throw new Error(`golden vectors not found at ${SHARED_DIR}vectors/blocks.json (set OSEH_SHARED_DIR)`, { cause });
   }
   project.provide("blocksVectorsJson", vectors);
+
+  const origin = await startDevOrigin();
+  project.provide("originUrl", origin.url);
+  return origin.dispose;
 }
 
 declare module "vitest" {
   export interface ProvidedContext {
     blocksVectorsJson: string;
+    /** The dev origin's base URL (no trailing slash), e.g. `http://127.0.0.1:41234`. */
+    originUrl: string;
   }
 }

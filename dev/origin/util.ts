@@ -1,7 +1,11 @@
 /**
- * Small pure helpers for fixtures: deterministic pseudo-randomness seeded by a key, the two
- * Python/pydantic text encoders the backend's values use (blocks-spec §1.2), gzip, framing.
+ * Small pure helpers for fixtures: deterministic pseudo-randomness seeded by a key, dates,
+ * Python `json.dumps` spacing, gzip. The backend's string and float encoders come from
+ * src/render/encode-json.ts (blocks-spec §1.2).
  */
+import { pyJsonDumpsString as pyJsonString } from "../../src/render/encode-json";
+
+export { ryuFloat } from "../../src/render/encode-json";
 
 const encoder = new TextEncoder();
 
@@ -62,55 +66,6 @@ export function dateRange(start: number, endExclusive: number): number[] {
   return out;
 }
 
-/**
- * Python `json.dumps` of a str with the default `ensure_ascii=True` (blocks-spec §1.2): every code
- * unit ≥ 0x7F and every C0 control without a short escape becomes a lowercase `\uXXXX`.
- */
-export function pyJsonString(value: string): string {
-  let out = '"';
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c === 0x22) out += '\\"';
-    else if (c === 0x5c) out += "\\\\";
-    else if (c === 0x0a) out += "\\n";
-    else if (c === 0x0d) out += "\\r";
-    else if (c === 0x09) out += "\\t";
-    else if (c === 0x08) out += "\\b";
-    else if (c === 0x0c) out += "\\f";
-    else if (c < 0x20 || c >= 0x7f) out += "\\u" + c.toString(16).padStart(4, "0");
-    else out += value[i];
-  }
-  return out + '"';
-}
-
-/**
- * Python `str(float)` for the values fixtures use (journey `duration_seconds`, blocks-spec §1.2):
- * integral values keep `.0`; exponent form below 1e-4 / from 1e16 with a signed 2-digit exponent.
- */
-export function pyFloatRepr(value: number): string {
-  if (!Number.isFinite(value)) throw new Error(`pyFloatRepr: ${value} is not finite`);
-  const abs = Math.abs(value);
-  if (abs !== 0 && (abs < 1e-4 || abs >= 1e16)) {
-    const [mantissa = "", exponent = "0"] = value.toExponential().split("e");
-    const expNum = Number(exponent);
-    const sign = expNum < 0 ? "-" : "+";
-    return `${mantissa}e${sign}${String(Math.abs(expNum)).padStart(2, "0")}`;
-  }
-  const text = String(value);
-  return Number.isInteger(value) ? `${text}.0` : text;
-}
-
-/**
- * pydantic-core (ryu) float text for the range fixtures use (1e-5 ≤ |x| < 1e16, blocks-spec §1.2):
- * shortest digits, integral values keep `.0`.
- */
-export function ryuFloat(value: number): string {
-  const abs = Math.abs(value);
-  if (abs !== 0 && (abs < 1e-5 || abs >= 1e16)) throw new Error(`ryuFloat: ${value} out of fixture range`);
-  const text = String(value);
-  return Number.isInteger(value) ? `${text}.0` : text;
-}
-
 /** Python `json.dumps` separators (`", "`, `": "`) for flat objects of strings and ints. */
 export function pyDumpsFlat(entries: ReadonlyArray<readonly [string, string | number | null]>): string {
   const parts = entries.map(([k, v]) => {
@@ -125,19 +80,7 @@ export async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-export function u32be(n: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, n, false);
-  return out;
-}
-
-export function u64be(n: number): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(n), false);
-  return out;
-}
-
-/** 32-character url-safe tail for generated uids (the backend's `token_urlsafe(16)` is 22 chars). */
+/** A url-safe tail for generated uids (the backend's `token_urlsafe(16)` is 22 chars). */
 export async function urlSafeDigest(text: string, length = 22): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", utf8(text)));
   let bin = "";

@@ -1,0 +1,110 @@
+/** The dev origin's values endpoint (DESIGN §4.2, docs/origin.md) and its test controls. */
+import { describe, expect, it } from "vitest";
+import { ADMIN_SUBS } from "../../dev/origin/fixtures/families";
+import { TEST_SECRETS } from "../helpers/tokens";
+import { clearFault, edgeToken, fillCount, freshId, getValue, originUrl, setFault } from "./helpers";
+
+const text = async (r: Response) => new TextDecoder().decode(await r.arrayBuffer());
+
+describe("edge token", () => {
+  it("401 without X-Oseh-Edge, 403 with a bad one", async () => {
+    const key = "auth:is_admin:oseh_u_x";
+    expect((await getValue(key, "")).status).toBe(401);
+    expect((await getValue(key, "garbage")).status).toBe(403);
+    expect((await getValue(key, await edgeToken({}, TEST_SECRETS.edgeAdmin))).status).toBe(403); // wrong secret
+    expect((await getValue(key, await edgeToken({ aud: "oseh-id" }))).status).toBe(403);
+    expect((await getValue(key, await edgeToken({ exp: Math.floor(Date.now() / 1000) - 1 }))).status).toBe(403);
+    expect((await getValue(key)).status).toBe(200);
+  });
+});
+
+describe("values", () => {
+  it("serves auth:is_admin as 1 for admins and a cached 0 for everyone else", async () => {
+    expect(await text(await getValue(`auth:is_admin:${ADMIN_SUBS[0]}`))).toBe("1");
+    expect(await text(await getValue("auth:is_admin:oseh_u_someoneElse"))).toBe("0");
+  });
+
+  it("404 + X-Edge-Value: absent for a value that does not exist", async () => {
+    const response = await getValue("journeys:external:oseh_j_nope");
+    expect(response.status).toBe(404);
+    expect(response.headers.get("X-Edge-Value")).toBe("absent");
+  });
+
+  it("501 + X-Edge-Value: unsupported for a family it does not serve", async () => {
+    const response = await getValue("updater-lock-key");
+    expect(response.status).toBe(501);
+    expect(response.headers.get("X-Edge-Value")).toBe("unsupported");
+  });
+
+  it("answers date-keyed families for any date, deterministically, different per date", async () => {
+    const a = await text(await getValue("daily_active_users:19000"));
+    const b = await text(await getValue("daily_active_users:19001"));
+    expect(a).not.toBe(b);
+    expect(await text(await getValue("daily_active_users:19000"))).toBe(a);
+    const parsed = JSON.parse(a) as { labels: string[]; values: number[] };
+    expect(parsed.labels.length).toBe(182);
+    expect(parsed.labels.at(-1)).toBe("2022-01-07"); // unix date 18999: the window ends the day before
+  });
+
+  it("sends X-Edge-Expires-At for the absolute-expiry family", async () => {
+    const response = await getValue("interactive_prompts:special:onboarding-prompt-feeling:info");
+    expect(Number(response.headers.get("X-Edge-Expires-At"))).toBeGreaterThan(Date.now() / 1000);
+    expect(JSON.parse(await text(response))).toEqual({ uid: "oseh_ip_devWord00000000000001", version: 1 });
+  });
+
+  it("serves the default mobile filters key", async () => {
+    const response = await getValue("content_files:playlists:mobile:oseh_cf_devAudio00000000000001:w=,h=,pr=,bmin=90000,bmax=");
+    expect(response.status).toBe(200);
+    expect(await text(response)).toMatch(/^#EXTM3U\n/);
+  });
+
+  it("generates journeys for `gen` uids", async () => {
+    const response = await getValue(`journeys:external:oseh_j_gen${freshId("v")}`);
+    expect(response.status).toBe(200);
+  });
+});
+
+describe("controls", () => {
+  it("counts fills per key", async () => {
+    const key = `journeys:external:oseh_j_gen${freshId("c")}`;
+    expect(await fillCount(key)).toBe(0);
+    await getValue(key);
+    await getValue(key);
+    expect(await fillCount(key)).toBe(2);
+  });
+
+  it("injects faults set by request, for a number of uses", async () => {
+    const key = `journeys:external:oseh_j_gen${freshId("f")}`;
+    await setFault(key, { kind: "status", status: 500 }, 1);
+    const failed = await getValue(key);
+    expect(failed.status).toBe(500);
+    expect(await text(failed)).toBe("internal server error");
+    expect((await getValue(key)).status).toBe(200);
+
+    await setFault(key, { kind: "garbage" });
+    expect(new Uint8Array(await (await getValue(key)).arrayBuffer())[0]).toBe(0xff);
+    await setFault(key, { kind: "absent" });
+    expect((await getValue(key)).status).toBe(404);
+    await setFault(key, { kind: "unsupported" });
+    expect((await getValue(key)).status).toBe(501);
+    await setFault(key, { kind: "slow", ms: 150 });
+    const started = Date.now();
+    expect((await getValue(key)).status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    await clearFault(key);
+    expect((await getValue(key)).status).toBe(200);
+  });
+
+  it("injects faults named by reserved uid fragments", async () => {
+    expect((await getValue(`journeys:external:oseh_j_genfault-503-${freshId("r")}`)).status).toBe(503);
+    expect((await getValue(`journeys:external:oseh_j_genfault-404-${freshId("r")}`)).status).toBe(404);
+    expect((await getValue(`journeys:external:oseh_j_genfault-501-${freshId("r")}`)).status).toBe(501);
+    const garbage = await getValue(`journeys:external:oseh_j_genfault-garbage-${freshId("r")}`);
+    expect(garbage.status).toBe(200);
+  });
+
+  it("refuses a malformed fault", async () => {
+    const response = await fetch(originUrl("/__dev/faults"), { method: "POST", body: JSON.stringify({ key: "k", fault: { kind: "nope" } }) });
+    expect(response.status).toBe(400);
+  });
+});
