@@ -1,0 +1,149 @@
+/**
+ * The edge's HTTP client for the origin (DESIGN §4): passthrough of any request, and the values
+ * endpoint used to fill misses. Every request carries `X-Oseh-Edge` (./edge-token.ts). Failures
+ * are values (`OriginError`), never thrown.
+ *
+ * Values endpoint contract (docs/origin.md):
+ * - 200 → the value bytes; `X-Edge-Expires-At: <unix seconds>` optional;
+ * - 404 **with** `X-Edge-Value: absent` → no such value;
+ * - 501, or a 404 without that header (an origin that lacks the endpoint answers FastAPI's plain
+ *   404) → the family is not served: the edge passes the request through;
+ * - timeout → 504; connection failure, 5xx or any other status → 502. None of these is cached.
+ */
+import { EDGE_TOKEN_HEADER, getEdgeToken } from "./edge-token";
+import { forwardedRequestHeaders } from "./headers";
+
+export const VALUES_PATH = "/api/1/edge/values/";
+export const EXPIRES_AT_HEADER = "X-Edge-Expires-At";
+export const VALUE_STATE_HEADER = "X-Edge-Value";
+
+export interface OriginError {
+  kind: "error";
+  status: 502 | 504;
+  /** For logs and the edge's own error body; never contains a token or a value. */
+  message: string;
+}
+
+export type FetchValueResult =
+  | { kind: "value"; bytes: Uint8Array; expiresAt?: number }
+  | { kind: "absent" }
+  | { kind: "unsupported"; reason: string }
+  | OriginError;
+
+export type PassthroughResult = { kind: "response"; response: Response } | OriginError;
+
+export interface OriginClientConfig {
+  /** Without a trailing slash (Config.originUrl). */
+  originUrl: string;
+  originTimeoutMs: number;
+  /** EDGE_ORIGIN_JWT_SECRET. */
+  edgeOriginSecret: string;
+}
+
+export interface OriginClientOptions {
+  config: OriginClientConfig;
+  /** Defaults to the global fetch. */
+  fetch?: typeof fetch;
+}
+
+export interface OriginClient {
+  /**
+   * Forwards the request (method, path, query, headers minus client edge headers, streamed body)
+   * and returns the origin's response unchanged, streamed. The timeout covers the wait for the
+   * response head only, so long streamed bodies are not cut off.
+   */
+  passthrough(request: Request, now: number): Promise<PassthroughResult>;
+  /** One values-endpoint call; the timeout covers the whole body. */
+  fetchValue(key: string, now: number): Promise<FetchValueResult>;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
+}
+
+/** Unix seconds as the header's decimal digits; anything else is an origin error. */
+export function parseExpiresAtHeader(value: string | null): { ok: true; expiresAt?: number } | { ok: false } {
+  if (value === null) return { ok: true };
+  if (!/^\d{1,12}$/.test(value.trim())) return { ok: false };
+  return { ok: true, expiresAt: Number(value.trim()) };
+}
+
+export function createOriginClient(options: OriginClientOptions): OriginClient {
+  const { config } = options;
+  const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
+  const base = config.originUrl.replace(/\/+$/, "");
+
+  return {
+    async passthrough(request, now) {
+      const incoming = new URL(request.url);
+      const target = `${base}${incoming.pathname}${incoming.search}`;
+      const headers = forwardedRequestHeaders(request.headers);
+      headers.set(EDGE_TOKEN_HEADER, await getEdgeToken(config.edgeOriginSecret, now));
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(new DOMException("origin response head timed out", "TimeoutError")), config.originTimeoutMs);
+      try {
+        const upstream = await doFetch(target, {
+          method: request.method,
+          headers,
+          body: request.method === "GET" || request.method === "HEAD" ? null : request.body,
+          // 3xx go back to the client as they are (DESIGN §4.1: status unchanged).
+          redirect: "manual",
+          signal: controller.signal,
+        });
+        // A fresh Response so the caller may add headers (Cache-Status); body and headers as sent.
+        return { kind: "response", response: new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: upstream.headers }) };
+      } catch (error) {
+        if (controller.signal.aborted || isTimeout(error)) {
+          return { kind: "error", status: 504, message: `origin did not answer ${request.method} ${incoming.pathname} within ${config.originTimeoutMs} ms` };
+        }
+        return { kind: "error", status: 502, message: `origin unreachable for ${request.method} ${incoming.pathname}: ${describeError(error)}` };
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+
+    async fetchValue(key, now) {
+      const url = `${base}${VALUES_PATH}${encodeURIComponent(key)}`;
+      let response: Response;
+      let bytes: Uint8Array;
+      try {
+        const token = await getEdgeToken(config.edgeOriginSecret, now);
+        response = await doFetch(url, {
+          method: "GET",
+          headers: { [EDGE_TOKEN_HEADER]: token, Accept: "application/octet-stream" },
+          signal: AbortSignal.timeout(config.originTimeoutMs),
+        });
+        // Read the body under the same deadline; every outcome below needs it consumed or read.
+        bytes = new Uint8Array(await response.arrayBuffer());
+      } catch (error) {
+        if (isTimeout(error)) return { kind: "error", status: 504, message: `values endpoint timed out after ${config.originTimeoutMs} ms for ${key}` };
+        return { kind: "error", status: 502, message: `values endpoint unreachable for ${key}: ${describeError(error)}` };
+      }
+
+      const state = response.headers.get(VALUE_STATE_HEADER);
+      switch (response.status) {
+        case 200: {
+          const expires = parseExpiresAtHeader(response.headers.get(EXPIRES_AT_HEADER));
+          if (!expires.ok) return { kind: "error", status: 502, message: `values endpoint sent a malformed ${EXPIRES_AT_HEADER} for ${key}` };
+          return expires.expiresAt === undefined ? { kind: "value", bytes } : { kind: "value", bytes, expiresAt: expires.expiresAt };
+        }
+        case 404:
+          return state === "absent"
+            ? { kind: "absent" }
+            : { kind: "unsupported", reason: "values endpoint answered 404 without X-Edge-Value: absent" };
+        case 501:
+          return { kind: "unsupported", reason: "values endpoint answered 501" };
+        case 401:
+        case 403:
+          // The origin refused our token: a secret mismatch between edge and origin.
+          return { kind: "error", status: 502, message: `values endpoint refused the edge token (${response.status}) for ${key}` };
+        default:
+          return { kind: "error", status: 502, message: `values endpoint answered ${response.status} for ${key}` };
+      }
+    },
+  };
+}

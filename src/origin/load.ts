@@ -1,0 +1,166 @@
+/**
+ * Read-through load of one key (DESIGN §3 tiered read, §4.2 fill on miss): L1 → L2 → origin.
+ * - Concurrent misses for a key in one isolate share one origin call (the store's singleFlight,
+ *   coalescing on plain values, never on Responses).
+ * - A filled value must pass its family's codec (deep: gzip inflated, JSON parsed) before it is
+ *   stored or served; one that does not is an origin error.
+ * - `X-Edge-Expires-At` is honoured through the registry's `computeExpiresAt` (absolute families
+ *   take it, others only shorten); without it the family's own rule applies.
+ * - Origin errors and timeouts are never stored. Within STALE_IF_ERROR_SECONDS after expiry the
+ *   last good value is served instead (`state: "stale"`); the caller marks `Cache-Status`.
+ */
+import { computeExpiresAt, validateValueDeep, type FamilyEntry } from "../keys";
+import { buildStoredValue, type StoredValue, type TieredStore } from "../storage";
+import { cacheStatusError, cacheStatusHit, cacheStatusMiss, cacheStatusStale, type CacheTier } from "./cache-status";
+import type { OriginClient, OriginError } from "./client";
+
+export type LoadOutcome =
+  | { kind: "value"; state: "hit"; tier: CacheTier; value: StoredValue }
+  | { kind: "value"; state: "miss"; tier: "origin"; value: StoredValue; stored: boolean; requested: boolean }
+  | { kind: "value"; state: "stale"; tier: CacheTier; value: StoredValue; originError: OriginError }
+  /** The origin says there is no such value. */
+  | { kind: "absent" }
+  /** The origin does not serve this family: answer by passing the request through. */
+  | { kind: "passthrough"; reason: string }
+  | OriginError;
+
+export interface LoadDeps {
+  store: TieredStore;
+  origin: OriginClient;
+  /** Cap for families with no expiry of their own (Config.collabMaxSeconds). */
+  collabMaxSeconds: number;
+  waitUntil: (promise: Promise<unknown>) => void;
+  /** Per-family counters (src/stats.ts), optional. */
+  stats?: { count(family: string, counter: "hits" | "misses" | "staleServes" | "fills" | "originErrors"): void };
+  /** For the `random` expiry class; tests inject it. */
+  random?: () => number;
+}
+
+export interface LoadOptions {
+  /** Skip the stored value and refill (a client `Pragma: no-cache`, or a corrupt stored value). */
+  refresh?: boolean;
+}
+
+/** What one origin fill produced; shared by coalesced callers, so plain data only. */
+type Fill =
+  | { kind: "value"; value: StoredValue; stored: boolean }
+  | { kind: "absent" }
+  | { kind: "unsupported"; reason: string }
+  | OriginError;
+
+/** Namespaced so the store's in-flight map can serve other coalescing uses too. */
+const FILL_FLIGHT_PREFIX = "origin-fill:";
+
+async function fill(key: string, family: FamilyEntry, now: number, deps: LoadDeps): Promise<Fill> {
+  const fetched = await deps.origin.fetchValue(key, now);
+  if (fetched.kind !== "value") return fetched;
+
+  const valid = await validateValueDeep(family.codec, fetched.bytes);
+  if (!valid.ok) {
+    return { kind: "error", status: 502, message: `origin value for ${key} fails the ${family.codec.name} codec: ${valid.reason}` };
+  }
+  // A writer time at or before now: the value is already stale; serve it once, store nothing.
+  if (fetched.expiresAt !== undefined && fetched.expiresAt <= now) {
+    const value = await buildStoredValue(fetched.bytes, { family: family.name, codec: family.codec.name, expiresAt: fetched.expiresAt }, now);
+    return { kind: "value", value, stored: false };
+  }
+  const expiry = computeExpiresAt(family, now, {
+    collabMaxSeconds: deps.collabMaxSeconds,
+    ...(fetched.expiresAt === undefined ? {} : { writerExpiresAt: fetched.expiresAt }),
+    ...(deps.random === undefined ? {} : { random: deps.random }),
+  });
+  if (!expiry.ok) return { kind: "error", status: 502, message: `no expiry for ${key}: ${expiry.reason}` };
+  const value = await buildStoredValue(fetched.bytes, { family: family.name, codec: family.codec.name, expiresAt: expiry.expiresAt }, now);
+  const storable = expiry.expiresAt > now;
+  if (storable) {
+    // Written in the background (DESIGN §3); the response does not wait for KV.
+    deps.waitUntil(
+      deps.store.write(key, value, now).then((written) => {
+        if (!written.ok) console.error("origin fill not stored", key, written.failure.reason, written.failure.message);
+      }),
+    );
+  }
+  return { kind: "value", value, stored: storable };
+}
+
+/** Reads `key` through the tiers, filling from the origin on a miss. Never throws for origin trouble. */
+export async function loadThroughCache(key: string, family: FamilyEntry, now: number, deps: LoadDeps, options: LoadOptions = {}): Promise<LoadOutcome> {
+  const count = (counter: "hits" | "misses" | "staleServes" | "fills" | "originErrors") => deps.stats?.count(family.name, counter);
+  let stale: { tier: CacheTier; value: StoredValue } | undefined;
+
+  if (options.refresh !== true) {
+    const read = await deps.store.read(key, now);
+    if (read.state === "fresh") {
+      count("hits");
+      return { kind: "value", state: "hit", tier: read.tier, value: read.value };
+    }
+    if (read.state === "stale") stale = { tier: read.tier, value: read.value };
+  }
+  count("misses");
+
+  const filled = await deps.store.singleFlight(`${FILL_FLIGHT_PREFIX}${key}`, () => fill(key, family, now, deps));
+  switch (filled.kind) {
+    case "value":
+      count("fills");
+      return { kind: "value", state: "miss", tier: "origin", value: filled.value, stored: filled.stored, requested: options.refresh === true };
+    case "absent":
+      // The origin has dropped it: a stale copy must not outlive that.
+      if (stale !== undefined) deps.waitUntil(deps.store.delete(key));
+      return { kind: "absent" };
+    case "unsupported":
+      return { kind: "passthrough", reason: filled.reason };
+    case "error":
+      count("originErrors");
+      console.error("origin fill failed", key, filled.status, filled.message);
+      if (stale !== undefined) {
+        count("staleServes");
+        return { kind: "value", state: "stale", tier: stale.tier, value: stale.value, originError: filled };
+      }
+      return filled;
+  }
+}
+
+/** The `Cache-Status` value describing an outcome (./cache-status.ts). */
+export function cacheStatusOf(outcome: LoadOutcome): string {
+  switch (outcome.kind) {
+    case "value":
+      switch (outcome.state) {
+        case "hit":
+          return cacheStatusHit(outcome.tier);
+        case "miss":
+          return cacheStatusMiss(outcome.stored, outcome.requested);
+        case "stale":
+          return cacheStatusStale(outcome.originError.status);
+      }
+      return outcome satisfies never;
+    case "absent":
+      return cacheStatusMiss(false);
+    case "passthrough":
+      return cacheStatusMiss(false);
+    case "error":
+      return cacheStatusError(outcome.status);
+  }
+}
+
+/**
+ * The shape the edge routes consume (src/routes/io.ts `LoadResult`, structurally): a route that
+ * cannot be answered from a value — family not served, or the origin failing with nothing stale —
+ * goes to the origin as it is, which answers for itself.
+ */
+export type RouteLoad =
+  | { kind: "value"; bytes: Uint8Array; cacheStatus: string }
+  | { kind: "absent"; cacheStatus: string }
+  | { kind: "passthrough"; reason: string };
+
+export function toRouteLoad(outcome: LoadOutcome): RouteLoad {
+  switch (outcome.kind) {
+    case "value":
+      return { kind: "value", bytes: outcome.value.bytes, cacheStatus: cacheStatusOf(outcome) };
+    case "absent":
+      return { kind: "absent", cacheStatus: cacheStatusOf(outcome) };
+    case "passthrough":
+      return { kind: "passthrough", reason: outcome.reason };
+    case "error":
+      return { kind: "passthrough", reason: `origin error ${outcome.status}: ${outcome.message}` };
+  }
+}

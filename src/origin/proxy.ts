@@ -1,0 +1,170 @@
+/**
+ * Requests the edge does not answer itself: passthrough to the origin (DESIGN §4.1) and the
+ * delegated render (§4.3). The origin keeps authorization and session creation; when its answer
+ * is a delegation document, the edge streams prefix + the rendered stored value + suffix with the
+ * origin's status and headers (Content-Type → JSON, Content-Length and Content-Encoding dropped,
+ * since the body is new). The origin only delegates to requests bearing a valid `X-Oseh-Edge`,
+ * which the edge's client always sends (./client.ts).
+ */
+import { createTokenService, type TokenService } from "../auth/jwt";
+import type { Config } from "../config";
+import { renderValue, type RenderOptions } from "../render/stream";
+import type { TieredStore } from "../storage";
+import { appendCacheStatus, cacheStatusBypass, cacheStatusError } from "./cache-status";
+import { createOriginClient, type OriginClient } from "./client";
+import { isDelegation, MAX_DELEGATION_BYTES, parseDelegation, type Delegation } from "./delegation";
+import { cacheStatusOf, loadThroughCache, type LoadDeps, type LoadOutcome } from "./load";
+import { originFailureOf, originFailureResponse } from "./responses";
+
+export interface ProxyDeps {
+  config: Config;
+  store: TieredStore;
+  /** Unix seconds (may be fractional); read once per request and once per minted token. */
+  now: () => number;
+  waitUntil: (promise: Promise<unknown>) => void;
+  stats?: LoadDeps["stats"];
+  /** Defaults to one client per config (per isolate). */
+  origin?: OriginClient;
+  /** Defaults to one token service per config (keys imported once per isolate). */
+  tokens?: TokenService;
+}
+
+const clients = new WeakMap<Config, OriginClient>();
+const tokenServices = new WeakMap<Config, TokenService>();
+
+/** The origin client for a parsed config, built once per isolate. */
+export function originClientFor(config: Config): OriginClient {
+  let client = clients.get(config);
+  if (client === undefined) {
+    client = createOriginClient({
+      config: { originUrl: config.originUrl, originTimeoutMs: config.originTimeoutMs, edgeOriginSecret: config.secrets.edgeOrigin },
+    });
+    clients.set(config, client);
+  }
+  return client;
+}
+
+function tokenServiceFor(config: Config): TokenService {
+  let tokens = tokenServices.get(config);
+  if (tokens === undefined) {
+    tokens = createTokenService(config.secrets);
+    tokenServices.set(config, tokens);
+  }
+  return tokens;
+}
+
+/** The body, refusing to buffer more than `max` bytes (a delegation document is small). */
+async function readLimited(body: ReadableStream<Uint8Array> | null, max: number): Promise<Uint8Array | undefined> {
+  if (body === null) return new Uint8Array(0);
+  const reader = body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > max) {
+      await reader.cancel();
+      return undefined;
+    }
+    parts.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+function renderOptions(delegation: Delegation, deps: ProxyDeps, tokens: TokenService): RenderOptions {
+  const wrappers = {
+    ...(delegation.prefix === undefined ? {} : { prefix: delegation.prefix }),
+    ...(delegation.suffix === undefined ? {} : { suffix: delegation.suffix }),
+  };
+  return delegation.kind === "journey"
+    ? { kind: "journey", journeyJwt: delegation.journeyJwt, signer: tokens, now: deps.now, ...wrappers }
+    : { kind: "prompt", sessionUid: delegation.sessionUid, promptJwt: delegation.promptJwt, ...wrappers };
+}
+
+type Rendered = { ok: true; body: ReadableStream<Uint8Array>; outcome: LoadOutcome } | { ok: false; response: Response };
+
+const badOriginResponse = (): Response => originFailureResponse({ type: "bad_origin_response", status: 502 }, cacheStatusError(502));
+
+/**
+ * Loads the template and renders it. A stored template that fails its framing is dropped from
+ * both tiers and refetched once (DESIGN §5); still bad → 502.
+ */
+async function renderTemplate(delegation: Delegation, deps: ProxyDeps, loadDeps: LoadDeps, tokens: TokenService, now: number): Promise<Rendered> {
+  const options = renderOptions(delegation, deps, tokens);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const outcome = await loadThroughCache(delegation.key, delegation.family, now, loadDeps, { refresh: attempt > 0 });
+    switch (outcome.kind) {
+      case "value": {
+        const rendered = renderValue(outcome.value.bytes, options);
+        if (rendered.ok) return { ok: true, body: rendered.body, outcome };
+        console.error("corrupt template dropped", delegation.key, outcome.state, rendered.failure.reason, rendered.failure.message);
+        await deps.store.delete(delegation.key);
+        continue;
+      }
+      case "absent":
+        console.error("origin delegated a value it does not have", delegation.key);
+        return { ok: false, response: badOriginResponse() };
+      case "passthrough":
+        console.error("origin delegated a family it does not serve", delegation.key, outcome.reason);
+        return { ok: false, response: badOriginResponse() };
+      case "error":
+        return { ok: false, response: originFailureResponse(originFailureOf(outcome.status), cacheStatusOf(outcome)) };
+    }
+  }
+  return { ok: false, response: badOriginResponse() };
+}
+
+async function renderDelegated(response: Response, deps: ProxyDeps, now: number): Promise<Response> {
+  const body = await readLimited(response.body, MAX_DELEGATION_BYTES);
+  if (body === undefined) {
+    console.error("delegation document refused: over", MAX_DELEGATION_BYTES, "bytes");
+    return badOriginResponse();
+  }
+  const parsed = parseDelegation(body);
+  if (!parsed.ok) {
+    console.error("delegation document refused", parsed.problem.reason, parsed.problem.message);
+    return badOriginResponse();
+  }
+  const tokens = deps.tokens ?? tokenServiceFor(deps.config);
+  const loadDeps: LoadDeps = {
+    store: deps.store,
+    origin: deps.origin ?? originClientFor(deps.config),
+    collabMaxSeconds: deps.config.collabMaxSeconds,
+    waitUntil: deps.waitUntil,
+    ...(deps.stats === undefined ? {} : { stats: deps.stats }),
+  };
+  const rendered = await renderTemplate(parsed.delegation, deps, loadDeps, tokens, now);
+  if (!rendered.ok) return rendered.response;
+
+  const headers = new Headers(response.headers);
+  headers.set("Content-Type", "application/json; charset=utf-8");
+  headers.delete("Content-Length");
+  headers.delete("Content-Encoding");
+  appendCacheStatus(headers, cacheStatusOf(rendered.outcome));
+  return new Response(rendered.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+/**
+ * Everything not answered at the edge: the request goes to the origin unchanged; its response
+ * comes back unchanged (plus `Cache-Status: oseh-edge; fwd=bypass`), or rendered when it is a
+ * delegation. Origin trouble answers 502/504 JSON.
+ */
+export async function handleProxied(request: Request, deps: ProxyDeps): Promise<Response> {
+  const now = deps.now();
+  const origin = deps.origin ?? originClientFor(deps.config);
+  const result = await origin.passthrough(request, now);
+  if (result.kind === "error") {
+    console.error("passthrough failed", request.method, new URL(request.url).pathname, result.status, result.message);
+    return originFailureResponse(originFailureOf(result.status), cacheStatusError(result.status));
+  }
+  if (isDelegation(result.response)) return renderDelegated(result.response, { ...deps, origin }, now);
+  appendCacheStatus(result.response.headers, cacheStatusBypass());
+  return result.response;
+}
