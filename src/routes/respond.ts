@@ -7,12 +7,12 @@
  * runtime from compressing them again (platform-facts §1.4).
  */
 import { authFailureResponse, type AuthFailure } from "../auth/bearer";
+import { appendCacheStatus, CACHE_NAME } from "../origin/cache-status";
 import type { RouteIo } from "./io";
 import { filtersErrorBody, type ValidationItem } from "./mobile-filters";
 
-export const CACHE_STATUS_HEADER = "Cache-Status";
 /** For answers made at the edge without reading the cache (auth failures, 422s). */
-export const CACHE_STATUS_NOT_CONSULTED = "oseh-edge; fwd=bypass; detail=not-consulted";
+export const CACHE_STATUS_NOT_CONSULTED = `${CACHE_NAME}; fwd=bypass; detail=not-consulted`;
 
 export type RouteOutcome =
   | {
@@ -37,7 +37,7 @@ export function authOutcome(failure: AuthFailure): RouteOutcome {
 }
 
 function withEdgeHeaders(response: Response, cacheStatus: string, startedAt: number): Response {
-  response.headers.set(CACHE_STATUS_HEADER, cacheStatus);
+  appendCacheStatus(response.headers, cacheStatus);
   response.headers.set("Server-Timing", `edge;dur=${Math.max(0, Date.now() - startedAt)}`);
   return response;
 }

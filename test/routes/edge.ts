@@ -1,0 +1,81 @@
+/**
+ * The edge as src/index.ts builds it for one request — real KV and Cache API (miniflare), the real
+ * origin client talking to the dev origin over HTTP — with `routeEdgeRequest` in front of the
+ * passthrough proxy. (Switch to test/helpers/worker.ts `callWorker` once src/index.ts routes to
+ * `routeEdgeRequest`.)
+ */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { inject } from "vitest";
+import { parseConfig } from "../../src/config";
+import { createEdgeContext } from "../../src/context";
+import { parseKey } from "../../src/keys";
+import { handleProxied } from "../../src/origin";
+import { routeEdgeRequest } from "../../src/routes";
+import { createStats } from "../../src/stats";
+import { buildStoredValue, createTieredStore } from "../../src/storage";
+
+export const wallNow = (): number => Math.floor(Date.now() / 1000);
+
+function config() {
+  return parseConfig({ ...(env as unknown as Record<string, unknown>), ORIGIN_URL: inject("originUrl") });
+}
+
+export interface EdgeResult {
+  response: Response;
+  bytes: Uint8Array;
+  text: string;
+}
+
+export async function edgeFetch(request: Request, now: number): Promise<EdgeResult> {
+  const cfg = config();
+  const ctx = createExecutionContext();
+  const store = createTieredStore({
+    kv: env.CACHE,
+    cache: caches.default,
+    l1MaxAgeSeconds: cfg.l1MaxAgeSeconds,
+    staleIfErrorSeconds: cfg.staleIfErrorSeconds,
+    baseUrl: new URL(request.url).origin,
+    waitUntil: (promise) => ctx.waitUntil(promise),
+  });
+  const edge = createEdgeContext({ config: cfg, store, stats: createStats(now), now: () => now, ctx });
+  const response =
+    (await routeEdgeRequest(request, edge)) ??
+    (await handleProxied(request, { config: cfg, store, now: () => now, waitUntil: (p) => ctx.waitUntil(p) }));
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  await waitOnExecutionContext(ctx);
+  return { response, bytes, text: new TextDecoder().decode(bytes) };
+}
+
+/** Seeds values straight into the tiers (a hit needs no origin, so any clock works). */
+export async function seed(values: Record<string, Uint8Array | string>, now: number): Promise<void> {
+  const cfg = config();
+  const ctx = createExecutionContext();
+  const store = createTieredStore({
+    kv: env.CACHE,
+    cache: caches.default,
+    l1MaxAgeSeconds: cfg.l1MaxAgeSeconds,
+    staleIfErrorSeconds: cfg.staleIfErrorSeconds,
+    baseUrl: "https://edge.test",
+    waitUntil: (promise) => ctx.waitUntil(promise),
+  });
+  for (const [key, raw] of Object.entries(values)) {
+    const parsed = parseKey(key);
+    if (!parsed.ok) throw new Error(parsed.failure.message);
+    const bytes = typeof raw === "string" ? new TextEncoder().encode(raw) : raw;
+    const value = await buildStoredValue(bytes, { family: parsed.value.family.name, codec: parsed.value.family.codec.name, expiresAt: now + 86_400 * 2 }, now);
+    const written = await store.write(key, value, now);
+    if (!written.ok) throw new Error(written.failure.message);
+  }
+  await waitOnExecutionContext(ctx);
+}
+
+/** The dev origin's values endpoint, for comparing bytes. */
+export function originUrl(path: string): string {
+  return `${inject("originUrl")}${path}`;
+}
+
+export async function fillCount(key: string): Promise<number> {
+  const response = await fetch(originUrl(`/__dev/counters?key=${encodeURIComponent(key)}`));
+  return ((await response.json()) as { fills: number }).fills;
+}
