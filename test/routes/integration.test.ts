@@ -6,6 +6,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { gunzip } from "../../src/render/u64";
+import { ADMIN_ROUTES, cacheControlFor } from "../../src/routes/admin-table";
 import { laMidnightStartOf, laUnixDate, isoToUnixDate } from "../../src/keys/la-time";
 import { idToken } from "../helpers/tokens";
 import { AUTH_BODY, gzip, resourceToken } from "./helpers";
@@ -217,4 +218,25 @@ describe("LA windows with an injected clock (seeded values)", () => {
     await seed({ [`auth:is_admin:${SUB}`]: "1", [`daily_touch_send:${d - 91}:${d - 1}`]: before }, dayStart);
     expect((await stats(dayStart)).response.headers.get("cache-control")).toBe(`private, max-age=${25 * 3600}, stale-if-error=600`);
   });
+});
+
+describe("every admin route of the table: miss → fill → hit with its headers", () => {
+  // utm needs a past date; monthly/retention need their path enums.
+  const QUERY: Record<string, string> = { "/api/1/admin/utm_conversion_stats": "?year=2024&month=1&day=15" };
+  for (const route of ADMIN_ROUTES) {
+    const path = route.pathEnum === undefined ? route.path : route.path.replace(`{${route.pathEnum.name}}`, route.pathEnum.values[0] ?? "");
+    it(`${path}`, async () => {
+      const now = wallNow();
+      const auth = { authorization: `bearer ${await idToken(ADMIN, now)}` };
+      const url = `${path}${QUERY[route.path] ?? ""}`;
+      const first = await edgeFetch(get(url, auth), now);
+      expect(first.response.status).toBe(200);
+      expect(first.response.headers.get("content-type")).toBe("application/json; charset=utf-8");
+      expect(first.response.headers.get("content-encoding")).toBe(route.gzip ? "gzip" : null);
+      expect(first.response.headers.get("cache-control")).toBe(cacheControlFor(route.cacheControl, now));
+      const second = await edgeFetch(get(url, auth), now);
+      expect(second.response.headers.get("cache-status")).toMatch(/^oseh-edge; hit; detail=l[12]$/);
+      expect(second.bytes).toEqual(first.bytes);
+    });
+  }
 });
