@@ -48,7 +48,7 @@ export async function edgeFetch(request: Request, now: number): Promise<EdgeResu
 }
 
 /** Seeds values straight into the tiers (a hit needs no origin, so any clock works). */
-export async function seed(values: Record<string, Uint8Array | string>, now: number): Promise<void> {
+export async function seed(values: Record<string, Uint8Array | string>, now: number, expiresAt = now + 2 * 86_400): Promise<void> {
   const cfg = config();
   const ctx = createExecutionContext();
   const store = createTieredStore({
@@ -63,7 +63,7 @@ export async function seed(values: Record<string, Uint8Array | string>, now: num
     const parsed = parseKey(key);
     if (!parsed.ok) throw new Error(parsed.failure.message);
     const bytes = typeof raw === "string" ? new TextEncoder().encode(raw) : raw;
-    const value = await buildStoredValue(bytes, { family: parsed.value.family.name, codec: parsed.value.family.codec.name, expiresAt: now + 86_400 * 2 }, now);
+    const value = await buildStoredValue(bytes, { family: parsed.value.family.name, codec: parsed.value.family.codec.name, expiresAt }, now);
     const written = await store.write(key, value, now);
     if (!written.ok) throw new Error(written.failure.message);
   }

@@ -83,6 +83,17 @@ describe("resource routes against the dev origin", () => {
     }
   });
 
+  it("stale-if-error: an expired value is served when the refill fails", async () => {
+    const uid = fresh("oseh_if_fault-500s");
+    const now = wallNow();
+    const body = await gzip('{"items":{}}');
+    await seed({ [`image_files:playlist:${uid}`]: body }, now - 100, now - 10);
+    const r = await edgeFetch(get(`/api/1/image_files/playlist/${uid}`, { authorization: `bearer ${await resourceToken("image", uid, now)}` }), now);
+    expect(r.response.status).toBe(200);
+    expect(r.bytes).toEqual(body);
+    expect(r.response.headers.get("cache-status")).toMatch(/^oseh-edge; hit; detail=stale-if-error; fwd-status=5\d\d$/);
+  });
+
   it("web.json, mobile m3u8 and VOD m3u8 with presigning", async () => {
     const now = wallNow();
     const cf = fresh("oseh_cf_it");
