@@ -44,6 +44,12 @@ export interface OriginClientOptions {
   config: OriginClientConfig;
   /** Defaults to the global fetch. */
   fetch?: typeof fetch;
+  /**
+   * Unix seconds for minting `X-Oseh-Edge`; defaults to the platform clock. The token is checked
+   * by the origin against its own clock, so it follows real time even when the cache logic runs
+   * on an injected one (tests move `now` days ahead; a token minted then would be refused).
+   */
+  tokenClock?: () => number;
 }
 
 export interface OriginClient {
@@ -52,9 +58,9 @@ export interface OriginClient {
    * and returns the origin's response unchanged, streamed. The timeout covers the wait for the
    * response head only, so long streamed bodies are not cut off.
    */
-  passthrough(request: Request, now: number): Promise<PassthroughResult>;
+  passthrough(request: Request): Promise<PassthroughResult>;
   /** One values-endpoint call; the timeout covers the whole body. */
-  fetchValue(key: string, now: number): Promise<FetchValueResult>;
+  fetchValue(key: string): Promise<FetchValueResult>;
 }
 
 function describeError(error: unknown): string {
@@ -76,13 +82,15 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
   const { config } = options;
   const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
   const base = config.originUrl.replace(/\/+$/, "");
+  const tokenClock = options.tokenClock ?? (() => Date.now() / 1000);
+  const edgeToken = () => getEdgeToken(config.edgeOriginSecret, tokenClock());
 
   return {
-    async passthrough(request, now) {
+    async passthrough(request) {
       const incoming = new URL(request.url);
       const target = `${base}${incoming.pathname}${incoming.search}`;
       const headers = forwardedRequestHeaders(request.headers);
-      headers.set(EDGE_TOKEN_HEADER, await getEdgeToken(config.edgeOriginSecret, now));
+      headers.set(EDGE_TOKEN_HEADER, await edgeToken());
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(new DOMException("origin response head timed out", "TimeoutError")), config.originTimeoutMs);
       try {
@@ -106,12 +114,12 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
       }
     },
 
-    async fetchValue(key, now) {
+    async fetchValue(key) {
       const url = `${base}${VALUES_PATH}${encodeURIComponent(key)}`;
       let response: Response;
       let bytes: Uint8Array;
       try {
-        const token = await getEdgeToken(config.edgeOriginSecret, now);
+        const token = await edgeToken();
         response = await doFetch(url, {
           method: "GET",
           headers: { [EDGE_TOKEN_HEADER]: token, Accept: "application/octet-stream" },

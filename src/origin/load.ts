@@ -52,7 +52,7 @@ type Fill =
 const FILL_FLIGHT_PREFIX = "origin-fill:";
 
 async function fill(key: string, family: FamilyEntry, now: number, deps: LoadDeps): Promise<Fill> {
-  const fetched = await deps.origin.fetchValue(key, now);
+  const fetched = await deps.origin.fetchValue(key);
   if (fetched.kind !== "value") return fetched;
 
   const valid = await validateValueDeep(family.codec, fetched.bytes);

@@ -159,7 +159,7 @@ async function renderDelegated(response: Response, deps: ProxyDeps, now: number)
 export async function handleProxied(request: Request, deps: ProxyDeps): Promise<Response> {
   const now = deps.now();
   const origin = deps.origin ?? originClientFor(deps.config);
-  const result = await origin.passthrough(request, now);
+  const result = await origin.passthrough(request);
   if (result.kind === "error") {
     console.error("passthrough failed", request.method, new URL(request.url).pathname, result.status, result.message);
     return originFailureResponse(originFailureOf(result.status), cacheStatusError(result.status));

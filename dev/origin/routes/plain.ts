@@ -55,3 +55,17 @@ export function bytes(url: URL): Response {
   for (let i = 0; i < n; i++) out[i] = (i * 31 + 7) & 0xff;
   return new Response(out, { status: 200, headers: { "Content-Type": "application/octet-stream" } });
 }
+
+/**
+ * `POST /api/1/dev/delegate`: answers with the request body as a delegation document (DESIGN
+ * §4.3), so tests can hand the edge broken ones. Like every delegating route, only to a request
+ * that carries a valid `X-Oseh-Edge` (the caller checks); otherwise 403. `?status=` sets the status.
+ */
+export async function delegate(request: Request, url: URL, fromEdge: boolean): Promise<Response> {
+  if (!fromEdge) return new Response('{"type":"invalid","message":"edge only"}', { status: 403, headers: { "Content-Type": "application/json" } });
+  const status = Number(url.searchParams.get("status") ?? "200") || 200;
+  return new Response(await request.arrayBuffer(), {
+    status,
+    headers: { "Content-Type": "application/vnd.oseh.edge-render+json", "X-Dev-Delegate": "1", "Cache-Control": "private, max-age=3" },
+  });
+}

@@ -1,0 +1,170 @@
+/**
+ * loadThroughCache against the dev origin over real HTTP (DESIGN §3, §4.2): miss → fill → hit,
+ * coalescing, origin down / slow / 500 / garbage, stale-if-error within the window.
+ */
+import { describe, expect, it } from "vitest";
+import { cacheStatusOf, loadThroughCache, toRouteLoad } from "../../src/origin";
+import { clearFault, fillCount, freshId, setFault } from "../dev-origin/helpers";
+import { createHarness, family, familyOf, wallNow } from "./helpers";
+
+const JOURNEY = family("journeys:external:{uid}");
+const JOURNEY_TTL_SECONDS = 172800; // blocks-spec §2.5
+
+const journeyKey = (label: string) => `journeys:external:oseh_j_gen${freshId(label)}`;
+
+describe("read-through", () => {
+  it("miss → fill (stored) → hit from L2 → hit from L1", async () => {
+    const h = createHarness();
+    const key = journeyKey("m");
+    const now = wallNow();
+
+    const first = await loadThroughCache(key, JOURNEY, now, h.deps);
+    expect(first).toMatchObject({ kind: "value", state: "miss", tier: "origin", stored: true });
+    expect(cacheStatusOf(first)).toBe("oseh-edge; fwd=miss; stored");
+    await h.settle();
+    expect(await fillCount(key)).toBe(1);
+    if (first.kind !== "value") return;
+    expect(first.value.envelope.expiresAt).toBe(now + JOURNEY_TTL_SECONDS);
+
+    // The fill wrote KV and L1; a store without L1 sees the KV copy.
+    const l2Only = createHarness({ l1: false });
+    const second = await loadThroughCache(key, JOURNEY, now + 1, l2Only.deps);
+    expect(second).toMatchObject({ kind: "value", state: "hit", tier: "l2" });
+    expect(cacheStatusOf(second)).toBe("oseh-edge; hit; detail=l2");
+
+    const third = await loadThroughCache(key, JOURNEY, now + 2, h.deps);
+    expect(third).toMatchObject({ kind: "value", state: "hit", tier: "l1" });
+    expect(cacheStatusOf(third)).toBe("oseh-edge; hit; detail=l1");
+    if (second.kind === "value" && third.kind === "value") expect(third.value.bytes).toEqual(first.value.bytes);
+    expect(await fillCount(key)).toBe(1);
+  });
+
+  it("an L2 hit back-fills L1", async () => {
+    const h = createHarness();
+    const key = journeyKey("b");
+    const now = wallNow();
+    const noL1 = createHarness({ l1: false });
+    await loadThroughCache(key, JOURNEY, now, noL1.deps); // stored in KV only
+    await noL1.settle();
+    expect(await loadThroughCache(key, JOURNEY, now + 1, h.deps)).toMatchObject({ state: "hit", tier: "l2" });
+    await h.settle();
+    expect(await loadThroughCache(key, JOURNEY, now + 2, h.deps)).toMatchObject({ state: "hit", tier: "l1" });
+  });
+
+  it("coalesces concurrent misses into one origin fill", async () => {
+    const h = createHarness();
+    const key = journeyKey("c");
+    // Slow the fill so every caller arrives while it is in flight.
+    await setFault(key, { kind: "slow", ms: 200 });
+    const now = wallNow();
+    const results = await Promise.all(Array.from({ length: 12 }, () => loadThroughCache(key, JOURNEY, now, h.deps)));
+    await h.settle();
+    expect(await fillCount(key)).toBe(1);
+    expect(results.every((r) => r.kind === "value")).toBe(true);
+    await clearFault(key);
+  });
+
+  it("honours X-Edge-Expires-At for the absolute family", async () => {
+    const h = createHarness();
+    const key = "interactive_prompts:special:notification-time:info";
+    const now = wallNow();
+    const result = await loadThroughCache(key, familyOf(key), now, h.deps, { refresh: true });
+    expect(result).toMatchObject({ kind: "value", state: "miss", requested: true });
+    expect(cacheStatusOf(result)).toBe("oseh-edge; fwd=request; stored");
+    if (result.kind !== "value") return;
+    const lifetime = 60 * 60 * 24 * 28;
+    expect(result.value.envelope.expiresAt).toBe((Math.floor(now / lifetime) + 1) * lifetime);
+  });
+
+  it("absent (404 + X-Edge-Value: absent) and unsupported (501) are told apart", async () => {
+    const h = createHarness();
+    const absent = await loadThroughCache("journeys:external:oseh_j_missing", JOURNEY, wallNow(), h.deps);
+    expect(absent).toEqual({ kind: "absent" });
+    const s3 = "s3_files:oseh_s3f_devObject000000000001";
+    const unsupported = await loadThroughCache(s3, familyOf(s3), wallNow(), h.deps);
+    expect(unsupported.kind).toBe("passthrough");
+    expect(toRouteLoad(unsupported).kind).toBe("passthrough");
+  });
+});
+
+describe("origin failures", () => {
+  it("origin down (closed port) → 502, nothing stored", async () => {
+    const h = createHarness({ originUrl: "http://127.0.0.1:9" });
+    const key = journeyKey("d");
+    const result = await loadThroughCache(key, JOURNEY, wallNow(), h.deps);
+    expect(result).toMatchObject({ kind: "error", status: 502 });
+    expect(cacheStatusOf(result)).toBe("oseh-edge; fwd=miss; fwd-status=502; detail=origin-error");
+    await h.settle();
+    expect(await h.store.read(key, wallNow())).toEqual({ state: "miss" });
+  });
+
+  it("slow origin → 504 after ORIGIN_TIMEOUT_MS", async () => {
+    const h = createHarness({ originTimeoutMs: 150 });
+    const key = journeyKey("s");
+    await setFault(key, { kind: "slow", ms: 1500 });
+    const started = Date.now();
+    const result = await loadThroughCache(key, JOURNEY, wallNow(), h.deps);
+    expect(result).toMatchObject({ kind: "error", status: 504 });
+    expect(Date.now() - started).toBeLessThan(1200);
+    await clearFault(key);
+  });
+
+  it("origin 500 → 502, not cached (the next load asks the origin again)", async () => {
+    const h = createHarness();
+    const key = journeyKey("e");
+    await setFault(key, { kind: "status", status: 500 }, 1);
+    expect(await loadThroughCache(key, JOURNEY, wallNow(), h.deps)).toMatchObject({ kind: "error", status: 502 });
+    await h.settle();
+    expect(await h.store.read(key, wallNow())).toEqual({ state: "miss" });
+    expect(await loadThroughCache(key, JOURNEY, wallNow(), h.deps)).toMatchObject({ kind: "value", state: "miss" });
+    expect(await fillCount(key)).toBe(2);
+  });
+
+  it("garbage bytes fail the codec → 502, nothing stored", async () => {
+    const h = createHarness();
+    const key = `journeys:external:oseh_j_genfault-garbage-${freshId("g")}`;
+    const result = await loadThroughCache(key, JOURNEY, wallNow(), h.deps);
+    expect(result).toMatchObject({ kind: "error", status: 502 });
+    if (result.kind === "error") expect(result.message).toMatch(/fails the blocks codec/);
+    await h.settle();
+    expect(await h.store.read(key, wallNow())).toEqual({ state: "miss" });
+  });
+
+  it("gzip families are checked deeply: gzip magic on non-gzip is refused", async () => {
+    const h = createHarness();
+    const key = `image_files:playlist:oseh_if_gen${freshId("z")}`;
+    await setFault(key, { kind: "garbage" });
+    expect(await loadThroughCache(key, familyOf(key), wallNow(), h.deps)).toMatchObject({ kind: "error", status: 502 });
+    await clearFault(key);
+  });
+});
+
+describe("stale-if-error", () => {
+  it("serves the last good value within STALE_IF_ERROR_SECONDS when the origin fails, and marks it", async () => {
+    const h = createHarness({ originTimeoutMs: 150 });
+    const key = journeyKey("t");
+    const now = wallNow();
+    const filled = await loadThroughCache(key, JOURNEY, now, h.deps);
+    await h.settle();
+    expect(filled.kind).toBe("value");
+
+    const afterExpiry = now + JOURNEY_TTL_SECONDS + 10; // inside the 300 s window
+    await setFault(key, { kind: "status", status: 500 });
+    const stale = await loadThroughCache(key, JOURNEY, afterExpiry, h.deps);
+    expect(stale).toMatchObject({ kind: "value", state: "stale", tier: "l2" });
+    expect(cacheStatusOf(stale)).toBe("oseh-edge; hit; detail=stale-if-error; fwd-status=502");
+    if (stale.kind === "value" && filled.kind === "value") expect(stale.value.bytes).toEqual(filled.value.bytes);
+
+    await setFault(key, { kind: "slow", ms: 1500 });
+    expect(await loadThroughCache(key, JOURNEY, afterExpiry, h.deps)).toMatchObject({ state: "stale", originError: { status: 504 } });
+
+    // Past the window there is nothing to fall back on.
+    await setFault(key, { kind: "status", status: 500 });
+    const beyond = now + JOURNEY_TTL_SECONDS + h.config.staleIfErrorSeconds + 1;
+    expect(await loadThroughCache(key, JOURNEY, beyond, h.deps)).toMatchObject({ kind: "error", status: 502 });
+
+    // A healthy origin refills an expired value instead of serving it stale.
+    await clearFault(key);
+    expect(await loadThroughCache(key, JOURNEY, afterExpiry, h.deps)).toMatchObject({ state: "miss", stored: true });
+  });
+});
