@@ -138,11 +138,15 @@ export async function serveWebPlaylist(request: Request, uid: string, io: RouteI
 /** `GET /api/1/content_files/{uid}/{ios,android}.m3u8` (catalog A #7); both are one handler. */
 export async function serveMobilePlaylist(request: Request, uid: string, io: RouteIo): Promise<RouteOutcome> {
   const params = new URL(request.url).searchParams;
+  // FastAPI validates `presign` before the handler runs, so an unparsed spelling must reach the
+  // origin even when the filters are invalid too (passing through is always safe).
+  const credential = planM3uCredential(params, request.headers.get("authorization"));
+  if (credential.kind === "passthrough") return passthroughOutcome(credential.reason);
   // The filters are validated before auth, so a 422 needs no credential.
   const filters = planMobileFilters(params);
   if (filters.kind === "passthrough") return passthroughOutcome(filters.reason);
   if (filters.kind === "invalid") return { kind: "invalid-filters", detail: filters.detail };
-  const verified = await verifyCredential(planM3uCredential(params, request.headers.get("authorization")), "content", io, uid);
+  const verified = await verifyCredential(credential, "content", io, uid);
   if (!verified.ok) return verified.outcome;
   const playlist = await loadKey(io, "content_files:playlists:mobile:{uid}:{filters_stable_identifier}", [uid, filters.stableIdentifier]);
   if (!playlist.ok) return absentOrOutcome(playlist, "no mobile playlist (the origin's 404)");

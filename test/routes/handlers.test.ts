@@ -301,3 +301,10 @@ describe("POST /api/1/admin/journey_share_links/top_sharers (blocks-spec §6)", 
     expect(await r.passthroughs[0]?.text()).toBe(body);
   });
 });
+
+describe("validation order", () => {
+  it("a presign spelling FastAPI refuses wins over invalid filters (origin answers)", async () => {
+    const r = await call(`/api/1/content_files/${CF}/ios.m3u8?w=0&h=1&presign=maybe`, {});
+    expect(r.passthroughs.length).toBe(1);
+  });
+});
