@@ -39,6 +39,12 @@ export interface AdminIdDeps {
   load(key: string, family: FamilyEntry): Promise<AdminFlagLoad>;
 }
 
+/**
+ * PyJWT decodes base64 leniently (characters outside the alphabet are skipped), so a token with
+ * any other character might still verify at the origin: the origin judges those.
+ */
+const JWT_TEXT = /^[A-Za-z0-9_\-.]*$/;
+
 const ADMIN_BIT = 0x31; // b'1'
 const NOT_ADMIN_BIT = 0x30; // b'0'
 
@@ -59,6 +65,7 @@ export async function authorizeAdminIdToken(request: Request, deps: AdminIdDeps,
   const bearer = parseBearer(request.headers.get("authorization"));
   if (!bearer.ok) return { kind: "failure", failure: bearer.failure };
   if (bearer.token.startsWith(USER_TOKEN_PREFIX)) return { kind: "passthrough", reason: "user tokens are checked by the origin" };
+  if (!JWT_TEXT.test(bearer.token)) return { kind: "passthrough", reason: "token has characters PyJWT may skip" };
 
   const verified = await deps.tokens.verifyIdToken(bearer.token, now);
   if (!verified.ok) return { kind: "failure", failure: verified.failure };
