@@ -8,6 +8,8 @@ import { failureResponse } from "./errors";
 import { createStats, type Stats } from "./stats";
 import { createTieredStore } from "./storage";
 import { createEdgeContext, type EdgeContext } from "./context";
+import { handleProxied } from "./origin";
+import { authorizeAdminIdTokenForEdge, routeEdgeRequest } from "./routes";
 
 export interface WorkerOptions {
   /** Unix seconds. Tests inject a fixed clock; production reads the platform clock. */
@@ -63,6 +65,7 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
             store,
             stats,
             now,
+            authorizeIdToken: (req, at) => authorizeAdminIdTokenForEdge(req, edge, at),
           });
           return await admin(request);
         }
@@ -71,8 +74,10 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
         if (url.pathname.startsWith("/_edge/")) {
           return failureResponse({ type: "not_found", message: "no such edge route" });
         }
-        void edge;
-        return failureResponse({ type: "not_found", message: "origin wiring pending" });
+        return (
+          (await routeEdgeRequest(request, edge)) ??
+          (await handleProxied(request, { config, store, stats, now, waitUntil: edge.waitUntil }))
+        );
       } catch (error) {
         console.error("unhandled error", request.method, url.pathname, error);
         return failureResponse({ type: "internal", message: "internal error" });

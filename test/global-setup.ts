@@ -81,11 +81,3 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("originUrl", origin.url);
   return origin.dispose;
 }
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    blocksVectorsJson: string;
-    /** The dev origin's base URL (no trailing slash), e.g. `http://127.0.0.1:41234`. */
-    originUrl: string;
-  }
-}

@@ -1,0 +1,10 @@
+import "vitest";
+
+/** What test/global-setup.ts provides to the tests (`inject`). */
+declare module "vitest" {
+  export interface ProvidedContext {
+    blocksVectorsJson: string;
+    /** The dev origin's base URL (no trailing slash), e.g. `http://127.0.0.1:41234`. */
+    originUrl: string;
+  }
+}
