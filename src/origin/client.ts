@@ -11,7 +11,7 @@
  * - timeout → 504; connection failure, 5xx or any other status → 502. None of these is cached.
  */
 import { EDGE_TOKEN_HEADER, getEdgeToken } from "./edge-token";
-import { forwardedRequestHeaders } from "./headers";
+import { clientResponseHeaders, forwardedRequestHeaders } from "./headers";
 
 export const VALUES_PATH = "/api/1/edge/values/";
 export const EXPIRES_AT_HEADER = "X-Edge-Expires-At";
@@ -103,7 +103,8 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
           signal: controller.signal,
         });
         // A fresh Response so the caller may add headers (Cache-Status); body and headers as sent.
-        return { kind: "response", response: new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: upstream.headers }) };
+        const responseHeaders = clientResponseHeaders(upstream.headers, request.headers.get("Accept-Encoding"));
+        return { kind: "response", response: new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders }) };
       } catch (error) {
         if (controller.signal.aborted || isTimeout(error)) {
           return { kind: "error", status: 504, message: `origin did not answer ${request.method} ${incoming.pathname} within ${config.originTimeoutMs} ms` };

@@ -84,7 +84,9 @@ async function fill(key: string, family: FamilyEntry, now: number, deps: LoadDep
 }
 
 /** Reads `key` through the tiers, filling from the origin on a miss. Never throws for origin trouble. */
-export async function loadThroughCache(key: string, family: FamilyEntry, now: number, deps: LoadDeps, options: LoadOptions = {}): Promise<LoadOutcome> {
+export async function loadThroughCache(key: string, family: FamilyEntry, clock: number, deps: LoadDeps, options: LoadOptions = {}): Promise<LoadOutcome> {
+  // Envelopes hold whole unix seconds (src/storage/envelope.ts); the platform clock is fractional.
+  const now = Math.floor(clock);
   const count = (counter: "hits" | "misses" | "staleServes" | "fills" | "originErrors") => deps.stats?.count(family.name, counter);
   let stale: { tier: CacheTier; value: StoredValue } | undefined;
 

@@ -39,6 +39,17 @@ describe("read-through", () => {
     expect(await fillCount(key)).toBe(1);
   });
 
+  it("takes a fractional platform clock (stores whole seconds)", async () => {
+    const h = createHarness();
+    const key = journeyKey("f");
+    const now = Date.now() / 1000;
+    expect(await loadThroughCache(key, JOURNEY, now, h.deps)).toMatchObject({ state: "miss", stored: true });
+    await h.settle();
+    const hit = await loadThroughCache(key, JOURNEY, now + 0.5, h.deps);
+    expect(hit).toMatchObject({ state: "hit" });
+    if (hit.kind === "value") expect(hit.value.envelope.storedAt).toBe(Math.floor(now));
+  });
+
   it("an L2 hit back-fills L1", async () => {
     const h = createHarness();
     const key = journeyKey("b");

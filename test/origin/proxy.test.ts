@@ -33,7 +33,7 @@ describe("passthrough", () => {
   it("forwards method, path, query, headers and body; strips client edge headers", async () => {
     const init = {
       method: "PUT",
-      headers: { "Content-Type": "text/plain", "X-Custom": "a, b", "X-Oseh-Edge": "spoofed", "X-Oseh-Edge-Extra": "no", "X-Edge-Expires-At": "1", Authorization: "bearer t" },
+      headers: { "Accept-Encoding": "gzip", "Content-Type": "text/plain", "X-Custom": "a, b", "X-Oseh-Edge": "spoofed", "X-Oseh-Edge-Extra": "no", "X-Edge-Expires-At": "1", Authorization: "bearer t" },
       body: "hello ☕ body",
     };
     const response = await viaEdge("/api/1/dev/echo?b=2&a=1&a=%20x", init);
