@@ -122,7 +122,8 @@ function validateFilters(value: string): ParamCheck {
   } else if (pr !== undefined && pr.length > 0) {
     return problem("pr must be empty when w and h are empty");
   }
-  if (bmax !== undefined && bmin !== undefined && Number(bmax) < Number(bmin)) return problem("bmax is below bmin");
+  // No bmax >= bmin check: the backend validates the request before defaulting bmin to 90000,
+  // so `?bmax=50000` alone is keyed `bmin=90000,bmax=50000` (catalog A #7).
   return OK;
 }
 
