@@ -50,7 +50,7 @@ describe("passthrough", () => {
     const token = echo.headers["x-oseh-edge"] ?? "";
     expect(token).not.toBe("spoofed");
     const { payload } = await jwtVerify(token, new TextEncoder().encode(TEST_SECRETS.edgeOrigin), { audience: "oseh-origin", issuer: "oseh" });
-    expect(payload.exp! - payload.iat!).toBe(301);
+    expect(Number(payload.exp) - Number(payload.iat)).toBe(301);
 
     // The same request sent straight to the origin echoes the same thing, apart from the edge token.
     const direct = (await (await fetch(originUrl("/api/1/dev/echo?b=2&a=1&a=%20x"), { ...init, headers: { ...init.headers, "X-Oseh-Edge": token } })).json()) as typeof echo;
@@ -129,7 +129,7 @@ describe("delegated render", () => {
     const check = async (token: string, secret: string, aud: string, sub: string) => {
       const { payload } = await jwtVerify(token, new TextEncoder().encode(secret), { audience: aud, issuer: "oseh" });
       expect(payload.sub).toBe(sub);
-      expect(payload.exp! - payload.iat!).toBe(1801);
+      expect(Number(payload.exp) - Number(payload.iat)).toBe(1801);
     };
     await check(body.background_image.jwt, TEST_SECRETS.image, "oseh-image", body.background_image.uid);
     await check(body.audio_content.jwt, TEST_SECRETS.content, "oseh-content", body.audio_content.uid);
