@@ -110,7 +110,8 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
       return fail({ type: "invalid_value", message: `value fails the ${family.codec.name} codec: ${problem}` });
     }
 
-    const now = deps.now();
+    // Envelopes hold whole seconds; the platform clock is fractional.
+    const now = Math.floor(deps.now());
     const expiry = computeExpiresAt(family, now, {
       collabMaxSeconds: config.collabMaxSeconds,
       ...(expiresHeader.value !== undefined ? { writerExpiresAt: expiresHeader.value } : {}),

@@ -278,6 +278,15 @@ describe("limits and headers", () => {
     expect(await env.CACHE.get(key)).toBeNull();
   });
 
+  it("stores under a fractional clock (the platform's) with whole-second envelopes", async () => {
+    const key = exampleKey(getFamily("auth:is_admin:{sub}")!);
+    const put = await api(keyPath(key), { method: "PUT", body: "1" }, NOW + 0.75);
+    expect(put.status, await put.clone().text()).toBe(204);
+    const got = await api(keyPath(key), {}, NOW + 0.75);
+    expect(got.status).toBe(200);
+    expect(got.headers.get("x-edge-stored-at")).toBe(String(NOW));
+  });
+
   it("expires values by the injected clock", async () => {
     const family = getFamily("auth:is_admin:{sub}")!;
     const key = exampleKey(family);
