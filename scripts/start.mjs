@@ -67,7 +67,13 @@ for (const service of services) {
   const child = spawn(process.execPath, [wrangler, ...service.args], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? "0", WRANGLER_SEND_METRICS: "false" },
+    // Request.cf would be fetched from Cloudflare at every start; locally the placeholder is enough.
+    env: {
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      ...process.env,
+      FORCE_COLOR: process.env.FORCE_COLOR ?? "0",
+      WRANGLER_SEND_METRICS: "false",
+    },
   });
   prefixLines(service.name, child.stdout, process.stdout);
   prefixLines(service.name, child.stderr, process.stderr);
