@@ -1,18 +1,13 @@
 /**
- * The edge as src/index.ts builds it for one request — real KV and Cache API (miniflare), the real
- * origin client talking to the dev origin over HTTP — with `routeEdgeRequest` in front of the
- * passthrough proxy. (Switch to test/helpers/worker.ts `callWorker` once src/index.ts routes to
- * `routeEdgeRequest`.)
+ * The edge through the Worker's own fetch (src/index.ts `createWorker` with an injected clock):
+ * real KV and Cache API (miniflare), the real origin client talking to the dev origin over HTTP.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
 import { parseConfig } from "../../src/config";
-import { createEdgeContext } from "../../src/context";
+import { createWorker } from "../../src/index";
 import { parseKey } from "../../src/keys";
-import { handleProxied } from "../../src/origin";
-import { routeEdgeRequest } from "../../src/routes";
-import { createStats } from "../../src/stats";
 import { buildStoredValue, createTieredStore } from "../../src/storage";
 
 export const wallNow = (): number => Math.floor(Date.now() / 1000);
@@ -28,20 +23,9 @@ export interface EdgeResult {
 }
 
 export async function edgeFetch(request: Request, now: number): Promise<EdgeResult> {
-  const cfg = config();
+  const worker = createWorker({ now: () => now });
   const ctx = createExecutionContext();
-  const store = createTieredStore({
-    kv: env.CACHE,
-    cache: caches.default,
-    l1MaxAgeSeconds: cfg.l1MaxAgeSeconds,
-    staleIfErrorSeconds: cfg.staleIfErrorSeconds,
-    baseUrl: new URL(request.url).origin,
-    waitUntil: (promise) => ctx.waitUntil(promise),
-  });
-  const edge = createEdgeContext({ config: cfg, store, stats: createStats(now), now: () => now, ctx });
-  const response =
-    (await routeEdgeRequest(request, edge)) ??
-    (await handleProxied(request, { config: cfg, store, now: () => now, waitUntil: (p) => ctx.waitUntil(p) }));
+  const response = await worker.fetch!(request as Request<unknown, IncomingRequestCfProperties>, env, ctx);
   const bytes = new Uint8Array(await response.arrayBuffer());
   await waitOnExecutionContext(ctx);
   return { response, bytes, text: new TextDecoder().decode(bytes) };
