@@ -21,6 +21,24 @@ const systemClock = (): number => Date.now() / 1000;
 /** Counters live as long as the isolate (Workers share no memory between isolates). */
 let isolateStats: Stats | undefined;
 
+/**
+ * DESIGN §7: edge answers carry `Server-Timing`. Routes set their own; proxied and delegated
+ * answers get the time until their headers were ready (a streamed body keeps flowing after).
+ */
+function withServerTiming(response: Response, startedAt: number): Response {
+  if (response.headers.has("Server-Timing")) return response;
+  const value = `edge;dur=${Math.max(0, Date.now() - startedAt)}`;
+  try {
+    response.headers.set("Server-Timing", value);
+    return response;
+  } catch {
+    // Immutable headers (a Response straight from fetch): copy them once.
+    const headers = new Headers(response.headers);
+    headers.set("Server-Timing", value);
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  }
+}
+
 export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> {
   const now = options.now ?? systemClock;
   const configs = new WeakMap<object, Config>();
@@ -74,10 +92,11 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
         if (url.pathname.startsWith("/_edge/")) {
           return failureResponse({ type: "not_found", message: "no such edge route" });
         }
-        return (
+        const startedAt = Date.now();
+        const response =
           (await routeEdgeRequest(request, edge)) ??
-          (await handleProxied(request, { config, store, stats, now, waitUntil: edge.waitUntil }))
-        );
+          (await handleProxied(request, { config, store, stats, now, waitUntil: edge.waitUntil }));
+        return withServerTiming(response, startedAt);
       } catch (error) {
         console.error("unhandled error", request.method, url.pathname, error);
         return failureResponse({ type: "internal", message: "internal error" });

@@ -36,6 +36,7 @@ describe("walkthrough", () => {
     expect(first.headers.get("content-type")).toBe("application/json; charset=utf-8");
     expect(first.headers.get("cache-control")).toBe("no-store");
     expect(first.headers.get("cache-status")).toMatch(/fwd=miss/);
+    expect(first.headers.get("server-timing")).toMatch(/^edge;dur=\d+$/);
     const body = JSON.parse(await first.text()) as { uid: string; jwt: string };
     expect(body.uid).toBe(uid);
     expect(body.jwt.split(".")).toHaveLength(3);
@@ -122,5 +123,7 @@ describe("walkthrough", () => {
   it("anything else is proxied unchanged", async () => {
     const res = await callWorker(`${EDGE}/api/1/dev/teapot`, {}, { now });
     expect(res.status).toBe(418);
+    expect(res.headers.get("cache-status")).toBe("oseh-edge; fwd=bypass");
+    expect(res.headers.get("server-timing")).toMatch(/^edge;dur=\d+$/);
   });
 });
