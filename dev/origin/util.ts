@@ -13,17 +13,7 @@ export function utf8(text: string): Uint8Array {
   return encoder.encode(text);
 }
 
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+export { concatBytes } from "../../src/util/bytes";
 
 /** FNV-1a over UTF-16 code units: a stable 32-bit seed from a key. */
 export function seedOf(text: string): number {

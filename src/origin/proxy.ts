@@ -15,6 +15,7 @@ import { createOriginClient, type OriginClient } from "./client";
 import { isDelegation, MAX_DELEGATION_BYTES, parseDelegation, type Delegation } from "./delegation";
 import { cacheStatusOf, loadThroughCache, type LoadDeps, type LoadOutcome } from "./load";
 import { originFailureOf, originFailureResponse } from "./responses";
+import { readCapped } from "../util/bytes";
 
 export interface ProxyDeps {
   config: Config;
@@ -44,38 +45,14 @@ export function originClientFor(config: Config): OriginClient {
   return client;
 }
 
-function tokenServiceFor(config: Config): TokenService {
+/** One token service per parsed config (its CryptoKeys are imported once per isolate). */
+export function tokenServiceFor(config: Config): TokenService {
   let tokens = tokenServices.get(config);
   if (tokens === undefined) {
     tokens = createTokenService(config.secrets);
     tokenServices.set(config, tokens);
   }
   return tokens;
-}
-
-/** The body, refusing to buffer more than `max` bytes (a delegation document is small). */
-async function readLimited(body: ReadableStream<Uint8Array> | null, max: number): Promise<Uint8Array | undefined> {
-  if (body === null) return new Uint8Array(0);
-  const reader = body.getReader();
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > max) {
-      await reader.cancel();
-      return undefined;
-    }
-    parts.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 function renderOptions(delegation: Delegation, deps: ProxyDeps, tokens: TokenService): RenderOptions {
@@ -122,12 +99,12 @@ async function renderTemplate(delegation: Delegation, deps: ProxyDeps, loadDeps:
 }
 
 async function renderDelegated(response: Response, deps: ProxyDeps, now: number): Promise<Response> {
-  const body = await readLimited(response.body, MAX_DELEGATION_BYTES);
-  if (body === undefined) {
+  const read = await readCapped(response.body, MAX_DELEGATION_BYTES);
+  if (!read.ok) {
     console.error("delegation document refused: over", MAX_DELEGATION_BYTES, "bytes");
     return badOriginResponse();
   }
-  const parsed = parseDelegation(body);
+  const parsed = parseDelegation(read.bytes);
   if (!parsed.ok) {
     console.error("delegation document refused", parsed.problem.reason, parsed.problem.message);
     return badOriginResponse();

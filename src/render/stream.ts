@@ -6,6 +6,7 @@
  * when it reaches a marker, with that moment's clock, as the backend does (§2.3: "Each JWT is
  * minted when its block is reached"), so tokens in one body may be a second apart.
  */
+import { concatBytes } from "../util/bytes";
 import type { ResourceKind } from "../auth/jwt";
 import { createBlockWalker, validateBlocks, type BlockEvent, type BlockKind, type RenderFailure } from "./blocks";
 
@@ -64,18 +65,7 @@ async function replaceMarker(options: RenderOptions, event: Extract<BlockEvent, 
 }
 
 /** One output chunk per input chunk: fewer reads downstream, bounded by the input chunk size. */
-function joinPieces(pieces: readonly Uint8Array[]): Uint8Array {
-  if (pieces.length === 1) return pieces[0] as Uint8Array;
-  let total = 0;
-  for (const piece of pieces) total += piece.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const piece of pieces) {
-    out.set(piece, at);
-    at += piece.length;
-  }
-  return out;
-}
+const joinPieces = concatBytes;
 
 /**
  * Markers are replaced in block order, each reading the clock when its block is reached; the

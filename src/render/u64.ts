@@ -4,6 +4,7 @@
  * the payload with Content-Length taken from the prefix, so a prefix that disagrees with the
  * actual length must be refused, not served.
  */
+import { readAll } from "../util/bytes";
 import { ryuFloat } from "./encode-json";
 
 export const U64_PREFIX_BYTES = 8;
@@ -103,35 +104,16 @@ export function topSharersJson(response: TopSharersResponse): string {
   return `{"top_sharers":[${rows.join(",")}],"checked_at":${ryuFloat(response.checked_at)}}`;
 }
 
-async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    parts.push(value);
-    total += value.length;
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
 /**
  * The top-sharers value: u64 length + gzip of the JSON (§6). Deflate output differs between
  * implementations, so only the decompressed JSON is comparable with the backend's.
  */
 export async function encodeTopSharers(response: TopSharersResponse): Promise<Uint8Array> {
   const json = new Blob([topSharersJson(response)]).stream().pipeThrough(new CompressionStream("gzip"));
-  return frameU64(await collect(json));
+  return frameU64(await readAll(json));
 }
 
 /** Inflates a gzip member (tests and the dev origin; the hit path serves gzip bytes as-is). */
 export async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
-  return collect(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip")));
+  return readAll(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip")));
 }

@@ -2,23 +2,9 @@
  * The production RouteIo: the request's EdgeContext wired to the origin module's read-through
  * load (L1 → L2 → values endpoint, stale-if-error) and passthrough proxy.
  */
-import { createTokenService, type TokenService } from "../auth/jwt";
-import type { Config } from "../config";
 import type { EdgeContext } from "../context";
-import { handleProxied, loadThroughCache, originClientFor, toRouteLoad, type LoadDeps } from "../origin";
+import { handleProxied, loadThroughCache, originClientFor, tokenServiceFor, toRouteLoad, type LoadDeps } from "../origin";
 import type { RouteIo } from "./io";
-
-const tokenServices = new WeakMap<Config, TokenService>();
-
-/** One token service per parsed config (its CryptoKeys are imported once per isolate). */
-function tokenServiceFor(config: Config): TokenService {
-  let tokens = tokenServices.get(config);
-  if (tokens === undefined) {
-    tokens = createTokenService(config.secrets);
-    tokenServices.set(config, tokens);
-  }
-  return tokens;
-}
 
 /** `now` is read once by the caller, so one request sees one clock reading throughout. */
 export function createRouteIo(edge: EdgeContext, now: number): RouteIo {

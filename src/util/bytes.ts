@@ -1,4 +1,18 @@
-/** Body helpers shared by the admin API and the edge routes. */
+/** Byte helpers shared by the renderer, the origin module, the admin API and the dev origin. */
+
+/** One Uint8Array from many; no copy when there is only one part. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array;
+  let total = 0;
+  for (const part of parts) total += part.byteLength;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
 
 export type CappedRead = { ok: true; bytes: Uint8Array } | { ok: false; size: number };
 
@@ -21,11 +35,11 @@ export async function readCapped(body: ReadableStream<Uint8Array> | null, maxByt
     }
     chunks.push(value);
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return { ok: true, bytes };
+  return { ok: true, bytes: chunks.length === 0 ? new Uint8Array(0) : concatBytes(chunks) };
+}
+
+/** The whole stream; only for bodies that are small by construction (encoders, tests). */
+export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const read = await readCapped(stream, Number.POSITIVE_INFINITY);
+  return read.ok ? read.bytes : new Uint8Array(0);
 }

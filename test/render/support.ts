@@ -1,4 +1,5 @@
 /** Shared helpers for the render and auth tests (vectors are read only through test/helpers). */
+import { readAll } from "../../src/util/bytes";
 import type { Secrets } from "../../src/config";
 import { createTokenService, type TokenService } from "../../src/auth/jwt";
 import { loadBlocksVectors } from "../helpers/vectors";
@@ -29,24 +30,7 @@ export function vectorTokenService(): TokenService {
   return createTokenService(vectorSecrets());
 }
 
-export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    parts.push(value);
-    total += value.length;
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+export { readAll };
 
 export async function readText(stream: ReadableStream<Uint8Array>): Promise<string> {
   return new TextDecoder().decode(await readAll(stream));
