@@ -58,6 +58,12 @@ export interface AdminRoute {
 }
 
 const LA_EOD: CacheControlRule = { kind: "la-eod" };
+/**
+ * push tickets / receipts (B #6, #7): their horizon `midnight(end + 1)` is today's midnight, always
+ * past, so the backend's fallback `max-age=60` is what every response carries.
+ */
+export const PUSH_TICKETS_RECEIPTS_CACHE_CONTROL = `private, max-age=${LA_EOD_FALLBACK_MAX_AGE_SECONDS}, stale-if-error=${LA_EOD_STALE_IF_ERROR_SECONDS}`;
+const PUSH_TICKETS_RECEIPTS: CacheControlRule = { kind: "fixed", value: PUSH_TICKETS_RECEIPTS_CACHE_CONTROL };
 const CHART: CacheControlRule = { kind: "fixed", value: CHART_CACHE_CONTROL };
 
 /** B §2.G: P partial days → end = today − P + 1, start = end − 90 (always 90 labels). */
@@ -134,8 +140,9 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     family: "daily_push_tickets:{start}:{end}",
     window: { kind: "range", endOffset: 1, days: 92 },
     // The backend's horizon is midnight(end + 1) = today, always past, so it always sends
-    // max-age=60 (B #6 notes); the edge sends what it meant: the next LA midnight.
-    cacheControl: LA_EOD,
+    // max-age=60 (B #6 notes, read_daily_push_tickets.py). The header is what clients see, so
+    // the edge sends the same bytes; only the stored TTL (LA-EOD) is the intended one.
+    cacheControl: PUSH_TICKETS_RECEIPTS,
     gzip: true,
     ref: "B #6",
   },
@@ -143,7 +150,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     path: `${ADMIN_PREFIX}/notifs/daily_push_receipts`,
     family: "daily_push_receipts:{start}:{end}",
     window: { kind: "range", endOffset: 1, days: 92 },
-    cacheControl: LA_EOD, // same bug as push tickets (B #7)
+    cacheControl: PUSH_TICKETS_RECEIPTS, // same header as push tickets (B #7)
     gzip: true,
     ref: "B #7",
   },

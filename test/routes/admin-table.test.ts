@@ -89,8 +89,9 @@ describe("windows (LA dates, catalog B §2 Windows, §2.G)", () => {
       const prefix = route(path).family.replace(":{start}:{end}", "");
       expect(keyOf(p)).toBe(`${prefix}:${start}:${end}`);
       expect(header(p, "Content-Encoding")).toBe("gzip");
-      // 12:00 PDT → 12 h to the next LA midnight.
-      expect(header(p, "Cache-Control")).toBe("private, max-age=43200, stale-if-error=600");
+      // 12:00 PDT → 12 h to the next LA midnight; push tickets/receipts always send 60 (B #6, #7).
+      const maxAge = path === "notifs/daily_push_tickets" || path === "notifs/daily_push_receipts" ? 60 : 43200;
+      expect(header(p, "Cache-Control")).toBe(`private, max-age=${maxAge}, stale-if-error=600`);
     });
   }
 
@@ -176,7 +177,17 @@ describe("LA midnight and DST (injected clock)", () => {
     expect(laEndOfDayMaxAge(start)).toBe(23 * 3600);
     // 03:30 PDT, after the jump: 20.5 hours left.
     expect(laEndOfDayMaxAge(utc("2024-03-10T10:30:00Z"))).toBe(20 * 3600 + 1800);
-    expect(header(plan("notifs/daily_push_tickets", start), "Cache-Control")).toBe(`private, max-age=${23 * 3600}, stale-if-error=600`);
+    // push tickets / receipts: the backend's horizon is always past, so it always sends 60 (B #6, #7).
+    expect(header(plan("notifs/daily_push_tickets", start), "Cache-Control")).toBe("private, max-age=60, stale-if-error=600");
+  });
+
+  it("push tickets and receipts send the backend's constant max-age=60 at any time of day (B #6, #7)", () => {
+    for (const at of [utc("2024-06-15T07:00:00Z"), utc("2024-06-15T19:00:00Z"), utc("2024-06-16T06:59:59Z")]) {
+      expect(header(plan("notifs/daily_push_tickets", at), "Cache-Control")).toBe("private, max-age=60, stale-if-error=600");
+      expect(header(plan("notifs/daily_push_receipts", at), "Cache-Control")).toBe("private, max-age=60, stale-if-error=600");
+      // push tokens keeps counting to the next LA midnight (its horizon is midnight(today + 1)).
+      expect(header(plan("notifs/daily_push_tokens", at), "Cache-Control")).toBe(`private, max-age=${laEndOfDayMaxAge(at)}, stale-if-error=600`);
+    }
   });
 
   it("fall back: 2024-11-03 is 25 hours long", () => {
