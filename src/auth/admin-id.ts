@@ -7,8 +7,9 @@
  * 3. Anything else must be an id token (aud `oseh-id`, iss `oseh`, `jti` required,
  *    iat ≥ 1679589900, leeway 0); any failure is 403 `invalid`.
  * 4. `auth:is_admin:{sub}` through the cache (filled through the values endpoint; 900 s; `0` is
- *    cached too): `1` → admin, `0` → 403 `invalid`. When the edge cannot learn the bit (the
- *    origin does not serve it, or fails with nothing stale), the request passes through.
+ *    cached too): `1` → admin, `0` → 403 `invalid`. When the edge cannot learn a fresh bit (the
+ *    origin does not serve it, or fails — a stale-if-error copy is not trusted), the request
+ *    passes through.
  *
  * Used by the admin edge routes and by the edge's own admin API (`/_edge/v1`), which admits
  * admins' id tokens through the same check.
@@ -30,7 +31,7 @@ export type AdminIdResult =
 
 /** A read-through load of the is-admin bit; shaped like the routes' loader. */
 export type AdminFlagLoad =
-  | { kind: "value"; bytes: Uint8Array }
+  | { kind: "value"; bytes: Uint8Array; stale?: boolean }
   | { kind: "absent" }
   | { kind: "passthrough"; reason: string };
 
@@ -76,6 +77,9 @@ export async function authorizeAdminIdToken(request: Request, deps: AdminIdDeps,
   const loaded = await deps.load(key.key, key.family);
   switch (loaded.kind) {
     case "value": {
+      // A bit past its 900 s, served only because the origin failed, would stretch the backend's
+      // window (a demoted admin keeps access for at most 900 s): the origin decides instead.
+      if (loaded.stale === true) return { kind: "passthrough", reason: "is-admin bit is stale (origin failing)" };
       const bit = loaded.bytes.length === 1 ? loaded.bytes[0] : undefined;
       if (bit === ADMIN_BIT) return { kind: "admin", sub };
       if (bit === NOT_ADMIN_BIT) return { kind: "failure", failure: { reason: "invalid", detail: "not an admin" } };

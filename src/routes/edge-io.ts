@@ -19,7 +19,9 @@ export function createRouteIo(edge: EdgeContext, now: number): RouteIo {
     now,
     tokens: tokenServiceFor(edge.config),
     async load(key, family, options) {
-      return toRouteLoad(await loadThroughCache(key, family, now, loadDeps, options ?? {}));
+      const outcome = await loadThroughCache(key, family, now, loadDeps, options ?? {});
+      const load = toRouteLoad(outcome);
+      return load.kind === "value" && outcome.kind === "value" && outcome.state === "stale" ? { ...load, stale: true } : load;
     },
     passthrough(request) {
       return handleProxied(request, {

@@ -8,7 +8,14 @@ import type { FamilyEntry } from "../keys";
 
 export type LoadResult =
   /** The value's bytes; `cacheStatus` is the `Cache-Status` header value describing how. */
-  | { kind: "value"; bytes: Uint8Array; cacheStatus: string }
+  | {
+      kind: "value";
+      bytes: Uint8Array;
+      cacheStatus: string;
+      /** Served past its expiry because the origin failed (stale-if-error). Authorization bits
+       * (`auth:is_admin`, `image_files:public`) are not trusted in that state. */
+      stale?: boolean;
+    }
   /** The origin says there is no such value (values endpoint 404). */
   | { kind: "absent"; cacheStatus: string }
   /** The edge cannot answer for this family now (not served by the origin, origin failing with

@@ -21,7 +21,10 @@ import {
 
 const INVALID = { reason: "invalid", detail: "" } as const;
 
-type Loaded = { ok: true; bytes: Uint8Array; cacheStatus: string } | { ok: false; outcome: RouteOutcome } | { ok: false; absent: true; cacheStatus: string };
+type Loaded =
+  | { ok: true; bytes: Uint8Array; cacheStatus: string; stale: boolean }
+  | { ok: false; outcome: RouteOutcome }
+  | { ok: false; absent: true; cacheStatus: string };
 
 /** Load one key; a refused key or an unavailable family is a passthrough. */
 async function loadKey(io: RouteIo, family: string, values: readonly string[]): Promise<Loaded> {
@@ -30,7 +33,7 @@ async function loadKey(io: RouteIo, family: string, values: readonly string[]): 
   const loaded = await io.load(key.key, key.family);
   switch (loaded.kind) {
     case "value":
-      return { ok: true, bytes: loaded.bytes, cacheStatus: loaded.cacheStatus };
+      return { ok: true, bytes: loaded.bytes, cacheStatus: loaded.cacheStatus, stale: loaded.stale === true };
     case "absent":
       return { ok: false, absent: true, cacheStatus: loaded.cacheStatus };
     case "passthrough":
@@ -94,6 +97,8 @@ export async function serveImagePlaylist(request: Request, uid: string, io: Rout
     // auth_public: the is-public bit (both outcomes cached, A #19); "0" is AUTHORIZATION_UNKNOWN_TOKEN.
     const flag = await loadKey(io, "image_files:public:{uid}", [uid]);
     if (!flag.ok) return absentOrOutcome(flag, "is-public bit unknown to the origin");
+    // An authorization bit past its 600 s, kept only because the origin failed, is not trusted.
+    if (flag.stale) return passthroughOutcome("is-public bit is stale (origin failing)");
     if (decoder.decode(flag.bytes) !== "1") return authOutcome({ ...INVALID, detail: "image is not public" });
   } else {
     const verified = await verifyCredential(plan.credential, "image", io, uid);

@@ -98,6 +98,13 @@ describe("GET /api/1/image_files/playlist/{uid}", () => {
     }
   });
 
+  it("public=true with an is-public bit served stale (origin failing) goes to the origin", async () => {
+    const stored = { ...(await values()), [`image_files:public:${IMG}`]: { stale: "1" } };
+    const r = await call(`/api/1/image_files/playlist/${IMG}?public=true`, stored);
+    expect([r.response.status, r.text, r.passthroughs.length]).toEqual([299, PASSTHROUGH_BODY, 1]);
+    expect(r.loads.map((l) => l.key)).toEqual([`image_files:public:${IMG}`]); // the playlist is not read
+  });
+
   it("an image the origin does not know goes to the origin (its 404)", async () => {
     const r = await call(`/api/1/image_files/playlist/${IMG}`, {}, bearer(await resourceToken("image", IMG, NOW)));
     expect([r.response.status, r.text, r.passthroughs.length]).toEqual([299, PASSTHROUGH_BODY, 1]);
@@ -259,6 +266,15 @@ describe("admin routes (id token + auth:is_admin)", () => {
     expect([userToken.response.status, userToken.passthroughs.length]).toEqual([299, 1]);
     const unknown = await call(path, {}, bearer(await idToken(ADMIN_SUB, NOW)));
     expect(unknown.passthroughs.length).toBe(1);
+  });
+
+  it("an is-admin bit served stale (origin failing) is not trusted: the origin decides", async () => {
+    const key = `daily_active_users:${today}`;
+    for (const bit of ["1", "0"]) {
+      const r = await call(`/api/1/admin/daily_active_users`, { [`auth:is_admin:${ADMIN_SUB}`]: { stale: bit }, [key]: "{}" }, bearer(await idToken(ADMIN_SUB, NOW)));
+      expect([bit, r.response.status, r.text, r.passthroughs.length]).toEqual([bit, 299, PASSTHROUGH_BODY, 1]);
+      expect(r.loads.map((l) => l.key)).toEqual([`auth:is_admin:${ADMIN_SUB}`]); // the chart is never read
+    }
   });
 
   it("uncached variants and unknown paths are not served", async () => {

@@ -16,7 +16,8 @@ export const SECRETS: Secrets = {
   edgeOrigin: TEST_SECRETS.edgeOrigin,
 };
 
-export type Stored = Uint8Array | string | { passthrough: string };
+/** `{ stale }`: a value served past its expiry because the origin failed (stale-if-error). */
+export type Stored = Uint8Array | string | { passthrough: string } | { stale: string };
 
 export interface TestIo {
   io: RouteIo;
@@ -38,6 +39,9 @@ export function createTestIo(now: number, values: Record<string, Stored>): TestI
       if (value === undefined) return { kind: "absent", cacheStatus: "oseh-edge; fwd=miss" };
       if (typeof value === "string") return { kind: "value", bytes: new TextEncoder().encode(value), cacheStatus: "oseh-edge; hit" };
       if (value instanceof Uint8Array) return { kind: "value", bytes: value, cacheStatus: "oseh-edge; hit" };
+      if ("stale" in value) {
+        return { kind: "value", bytes: new TextEncoder().encode(value.stale), cacheStatus: "oseh-edge; hit; detail=stale-if-error", stale: true };
+      }
       return { kind: "passthrough", reason: value.passthrough };
     },
     async passthrough(request: Request): Promise<Response> {

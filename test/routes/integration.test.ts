@@ -94,6 +94,16 @@ describe("resource routes against the dev origin", () => {
     expect(r.response.headers.get("cache-status")).toMatch(/^oseh-edge; hit; detail=stale-if-error; fwd-status=5\d\d$/);
   });
 
+  it("stale-if-error never stretches an authorization bit: a stale is-public bit goes to the origin", async () => {
+    const uid = fresh("oseh_if_fault-500p");
+    const now = wallNow();
+    await seed({ [`image_files:playlist:${uid}`]: await gzip('{"items":{}}') }, now);
+    await seed({ [`image_files:public:${uid}`]: "1" }, now - 700, now - 10);
+    const r = await edgeFetch(get(`/api/1/image_files/playlist/${uid}?public=true`), now);
+    expect(r.response.headers.get("cache-status")).toBe("oseh-edge; fwd=bypass");
+    expect(r.response.headers.get("x-image-file-jwt")).toBeNull();
+  });
+
   it("web.json, mobile m3u8 and VOD m3u8 with presigning", async () => {
     const now = wallNow();
     const cf = fresh("oseh_cf_it");
@@ -139,6 +149,17 @@ describe("resource routes against the dev origin", () => {
 });
 
 describe("admin routes against the dev origin", () => {
+  it("a stale is-admin bit (the refill failed) is not trusted: the origin decides", async () => {
+    const sub = fresh("oseh_u_fault-500a");
+    const now = wallNow();
+    const key = `daily_active_users:${laUnixDate(now)}`;
+    await seed({ [key]: '{"labels":[],"values":[]}' }, now);
+    await seed({ [`auth:is_admin:${sub}`]: "1" }, now - 1000, now - 10);
+    const r = await edgeFetch(get(`/api/1/admin/daily_active_users`, { authorization: `bearer ${await idToken(sub, now)}` }), now);
+    expect(r.response.headers.get("cache-status")).toBe("oseh-edge; fwd=bypass");
+    expect(r.text).not.toBe('{"labels":[],"values":[]}');
+  });
+
   it("stats route: admin bit filled, gzip value filled, stored bytes served as stored", async () => {
     const now = wallNow();
     const today = laUnixDate(now);
