@@ -12,6 +12,7 @@ import type { FamilyEntry, ParsedKey } from "../keys/types";
 import type { Stats } from "../stats";
 import { sha256Hex, type StorageFailure, type TieredStore } from "../storage";
 import { readCapped } from "../util/bytes";
+import { templateProblem } from "../origin/delegation";
 
 export const ADMIN_BASE = "/_edge/v1";
 
@@ -62,7 +63,9 @@ function keyFromPath(request: IRequest): { ok: true; parsed: ParsedKey } | { ok:
 
 async function validateValue(family: FamilyEntry, bytes: Uint8Array): Promise<string | null> {
   const result = await validateValueDeep(family.codec, bytes);
-  return result.ok ? null : result.reason;
+  if (!result.ok) return result.reason;
+  // Templates must render too, or every delegated render would drop and refetch them.
+  return templateProblem(family.name, bytes);
 }
 
 function parseExpiresAtHeader(value: string | null): { ok: true; value?: number } | { ok: false; message: string } {
@@ -70,7 +73,8 @@ function parseExpiresAtHeader(value: string | null): { ok: true; value?: number 
   if (!/^\d{1,12}(\.\d+)?$/.test(value.trim())) {
     return { ok: false, message: "X-Edge-Expires-At must be unix seconds" };
   }
-  return { ok: true, value: Number(value.trim()) };
+  // Envelopes hold whole seconds: round down, so the value never outlives what the writer asked.
+  return { ok: true, value: Math.floor(Number(value.trim())) };
 }
 
 export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promise<Response> {

@@ -4,6 +4,7 @@
  * Parsing is pure; every way a document can be wrong is a tagged reason for the logs.
  */
 import { parseKey, type FamilyEntry } from "../keys";
+import { validateBlocks, type BlockKind } from "../render/blocks";
 
 export const EDGE_RENDER_MEDIA_TYPE = "application/vnd.oseh.edge-render+json";
 /** A document is a key, a JWT and two short wrappers; anything bigger is not one. */
@@ -15,6 +16,24 @@ const PROMPT_FAMILY = "interactive_prompts:external:{uid}";
 /** Spliced into JSON raw (blocks-spec §1.3), so only the JWT alphabet is accepted. */
 const JWT_TEXT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const SESSION_UID = /^oseh_ips_[A-Za-z0-9_-]{1,64}$/;
+
+/** The block kind a renderable family's values are rendered as, or undefined for any other family. */
+export function templateKindOf(familyName: string): BlockKind | undefined {
+  return familyName === JOURNEY_FAMILY ? "journey" : familyName === PROMPT_FAMILY ? "prompt" : undefined;
+}
+
+/**
+ * The render framing check for template families (stricter than the `blocks` codec: marker types
+ * the family uses, empty markers empty, uids `oseh_…`), or null when the bytes render (or the
+ * family is not a template). A value that passes its codec but not this would be stored, then
+ * dropped and refetched by every delegated render: writers check it before storing.
+ */
+export function templateProblem(familyName: string, bytes: Uint8Array): string | null {
+  const kind = templateKindOf(familyName);
+  if (kind === undefined) return null;
+  const checked = validateBlocks(bytes, kind);
+  return checked.ok ? null : `${checked.failure.reason}: ${checked.failure.message}`;
+}
 
 export type Delegation =
   | { kind: "journey"; key: string; family: FamilyEntry; journeyJwt: string; prefix?: string; suffix?: string }

@@ -8,7 +8,7 @@ export type { FetchValueResult, OriginClient, OriginClientConfig, OriginClientOp
 export { getEdgeToken, edgeTokenClaims, EDGE_TOKEN_HEADER, EDGE_TOKEN_LIFETIME_SECONDS } from "./edge-token";
 export { acceptsEncoding, clientResponseHeaders, forwardedRequestHeaders, isEdgeOnlyHeader } from "./headers";
 export { loadThroughCache, cacheStatusOf, toRouteLoad, type LoadDeps, type LoadOptions, type LoadOutcome, type RouteLoad } from "./load";
-export { parseDelegation, isDelegation, mediaTypeOf, EDGE_RENDER_MEDIA_TYPE, type Delegation, type DelegationProblem } from "./delegation";
+export { parseDelegation, isDelegation, mediaTypeOf, templateKindOf, templateProblem, EDGE_RENDER_MEDIA_TYPE, type Delegation, type DelegationProblem } from "./delegation";
 export { handleProxied, originClientFor, tokenServiceFor, type ProxyDeps } from "./proxy";
 export { originFailureResponse, originFailureOf, type OriginFailure } from "./responses";
 export * from "./cache-status";

@@ -13,6 +13,7 @@ import { computeExpiresAt, validateValueDeep, type FamilyEntry } from "../keys";
 import { buildStoredValue, type StoredValue, type TieredStore } from "../storage";
 import { cacheStatusError, cacheStatusHit, cacheStatusMiss, cacheStatusStale, type CacheTier } from "./cache-status";
 import type { OriginClient, OriginError } from "./client";
+import { templateProblem } from "./delegation";
 
 export type LoadOutcome =
   | { kind: "value"; state: "hit"; tier: CacheTier; value: StoredValue }
@@ -58,6 +59,12 @@ async function fill(key: string, family: FamilyEntry, now: number, deps: LoadDep
   const valid = await validateValueDeep(family.codec, fetched.bytes);
   if (!valid.ok) {
     return { kind: "error", status: 502, message: `origin value for ${key} fails the ${family.codec.name} codec: ${valid.reason}` };
+  }
+  // Templates must also render: one that passes the codec but not the render framing would be
+  // stored in the background while the delegated render drops it, and left behind.
+  const unrenderable = templateProblem(family.name, fetched.bytes);
+  if (unrenderable !== null) {
+    return { kind: "error", status: 502, message: `origin value for ${key} does not render: ${unrenderable}` };
   }
   // A writer time at or before now: the value is already stale; serve it once, store nothing.
   if (fetched.expiresAt !== undefined && fetched.expiresAt <= now) {

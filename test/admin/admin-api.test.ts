@@ -239,6 +239,23 @@ describe("PUT / GET / DELETE round trip for every codec", () => {
   });
 });
 
+describe("templates", () => {
+  it.each([
+    // type 3 marker whose value is uid bytes but not an `oseh_` uid: passes the blocks codec
+    ["journeys:external:{uid}", Uint8Array.of(0, 0, 0, 1, 1, 0x7b, 0, 0, 0, 3, 3, 0x61, 0x62, 0x63)],
+    // a journey marker (type 4) in a prompt template
+    ["interactive_prompts:external:{uid}", Uint8Array.of(0, 0, 0, 1, 1, 0x7b, 0, 0, 0, 6, 4, 0x6f, 0x73, 0x65, 0x68, 0x5f, 0x61)],
+  ])("%s: a value that passes the codec but does not render is 422, nothing stored", async (name, bytes) => {
+    const family = getFamily(name)!;
+    expect(family.codec.validate(bytes)).toEqual({ ok: true });
+    const key = exampleKey(family);
+    const res = await api(keyPath(key), { method: "PUT", body: bytes });
+    expect(res.status, await res.clone().text()).toBe(422);
+    expect(await res.json()).toMatchObject({ type: "invalid_value" });
+    expect(await env.CACHE.get(key)).toBeNull();
+  });
+});
+
 describe("bad keys", () => {
   it.each([
     ["unknown family", "no_such_family:1", 400, "unknown_family"],
@@ -285,6 +302,23 @@ describe("limits and headers", () => {
     const got = await api(keyPath(key), {}, NOW + 0.75);
     expect(got.status).toBe(200);
     expect(got.headers.get("x-edge-stored-at")).toBe(String(NOW));
+  });
+
+  it("takes a fractional X-Edge-Expires-At rounded down to whole seconds (was a 503)", async () => {
+    for (const [key, body] of [
+      [exampleKey(getFamily("auth:is_admin:{sub}")!), "1"],
+      ["interactive_prompts:special:notification-time:info", '{"uid":"oseh_ip_x","version":1}'],
+    ] as const) {
+      const put = await api(keyPath(key), { method: "PUT", body, headers: { "x-edge-expires-at": `${NOW + 100}.75` } });
+      expect(put.status, await put.clone().text()).toBe(204);
+      const got = await api(keyPath(key));
+      expect(got.headers.get("x-edge-expires-at")).toBe(String(NOW + 100));
+    }
+    // Rounded down to now: not after now, so refused, and nothing stored.
+    const key = exampleKey(getFamily("auth:is_admin:{sub}")!);
+    const late = await api(keyPath(key), { method: "PUT", body: "1", headers: { "x-edge-expires-at": `${NOW}.5` } });
+    expect(late.status).toBe(400);
+    expect(await env.CACHE.get(key)).toBeNull();
   });
 
   it("expires values by the injected clock", async () => {

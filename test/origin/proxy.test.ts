@@ -3,6 +3,7 @@
  * byte, client edge headers stripped, delegated render equal to the origin's own rendering apart
  * from token times, corrupt templates, broken delegation documents.
  */
+import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { handleProxied, loadThroughCache } from "../../src/origin";
 import { buildStoredValue } from "../../src/storage";
@@ -212,6 +213,41 @@ describe("corrupt templates", () => {
     expect(((await response.json()) as { type: string }).type).toMatch(/^(bad_origin_response|origin_unavailable)$/);
     expect(await fillCount(key)).toBe(1);
     expect(await h.store.read(key, now)).toEqual({ state: "miss" });
+  });
+});
+
+describe("templates that pass the codec but do not render", () => {
+  // A journey marker of type 3 whose value has only uid bytes but is not an `oseh_` uid: the
+  // `blocks` codec accepts it, the renderer refuses it.
+  const UNRENDERABLE = Uint8Array.of(0, 0, 0, 1, 1, 0x7b, 0, 0, 0, 3, 3, 0x61, 0x62, 0x63);
+
+  it("a fill that would not render is refused before it is stored (502, nothing left behind)", async () => {
+    const real = createHarness();
+    const served: string[] = [];
+    const origin = {
+      passthrough: (request: Request) => real.origin.passthrough(request),
+      fetchValue: async (key: string) => {
+        served.push(key);
+        return { kind: "value" as const, bytes: UNRENDERABLE };
+      },
+    };
+    expect(JOURNEY.codec.validate(UNRENDERABLE)).toEqual({ ok: true });
+    const now = wallNow();
+    const key = `journeys:external:oseh_j_gen${freshId("u")}`;
+    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const response = await handleProxied(
+      new Request(`${EDGE}/api/1/dev/delegate`, { method: "POST", body: JSON.stringify({ key, jwt: "a.b.c" }) }),
+      { ...real.proxyDeps(() => now), origin },
+    );
+    const logged = errors.mock.calls.map((c) => c.join(" "));
+    errors.mockRestore();
+    await response.arrayBuffer();
+    await real.settle();
+    expect(response.status).toBe(502);
+    expect(await real.store.read(key, now)).toEqual({ state: "miss" });
+    expect(await env.CACHE.get(key)).toBeNull();
+    expect(served).toEqual([key]);
+    expect(logged.some((line) => line.includes("does not render"))).toBe(true);
   });
 });
 
