@@ -4,7 +4,7 @@
  * and the envelope rides in KV metadata. Layout: docs/storage-schema.md.
  */
 import { checkStorable, isEnvelope, keyProblem, pickEnvelope } from "./envelope";
-import { KV_MIN_TTL_SECONDS } from "./limits";
+import { KV_MAX_TTL_SECONDS, KV_MIN_TTL_SECONDS } from "./limits";
 import { realSleep, retryKvWrite, type Sleep } from "./retry";
 import type { Envelope, PutResult, StoredValue, Tier } from "./tier";
 
@@ -32,12 +32,12 @@ export interface KvTier extends Tier {
 }
 
 /**
- * KV's GC backstop: `expirationTtl = max(60, expiresAt + grace − now)`. A TTL rather than an
+ * KV's GC backstop: `expirationTtl = min(1 year, max(60, expiresAt + grace − now))`. A TTL rather than an
  * absolute `expiration` so an injected clock that differs from KV's own never makes the put
  * throw; with a true clock it is the same instant as `max(now + 60, expiresAt + grace)`.
  */
 export function kvExpirationTtl(envelope: Envelope, now: number, graceSeconds: number): number {
-  return Math.max(KV_MIN_TTL_SECONDS, envelope.expiresAt + graceSeconds - now);
+  return Math.min(KV_MAX_TTL_SECONDS, Math.max(KV_MIN_TTL_SECONDS, envelope.expiresAt + graceSeconds - now));
 }
 
 /** A stored value is only believed when its metadata is an envelope that matches the bytes. */

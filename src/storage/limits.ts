@@ -15,6 +15,14 @@ export const MAX_KEY_BYTES = 512;
 /** KV refuses `expirationTtl` below this. */
 export const KV_MIN_TTL_SECONDS = 60;
 
+/**
+ * Longest GC backstop sent as `expirationTtl` (one year). KV refuses TTLs past a 32-bit range
+ * (`Value out of range. Must be between -2147483648 and 2147483647`), and a writer may name an
+ * expiry decades away (`X-Edge-Expires-At` on an `absolute` family). Freshness still comes from
+ * the envelope; a value meant to live longer is simply refilled after a year.
+ */
+export const KV_MAX_TTL_SECONDS = 365 * 24 * 60 * 60;
+
 /** KV is eventually consistent: a write, delete or list is visible in other colos within ~60 s. */
 export const KV_PROPAGATION_SECONDS = 60;
 

@@ -37,6 +37,15 @@ describe("KV tier", () => {
     expect(expiration.b).toBeLessThanOrEqual(realNow + 60 + 5);
   });
 
+  it("stores a value whose expiry is decades away (the GC backstop is capped at a year)", async () => {
+    const key = `${uniquePrefix("far")}k`;
+    const far = 999_999_999_999; // the largest X-Edge-Expires-At the origin client accepts
+    expect(kvExpirationTtl({ ...(await valueOf("x")).envelope, expiresAt: far }, NOW, GRACE)).toBe(365 * 24 * 3600);
+    const value = await valueOf("far", { expiresAt: far });
+    expect(await tier().put(key, value, NOW)).toEqual({ ok: true });
+    expect((await tier().get(key))?.envelope.expiresAt).toBe(far);
+  });
+
   it("refuses an envelope over 1024 bytes of metadata before writing", async () => {
     const key = `${uniquePrefix("meta-big")}k`;
     const result = await tier().put(key, await valueOf("x", { family: "f".repeat(1000) }), NOW);
