@@ -169,7 +169,12 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
   const deleteKey: Handler = async (request) => {
     const target = keyFromPath(request);
     if (!target.ok) return target.response;
-    await store.delete(target.parsed.key);
+    try {
+      await store.delete(target.parsed.key);
+    } catch (error) {
+      // KV still refusing after its 429 retries: say so (retrying is safe; deletes are idempotent).
+      return fail({ type: "storage_error", message: `delete failed: ${describe(error)}` });
+    }
     return new Response(null, { status: 204 });
   };
 
@@ -204,7 +209,14 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     }
     const selector = parsePurgeSelector(doc);
     if (!selector.ok) return fail(selector.failure);
-    const result = await store.purge(selector.value, deps.now());
+    let result;
+    try {
+      result = await store.purge(selector.value, deps.now());
+    } catch (error) {
+      // A KV delete or the generation bump still refused after retries. Deletes already done
+      // stay done; repeating the same call (same cursor) is safe and finishes the page.
+      return fail({ type: "storage_error", message: `purge failed: ${describe(error)}` });
+    }
     return Response.json(result, { headers: { "Cache-Control": "no-store" } });
   };
 
@@ -249,6 +261,11 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     .all("*", async () => fail({ type: "not_found", message: "no such admin route" }));
 
   return async (request) => (await router.fetch(request)) as Response;
+}
+
+/** A storage error for the caller: its message names the KV failure, never a value. */
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function storageFailure(failure: StorageFailure): EdgeFailure {

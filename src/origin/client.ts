@@ -12,6 +12,8 @@
  */
 import { EDGE_TOKEN_HEADER, getEdgeToken } from "./edge-token";
 import { clientResponseHeaders, forwardedRequestHeaders } from "./headers";
+import { MAX_VALUE_BYTES } from "../storage/limits";
+import { readCapped } from "../util/bytes";
 
 export const VALUES_PATH = "/api/1/edge/values/";
 export const EXPIRES_AT_HEADER = "X-Edge-Expires-At";
@@ -127,7 +129,13 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
           signal: AbortSignal.timeout(config.originTimeoutMs),
         });
         // Read the body under the same deadline; every outcome below needs it consumed or read.
-        bytes = new Uint8Array(await response.arrayBuffer());
+        // Capped: nothing over KV's 25 MiB can be stored, and an unbounded body could exhaust
+        // the isolate's 128 MB; the rest of an oversized body is cancelled, never buffered.
+        const read = await readCapped(response.body, MAX_VALUE_BYTES);
+        if (!read.ok) {
+          return { kind: "error", status: 502, message: `values endpoint answered ${response.status} with a body over ${MAX_VALUE_BYTES} bytes for ${key}` };
+        }
+        bytes = read.bytes;
       } catch (error) {
         if (isTimeout(error)) return { kind: "error", status: 504, message: `values endpoint timed out after ${config.originTimeoutMs} ms for ${key}` };
         return { kind: "error", status: 502, message: `values endpoint unreachable for ${key}: ${describeError(error)}` };

@@ -98,7 +98,14 @@ export async function loadThroughCache(key: string, family: FamilyEntry, clock: 
   let stale: { tier: CacheTier; value: StoredValue } | undefined;
 
   if (options.refresh !== true) {
-    const read = await deps.store.read(key, now);
+    let read: Awaited<ReturnType<TieredStore["read"]>>;
+    try {
+      read = await deps.store.read(key, now);
+    } catch (error) {
+      // KV failing a read is a miss (the origin answers), not a failed request.
+      console.error("store read failed", key, error instanceof Error ? error.message : String(error));
+      read = { state: "miss" };
+    }
     if (read.state === "fresh") {
       count("hits");
       return { kind: "value", state: "hit", tier: read.tier, value: read.value };

@@ -458,3 +458,52 @@ describe("stats", () => {
     expect(body.storage[family.name]?.writes).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe("storage refusing deletes", () => {
+  /** The admin API over a KV that answers every delete with KV's 429 (retries do not wait). */
+  async function apiOverRefusingKv(): Promise<(path: string, init?: RequestInit) => Promise<Response>> {
+    const { createAdminApi } = await import("../../src/admin/api");
+    const { parseConfig } = await import("../../src/config");
+    const { createStats } = await import("../../src/stats");
+    const { createTieredStore } = await import("../../src/storage");
+    const kv = new Proxy(env.CACHE, {
+      get(target, prop, receiver) {
+        const original = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof original !== "function") return original;
+        if (prop === "delete") return () => Promise.reject(new Error("KV DELETE failed: 429 Too Many Requests"));
+        return (original as (...a: unknown[]) => unknown).bind(target);
+      },
+    });
+    const config = parseConfig(env);
+    const store = createTieredStore({
+      kv,
+      l1MaxAgeSeconds: config.l1MaxAgeSeconds,
+      staleIfErrorSeconds: config.staleIfErrorSeconds,
+      baseUrl: EDGE,
+      waitUntil: () => undefined,
+      sleep: async () => undefined,
+    });
+    const admin = createAdminApi({ config, store, stats: createStats(NOW), now: () => NOW });
+    return (path, init = {}) => {
+      const headers = new Headers(init.headers);
+      headers.set("authorization", `bearer ${ADMIN}`);
+      return admin(new Request(`${EDGE}/_edge/v1${path}`, { ...init, headers }));
+    };
+  }
+
+  it("DELETE and purge answer 503 storage_error (was an unhandled 500)", async () => {
+    const call = await apiOverRefusingKv();
+    const key = exampleKey(getFamily("auth:is_admin:{sub}")!);
+    expect((await api(keyPath(key), { method: "PUT", body: "1" })).status).toBe(204);
+
+    const deleted = await call(keyPath(key), { method: "DELETE" });
+    expect(deleted.status).toBe(503);
+    expect(await deleted.json()).toMatchObject({ type: "storage_error" });
+
+    const purged = await call("/purge", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ keys: [key] }) });
+    expect(purged.status).toBe(503);
+    expect(await purged.json()).toMatchObject({ type: "storage_error" });
+    // Nothing was lost: the value is still there for a retry to delete.
+    expect(await env.CACHE.get(key)).toBe("1");
+  });
+});

@@ -2,7 +2,7 @@
  * loadThroughCache against the dev origin over real HTTP (DESIGN §3, §4.2): miss → fill → hit,
  * coalescing, origin down / slow / 500 / garbage, stale-if-error within the window.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { cacheStatusOf, loadThroughCache, toRouteLoad } from "../../src/origin";
 import { clearFault, fillCount, freshId, setFault } from "../dev-origin/helpers";
 import { createHarness, family, familyOf, wallNow } from "./helpers";
@@ -99,6 +99,18 @@ describe("read-through", () => {
 });
 
 describe("origin failures", () => {
+  it("a failing store read (KV error) is a miss filled from the origin, not a thrown request", async () => {
+    const h = createHarness();
+    const key = journeyKey("r");
+    const store = { ...h.store, read: async () => Promise.reject(new Error("KV GET failed: 500 Internal Server Error")) };
+    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const result = await loadThroughCache(key, JOURNEY, wallNow(), { ...h.deps, store });
+    errors.mockRestore();
+    expect(result).toMatchObject({ kind: "value", state: "miss", tier: "origin" });
+    await h.settle();
+    expect(await fillCount(key)).toBe(1);
+  });
+
   it("origin down (closed port) → 502, nothing stored", async () => {
     const h = createHarness({ originUrl: "http://127.0.0.1:9" });
     const key = journeyKey("d");

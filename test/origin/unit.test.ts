@@ -4,6 +4,7 @@ import {
   EDGE_TOKEN_LIFETIME_SECONDS,
   acceptsEncoding,
   clientResponseHeaders,
+  createOriginClient,
   cacheStatusBypass,
   cacheStatusError,
   cacheStatusHit,
@@ -108,5 +109,31 @@ describe("Cache-Status", () => {
     expect(cacheStatusStale(504)).toBe("oseh-edge; hit; detail=stale-if-error; fwd-status=504");
     expect(cacheStatusBypass()).toBe("oseh-edge; fwd=bypass");
     expect(cacheStatusError(502)).toBe("oseh-edge; fwd=miss; fwd-status=502; detail=origin-error");
+  });
+});
+
+describe("values endpoint body cap", () => {
+  it("an answer over 25 MiB is a 502 origin error, read no further than the cap", async () => {
+    const CHUNK = 1024 * 1024;
+    let produced = 0;
+    let cancelled = false;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (produced >= 64 * CHUNK) return controller.close();
+        produced += CHUNK;
+        controller.enqueue(new Uint8Array(CHUNK));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const client = createOriginClient({
+      config: { originUrl: "http://origin.test", originTimeoutMs: 5000, edgeOriginSecret: "s" },
+      fetch: async () => new Response(body, { status: 200 }),
+    });
+    const result = await client.fetchValue("s3_files:oseh_s3f_x");
+    expect(result).toMatchObject({ kind: "error", status: 502 });
+    expect(produced).toBeLessThanOrEqual(26_214_400 + 2 * CHUNK);
+    expect(cancelled).toBe(true);
   });
 });
