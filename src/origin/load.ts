@@ -106,6 +106,12 @@ export async function loadThroughCache(key: string, family: FamilyEntry, clock: 
       console.error("store read failed", key, error instanceof Error ? error.message : String(error));
       read = { state: "miss" };
     }
+    if (read.state !== "miss" && (read.value.envelope.family !== family.name || read.value.envelope.codec !== family.codec.name)) {
+      // Stored under another family or codec (an older deploy's registry, a foreign writer): its
+      // bytes cannot be trusted to be this family's encoding, so it is neither served nor stale.
+      console.error("stored value has a foreign envelope", key, read.value.envelope.family, read.value.envelope.codec);
+      read = { state: "miss" };
+    }
     if (read.state === "fresh") {
       count("hits");
       return { kind: "value", state: "hit", tier: read.tier, value: read.value };

@@ -98,6 +98,29 @@ describe("read-through", () => {
   });
 });
 
+describe("stored envelopes", () => {
+  it("a stored value whose envelope names another codec or family is a miss, refilled from the origin", async () => {
+    const h = createHarness();
+    const now = wallNow();
+    const { buildStoredValue } = await import("../../src/storage");
+    for (const fields of [
+      { family: JOURNEY.name, codec: "json", expiresAt: now + 3600 },
+      { family: "interactive_prompts:external:{uid}", codec: JOURNEY.codec.name, expiresAt: now + 3600 },
+    ]) {
+      const key = journeyKey("f");
+      const foreign = await buildStoredValue(new TextEncoder().encode('{"not":"blocks"}'), fields, now);
+      expect(await h.store.write(key, foreign, now)).toMatchObject({ ok: true });
+      const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
+      const result = await loadThroughCache(key, JOURNEY, now + 1, h.deps);
+      errors.mockRestore();
+      expect(result).toMatchObject({ kind: "value", state: "miss", tier: "origin", stored: true });
+      if (result.kind === "value") expect(result.value.envelope).toMatchObject({ family: JOURNEY.name, codec: "blocks" });
+      await h.settle();
+      expect(await fillCount(key)).toBe(1);
+    }
+  });
+});
+
 describe("origin failures", () => {
   it("a failing store read (KV error) is a miss filled from the origin, not a thrown request", async () => {
     const h = createHarness();
