@@ -98,6 +98,9 @@ async function renderTemplate(delegation: Delegation, deps: ProxyDeps, loadDeps:
   return { ok: false, response: badOriginResponse() };
 }
 
+/** Describe the bytes of the origin's body (the delegation document), not the rendered value. */
+const DOCUMENT_ONLY_HEADERS = ["Content-Length", "Content-Encoding", "ETag", "Content-MD5", "Digest", "Content-Digest", "Repr-Digest"];
+
 async function renderDelegated(response: Response, deps: ProxyDeps, now: number): Promise<Response> {
   const read = await readCapped(response.body, MAX_DELEGATION_BYTES);
   if (!read.ok) {
@@ -122,8 +125,8 @@ async function renderDelegated(response: Response, deps: ProxyDeps, now: number)
 
   const headers = new Headers(response.headers);
   headers.set("Content-Type", "application/json; charset=utf-8");
-  headers.delete("Content-Length");
-  headers.delete("Content-Encoding");
+  // Headers that describe the delegation document's bytes are wrong for the rendered body.
+  for (const name of DOCUMENT_ONLY_HEADERS) headers.delete(name);
   appendCacheStatus(headers, cacheStatusOf(rendered.outcome));
   return new Response(rendered.body, { status: response.status, statusText: response.statusText, headers });
 }

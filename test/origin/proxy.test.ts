@@ -192,6 +192,8 @@ describe("corrupt templates", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("Cache-Status")).toBe("oseh-edge; fwd=request; stored");
     expect(response.headers.get("Cache-Control")).toBe("private, max-age=3"); // the origin's headers kept
+    expect(response.headers.get("ETag")).toBeNull(); // …except those describing the document's bytes
+    expect(response.headers.get("Content-Digest")).toBeNull();
     expect((JSON.parse(await response.text()) as { jwt: string }).jwt).toBe("a.b.c");
     expect(await fillCount(key)).toBe(1);
     const reread = await loadThroughCache(key, JOURNEY, now + 1, h.deps);

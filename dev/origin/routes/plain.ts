@@ -66,6 +66,13 @@ export async function delegate(request: Request, url: URL, fromEdge: boolean): P
   const status = Number(url.searchParams.get("status") ?? "200") || 200;
   return new Response(await request.arrayBuffer(), {
     status,
-    headers: { "Content-Type": "application/vnd.oseh.edge-render+json", "X-Dev-Delegate": "1", "Cache-Control": "private, max-age=3" },
+    // ETag and Content-Digest describe this document, not the body the edge renders from it.
+    headers: {
+      "Content-Type": "application/vnd.oseh.edge-render+json",
+      "X-Dev-Delegate": "1",
+      "Cache-Control": "private, max-age=3",
+      ETag: '"dev-delegate"',
+      "Content-Digest": "sha-256=:AAAA:",
+    },
   });
 }
