@@ -126,8 +126,9 @@ export async function loadThroughCache(key: string, family: FamilyEntry, clock: 
       count("fills");
       return { kind: "value", state: "miss", tier: "origin", value: filled.value, stored: filled.stored, requested: options.refresh === true };
     case "absent":
-      // The origin has dropped it: a stale copy must not outlive that.
-      if (stale !== undefined) deps.waitUntil(deps.store.delete(key));
+      // The origin has dropped it: a stale copy — or, on a forced refresh, a fresh one — must not
+      // outlive that.
+      if (stale !== undefined || options.refresh === true) deps.waitUntil(deps.store.delete(key));
       return { kind: "absent" };
     case "unsupported":
       return { kind: "passthrough", reason: filled.reason };

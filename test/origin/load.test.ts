@@ -39,6 +39,22 @@ describe("read-through", () => {
     expect(await fillCount(key)).toBe(1);
   });
 
+  it("a forced refresh that finds the value gone removes the stored copy", async () => {
+    const h = createHarness();
+    const key = journeyKey("r");
+    const now = wallNow();
+    expect(await loadThroughCache(key, JOURNEY, now, h.deps)).toMatchObject({ state: "miss", stored: true });
+    await h.settle();
+    await setFault(key, { kind: "absent" });
+    try {
+      expect(await loadThroughCache(key, JOURNEY, now + 1, h.deps, { refresh: true })).toEqual({ kind: "absent" });
+      await h.settle();
+      expect(await h.store.read(key, now + 2)).toEqual({ state: "miss" });
+    } finally {
+      await clearFault(key);
+    }
+  });
+
   it("takes a fractional platform clock (stores whole seconds)", async () => {
     const h = createHarness();
     const key = journeyKey("f");
