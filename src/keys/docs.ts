@@ -55,7 +55,7 @@ export function describeParam(spec: ParamSpec): string {
     case "bool-py":
       return `${name}: ${(spec.values ?? []).map(code).join(" ")}`;
     case "text":
-      return `${name}: text ${code((spec.pattern ?? DEFAULT_TEXT_PATTERN).source)} ≤ ${spec.maxLength ?? DEFAULT_TEXT_MAX_LENGTH}`;
+      return `${name}: text ${code((spec.pattern ?? DEFAULT_TEXT_PATTERN).source)} ≤ ${spec.maxLength ?? DEFAULT_TEXT_MAX_LENGTH}${spec.allowEmpty === true ? " or empty" : ""}`;
     case "iso-date":
       return `${name}: ${code("YYYY-MM-DD")}`;
     case "filters":

@@ -85,7 +85,7 @@ function validateEnum(spec: ParamSpec, value: string): ParamCheck {
 
 function validateText(spec: ParamSpec, value: string): ParamCheck {
   const maxLength = spec.maxLength ?? DEFAULT_TEXT_MAX_LENGTH;
-  if (value.length === 0) return problem("must not be empty");
+  if (value.length === 0) return spec.allowEmpty === true ? OK : problem("must not be empty");
   if (value.length > maxLength) return problem(`must be at most ${maxLength} characters`);
   const pattern = spec.pattern ?? DEFAULT_TEXT_PATTERN;
   return pattern.test(value) && !value.includes(":") ? OK : problem(`must match ${pattern.source}`);
@@ -102,9 +102,35 @@ function validateIsoDate(value: string): ParamCheck {
  */
 const FILTERS_PATTERN =
   /^w=(?<w>[1-9]\d{0,5})?,h=(?<h>[1-9]\d{0,5})?,pr=(?<pr>[^,]*),bmin=(?<bmin>0|[1-9]\d{0,9}),bmax=(?<bmax>0|[1-9]\d{0,9})?$/;
-/** Normalized positive Decimal: integer without trailing zeros, fraction without trailing zeros, or `dE+n`. */
-const NORMALIZED_DECIMAL_PATTERN = /^(?:[1-9]\d*|0\.\d*[1-9]|[1-9]\d*\.\d*[1-9]|[1-9](?:\.\d*[1-9])?E[+-]\d+)$/;
+/** A plain or scientific decimal, the only spellings `str(Decimal)` produces for a finite value. */
+const DECIMAL_PATTERN = /^(?<int>\d+)(?:\.(?<frac>\d+))?(?:E(?<exp>[+-]\d{1,4}))?$/;
 const MAX_PIXEL_RATIO_LENGTH = 16;
+
+/**
+ * True when `text` is exactly Python's `str(Decimal(x).normalize())` of a positive x: trailing
+ * zeros folded into the exponent, then `Decimal.__str__` (plain when the exponent is ≤ 0 and the
+ * adjusted exponent ≥ −6, else one digit before the point and `E±n`). So `2`, `1.5`, `0.000001`,
+ * `1E+1`, `1.5E+2`, `1E-7` — never `2.0`, `10`, `15E+0`, `1.5E+1` (that is `15`) or `0.0000001`.
+ */
+function isNormalizedPositiveDecimal(text: string): boolean {
+  const groups = DECIMAL_PATTERN.exec(text)?.groups;
+  if (groups === undefined) return false;
+  const frac = groups["frac"] ?? "";
+  let digits = `${groups["int"] ?? ""}${frac}`.replace(/^0+/, "");
+  if (digits.length === 0) return false;
+  let exponent = Number(groups["exp"] ?? "0") - frac.length;
+  const trimmed = digits.replace(/0+$/, "");
+  exponent += digits.length - trimmed.length;
+  digits = trimmed;
+  const leftDigits = exponent + digits.length;
+  const dotPlace = exponent <= 0 && leftDigits > -6 ? leftDigits : 1;
+  let body: string;
+  if (dotPlace <= 0) body = `0.${"0".repeat(-dotPlace)}${digits}`;
+  else if (dotPlace >= digits.length) body = `${digits}${"0".repeat(dotPlace - digits.length)}`;
+  else body = `${digits.slice(0, dotPlace)}.${digits.slice(dotPlace)}`;
+  const suffix = leftDigits === dotPlace ? "" : `E${leftDigits - dotPlace > 0 ? "+" : "-"}${Math.abs(leftDigits - dotPlace)}`;
+  return `${body}${suffix}` === text;
+}
 
 function validateFilters(value: string): ParamCheck {
   const match = FILTERS_PATTERN.exec(value);
@@ -114,11 +140,9 @@ function validateFilters(value: string): ParamCheck {
   const sized = w !== undefined && h !== undefined;
   if (sized !== (w !== undefined || h !== undefined)) return problem("w and h are both set or both empty");
   if (sized) {
-    if (pr === undefined || pr.length === 0 || pr.length > MAX_PIXEL_RATIO_LENGTH || !NORMALIZED_DECIMAL_PATTERN.test(pr)) {
-      return problem("pr must be a normalized positive decimal when w and h are set");
+    if (pr === undefined || pr.length === 0 || pr.length > MAX_PIXEL_RATIO_LENGTH || !isNormalizedPositiveDecimal(pr)) {
+      return problem("pr must be str(Decimal.normalize()) of a positive number when w and h are set (2, 1.5, 1E+1)");
     }
-    // Integers never end in zeros after normalize(): 10 is printed 1E+1.
-    if (/^\d+$/.test(pr) && pr.endsWith("0")) return problem("pr must be normalized (10 is 1E+1)");
   } else if (pr !== undefined && pr.length > 0) {
     return problem("pr must be empty when w and h are empty");
   }

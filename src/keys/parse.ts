@@ -86,7 +86,9 @@ function compilePattern(family: FamilyEntry, pattern: string, variant: string | 
     }
     if (!uidPrefixesOf(spec).every(isPlainUidPrefix)) throw new Error(`registry: ${family.name} has a bad uid prefix`);
     captures.push(spec);
-    source += `(${PARAM_CHARS[spec.kind]})`;
+    const chars = PARAM_CHARS[spec.kind];
+    // An empty text param (B #28's empty language) may span nothing at all.
+    source += `(${spec.kind === "text" && spec.allowEmpty === true ? chars.replace(/\+$/, "*") : chars})`;
   }
   const required = family.params.filter((spec) => spec.optional !== true);
   if (required.length !== captures.length || new Set(captures.map((c) => c.name)).size !== captures.length) {

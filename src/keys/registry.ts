@@ -44,6 +44,12 @@ const WORD_PATTERN = /^[A-Za-z0-9_.-](?:[A-Za-z0-9 _.-]*[A-Za-z0-9_.-])?$/;
 /** client_flows/routes/create.py: `^[a-z0-9_-]+$`, 1–255 (screens use the same convention). */
 const SLUG_PATTERN = /^[a-z0-9_-]+$/;
 const SLUG_MAX_LENGTH = 255;
+/**
+ * B #28 onboarding language: a primary subtag of letters, Java-style `_` subtags (`en_US`,
+ * `zh_Hant_TW`, `es_419`), or the wildcard `*`; the empty string via `allowEmpty`.
+ */
+const LANGUAGE_PATTERN = /^(?:\*|[A-Za-z]{1,8}(?:_[A-Za-z0-9]{1,8}){0,3})$/;
+const LANGUAGE_MAX_LENGTH = 35;
 
 // --- entry constructors -----------------------------------------------------------------------
 
@@ -492,13 +498,16 @@ export const FAMILIES: readonly FamilyEntry[] = Object.freeze([
     name: "onboarding:welcome:{gender}:{language}",
     params: [
       enumOf("gender", ["male", "female", "nonbinary", "unknown", "None"]),
-      // The first Accept-Language token cut at `-` (never None); only letter subtags are kept here.
-      text("language", /^[A-Za-z]{1,8}$/, 8),
+      // lib/shared/extract_language_code.py: the first comma-separated Accept-Language part, cut at
+      // `;`, stripped, cut at `-` (never None; `en` only when the header is absent or exactly `*`).
+      // So `*, en` keys `*`, `en_US` keys `en_US`, and an empty header keys the empty string; other
+      // junk (spaces, symbols, long tokens) is not stored at the edge.
+      { ...text("language", LANGUAGE_PATTERN, LANGUAGE_MAX_LENGTH), allowEmpty: true },
     ],
     codec: "gzip-json",
     expiry: fixed(THIRTY_MINUTES_SECONDS),
     sensitivity: "public",
-    note: "B #28: the backend's only str key (same text); gzip JSON array; language is an unvalidated header token there",
+    note: "B #28: the backend's only str key (same text); gzip JSON array; language is the raw first Accept-Language tag (may be *, en_US or empty)",
   }),
   defineDailyStats(
     "daily_client_flows",

@@ -56,6 +56,8 @@ export interface ParamSpec {
   /** text params: the whole value must match (anchored; never matches `:`), and a length cap. */
   readonly pattern?: RegExp;
   readonly maxLength?: number;
+  /** text params: the empty string is a value the backend builds (B #28: an empty Accept-Language). */
+  readonly allowEmpty?: boolean;
   /** Absent from the main pattern; set only when a `variants` form matched (see FamilyVariant). */
   readonly optional?: boolean;
 }

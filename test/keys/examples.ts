@@ -14,6 +14,10 @@ export const EXAMPLE_KEYS: Readonly<Record<string, readonly string[]>> = {
     "content_files:playlists:mobile:oseh_cf_au2Ls5QzV9n4HkD7xW0pJb:w=390,h=844,pr=3,bmin=90000,bmax=",
     "content_files:playlists:mobile:oseh_cf_sm8Ty1MbC4w7GvN2eR5kXq:w=100,h=100,pr=1.5,bmin=0,bmax=2000000",
     "content_files:playlists:mobile:oseh_cf_sm8Ty1MbC4w7GvN2eR5kXq:w=100,h=100,pr=1E+1,bmin=90000,bmax=",
+    // str(Decimal.normalize()): 150 → 1.5E+2, 0.000001 stays plain, 0.0000001 → 1E-7.
+    "content_files:playlists:mobile:oseh_cf_sm8Ty1MbC4w7GvN2eR5kXq:w=100,h=100,pr=1.5E+2,bmin=90000,bmax=",
+    "content_files:playlists:mobile:oseh_cf_sm8Ty1MbC4w7GvN2eR5kXq:w=100,h=100,pr=0.000001,bmin=90000,bmax=",
+    "content_files:playlists:mobile:oseh_cf_sm8Ty1MbC4w7GvN2eR5kXq:w=100,h=100,pr=1E-7,bmin=90000,bmax=",
   ],
   "content_files:vods:{uid}:meta": ["content_files:vods:oseh_cfe_aaaaaaaa:meta"],
   "content_files:vods:{uid}:m3u": ["content_files:vods:oseh_cfe_aaaaaaaa:m3u"],
@@ -95,6 +99,10 @@ export const EXAMPLE_KEYS: Readonly<Record<string, readonly string[]>> = {
     "onboarding:welcome:male:en",
     "onboarding:welcome:None:en",
     "onboarding:welcome:nonbinary:es",
+    // extract_language_code keeps Java-style tags, the wildcard of `*, en`, and an empty header's "".
+    "onboarding:welcome:female:en_US",
+    "onboarding:welcome:unknown:*",
+    "onboarding:welcome:unknown:",
   ],
   "daily_client_flows:{start}:{end}": ["daily_client_flows:19584:19674"],
   "daily_client_screens:{start}:{end}": ["daily_client_screens:19584:19674"],

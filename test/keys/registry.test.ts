@@ -220,7 +220,17 @@ describe("parseKey rejections", () => {
     ["slug with space", "client_flows:up grade"],
     ["client flow other suffix", "client_flows:upgrade:minimal"],
     ["unknown special identifier", "interactive_prompts:special:other:info"],
-    ["language with symbols", "onboarding:welcome:male:*"],
+    ["language with symbols", "onboarding:welcome:male:<en>"],
+    ["language with a space", "onboarding:welcome:male:en US"],
+    ["language with a hyphen (the backend cuts there)", "onboarding:welcome:male:en-US"],
+    ["language wildcard with more", "onboarding:welcome:male:*_x"],
+    ["language too long", `onboarding:welcome:male:${"a".repeat(9)}`],
+    ["filters: 15 as 1.5E+1", "content_files:playlists:mobile:oseh_cf_a:w=1,h=1,pr=1.5E+1,bmin=90000,bmax="],
+    ["filters: 0.1 as 1E-1", "content_files:playlists:mobile:oseh_cf_a:w=1,h=1,pr=1E-1,bmin=90000,bmax="],
+    ["filters: 1E-7 spelled plain", "content_files:playlists:mobile:oseh_cf_a:w=1,h=1,pr=0.0000001,bmin=90000,bmax="],
+    ["filters: 2 as 2E+0", "content_files:playlists:mobile:oseh_cf_a:w=1,h=1,pr=2E+0,bmin=90000,bmax="],
+    ["filters: leading zero pr", "content_files:playlists:mobile:oseh_cf_a:w=1,h=1,pr=01.5,bmin=90000,bmax="],
+    ["filters: zero pr", "content_files:playlists:mobile:oseh_cf_a:w=1,h=1,pr=0,bmin=90000,bmax="],
     ["gender none lowercase", "onboarding:welcome:none:en"],
     ["platform uppercase", "revenue_cat:offerings:oseh_u_rc_a:Stripe"],
     ["revenue cat id of a user", "revenue_cat:offerings:oseh_u_a:stripe"],
@@ -251,5 +261,22 @@ describe("mobile filter keys the backend really builds", () => {
     const key = "content_files:playlists:mobile:oseh_cf_a:w=,h=,pr=,bmin=90000,bmax=50000";
     const parsed = parseKey(key);
     expect(parsed.ok).toBe(true);
+  });
+});
+
+describe("onboarding languages the backend really builds (B #28, extract_language_code)", () => {
+  it("parses the wildcard, Java-style tags and the empty language, and builds them back", () => {
+    for (const language of ["*", "en_US", "zh_Hant_TW", "es_419", "EN", ""]) {
+      const key = `onboarding:welcome:unknown:${language}`;
+      const parsed = parseKey(key);
+      if (!parsed.ok) throw new Error(parsed.failure.message);
+      expect(parsed.value.params).toEqual({ gender: "unknown", language });
+      expect(buildKey(parsed.value.family, parsed.value.params)).toBe(key);
+    }
+  });
+
+  it("still refuses an empty value for params that do not allow it", () => {
+    expectFailure("emotion_users:pictures:", "malformed_key");
+    expectFailure("onboarding:welcome::en", "malformed_key");
   });
 });
