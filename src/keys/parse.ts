@@ -101,14 +101,19 @@ function compilePattern(family: FamilyEntry, pattern: string, variant: string | 
 function compileRegistry(families: readonly FamilyEntry[]): {
   byNamespace: Record<string, readonly CompiledPattern[]>;
   byName: Map<string, FamilyEntry>;
+  byShape: Map<string, FamilyEntry>;
   patternsOf: Map<FamilyEntry, readonly CompiledPattern[]>;
 } {
   const byNamespace: Record<string, CompiledPattern[]> = Object.create(null) as Record<string, CompiledPattern[]>;
   const byName = new Map<string, FamilyEntry>();
+  const byShape = new Map<string, FamilyEntry>();
   const patternsOf = new Map<FamilyEntry, readonly CompiledPattern[]>();
   for (const family of families) {
     if (byName.has(family.name)) throw new Error(`registry: duplicate family ${family.name}`);
     byName.set(family.name, family);
+    const shape = patternShape(family.name);
+    if (byShape.has(shape)) throw new Error(`registry: ${family.name} has the same shape as ${byShape.get(shape)?.name}`);
+    byShape.set(shape, family);
     const compiled = [
       compilePattern(family, family.name, undefined),
       ...(family.variants ?? []).map((v) => compilePattern(family, v.pattern, v.variant)),
@@ -124,7 +129,12 @@ function compileRegistry(families: readonly FamilyEntry[]): {
     // Most specific first, so its param errors are the ones reported.
     byNamespace[namespace]?.sort((a, b) => b.literalPrefix.length - a.literalPrefix.length);
   }
-  return { byNamespace, byName, patternsOf };
+  return { byNamespace, byName, byShape, patternsOf };
+}
+
+/** A pattern with its placeholder names erased: `a:{start}:{end}` → `a:{}:{}`. */
+function patternShape(pattern: string): string {
+  return pattern.replace(/\{[^{}]*\}/g, "{}");
 }
 
 const COMPILED = compileRegistry(FAMILIES);
@@ -193,9 +203,11 @@ export function parseKey(key: string): ParseResult {
   );
 }
 
-/** The entry whose pattern is exactly `name` (e.g. `journeys:external:{uid}`). */
+/** The entry whose pattern is `name` (e.g. `journeys:external:{uid}`), whatever its placeholders are called. */
 export function getFamily(name: string): FamilyEntry | undefined {
-  return COMPILED.byName.get(name);
+  // The seed names some placeholders differently (`{start_unix_date}` for `{start}`, docs/families.md
+  // drift): the same pattern under other placeholder names is the same family.
+  return COMPILED.byName.get(name) ?? COMPILED.byShape.get(patternShape(name));
 }
 
 function paramToString(family: FamilyEntry, name: string, value: string | number): string {

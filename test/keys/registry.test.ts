@@ -280,3 +280,15 @@ describe("onboarding languages the backend really builds (B #28, extract_languag
     expectFailure("onboarding:welcome::en", "malformed_key");
   });
 });
+
+describe("getFamily", () => {
+  it("finds a family by its pattern under the seed's placeholder names", () => {
+    expect(getFamily("daily_push_tokens:{start_unix_date}:{end_unix_date}")?.name).toBe(getFamily("daily_push_tokens:{start}:{end}")?.name);
+    expect(getFamily("journey_share_links:top_sharers:{start_unix_date}:{end_unix_date}")).toBeDefined();
+  });
+
+  it("does not find a pattern of another shape", () => {
+    expect(getFamily("daily_push_tokens:{start}")).toBeUndefined();
+    expect(getFamily("daily_push_tokens:{start}:{end}:{extra}")).toBeUndefined();
+  });
+});
