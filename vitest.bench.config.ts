@@ -1,13 +1,25 @@
-// `npm run bench` (scripts/bench.mjs): the render benchmark inside workerd. Kept apart from
-// vitest.config.ts so `npm test` (test/**/*.test.ts) never runs it.
+// `npm run bench` (scripts/bench.mjs): the render benchmark and the request-path benchmark inside
+// workerd. Kept apart from vitest.config.ts so `npm test` (test/**/*.test.ts) never runs it.
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { TEST_SECRETS } from "./test/global-setup";
 
 export default defineConfig({
-  plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        // As in vitest.config.ts: the test secrets on both Workers, and the dev origin that
+        // test/global-setup.ts serves on a loopback port (bench/request-path.bench.ts calls it).
+        bindings: { ...TEST_SECRETS, ORIGIN_URL: inject("originUrl") },
+      },
+    })),
+  ],
   test: {
     globalSetup: ["./test/global-setup.ts"],
     include: ["bench/**/*.bench.ts"],
+    // One bench file at a time: on a 2-core machine two would measure each other.
+    fileParallelism: false,
     testTimeout: 120_000,
   },
 });

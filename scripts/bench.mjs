@@ -3,7 +3,10 @@
 // bench/render.bench.ts) next to the bare HMAC signing floor, the fast and jose minters and the
 // renderer alone, all from one run; then peak memory of a 10 MiB render in 16 KiB chunks
 // (bench/memory.ts, bundled with the esbuild that vite already installs, run in Node with
-// --expose-gc). Figures only; nothing is asserted.
+// --expose-gc). The same workerd run also times the request path through the Worker's own fetch
+// against the dev origin (bench/request-path.bench.ts: cache tiers, delegated render,
+// passthrough), reported as requests/s and ratios taken within each round. Figures only; nothing
+// is asserted.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,7 +22,8 @@ function grab(output, tag) {
 
 const run = spawnSync("npx", ["vitest", "run", "--config", "vitest.bench.config.ts"], { encoding: "utf8" });
 const render = grab(`${run.stdout}\n${run.stderr}`, "BENCH_JSON");
-if (run.status !== 0 || render === null) {
+const path = grab(`${run.stdout}\n${run.stderr}`, "BENCH_PATH_JSON");
+if (run.status !== 0 || render === null || path === null) {
   process.stdout.write(run.stdout);
   process.stderr.write(run.stderr);
   console.error("bench: the workerd run failed");
@@ -47,6 +51,40 @@ console.log(`  ratio render / floor        ${render.ratioOfFloor}  (median of 5 
 console.log(`  fast mints/s (token service) ${render.fastMintsPerSecond}  (ratio to floor ${render.fastMintRatioOfFloor}, median)`);
 console.log(`  jose SignJWT mints/s        ${render.joseMintsPerSecond}  (fast / jose ${render.fastOverJose}×, median)`);
 console.log(`  renders/s, constant token   ${render.noMintRendersPerSecond}  (renderer alone; ratio ceiling ${render.ratioCeiling}, median)`);
+{
+  const p = path;
+  const r = p.requestsPerSecond;
+  const ms = p.msPerRequest;
+  const x = (n) => `${n}×`;
+  const row = (label, key, note = "") =>
+    console.log(`  ${label.padEnd(40)} ${String(r[key]).padStart(6)} req/s  ${ms[key].toFixed(3).padStart(7)} ms/req${note ? `  ${note}` : ""}`);
+  console.log(`request path via the Worker's fetch (workerd; dev origin over loopback HTTP; one request at a time,`);
+  console.log(`  body read and waitUntil settled; median of ${p.rounds} rounds, ratios per round then median)`);
+  console.log("  transcript GET /api/1/transcripts/{uid}");
+  row("  L1 hit", "l1", `${p.bytes.l1} B`);
+  row("  L2 hit (L1_CACHE=off)", "l2");
+  row("  origin fill (fresh key)", "fill", "(values fetch + validate + KV/L1 write)");
+  row("  values endpoint direct (fresh key)", "valuesDirect", "(the origin's share of a fill)");
+  console.log(`    L1 hit / fill ${x(p.ratios.l1HitOverFill)}   L2 hit / fill ${x(p.ratios.l2HitOverFill)}   L1 / L2 ${x(p.ratios.l1HitOverL2Hit)}   fill / values-direct ${x(p.ratios.fillOverValuesDirect)}`);
+  console.log("  journey start (POST start_journey_from_history)");
+  row("  via edge, template cached", "journeyEdge", `${p.bytes.journeyEdge} B`);
+  row("  direct, origin renders", "journeyDirect", `${p.bytes.journeyDirect} B`);
+  row("  direct + X-Oseh-Edge (delegation doc)", "journeyDelegateDirect", "(the origin's share of a delegated start)");
+  console.log(`    edge / direct ${x(p.ratios.journeyEdgeOverDirect)}   delegation-doc / direct ${x(p.ratios.journeyDelegateDirectOverDirect)}`);
+  console.log("  passthrough GET /api/1/dev/echo");
+  row("  via edge", "echoEdge");
+  row("  direct", "echoDirect");
+  console.log(`    edge / direct ${x(p.ratios.echoEdgeOverDirect)}`);
+  const a = p.addedMs;
+  console.log("  added ms/request (median of per-round differences)");
+  console.log(`    passthrough: edge − direct ${a.echoEdgeMinusDirect}`);
+  console.log(`    journey: edge − direct ${a.journeyEdgeMinusDirect}; edge − delegation-doc direct ${a.journeyEdgeMinusDelegateDirect} (edge's own share); delegation-doc − render at origin ${a.delegateDirectMinusJourneyDirect}`);
+  console.log(`    fill: edge fill − values direct ${a.fillMinusValuesDirect} (edge's own share); of a fill, ${p.fillSplit.answerMs} until the answer is read, ${p.fillSplit.waitUntilMs} in waitUntil (KV + L1 writes)`);
+  const tally = Object.entries(p.tally)
+    .map(([s, counts]) => `${s}: ${Object.entries(counts).map(([k, n]) => `${n}× ${k}`).join(", ")}`)
+    .join("\n    ");
+  console.log(`  answers (status cache-status)\n    ${tally}`);
+}
 if (memory !== null) {
   console.log(`memory (Node ${process.version}, 10 MiB value in ${kib(memory.chunkBytes)} chunks)`);
   console.log(`  peak heap+buffers over baseline      ${kib(memory.peakHeapPlusBuffersOverBaselineBytes)}`);
