@@ -75,6 +75,12 @@ export interface TieredStoreOptions {
    * within `visibleWithinSeconds`).
    */
   familyOf?: (key: string) => string | undefined;
+  /**
+   * Whether a key may have a colo-local (L1) copy. Defaults to the registry: every family but the
+   * `secret` ones, which are write-only (DESIGN §2) — no route ever reads them, so an L1 copy
+   * would only add a place the bytes sit under a URL of the Worker's own host.
+   */
+  l1Allowed?: (key: string) => boolean;
   /** Defaults to the isolate-wide counters. */
   counters?: StorageCounters;
   /** Defaults to the isolate-wide memory; tests pass their own to play another isolate. */
@@ -112,6 +118,11 @@ export function canSkipWrite(existing: Envelope | undefined, next: Envelope, now
   return existing.expiresAt >= next.expiresAt - slack && existing.expiresAt > now;
 }
 
+function l1AllowedByRegistry(key: string): boolean {
+  const parsed = parseKey(key);
+  return !parsed.ok || parsed.value.family.sensitivity !== "secret";
+}
+
 function familyFromRegistry(key: string): string | undefined {
   const parsed = parseKey(key);
   return parsed.ok ? parsed.value.family.name : undefined;
@@ -140,6 +151,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
   const counters = options.counters ?? isolateStorageCounters;
   const inFlight = options.inFlight ?? isolateInFlight;
   const familyOf = options.familyOf ?? familyFromRegistry;
+  const l1Allowed = options.l1Allowed ?? l1AllowedByRegistry;
   const familyLabel = (key: string): string => familyOf(key) ?? UNKNOWN_FAMILY;
   const pageSize = Math.max(1, Math.min(options.purgePageSize ?? PURGE_PAGE_SIZE, KV_LIST_MAX_LIMIT));
   const visibleWithinSeconds = purgeVisibleWithinSeconds(options.l1MaxAgeSeconds);
@@ -175,7 +187,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
   };
 
   const writeL1 = async (key: string, value: StoredValue, now: number, generation: string): Promise<void> => {
-    if (l1 === undefined) return;
+    if (l1 === undefined || !l1Allowed(key)) return;
     try {
       await l1.putAt(key, value, now, generation);
     } catch {

@@ -105,6 +105,29 @@ describe("tiered store: reads", () => {
     expect(counters.snapshot().fam).toMatchObject({ l2Hits: 1, l1Hits: 1, backFills: 1 });
   });
 
+  it("keeps no colo-local copy of secret families (registry default)", async () => {
+    const background = collectingWaitUntil();
+    const memory = new Map();
+    const store = createTieredStore({
+      kv: KV, cache, l1MaxAgeSeconds: L1_MAX_AGE, staleIfErrorSeconds: STALE_IF_ERROR, baseUrl: BASE_URL,
+      waitUntil: background.waitUntil, sleep: noSleep, generationMemory: memory, inFlight: new Map(),
+    });
+    const l1 = createCacheApiTier(cache, { baseUrl: BASE_URL, maxAgeSeconds: L1_MAX_AGE });
+    const generationOf = (family: string) => memory.get(family)?.token ?? "0";
+
+    const secretKey = `sticky_random_group_number:${uniquePrefix("secret").replace(/[^A-Za-z0-9_-]/g, "")}`;
+    const secret = await valueOf(new Uint8Array(32).fill(7), { family: "sticky_random_group_number:{name}", codec: "bytes32" });
+    expect(await store.write(secretKey, secret, NOW)).toMatchObject({ ok: true });
+    await store.read(secretKey, NOW); // an L2 hit would back-fill L1 for any other family
+    await background.settle();
+    expect(await l1.getAt(secretKey, generationOf("sticky_random_group_number:{name}"))).toBeUndefined();
+    expect(await store.read(secretKey, NOW)).toMatchObject({ state: "fresh", tier: "l2" });
+
+    const plainKey = `auth:is_admin:oseh_u_${uniquePrefix("plain").replace(/[^A-Za-z0-9_-]/g, "")}`;
+    expect(await store.write(plainKey, await valueOf("1", { family: "auth:is_admin:{sub}", codec: "flag" }), NOW)).toMatchObject({ ok: true });
+    expect(await l1.getAt(plainKey, generationOf("auth:is_admin:{sub}"))).toBeDefined();
+  });
+
   it("serves stale from L2 within staleIfErrorSeconds, then misses", async () => {
     const { store, background, counters } = makeStore();
     const key = `${uniquePrefix("stale")}fam|1`;
