@@ -19,19 +19,9 @@ import { it } from "vitest";
 import { buildResourceClaims, createTokenService, importHmacKey } from "../src/auth/jwt";
 import { renderValue, type ResourceSigner } from "../src/render/stream";
 import { base64ToBytes, loadBlocksVectors } from "../test/helpers/vectors";
+import { clock, median } from "./timing";
 
 const NOW = 1700000000;
-
-// Timers advance at I/O boundaries in workerd; yield to the event loop before reading them.
-async function clock(): Promise<number> {
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  return performance.now();
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
 
 async function drain(body: ReadableStream<Uint8Array>): Promise<number> {
   const reader = body.getReader();

@@ -29,6 +29,7 @@ import { env } from "cloudflare:workers";
 import { inject, it } from "vitest";
 import { createWorker } from "../src/index";
 import { idToken, signToken, TEST_SECRETS } from "../test/helpers/tokens";
+import { clock, median } from "./timing";
 
 const EDGE = "http://edge.bench";
 const USER = "oseh_u_devUser00000000000001";
@@ -54,17 +55,6 @@ const WARMUP = 30;
 
 /** The dev origin checks tokens against its own (wall) clock, so the edge runs on it too. */
 const now = (): number => Date.now() / 1000;
-
-// Timers advance at I/O boundaries in workerd; yield to the event loop before reading them.
-async function clock(): Promise<number> {
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  return performance.now();
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
 
 const round3 = (n: number) => Number(n.toFixed(3));
 

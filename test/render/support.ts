@@ -71,17 +71,8 @@ export function singleBytes(bytes: Uint8Array): Uint8Array[] {
   return Array.from(bytes, (b) => Uint8Array.of(b));
 }
 
-/** Mulberry32: a small seeded PRNG so property tests are reproducible. */
-export function createPrng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Mulberry32, the dev origin's seeded PRNG, so property tests are reproducible. */
+export { createRandom as createPrng } from "../../dev/origin/util";
 
 export function bytesToHex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");

@@ -6,7 +6,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
 import { parseConfig } from "../../src/config";
-import { createWorker } from "../../src/index";
+import { callWorker } from "../helpers/worker";
 import { parseKey } from "../../src/keys";
 import { buildStoredValue, createTieredStore } from "../../src/storage";
 
@@ -23,11 +23,8 @@ export interface EdgeResult {
 }
 
 export async function edgeFetch(request: Request, now: number): Promise<EdgeResult> {
-  const worker = createWorker({ now: () => now });
-  const ctx = createExecutionContext();
-  const response = await worker.fetch!(request as Request<unknown, IncomingRequestCfProperties>, env, ctx);
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  await waitOnExecutionContext(ctx);
+  const response = await callWorker(request, undefined, { now });
+  const bytes = new Uint8Array(await response.clone().arrayBuffer());
   return { response, bytes, text: new TextDecoder().decode(bytes) };
 }
 
