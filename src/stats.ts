@@ -32,7 +32,7 @@ export function createStats(now: number): Stats {
     count(family, counter, by = 1) {
       let entry = families.get(family);
       if (entry === undefined) {
-        entry = { hits: 0, misses: 0, staleServes: 0, fills: 0, originErrors: 0, writes: 0, skippedWrites: 0 };
+        entry = Object.fromEntries(COUNTERS.map((name) => [name, 0])) as FamilyCounters;
         families.set(family, entry);
       }
       entry[counter] += by;
