@@ -7,7 +7,7 @@ import { TEST_SECRETS } from "./test/global-setup";
 export default defineConfig({
   plugins: [
     cloudflareTest(({ inject }) => ({
-      wrangler: { configPath: "./wrangler.toml" },
+      wrangler: { configPath: "./wrangler.toml", environment: "dev" },
       miniflare: {
         // As in vitest.config.ts: the test secrets on both Workers, and the dev origin that
         // test/global-setup.ts serves on a loopback port (bench/request-path.bench.ts calls it).

@@ -5,7 +5,7 @@ import { TEST_SECRETS } from "./test/global-setup";
 export default defineConfig({
   plugins: [
     cloudflareTest(({ inject }) => ({
-      wrangler: { configPath: "./wrangler.toml" },
+      wrangler: { configPath: "./wrangler.toml", environment: "dev" },
       miniflare: {
         // Test secrets (test/global-setup.ts): the vectors' secrets where the backend's vectors fix
         // them (../shared/vectors/blocks.json meta.secrets), fixed strings for the edge's own; the

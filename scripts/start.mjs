@@ -21,10 +21,12 @@ for (const target of [join(root, ".dev.vars"), join(root, "dev/origin/.dev.vars"
 }
 
 const wrangler = join(root, "node_modules/wrangler/bin/wrangler.js");
-const common = ["dev", "--ip", "127.0.0.1", "--persist-to", ".wrangler/state"];
+// Each Worker persists to its own folder: two workerd processes sharing one state directory race
+// on its SQLite files at a cold start (SQLITE_BUSY), and one of them dies.
+const common = ["dev", "--ip", "127.0.0.1"];
 const services = [
-  { name: "origin", args: [...common, "--config", "dev/origin/wrangler.toml", "--port", ORIGIN_PORT, "--inspector-port", "9230"] },
-  { name: "edge  ", args: [...common, "--config", "wrangler.toml", "--port", EDGE_PORT, "--inspector-port", "9229"] },
+  { name: "origin", args: [...common, "--config", "dev/origin/wrangler.toml", "--persist-to", ".wrangler/state/origin", "--port", ORIGIN_PORT, "--inspector-port", "9230"] },
+  { name: "edge  ", args: [...common, "--config", "wrangler.toml", "--env", "dev", "--persist-to", ".wrangler/state/edge", "--port", EDGE_PORT, "--inspector-port", "9229"] },
 ];
 
 const children = [];

@@ -5,6 +5,8 @@
 
 export interface Env {
   CACHE: KVNamespace;
+  /** "dev" (the local environment: `npm start`, tests) allows a loopback or plain-http origin. */
+  EDGE_ENV?: string;
   ORIGIN_URL: string;
   ORIGIN_TIMEOUT_MS?: string;
   L1_MAX_AGE_SECONDS?: string;
@@ -48,6 +50,8 @@ export interface Secrets {
 }
 
 export interface Config {
+  /** The wrangler environment's name: "dev" locally, "production" otherwise. */
+  environment: "dev" | "production";
   /** Origin base URL without a trailing slash. */
   originUrl: string;
   originTimeoutMs: number;
@@ -87,6 +91,12 @@ function readInt(
   return Number(text);
 }
 
+/** localhost, 127.0.0.0/8, ::1 and 0.0.0.0: addresses that mean "this machine". */
+function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, "");
+  return host === "localhost" || host.endsWith(".localhost") || /^127\./.test(host) || host === "::1" || host === "0.0.0.0";
+}
+
 /** Parses the environment; throws a ConfigError naming every missing or malformed setting. */
 export function parseConfig(env: Env | Record<string, unknown>): Config {
   const e = env as Record<string, unknown>;
@@ -94,6 +104,11 @@ export function parseConfig(env: Env | Record<string, unknown>): Config {
 
   const missing = SECRET_NAMES.filter((name) => typeof e[name] !== "string" || e[name] === "");
   if (missing.length > 0) problems.push(`missing secret(s): ${missing.join(", ")}`);
+
+  const environment = e.EDGE_ENV === "dev" ? "dev" : "production";
+  if (e.EDGE_ENV !== undefined && e.EDGE_ENV !== "dev" && e.EDGE_ENV !== "production") {
+    problems.push(`EDGE_ENV must be "dev" or "production", got ${JSON.stringify(e.EDGE_ENV)}`);
+  }
 
   let originUrl = "";
   const rawOrigin = e.ORIGIN_URL;
@@ -104,6 +119,11 @@ export function parseConfig(env: Env | Record<string, unknown>): Config {
       const url = new URL(rawOrigin);
       if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("scheme");
       originUrl = url.toString().replace(/\/+$/, "");
+      // A production edge pointed at loopback (the dev default) or plain http would forward every
+      // client's credentials in clear or nowhere; only the dev environment may do that.
+      if (environment === "production" && (url.protocol !== "https:" || isLoopbackHost(url.hostname))) {
+        problems.push(`ORIGIN_URL must be an https URL of a non-loopback host outside the dev environment, got ${JSON.stringify(rawOrigin)}`);
+      }
     } catch {
       problems.push(`ORIGIN_URL must be an absolute http(s) URL, got ${JSON.stringify(rawOrigin)}`);
     }
@@ -111,6 +131,7 @@ export function parseConfig(env: Env | Record<string, unknown>): Config {
   if (e.CACHE === undefined || e.CACHE === null) problems.push("missing KV binding: CACHE");
 
   const config: Config = {
+    environment,
     originUrl,
     originTimeoutMs: readInt(e, "ORIGIN_TIMEOUT_MS", DEFAULT_ORIGIN_TIMEOUT_MS, 1, problems),
     l1MaxAgeSeconds: readInt(e, "L1_MAX_AGE_SECONDS", DEFAULT_L1_MAX_AGE_SECONDS, 1, problems),

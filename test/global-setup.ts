@@ -1,6 +1,6 @@
 /**
- * Runs in Node before the workerd test pool starts: reads the golden vectors from
- * ../shared/vectors (never copied into the repo) and hands them to the tests via `inject`, and
+ * Runs in Node before the workerd test pool starts: reads the golden vectors from the repo's
+ * fixture (test/fixtures/blocks.json, see its README) and hands them to the tests via `inject`, and
  * starts the dev origin (dev/origin) under its own Miniflare on a loopback port, so the edge's
  * integration tests talk to it over real HTTP (`inject("originUrl")`, the edge's ORIGIN_URL).
  */
@@ -63,19 +63,11 @@ async function startDevOrigin(): Promise<{ url: string; dispose: () => Promise<v
   return { url, dispose: () => mf.dispose() };
 }
 
-/** `../shared` beside the checkout (as on the developers' machines and in CI); overridable. */
-export const SHARED_DIR = process.env.OSEH_SHARED_DIR
-  ? `${process.env.OSEH_SHARED_DIR.replace(/\/+$/, "")}/`
-  : fileURLToPath(new URL("../../shared/", import.meta.url));
+/** The golden vectors: data from the backend's serializers, kept in the repo (test/fixtures/README.md). */
+export const VECTORS_PATH = fileURLToPath(new URL("./fixtures/blocks.json", import.meta.url));
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  let vectors: string;
-  try {
-    vectors = readFileSync(`${SHARED_DIR}vectors/blocks.json`, "utf8");
-  } catch (cause) {
-    throw new Error(`golden vectors not found at ${SHARED_DIR}vectors/blocks.json (set OSEH_SHARED_DIR)`, { cause });
-  }
-  project.provide("blocksVectorsJson", vectors);
+  project.provide("blocksVectorsJson", readFileSync(VECTORS_PATH, "utf8"));
 
   const origin = await startDevOrigin();
   project.provide("originUrl", origin.url);

@@ -42,6 +42,29 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ ...env, [name]: value })).toThrowError(new RegExp(name));
   });
 
+  it("runs the tests in the dev environment", () => {
+    expect(parseConfig(env).environment).toBe("dev");
+  });
+
+  it.each([
+    "http://127.0.0.1:8788",
+    "http://api.example.com",
+    "https://localhost",
+    "https://127.0.0.2:8443",
+    "https://[::1]/",
+    "https://0.0.0.0",
+    "https://dev.localhost",
+  ])("refuses ORIGIN_URL=%s outside the dev environment", (origin) => {
+    for (const envName of [undefined, "production"]) {
+      expect(() => parseConfig({ ...env, EDGE_ENV: envName, ORIGIN_URL: origin })).toThrowError(/ORIGIN_URL must be an https URL/);
+    }
+  });
+
+  it("accepts an https origin in production and refuses an unknown EDGE_ENV", () => {
+    expect(parseConfig({ ...env, EDGE_ENV: "production", ORIGIN_URL: "https://api.example.com" }).environment).toBe("production");
+    expect(() => parseConfig({ ...env, EDGE_ENV: "staging" })).toThrowError(/EDGE_ENV/);
+  });
+
   it("refuses a missing KV binding", () => {
     expect(() => parseConfig({ ...env, CACHE: undefined })).toThrowError(/CACHE/);
   });

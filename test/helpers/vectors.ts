@@ -1,4 +1,4 @@
-/** Golden vectors from ../shared/vectors/blocks.json (read by test/global-setup.ts). */
+/** Golden vectors from test/fixtures/blocks.json (read by test/global-setup.ts). */
 import { inject } from "vitest";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the file's shape is documented in blocks-spec §7.2

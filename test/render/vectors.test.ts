@@ -1,8 +1,8 @@
 /**
- * Every golden vector in ../shared/vectors/blocks.json, byte for byte: encoders against the
+ * Every golden vector in test/fixtures/blocks.json, byte for byte: encoders against the
  * cached bytes, the renderer (frozen clock 1700000000) against `rendered`, and every JWT.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { RESOURCE_KINDS, type ResourceKind } from "../../src/auth/jwt";
 import { validateBlocks } from "../../src/render/blocks";
 import { encodeExternalJourney, encodeExternalPrompt, type ExternalJourneyInput } from "../../src/render/encode-blocks";
@@ -33,6 +33,11 @@ export function renderOptionsFor(v: any, now: () => number = () => FROZEN_NOW): 
 }
 
 describe("vector inventory", () => {
+  it("is the fixture its README names (sha256)", async () => {
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(inject("blocksVectorsJson")));
+    expect(bytesToHex(new Uint8Array(digest))).toBe("eb42fd7cc199f920e90082636bb3fb224d86262540ff66c035b303ae6f3685fc");
+  });
+
   it("has the families blocks-spec §7.2 lists", () => {
     expect(journeys).toHaveLength(13);
     expect(prompts).toHaveLength(4);
