@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: the whole suite inside workerd, then the plain closing line `N passed, N failed`
+// `npm test`: both vitest projects (workers: test/** inside workerd; node: test-node/** in Node),
+// then one plain closing line `N passed, N failed` for the two together
 // (vitest's own reporter does not print it; CI counts the run by it).
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, existsSync, rmSync } from "node:fs";

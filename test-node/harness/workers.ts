@@ -1,0 +1,104 @@
+/**
+ * Serves the repo's Workers over loopback HTTP from Node, for tests that run outside workerd: the
+ * dev origin (`dev/origin/`) and the edge itself (`src/`), each bundled with esbuild and run by
+ * Miniflare on a free port. The workers project (test/global-setup.ts) uses the dev origin from
+ * here; the node project (test-node/) uses both.
+ */
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+
+/**
+ * The secrets of both Workers in tests, identical on both sides so tokens interoperate. The
+ * backend's vectors fix the resource/id secrets (test/fixtures/blocks.json meta.secrets).
+ */
+export const TEST_SECRETS = {
+  OSEH_IMAGE_FILE_JWT_SECRET: "test-image-secret",
+  OSEH_CONTENT_FILE_JWT_SECRET: "test-content-secret",
+  OSEH_TRANSCRIPT_JWT_SECRET: "test-transcript-secret",
+  OSEH_JOURNEY_JWT_SECRET: "test-journey-secret",
+  OSEH_INTERACTIVE_PROMPT_JWT_SECRET: "test-interactive-prompt-secret",
+  OSEH_ID_TOKEN_SECRET: "test-id-secret",
+  EDGE_ADMIN_JWT_SECRET: "test-edge-admin-secret",
+  EDGE_ORIGIN_JWT_SECRET: "test-edge-origin-secret",
+} as const;
+
+export interface ServedWorker {
+  /** Base URL without a trailing slash, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  dispose: () => Promise<void>;
+}
+
+const DEV_ORIGIN_ENTRY = fileURLToPath(new URL("../../dev/origin/index.ts", import.meta.url));
+const EDGE_ENTRY = fileURLToPath(new URL("../../src/index.ts", import.meta.url));
+const EDGE_WRANGLER_TOML = fileURLToPath(new URL("../../wrangler.toml", import.meta.url));
+
+/** One ES module bundle of a Worker entry, as wrangler would build it. */
+async function bundle(entry: string): Promise<string> {
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    conditions: ["workerd", "worker", "browser"],
+    mainFields: ["module", "main"],
+    // Node built-ins come from the runtime (nodejs_compat), as under wrangler.
+    external: ["node:*"],
+    logLevel: "silent",
+  });
+  const script = result.outputFiles[0]?.text;
+  if (script === undefined) throw new Error(`esbuild produced no output for ${entry}`);
+  return script;
+}
+
+async function serve(worker: Record<string, unknown>, port = 0): Promise<ServedWorker> {
+  // Miniflare 5 takes its own options shape; the v4 one (as wrangler produces it) converts.
+  const mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port, workers: [worker] } as never));
+  const url = (await mf.ready).toString().replace(/\/+$/, "");
+  return { url, dispose: () => mf.dispose() };
+}
+
+/** The dev origin with the test secrets. */
+export async function startDevOrigin(): Promise<ServedWorker> {
+  return serve({
+    name: "oseh-dev-origin",
+    modules: true,
+    script: await bundle(DEV_ORIGIN_ENTRY),
+    compatibilityDate: "2026-11-01",
+    compatibilityFlags: ["nodejs_compat"],
+    bindings: { ...TEST_SECRETS },
+  });
+}
+
+export interface StartEdgeOptions {
+  /** Where the edge forwards what it does not serve (usually `startDevOrigin().url`). */
+  originUrl: string;
+  /** A fixed port, e.g. to bring an edge back on the address a client already holds. */
+  port?: number;
+}
+
+/**
+ * The edge as `wrangler.toml`'s `[env.dev]` declares it (vars, KV, and whatever bindings that
+ * environment grows), with the test secrets and the given origin. KV and the Cache API are
+ * Miniflare's in-memory ones: each call starts an empty edge.
+ */
+export async function startEdge(options: StartEdgeOptions): Promise<ServedWorker> {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(EDGE_WRANGLER_TOML, "dev");
+  // The bundle is one module: wrangler's module rules (for unbundled imports) do not apply and
+  // have no Miniflare 5 equivalent.
+  const { modulesRules: _rules, ...declaredOptions } = workerOptions as Record<string, unknown>;
+  const declared = (workerOptions as { bindings?: Record<string, unknown> }).bindings ?? {};
+  return serve(
+    {
+      ...declaredOptions,
+      name: "oseh-edge-dev",
+      modules: true,
+      script: await bundle(EDGE_ENTRY),
+      bindings: { ...declared, ...TEST_SECRETS, ORIGIN_URL: options.originUrl },
+    },
+    options.port,
+  );
+}
