@@ -1,0 +1,31 @@
+/**
+ * `npm run relay`: the relay as a process. Settings come from the environment (relay/config.ts,
+ * docs/relay.md); a bad setting stops it at once with a message naming each one.
+ */
+import { parseRelayConfig } from "./config";
+import { createJsonLogger } from "./log";
+import { startRelay } from "./service";
+
+const now = (): number => Date.now() / 1000;
+const log = createJsonLogger(now);
+const parsed = parseRelayConfig(process.env);
+if (!parsed.ok) {
+  for (const error of parsed.errors) process.stderr.write(`relay: ${error}\n`);
+  process.exit(2);
+}
+
+const relay = await startRelay({ config: parsed.config, log, now });
+log("info", "started", { edge: parsed.config.edgeUrl, health: `${relay.healthUrl}/healthz` });
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    log("info", "stopping", { signal });
+    relay.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
+}
