@@ -61,8 +61,11 @@ export interface TestRelay {
   relay: Relay;
   logs: LogLine[];
   counters(): RelayCounters;
-  /** Publishes one message and waits until the relay has received it and applied what it asks. */
-  publish(channel: string, message: Uint8Array): Promise<void>;
+  /**
+   * Publishes one message and waits until the relay has received it and (unless `settle` is
+   * false, e.g. while the edge is down) applied what it asks.
+   */
+  publish(channel: string, message: Uint8Array, options?: { settle?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -88,11 +91,11 @@ export async function startTestRelay(overrides: Partial<RelayConfig> = {}): Prom
     relay,
     logs,
     counters: () => relay.health().counters,
-    async publish(channel, message) {
+    async publish(channel, message, options = {}) {
       const before = relay.health().counters.received;
       await publisher.publish(channel, Buffer.from(message));
       await waitFor(`delivery on ${channel}`, () => relay.health().counters.received > before);
-      await relay.idle();
+      if (options.settle !== false) await relay.idle();
     },
     async stop() {
       publisher.disconnect();
