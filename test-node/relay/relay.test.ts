@@ -8,6 +8,7 @@ import { laMidnightStartOf, laUnixDate } from "../../src/keys";
 import { CHANNELS } from "../../relay/channels";
 import { homeScreenImagePurgeKeys } from "../../relay/decode/binary";
 import { startHttpRecorder } from "../harness/http-recorder";
+import { startRedis } from "../harness/redis";
 import { startTestRelay, listKeys, putKey, readKey, type TestRelay } from "./helpers";
 import { b64, concat, enc, fDate, gzipJson, journeyHeader, loadVectors, prefixed, u16, u32, u64, u8 } from "./messages";
 
@@ -222,8 +223,10 @@ describe("bad input", () => {
 
 describe("what the relay sends and reports", () => {
   it("every call carries a short-lived bearer token and X-Edge-Source-Time; dated fills X-Edge-Expires-At", async () => {
+    // Its own Redis, so the main relay does not apply these messages too (and vice versa).
+    const redis = await startRedis();
     const recorder = await startHttpRecorder(inject("edgeUrl"));
-    const own = await startTestRelay({ edgeUrl: recorder.url });
+    const own = await startTestRelay({ redisUrl: redis.url, edgeUrl: recorder.url });
     try {
       const today = laUnixDate(Date.now() / 1000);
       await own.publish("ps:journey_subcategory_view_stats", concat(u32(today), enc('{"items":[]}')));
@@ -241,6 +244,7 @@ describe("what the relay sends and reports", () => {
     } finally {
       await own.stop();
       await recorder.close();
+      await redis.stop();
     }
   });
 
