@@ -7,6 +7,8 @@ import { createJsonLogger } from "./log";
 import { startRelay } from "./service";
 
 const now = (): number => Date.now() / 1000;
+/** On SIGTERM, how long the queue may keep draining to the edge before the process exits. */
+const SHUTDOWN_DRAIN_MS = 10_000;
 const log = createJsonLogger(now);
 const parsed = parseRelayConfig(process.env);
 if (!parsed.ok) {
@@ -23,7 +25,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     if (stopping) return;
     stopping = true;
     log("info", "stopping", { signal });
-    relay.stop().then(
+    relay.stop({ drainMs: SHUTDOWN_DRAIN_MS }).then(
       () => process.exit(0),
       () => process.exit(1),
     );

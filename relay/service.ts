@@ -49,7 +49,11 @@ export interface Relay {
   health(): HealthReport;
   /** Resolves when every message received so far has been applied or given up on. */
   idle(): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * Unsubscribes, gives the queue up to `drainMs` to reach the edge (a restart then loses
+   * nothing that was already received), and closes.
+   */
+  stop(options?: { drainMs?: number }): Promise<void>;
 }
 
 const DEFAULT_RETRY_INITIAL_MS = 200;
@@ -139,8 +143,16 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     healthUrl: `http://${config.healthHost}:${address.port}`,
     health,
     idle: () => dispatcher.idle(),
-    async stop() {
+    async stop(stopOptions = {}) {
       await subscriber.stop();
+      const drainMs = stopOptions.drainMs ?? 0;
+      if (drainMs > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        const abandoned = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)));
+        await Promise.race([dispatcher.idle(), abandoned]);
+        clearTimeout(timer);
+        if (dispatcher.depth > 0) log("warn", "stopped_with_queue", { depth: dispatcher.depth });
+      }
       await dispatcher.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
