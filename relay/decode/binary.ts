@@ -24,11 +24,10 @@ const HSI_PURGE_DAYS = 7;
 const PY_BOOLS = ["True", "False"] as const;
 const STICKY_NUMBER_BYTES = 32;
 
-/** A length-prefixed UTF-8 string field; `undefined` when it runs past the end or is not UTF-8. */
+/** A length-prefixed UTF-8 string field, or the refusal (past the end, not UTF-8). */
 type Field = { ok: true; text: string } | { ok: false; decoded: Decoded };
 function text(reader: ByteReader, width: "u8" | "u16" | "u32", name: string): Field {
-  const length = reader[width]();
-  const bytes = length === undefined ? undefined : reader.take(length);
+  const bytes = reader.prefixed(width);
   if (bytes === undefined) return { ok: false, decoded: refuse("truncated", `${name} runs past the message`) };
   const value = utf8(bytes);
   if (value === undefined) return { ok: false, decoded: refuse("bad_encoding", `${name} is not UTF-8`) };
@@ -36,8 +35,7 @@ function text(reader: ByteReader, width: "u8" | "u16" | "u32", name: string): Fi
 }
 
 function blob(reader: ByteReader, name: string): { ok: true; bytes: Uint8Array } | { ok: false; decoded: Decoded } {
-  const length = reader.u64();
-  const bytes = length === undefined ? undefined : reader.take(length);
+  const bytes = reader.prefixed("u64");
   if (bytes === undefined) return { ok: false, decoded: refuse("truncated", `${name} runs past the message`) };
   return { ok: true, bytes };
 }

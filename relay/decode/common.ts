@@ -2,7 +2,7 @@
 import { parseKey } from "../../src/keys";
 import type { FamilyEntry } from "../../src/keys/types";
 import type { Decoded, EdgeAction, RefusalReason } from "../actions";
-import { isRecord, json } from "./reader";
+import { isRecord, json, type ByteReader } from "./reader";
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; decoded: Decoded };
 
@@ -79,4 +79,11 @@ export function jsonObject(bytes: Uint8Array): Checked<Record<string, unknown>> 
   const parsed = json(bytes);
   if (!isRecord(parsed)) return refused("bad_encoding", "not a UTF-8 JSON object");
   return { ok: true, value: parsed };
+}
+
+/** The push-cache header: a u32-prefixed JSON object. */
+export function readJsonHeader(reader: ByteReader): Checked<Record<string, unknown>> {
+  const bytes = reader.prefixed("u32");
+  if (bytes === undefined) return refused("truncated", "header length prefix runs past the message");
+  return jsonObject(bytes);
 }

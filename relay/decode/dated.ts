@@ -14,16 +14,23 @@ const SUBCATEGORY_VIEW_STATS = "journey_subcategory_view_stats:{unix_date}";
 /** The top sharers' start date on the wire when the range is open (Python's None in the key). */
 const NO_START_DATE = 0xffff_ffff;
 
+/** u32 start date · u32 end date · u64-prefixed blob (top sharers and F-DATE). */
+function readDateRange(message: Uint8Array): { start: number; end: number; blob: Uint8Array } | undefined {
+  const reader = new ByteReader(message);
+  const start = reader.u32();
+  const end = reader.u32();
+  const blob = reader.prefixed("u64");
+  return start === undefined || end === undefined || blob === undefined ? undefined : { start, end, blob };
+}
+
 /**
  * `ps:transcripts`: u32 n · n bytes of UTF-8 uid · u64 k · k bytes of JSON (trailing bytes are
  * ignored, as by the backend). The stored value is the u64 length then the JSON.
  */
 export function decodeTranscript(message: Uint8Array, receivedAt: number): Decoded {
   const reader = new ByteReader(message);
-  const uidLength = reader.u32();
-  const uidBytes = uidLength === undefined ? undefined : reader.take(uidLength);
-  const blobLength = uidBytes === undefined ? undefined : reader.u64();
-  const blob = blobLength === undefined ? undefined : reader.take(blobLength);
+  const uidBytes = reader.prefixed("u32");
+  const blob = uidBytes === undefined ? undefined : reader.prefixed("u64");
   if (uidBytes === undefined || blob === undefined) return refuse("truncated", "a length prefix runs past the message");
   const uid = utf8(uidBytes);
   if (uid === undefined) return refuse("bad_encoding", "uid is not UTF-8");
@@ -35,14 +42,9 @@ export function decodeTranscript(message: Uint8Array, receivedAt: number): Decod
  * of gzip JSON. The stored value is the u64 length then the gzip bytes.
  */
 export function decodeTopSharers(message: Uint8Array, receivedAt: number): Decoded {
-  const reader = new ByteReader(message);
-  const start = reader.u32();
-  const end = reader.u32();
-  const blobLength = reader.u64();
-  const blob = blobLength === undefined ? undefined : reader.take(blobLength);
-  if (start === undefined || end === undefined || blob === undefined) {
-    return refuse("truncated", "a length prefix runs past the message");
-  }
+  const range = readDateRange(message);
+  if (range === undefined) return refuse("truncated", "a length prefix runs past the message");
+  const { start, end, blob } = range;
   const startText = start === NO_START_DATE ? "None" : String(start);
   return fill(`journey_share_links:top_sharers:${startText}:${end}`, TOP_SHARERS, withU64Length(blob), receivedAt);
 }
@@ -71,14 +73,8 @@ export function decodeSubcategoryViewStats(message: Uint8Array, receivedAt: numb
 export function dailyStatsDecoder(familyName: string): Decoder {
   const prefix = familyName.slice(0, familyName.indexOf("{"));
   return (message, receivedAt) => {
-    const reader = new ByteReader(message);
-    const start = reader.u32();
-    const end = reader.u32();
-    const blobLength = reader.u64();
-    const blob = blobLength === undefined ? undefined : reader.take(blobLength);
-    if (start === undefined || end === undefined || blob === undefined) {
-      return refuse("truncated", "a length prefix runs past the message");
-    }
-    return fill(`${prefix}${start}:${end}`, familyName, blob, receivedAt);
+    const range = readDateRange(message);
+    if (range === undefined) return refuse("truncated", "a length prefix runs past the message");
+    return fill(`${prefix}${range.start}:${range.end}`, familyName, range.blob, receivedAt);
   };
 }

@@ -4,7 +4,7 @@
  * byte layouts; the backend's receivers are quoted there.
  */
 import type { Decoded } from "../actions";
-import { evict, fill, jsonObject, refuse, unixTime } from "./common";
+import { evict, fill, readJsonHeader, refuse, unixTime } from "./common";
 import { ByteReader, ascii } from "./reader";
 
 const JOURNEYS = "journeys:external:{uid}";
@@ -19,10 +19,7 @@ const PROFILE_PICTURES = "interactive_prompts:profile_pictures:{uid}:{prompt_tim
  */
 export function decodeJourneyPushCache(message: Uint8Array, _receivedAt: number): Decoded {
   const reader = new ByteReader(message);
-  const length = reader.u32();
-  const headerBytes = length === undefined ? undefined : reader.take(length);
-  if (headerBytes === undefined) return refuse("truncated", "header length prefix runs past the message");
-  const header = jsonObject(headerBytes);
+  const header = readJsonHeader(reader);
   if (!header.ok) return header.decoded;
   const { uid, min_checked_at: minCheckedAt, have_updated: haveUpdated } = header.value;
   const time = unixTime(minCheckedAt);
@@ -41,8 +38,7 @@ export function decodeJourneyPushCache(message: Uint8Array, _receivedAt: number)
 export function decodePromptPushCache(message: Uint8Array, receivedAt: number): Decoded {
   const reader = new ByteReader(message);
   const kind = reader.u8();
-  const length = reader.u32();
-  const uidBytes = length === undefined ? undefined : reader.take(length);
+  const uidBytes = reader.prefixed("u32");
   if (kind === undefined || uidBytes === undefined) return refuse("truncated", "uid length prefix runs past the message");
   const uid = ascii(uidBytes);
   if (uid === undefined) return refuse("bad_encoding", "uid is not ASCII");
@@ -59,10 +55,7 @@ export function decodePromptPushCache(message: Uint8Array, receivedAt: number): 
  */
 export function decodeProfilePicturesPushCache(message: Uint8Array, _receivedAt: number): Decoded {
   const reader = new ByteReader(message);
-  const length = reader.u32();
-  const headerBytes = length === undefined ? undefined : reader.take(length);
-  if (headerBytes === undefined) return refuse("truncated", "header length prefix runs past the message");
-  const header = jsonObject(headerBytes);
+  const header = readJsonHeader(reader);
   if (!header.ok) return header.decoded;
   const { uid, prompt_time: promptTime, min_checked_at: minCheckedAt, have_updated: haveUpdated } = header.value;
   const time = unixTime(minCheckedAt);

@@ -49,6 +49,12 @@ export class ByteReader {
     return out;
   }
 
+  /** A length of the given width, then that many bytes (`len(x).to_bytes(width) + x`). */
+  prefixed(width: "u8" | "u16" | "u32" | "u64"): Uint8Array | undefined {
+    const length = this[width]();
+    return length === undefined ? undefined : this.take(length);
+  }
+
   rest(): Uint8Array {
     const out = this.bytes.subarray(this.offset);
     this.offset = this.bytes.byteLength;

@@ -4,18 +4,11 @@
  */
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
+import { concatBytes } from "../../src/util/bytes";
 
 export const enc = (text: string): Uint8Array => new TextEncoder().encode(text);
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
-}
+export const concat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 
 export function u8(n: number): Uint8Array {
   return Uint8Array.of(n);
