@@ -16,7 +16,7 @@ if (!parsed.ok) {
   process.exit(2);
 }
 
-const relay = await startRelay({ config: parsed.config, log, now });
+const relay = await startRelay({ config: parsed.config, log, now, purgeCollabOnStart: true });
 log("info", "started", { edge: parsed.config.edgeUrl, health: `${relay.healthUrl}/healthz` });
 
 let stopping = false;

@@ -22,6 +22,12 @@ export interface RelayOptions {
   retryMaxMs?: number;
   /** Redis reconnect backoff cap (ms). */
   reconnectMaxMs?: number;
+  /**
+   * Purge the collab families once first subscribed too, not only after a lost connection:
+   * whatever was published while the relay was not running was missed just the same. On in
+   * `npm run relay`; tests that share an edge switch it off.
+   */
+  purgeCollabOnStart: boolean;
 }
 
 export interface RelayCounters extends DispatchCounters {
@@ -31,8 +37,8 @@ export interface RelayCounters extends DispatchCounters {
   malformed: number;
   /** Messages that parse but ask nothing of the edge (e.g. a past date). */
   skipped: number;
-  /** Times the subscription was interrupted and the collab families purged. */
-  resubscribePurges: number;
+  /** Times the collab families were purged because messages may have been missed. */
+  collabPurges: number;
 }
 
 export interface HealthReport {
@@ -63,7 +69,7 @@ const DEFAULT_RECONNECT_MAX_MS = 5_000;
 export async function startRelay(options: RelayOptions): Promise<Relay> {
   const { config, log } = options;
   const now = options.now ?? (() => Date.now() / 1000);
-  const counts = { received: 0, malformed: 0, skipped: 0, resubscribePurges: 0 };
+  const counts = { received: 0, malformed: 0, skipped: 0, collabPurges: 0 };
 
   const dispatcher = createDispatcher({
     client: createEdgeClient({ edgeUrl: config.edgeUrl, adminSecret: config.edgeAdminSecret, now, timeoutMs: config.edgeTimeoutMs }),
@@ -92,13 +98,14 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     dispatcher.enqueue(decoded.actions, channel);
   }
 
-  function onResubscribed(): void {
-    counts.resubscribePurges++;
-    // Messages published while the subscription was down were lost: purge what they could have
-    // changed, behind everything already queued.
+  function onSubscribed(kind: "first" | "resumed"): void {
+    if (kind === "first" && !options.purgeCollabOnStart) return;
+    counts.collabPurges++;
+    // Messages published while the subscription was down (or the relay not running) were lost:
+    // purge what they could have changed, behind everything already queued.
     const sourceTime = now();
-    log("warn", "resubscribed_purging", { families: COLLAB_FAMILIES.length });
-    for (const family of COLLAB_FAMILIES) dispatcher.enqueue([{ kind: "purge-family", family, sourceTime }], "relay:resubscribed");
+    log("warn", "collab_purge", { reason: kind === "first" ? "started" : "resubscribed", families: COLLAB_FAMILIES.length });
+    for (const family of COLLAB_FAMILIES) dispatcher.enqueue([{ kind: "purge-family", family, sourceTime }], `relay:${kind}`);
   }
 
   const subscriber = createSubscriber({
@@ -106,7 +113,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     channels: CHANNELS.map((spec) => spec.channel),
     log,
     onMessage,
-    onResubscribed,
+    onSubscribed,
     reconnectMaxMs: options.reconnectMaxMs ?? DEFAULT_RECONNECT_MAX_MS,
   });
 

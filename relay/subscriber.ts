@@ -14,15 +14,18 @@ export interface SubscriberOptions {
   channels: readonly string[];
   log: Logger;
   onMessage: (channel: string, message: Uint8Array) => void;
-  /** Called once the channels are subscribed again after a connection was lost. */
-  onResubscribed: () => void;
+  /**
+   * Called once the channels are subscribed: the first time (`"first"`), and again after every
+   * lost connection (`"resumed"`).
+   */
+  onSubscribed: (kind: "first" | "resumed") => void;
   /** Reconnect delay cap (ms); reconnects back off from 100 ms up to this. */
   reconnectMaxMs: number;
 }
 
 export interface Subscriber {
   readonly state: SubscriberState;
-  /** Connections lost so far (each followed, once Redis is back, by `onResubscribed`). */
+  /** Connections lost so far (each followed, once Redis is back, by `onSubscribed("resumed")`). */
   readonly interruptions: number;
   stop(): Promise<void>;
 }
@@ -54,7 +57,8 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
         const wasLost = lost;
         lost = false;
         options.log("info", "subscribed", { channels: options.channels.length, resumed: everSubscribed });
-        if (everSubscribed && wasLost) options.onResubscribed();
+        if (!everSubscribed) options.onSubscribed("first");
+        else if (wasLost) options.onSubscribed("resumed");
         everSubscribed = true;
       },
       (error: unknown) => {
@@ -68,6 +72,9 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
     if (state === "subscribed") {
       interruptions++;
       options.log("warn", "redis_disconnected", { detail });
+    } else if (state === "connecting") {
+      // Not reachable at start: say so once; the client keeps retrying.
+      options.log("warn", "redis_unreachable", { detail });
     }
     if (everSubscribed) lost = true;
     state = "disconnected";

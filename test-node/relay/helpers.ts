@@ -69,7 +69,10 @@ export interface TestRelay {
   stop(): Promise<void>;
 }
 
-export async function startTestRelay(overrides: Partial<RelayConfig> = {}): Promise<TestRelay> {
+export async function startTestRelay(
+  overrides: Partial<RelayConfig> = {},
+  options: { purgeCollabOnStart?: boolean } = {},
+): Promise<TestRelay> {
   const config: RelayConfig = {
     redisUrl: inject("redisUrl"),
     edgeUrl: inject("edgeUrl"),
@@ -82,7 +85,9 @@ export async function startTestRelay(overrides: Partial<RelayConfig> = {}): Prom
   };
   const logs: LogLine[] = [];
   const log: Logger = (level, event, fields = {}) => logs.push({ level, event, fields });
-  const relay = await startRelay({ config, log, retryInitialMs: 20, retryMaxMs: 200, reconnectMaxMs: 200 });
+  // Off by default: the shared edge holds other tests' collab keys.
+  const purgeCollabOnStart = options.purgeCollabOnStart ?? false;
+  const relay = await startRelay({ config, log, retryInitialMs: 20, retryMaxMs: 200, reconnectMaxMs: 200, purgeCollabOnStart });
   await waitFor("the relay's subscription", () => relay.health().redis === "subscribed");
   const publisher = new Redis(config.redisUrl, { maxRetriesPerRequest: null, retryStrategy: () => 50 });
   publisher.on("error", () => undefined); // a test that restarts Redis sees reconnect errors here

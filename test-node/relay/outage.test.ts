@@ -25,6 +25,23 @@ afterAll(async () => {
 const journey = loadVectors().find((v) => v.id === "journey-full");
 const transcript = loadVectors().find((v) => v.id === "transcript-basic");
 
+describe("a relay start", () => {
+  it("purges the collab families (whatever was published while it was not running was missed)", async () => {
+    await putKey("users:gender:oseh_u_start1", '{"gender":"male"}', edge.url);
+    await putKey(transcript.cache_key, Buffer.from(transcript.cached_bytes_b64, "base64"), edge.url);
+    const t = await startTestRelay({ redisUrl: redis.url, edgeUrl: edge.url }, { purgeCollabOnStart: true });
+    try {
+      await waitFor("the start purge", () => t.counters().collabPurges === 1);
+      await t.relay.idle();
+      expect((await readKey("users:gender:oseh_u_start1", edge.url)).status).toBe(404);
+      expect((await readKey(transcript.cache_key, edge.url)).status).toBe(200);
+      expect(t.logs.find((l) => l.event === "collab_purge")?.fields).toMatchObject({ reason: "started" });
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe("a Redis restart", () => {
   it("purges the collab families once resubscribed, keeps the fill-only ones, and resumes", async () => {
     const t = await startTestRelay({ redisUrl: redis.url, edgeUrl: edge.url });
@@ -38,7 +55,7 @@ describe("a Redis restart", () => {
       await waitFor("the relay to see Redis go", () => t.relay.health().redis === "disconnected");
       expect((await fetch(`${t.relay.healthUrl}/healthz`)).status).toBe(503);
       await redis.start();
-      await waitFor("the resubscribe purge", () => t.counters().resubscribePurges === 1);
+      await waitFor("the resubscribe purge", () => t.counters().collabPurges === 1);
       await t.relay.idle();
 
       expect((await readKey(journey.cache_key, edge.url)).status).toBe(404);

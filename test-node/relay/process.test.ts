@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, inject, it } from "vitest";
 import { parseRelayConfig } from "../../relay/config";
 import { freePort, startRedis } from "../harness/redis";
+import { startEdge } from "../harness/workers";
 import { waitFor } from "./helpers";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -73,11 +74,13 @@ describe("configuration", () => {
 describe("the process", () => {
   it("subscribes, answers /healthz, logs JSON lines, and exits 0 on SIGTERM", async () => {
     const port = await freePort();
-    // Its own Redis: a second relay on the shared one would apply the other tests' messages too.
+    // Its own Redis and edge: a second relay on the shared ones would apply the other tests'
+    // messages too, and its start purges the collab families.
     const redis = await startRedis();
+    const edge = await startEdge({ originUrl: inject("originUrl") });
     const run = runRelay({
       REDIS_URL: redis.url,
-      EDGE_URL: inject("edgeUrl"),
+      EDGE_URL: edge.url,
       EDGE_ADMIN_JWT_SECRET: inject("edgeAdminSecret"),
       RELAY_HEALTH_PORT: String(port),
     });
@@ -88,10 +91,13 @@ describe("the process", () => {
       });
       run.child.kill("SIGTERM");
       expect(await run.exited).toBe(0);
-      const events = run.out.stdout.trim().split("\n").map((line) => (JSON.parse(line) as { event: string }).event);
-      expect(events).toEqual(expect.arrayContaining(["started", "subscribed", "stopping"]));
+      // Info on stdout, warnings (the start purge) on stderr: every line is a JSON object.
+      const lines = `${run.out.stdout}${run.out.stderr}`.trim().split("\n");
+      const events = lines.map((line) => (JSON.parse(line) as { event: string }).event);
+      expect(events).toEqual(expect.arrayContaining(["started", "subscribed", "collab_purge", "stopping"]));
     } finally {
       run.child.kill("SIGKILL");
+      await edge.dispose();
       await redis.stop();
     }
   });
