@@ -25,8 +25,6 @@ export interface SubscriberOptions {
 
 export interface Subscriber {
   readonly state: SubscriberState;
-  /** Connections lost so far (each followed, once Redis is back, by `onSubscribed("resumed")`). */
-  readonly interruptions: number;
   stop(): Promise<void>;
 }
 
@@ -34,7 +32,6 @@ const RECONNECT_INITIAL_MS = 100;
 
 export function createSubscriber(options: SubscriberOptions): Subscriber {
   let state: SubscriberState = "connecting";
-  let interruptions = 0;
   let everSubscribed = false;
   let lost = false;
 
@@ -47,7 +44,9 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
   });
 
   redis.on("messageBuffer", (channel: Buffer, message: Buffer) => {
-    options.onMessage(channel.toString("utf8"), new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
+    // A copy: the payload is a view into the client's read buffer, and its bytes may wait in
+    // the queue for as long as the edge is down.
+    options.onMessage(channel.toString("utf8"), Uint8Array.from(message));
   });
 
   redis.on("ready", () => {
@@ -70,7 +69,6 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
 
   function markLost(detail: string): void {
     if (state === "subscribed") {
-      interruptions++;
       options.log("warn", "redis_disconnected", { detail });
     } else if (state === "connecting") {
       // Not reachable at start: say so once; the client keeps retrying.
@@ -87,9 +85,6 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
   return {
     get state() {
       return state;
-    },
-    get interruptions() {
-      return interruptions;
     },
     async stop() {
       redis.removeAllListeners("close");

@@ -1,7 +1,7 @@
 /**
  * The push-cache framings that carry a whole stored value (or its eviction) for one key:
  * journey templates, interactive prompt templates and profile pictures. docs/relay.md has the
- * byte layouts; the backend's receivers are quoted there.
+ * byte layouts and the backend's habits the decoders follow.
  */
 import type { Decoded } from "../actions";
 import { evict, fill, readJsonHeader, refuse, unixTime } from "./common";

@@ -193,6 +193,17 @@ describe("every other channel", () => {
   });
 });
 
+describe("ordering", () => {
+  it("messages for one key are applied in the order Redis delivered them", async () => {
+    const sub = prefixed(u16, enc("oseh_u_relayOrder1"));
+    const fill = (gender: string) => concat(u8(1), sub, prefixed(u64, enc(`{"gender":"${gender}"}`)));
+    const burst = [fill("male"), concat(u8(0), sub), fill("female"), concat(u8(0), sub), fill("nonbinary")];
+    for (const message of burst) await t.publish("ps:users:gender", message, { settle: false });
+    await t.relay.idle();
+    expect(text((await readKey("users:gender:oseh_u_relayOrder1")).bytes)).toBe('{"gender":"nonbinary"}');
+  });
+});
+
 describe("bad input", () => {
   it("a malformed message on any channel is logged with its channel and a hex preview, and skipped", async () => {
     for (const spec of CHANNELS) {
