@@ -6,7 +6,7 @@
 import type { ResourceKind } from "../auth/jwt";
 import { gunzip, decodeU64Json } from "../render/u64";
 import { createM3uPresigner, presignJsonUrls } from "../render/presign";
-import type { RouteIo } from "./io";
+import type { RouteIo, RouteRequest } from "./io";
 import { routeKey } from "./keys";
 import { planMobileFilters } from "./mobile-filters";
 import { JSON_CONTENT_TYPE, M3U_CONTENT_TYPE } from "./content-types";
@@ -88,8 +88,8 @@ function presignM3u(bytes: Uint8Array, jwt: string | null): Uint8Array {
 const decoder = new TextDecoder();
 
 /** `GET /api/1/image_files/playlist/{uid}` (catalog A #1, #19). */
-export async function serveImagePlaylist(request: Request, uid: string, io: RouteIo): Promise<RouteOutcome> {
-  const plan = planImagePlaylist(new URL(request.url).searchParams, request.headers.get("authorization"));
+export async function serveImagePlaylist({ request, url }: RouteRequest, uid: string, io: RouteIo): Promise<RouteOutcome> {
+  const plan = planImagePlaylist(url.searchParams, request.headers.get("authorization"));
   if (plan.kind === "passthrough") return passthroughOutcome(plan.reason);
 
   let presignWith: string | null = null;
@@ -130,8 +130,8 @@ export async function serveImagePlaylist(request: Request, uid: string, io: Rout
 }
 
 /** `GET /api/1/content_files/{uid}/web.json` (catalog A #6). */
-export async function serveWebPlaylist(request: Request, uid: string, io: RouteIo): Promise<RouteOutcome> {
-  const credential = planWebPlaylist(new URL(request.url).searchParams, request.headers.get("authorization"));
+export async function serveWebPlaylist({ request, url }: RouteRequest, uid: string, io: RouteIo): Promise<RouteOutcome> {
+  const credential = planWebPlaylist(url.searchParams, request.headers.get("authorization"));
   const verified = await verifyCredential(credential, "content", io, uid);
   if (!verified.ok) return verified.outcome;
   const playlist = await loadKey(io, "content_files:playlists:web:{uid}", [uid]);
@@ -141,8 +141,8 @@ export async function serveWebPlaylist(request: Request, uid: string, io: RouteI
 }
 
 /** `GET /api/1/content_files/{uid}/{ios,android}.m3u8` (catalog A #7); both are one handler. */
-export async function serveMobilePlaylist(request: Request, uid: string, io: RouteIo): Promise<RouteOutcome> {
-  const params = new URL(request.url).searchParams;
+export async function serveMobilePlaylist({ request, url }: RouteRequest, uid: string, io: RouteIo): Promise<RouteOutcome> {
+  const params = url.searchParams;
   // FastAPI validates `presign` before the handler runs, so an unparsed spelling must reach the
   // origin even when the filters are invalid too (passing through is always safe).
   const credential = planM3uCredential(params, request.headers.get("authorization"));
@@ -190,8 +190,8 @@ function readContentFileUid(meta: Uint8Array): string | undefined {
 }
 
 /** `GET /api/1/content_files/exports/{uid}.m3u8` (catalog A #8–#9); `uid` is the export's. */
-export async function serveVodPlaylist(request: Request, uid: string, io: RouteIo): Promise<RouteOutcome> {
-  const params = new URL(request.url).searchParams;
+export async function serveVodPlaylist({ request, url }: RouteRequest, uid: string, io: RouteIo): Promise<RouteOutcome> {
+  const params = url.searchParams;
   const verified = await verifyCredential(planM3uCredential(params, request.headers.get("authorization")), "content", io, undefined);
   if (!verified.ok) return verified.outcome;
   const meta = await loadKey(io, "content_files:vods:{uid}:meta", [uid]);
@@ -213,7 +213,7 @@ export async function serveVodPlaylist(request: Request, uid: string, io: RouteI
 }
 
 /** `GET /api/1/transcripts/{uid}` (blocks-spec §5). */
-export async function serveTranscript(request: Request, uid: string, io: RouteIo): Promise<RouteOutcome> {
+export async function serveTranscript({ request }: RouteRequest, uid: string, io: RouteIo): Promise<RouteOutcome> {
   const verified = await verifyCredential(planTranscriptCredential(request.headers.get("authorization")), "transcript", io, uid);
   if (!verified.ok) return verified.outcome;
   const stored = await loadKey(io, "transcripts:{uid}", [uid]);

@@ -1,0 +1,62 @@
+/**
+ * Parity with the backend's own code, through the Worker's own fetch (`createWorker().fetch`
+ * with real KV, Cache API and the dev origin): route order, presign scope, response encoding,
+ * and the edge's side of the deliberate differences in docs/routes.md.
+ */
+import { describe, expect, it } from "vitest";
+import { EDGE_ROUTES, matchEdgeRoute } from "../../src/routes";
+import { AUTH_BODY, resourceToken } from "./helpers";
+import { edgeFetch, wallNow } from "./edge";
+
+const BASE = "https://edge.test";
+const CF = "oseh_cf_parityAAAAAAAAAAAAAAAA";
+
+function get(path: string, headers: Record<string, string> = {}): Request {
+  return new Request(`${BASE}${path}`, { headers });
+}
+
+describe("route order: the backend's registration order (main.py, content_files/router.py)", () => {
+  it("exports/ios.m3u8 and exports/android.m3u8 are the VOD route (uid ios/android), not a mobile playlist", async () => {
+    const now = wallNow();
+    for (const name of ["ios", "android"]) {
+      // `w=0` is the mobile route's own 422; the VOD route ignores it and wants a credential.
+      const r = await edgeFetch(get(`/api/1/content_files/exports/${name}.m3u8?w=0`), now);
+      expect([r.response.status, r.text]).toEqual([401, AUTH_BODY.not_set]);
+      expect(matchEdgeRoute("GET", `/api/1/content_files/exports/${name}.m3u8`)?.route.path).toBe("/api/1/content_files/exports/{uid}.m3u8");
+    }
+  });
+
+  it("exports/ios.m3u8 with a valid content JWT: export uid `ios` is not one the edge stores, so the origin answers", async () => {
+    const now = wallNow();
+    const token = await resourceToken("content", CF, now);
+    const r = await edgeFetch(get(`/api/1/content_files/exports/ios.m3u8`, { authorization: `bearer ${token}` }), now);
+    expect(r.response.headers.get("cache-status")).toBe("oseh-edge; fwd=bypass");
+  });
+
+  it("content_files/dev_show/{uid} comes before {uid}/web.json and {uid}/*.m3u8: those paths go to the origin", async () => {
+    const now = wallNow();
+    for (const leaf of ["web.json", "ios.m3u8", "android.m3u8"]) {
+      expect(matchEdgeRoute("GET", `/api/1/content_files/dev_show/${leaf}`)).toBeUndefined();
+      const r = await edgeFetch(get(`/api/1/content_files/dev_show/${leaf}`), now);
+      expect(r.response.headers.get("cache-status")).toBe("oseh-edge; fwd=bypass");
+      expect(r.response.status).toBe(404); // the dev origin has no dev_show route
+    }
+  });
+
+  it("exports/web.json is still the web playlist of a content file `exports` (no earlier route matches)", () => {
+    expect(matchEdgeRoute("GET", "/api/1/content_files/exports/web.json")?.params).toEqual({ uid: "exports" });
+  });
+
+  it("a param is Starlette's [^/]+ (greedy before a suffix); the edge answers only url-safe ones", () => {
+    expect(matchEdgeRoute("GET", "/api/1/content_files/exports/a.m3u8.m3u8")).toBeUndefined(); // uid `a.m3u8`
+    expect(matchEdgeRoute("GET", "/api/1/content_files/exports/.m3u8")).toBeUndefined(); // empty uid: no route
+    expect(matchEdgeRoute("GET", "/api/1/transcripts/")).toBeUndefined();
+    expect(matchEdgeRoute("GET", `/api/1/content_files/${CF}/ios.m3u8`)?.params).toEqual({ uid: CF });
+    expect(matchEdgeRoute("HEAD", `/api/1/content_files/${CF}/ios.m3u8`)).toBeUndefined();
+  });
+
+  it("lists the groups in main.py's order", () => {
+    const groups = EDGE_ROUTES.map((r) => r.path.split("/")[3]).filter((g, i, all) => all.indexOf(g) === i);
+    expect(groups).toEqual(["image_files", "content_files", "admin", "transcripts"]);
+  });
+});
