@@ -5,7 +5,7 @@
  */
 import type { ResourceKind } from "../auth/jwt";
 import { gunzip, decodeU64Json } from "../render/u64";
-import { createM3uPresigner, presignJsonUrls } from "../render/presign";
+import { ANY_KEY, createM3uPresigner, EACH_ELEMENT, presignJsonUrls, type JsonUrlPath } from "../render/presign";
 import type { RouteIo, RouteRequest } from "./io";
 import { routeKey } from "./keys";
 import { planMobileFilters } from "./mobile-filters";
@@ -20,6 +20,11 @@ import {
 } from "./resource-plan";
 
 const INVALID = { reason: "invalid", detail: "" } as const;
+
+/** `PlaylistResponse.items: Dict[format, List[PlaylistItemResponse]]`; the backend signs each `url`. */
+const IMAGE_PLAYLIST_URLS: JsonUrlPath = ["items", ANY_KEY, EACH_ELEMENT, "url"];
+/** `show_web_playlist.py`: `for item in raw.exports: item.url += "?" + urlencode(...)`, nothing else. */
+const WEB_PLAYLIST_URLS: JsonUrlPath = ["exports", EACH_ELEMENT, "url"];
 
 type Loaded =
   | { ok: true; bytes: Uint8Array; cacheStatus: string; stale: boolean }
@@ -115,7 +120,7 @@ export async function serveImagePlaylist({ request, url }: RouteRequest, uid: st
     const json = decoder.decode(await gunzip(playlist.bytes));
     return {
       kind: "body",
-      body: presignWith === null ? json : presignJsonUrls(json, presignWith),
+      body: presignWith === null ? json : presignJsonUrls(json, presignWith, IMAGE_PLAYLIST_URLS),
       headers: [["Content-Type", JSON_CONTENT_TYPE]],
       preEncoded: false,
       cacheStatus: playlist.cacheStatus,
@@ -136,7 +141,7 @@ export async function serveWebPlaylist({ request, url }: RouteRequest, uid: stri
   if (!verified.ok) return verified.outcome;
   const playlist = await loadKey(io, "content_files:playlists:web:{uid}", [uid]);
   if (!playlist.ok) return absentOrOutcome(playlist, "no web playlist (the origin's 404)");
-  const body = verified.presignWith === null ? playlist.bytes : presignJsonUrls(decoder.decode(playlist.bytes), verified.presignWith);
+  const body = verified.presignWith === null ? playlist.bytes : presignJsonUrls(decoder.decode(playlist.bytes), verified.presignWith, WEB_PLAYLIST_URLS);
   return { kind: "body", body, headers: [["Content-Type", JSON_CONTENT_TYPE]], preEncoded: false, cacheStatus: playlist.cacheStatus };
 }
 

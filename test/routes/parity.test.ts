@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { EDGE_ROUTES, matchEdgeRoute } from "../../src/routes";
 import { AUTH_BODY, resourceToken } from "./helpers";
-import { edgeFetch, wallNow } from "./edge";
+import { edgeFetch, seed, wallNow } from "./edge";
 
 const BASE = "https://edge.test";
 const CF = "oseh_cf_parityAAAAAAAAAAAAAAAA";
@@ -58,5 +58,20 @@ describe("route order: the backend's registration order (main.py, content_files/
   it("lists the groups in main.py's order", () => {
     const groups = EDGE_ROUTES.map((r) => r.path.split("/")[3]).filter((g, i, all) => all.indexOf(g) === i);
     expect(groups).toEqual(["image_files", "content_files", "admin", "transcripts"]);
+  });
+});
+
+describe("web.json presigns only exports[].url (content_files/routes/show_web_playlist.py)", () => {
+  it("a url inside format_parameters or quality_parameters comes back as stored", async () => {
+    const uid = `oseh_cf_web${Date.now().toString(36)}`;
+    const now = wallNow();
+    const stored =
+      '{"exports":[{"url":"https://oseh.io/api/1/content_files/exports/parts/oseh_cfep_a.mp4","format":"mp4","bandwidth":1,"codecs":["aac"],"file_size":2,' +
+      '"quality_parameters":{"url":"q","list":[{"url":"q2"}]},"format_parameters":{"list":[{"url":"x"}]}}],"duration_seconds":60.0}';
+    await seed({ [`content_files:playlists:web:${uid}`]: stored }, now);
+    const token = await resourceToken("content", uid, now);
+    const r = await edgeFetch(get(`/api/1/content_files/${uid}/web.json?jwt=${token}`), now);
+    expect(r.response.status).toBe(200);
+    expect(r.text).toBe(stored.replace('oseh_cfep_a.mp4"', `oseh_cfep_a.mp4?jwt=${token}"`));
   });
 });
