@@ -57,7 +57,7 @@ export async function serveAdminRoute({ request, url }: RouteRequest, route: Adm
   if (denied !== null) return denied;
   const loaded = await loadBytes(io, plan.family, plan.values, plan.refresh ? { refresh: true } : {});
   if (!loaded.ok) return loaded.outcome;
-  return { kind: "body", body: loaded.bytes, headers: plan.headers, preEncoded: plan.gzip, cacheStatus: loaded.cacheStatus };
+  return { kind: "body", body: loaded.bytes, headers: plan.headers, cacheStatus: loaded.cacheStatus };
 }
 
 async function readSmallBody(request: Request): Promise<string | null> {
@@ -92,7 +92,6 @@ export async function serveTopSharers(request: Request, io: RouteIo): Promise<Ro
       ["Content-Type", JSON_CONTENT_TYPE],
       ["Content-Encoding", "gzip"],
     ],
-    preEncoded: true,
     cacheStatus: loaded.cacheStatus,
   };
 }

@@ -6,6 +6,7 @@
 import type { ResourceKind } from "../auth/jwt";
 import { gunzip, decodeU64Json } from "../render/u64";
 import { ANY_KEY, createM3uPresigner, EACH_ELEMENT, presignJsonUrls, type JsonUrlPath } from "../render/presign";
+import { concatBytes } from "../util/bytes";
 import type { RouteIo, RouteRequest } from "./io";
 import { routeKey } from "./keys";
 import { planMobileFilters } from "./mobile-filters";
@@ -75,19 +76,9 @@ async function verifyCredential(
   }
 }
 
-function concat(pieces: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const piece of pieces) {
-    out.set(piece, at);
-    at += piece.length;
-  }
-  return out;
-}
-
 /** `M3UPresigner` over a whole stored playlist (the stored copy is never presigned, A #7, #9). */
 function presignM3u(bytes: Uint8Array, jwt: string | null): Uint8Array {
-  return jwt === null ? bytes : concat(createM3uPresigner(jwt).push(bytes));
+  return jwt === null ? bytes : concatBytes(createM3uPresigner(jwt).push(bytes));
 }
 
 const decoder = new TextDecoder();
@@ -122,7 +113,6 @@ export async function serveImagePlaylist({ request, url }: RouteRequest, uid: st
       kind: "body",
       body: presignWith === null ? json : presignJsonUrls(json, presignWith, IMAGE_PLAYLIST_URLS),
       headers: [["Content-Type", JSON_CONTENT_TYPE]],
-      preEncoded: false,
       cacheStatus: playlist.cacheStatus,
     };
   }
@@ -131,7 +121,7 @@ export async function serveImagePlaylist({ request, url }: RouteRequest, uid: st
     ["Content-Encoding", "gzip"],
   ];
   if (plan.kind === "public") headers.push(["x-image-file-jwt", await io.tokens.mint("image", uid, io.now)]);
-  return { kind: "body", body: playlist.bytes, headers, preEncoded: true, cacheStatus: playlist.cacheStatus };
+  return { kind: "body", body: playlist.bytes, headers, cacheStatus: playlist.cacheStatus };
 }
 
 /** `GET /api/1/content_files/{uid}/web.json` (catalog A #6). */
@@ -142,7 +132,7 @@ export async function serveWebPlaylist({ request, url }: RouteRequest, uid: stri
   const playlist = await loadKey(io, "content_files:playlists:web:{uid}", [uid]);
   if (!playlist.ok) return absentOrOutcome(playlist, "no web playlist (the origin's 404)");
   const body = verified.presignWith === null ? playlist.bytes : presignJsonUrls(decoder.decode(playlist.bytes), verified.presignWith, WEB_PLAYLIST_URLS);
-  return { kind: "body", body, headers: [["Content-Type", JSON_CONTENT_TYPE]], preEncoded: false, cacheStatus: playlist.cacheStatus };
+  return { kind: "body", body, headers: [["Content-Type", JSON_CONTENT_TYPE]], cacheStatus: playlist.cacheStatus };
 }
 
 /** `GET /api/1/content_files/{uid}/{ios,android}.m3u8` (catalog A #7); both are one handler. */
@@ -164,7 +154,6 @@ export async function serveMobilePlaylist({ request, url }: RouteRequest, uid: s
     kind: "body",
     body: presignM3u(playlist.bytes, verified.presignWith),
     headers: [["Content-Type", M3U_CONTENT_TYPE]],
-    preEncoded: false,
     cacheStatus: playlist.cacheStatus,
   };
 }
@@ -212,7 +201,6 @@ export async function serveVodPlaylist({ request, url }: RouteRequest, uid: stri
     kind: "body",
     body: presignM3u(vod.bytes, verified.presignWith),
     headers: [["Content-Type", M3U_CONTENT_TYPE]],
-    preEncoded: false,
     cacheStatus: vod.cacheStatus,
   };
 }
@@ -230,12 +218,9 @@ export async function serveTranscript({ request }: RouteRequest, uid: string, io
   if (!decoded.ok) return passthroughOutcome(`stored transcript is malformed: ${decoded.failure.message}`);
   return {
     kind: "body",
+    // Content-Length (set with every body) equals the u64 prefix: decodeU64Json refuses a mismatch.
     body: decoded.blob,
-    headers: [
-      ["Content-Type", JSON_CONTENT_TYPE],
-      ["Content-Length", String(decoded.length)],
-    ],
-    preEncoded: false,
+    headers: [["Content-Type", JSON_CONTENT_TYPE]],
     cacheStatus: stored.cacheStatus,
   };
 }

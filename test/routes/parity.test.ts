@@ -4,8 +4,10 @@
  * and the edge's side of the deliberate differences in docs/routes.md.
  */
 import { describe, expect, it } from "vitest";
+import { GZIPPED_TEXT } from "../../dev/origin/routes/plain";
+import { frameU64 } from "../../src/render/u64";
 import { EDGE_ROUTES, matchEdgeRoute } from "../../src/routes";
-import { AUTH_BODY, resourceToken } from "./helpers";
+import { AUTH_BODY, gzip, resourceToken } from "./helpers";
 import { edgeFetch, seed, wallNow } from "./edge";
 
 const BASE = "https://edge.test";
@@ -73,5 +75,82 @@ describe("web.json presigns only exports[].url (content_files/routes/show_web_pl
     const r = await edgeFetch(get(`/api/1/content_files/${uid}/web.json?jwt=${token}`), now);
     expect(r.response.status).toBe(200);
     expect(r.text).toBe(stored.replace('oseh_cfep_a.mp4"', `oseh_cfep_a.mp4?jwt=${token}"`));
+  });
+});
+
+/**
+ * Cloudflare's proxy (and Miniflare's entry worker, which imitates it in `wrangler dev` and in
+ * front of the dev origin) hands the Worker `Accept-Encoding: br, gzip` whatever the client sent,
+ * and the client's own value in `request.cf.clientAcceptEncoding`. The Worker's output must be
+ * the backend's encoding either way, so each case runs with the request as the proxy delivers it
+ * and with the client's value in the header itself (as a harness without the proxy sends it).
+ */
+const CLIENTS = ["br", "identity", "gzip", "gzip, br", "br;q=1, gzip;q=0", ""] as const;
+
+function clientRequests(path: string, headers: Record<string, string>): Array<{ label: string; request: Request }> {
+  return CLIENTS.flatMap((client) => [
+    {
+      label: `proxied, client ${JSON.stringify(client)}`,
+      request: new Request(`${BASE}${path}`, { headers: { ...headers, "Accept-Encoding": "br, gzip" }, cf: { clientAcceptEncoding: client } }),
+    },
+    {
+      label: `header ${JSON.stringify(client)}`,
+      request: new Request(`${BASE}${path}`, { headers: client === "" ? headers : { ...headers, "Accept-Encoding": client } }),
+    },
+  ]);
+}
+
+describe("response encoding at the Worker's output: the backend's, whatever the client accepts", () => {
+  it("stored gzip goes out as stored: Content-Encoding gzip, the stored bytes, their Content-Length", async () => {
+    const uid = `oseh_if_enc${Date.now().toString(36)}`;
+    const now = wallNow();
+    const stored = await gzip('{"items":{"jpeg":[]}}');
+    await seed({ [`image_files:playlist:${uid}`]: stored }, now);
+    const auth = { authorization: `bearer ${await resourceToken("image", uid, now)}` };
+    for (const { label, request } of clientRequests(`/api/1/image_files/playlist/${uid}`, auth)) {
+      const r = await edgeFetch(request, now);
+      expect([label, r.response.status, r.response.headers.get("content-encoding")]).toEqual([label, 200, "gzip"]);
+      expect(r.bytes).toEqual(stored);
+      expect(r.response.headers.get("content-length")).toBe(String(stored.length));
+    }
+  });
+
+  it("transcripts, web.json and 403 bodies: identity with Content-Length", async () => {
+    const now = wallNow();
+    const transcript = `oseh_t_enc${Date.now().toString(36)}`;
+    const json = '{"uid":"' + transcript + '","phrases":[{"starts_at":0.0,"ends_at":1.5,"phrase":"caf\u00e9"}]}';
+    const web = `oseh_cf_enc${Date.now().toString(36)}`;
+    const webJson = '{"exports":[],"duration_seconds":1.0}';
+    await seed({ [`transcripts:${transcript}`]: frameU64(new TextEncoder().encode(json)), [`content_files:playlists:web:${web}`]: webJson }, now);
+    const cases = [
+      { path: `/api/1/transcripts/${transcript}`, auth: await resourceToken("transcript", transcript, now), status: 200, body: json },
+      { path: `/api/1/content_files/${web}/web.json`, auth: await resourceToken("content", web, now), status: 200, body: webJson },
+      { path: `/api/1/transcripts/${transcript}`, auth: "not.a.token", status: 403, body: AUTH_BODY.invalid },
+      { path: `/api/1/transcripts/${transcript}`, auth: null, status: 401, body: AUTH_BODY.not_set },
+    ];
+    for (const c of cases) {
+      for (const { label, request } of clientRequests(c.path, c.auth === null ? {} : { authorization: `bearer ${c.auth}` })) {
+        const r = await edgeFetch(request, now);
+        expect([label, c.path, r.response.status, r.response.headers.get("content-encoding")]).toEqual([label, c.path, c.status, null]);
+        expect(r.text).toBe(c.body);
+        expect(r.response.headers.get("content-length")).toBe(String(new TextEncoder().encode(c.body).length));
+      }
+    }
+  });
+
+  it("the mobile filters' 422 has its Content-Length too", async () => {
+    const r = await edgeFetch(get(`/api/1/content_files/${CF}/ios.m3u8?w=0&h=10`), wallNow());
+    expect(r.response.status).toBe(422);
+    expect(r.response.headers.get("content-length")).toBe(String(r.bytes.length));
+  });
+
+  it("a passthrough keeps the origin's Content-Encoding whatever Accept-Encoding the Worker sees", async () => {
+    const now = wallNow();
+    for (const { label, request } of clientRequests("/api/1/dev/gzip", {})) {
+      const r = await edgeFetch(request, now);
+      expect([label, r.response.status, r.response.headers.get("x-dev-gzip"), r.response.headers.get("content-encoding")]).toEqual([label, 200, "1", "gzip"]);
+      // In the Worker the runtime has decoded the fetched body; it encodes it again on the way out.
+      expect(r.text).toBe(GZIPPED_TEXT);
+    }
   });
 });
