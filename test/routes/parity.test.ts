@@ -7,6 +7,8 @@ import { describe, expect, it } from "vitest";
 import { GZIPPED_TEXT } from "../../dev/origin/routes/plain";
 import { frameU64 } from "../../src/render/u64";
 import { EDGE_ROUTES, matchEdgeRoute } from "../../src/routes";
+import { laMidnightStartOf, laUnixDate, isoToUnixDate, nextLaMidnight } from "../../src/keys/la-time";
+import { idToken } from "../helpers/tokens";
 import { AUTH_BODY, gzip, resourceToken } from "./helpers";
 import { edgeFetch, seed, wallNow } from "./edge";
 
@@ -151,6 +153,55 @@ describe("response encoding at the Worker's output: the backend's, whatever the 
       expect([label, r.response.status, r.response.headers.get("x-dev-gzip"), r.response.headers.get("content-encoding")]).toEqual([label, 200, "1", "gzip"]);
       // In the Worker the runtime has decoded the fetched body; it encodes it again on the way out.
       expect(r.text).toBe(GZIPPED_TEXT);
+    }
+  });
+});
+
+describe("deliberate differences (docs/routes.md): the edge's side", () => {
+  it("a transcript of 32 KiB or more is served (the backend answers 500 for it)", async () => {
+    const now = wallNow();
+    const uid = `oseh_t_big${Date.now().toString(36)}`;
+    const phrase = '{"starts_at":0.0,"ends_at":1.0,"phrase":"' + "x".repeat(200) + '"}';
+    const json = `{"uid":"${uid}","phrases":[${Array.from({ length: 200 }, () => phrase).join(",")}]}`;
+    expect(json.length + 8).toBeGreaterThanOrEqual(32 * 1024); // diskcache's file threshold, prefix included
+    await seed({ [`transcripts:${uid}`]: frameU64(new TextEncoder().encode(json)) }, now);
+    const r = await edgeFetch(get(`/api/1/transcripts/${uid}`, { authorization: `bearer ${await resourceToken("transcript", uid, now)}` }), now);
+    expect(r.response.status).toBe(200);
+    expect(r.text).toBe(json);
+    expect(r.response.headers.get("content-length")).toBe(String(json.length));
+  });
+
+  it("an empty Authorization header that reaches the Worker is bad_format, as in the backend", async () => {
+    // On the wire the runtime drops an empty header before the Worker runs (then: not_set).
+    const r = await edgeFetch(get(`/api/1/transcripts/oseh_t_emptyAuth000000000`, { authorization: "" }), wallNow());
+    expect([r.response.status, r.text]).toEqual([401, AUTH_BODY.bad_format]);
+  });
+
+  it("two Authorization headers arrive joined: the edge passes them to the origin as one header", async () => {
+    const now = wallNow();
+    const uid = `oseh_t_two${Date.now().toString(36)}`;
+    const token = await resourceToken("transcript", uid, now);
+    const headers = new Headers();
+    headers.append("authorization", `bearer ${token}`);
+    headers.append("authorization", "bearer other");
+    const r = await edgeFetch(new Request(`${BASE}/api/1/transcripts/${uid}`, { headers }), now);
+    expect(r.response.headers.get("cache-status")).toBe("oseh-edge; fwd=bypass");
+    const echo = await edgeFetch(new Request(`${BASE}/api/1/dev/echo`, { headers }), now);
+    expect((JSON.parse(echo.text) as { headers: Record<string, string> }).headers["authorization"]).toBe(`bearer ${token}, bearer other`);
+  });
+
+  it("daily_active_users: the value filled that morning is served all day, after 08:00 PST / 10:00 PDT too", async () => {
+    const sub = "oseh_u_parityAdmin0000000000";
+    const day = isoToUnixDate("2024-07-15") as number; // PDT
+    const morning = laMidnightStartOf(day) + 7 * 3600; // 07:00 PDT: the backend's entry dies at 10:00
+    const body = '{"labels":["2024-07-14"],"values":[7]}';
+    await seed({ [`daily_active_users:${day}`]: body }, morning, nextLaMidnight(morning));
+    await seed({ [`auth:is_admin:${sub}`]: "1" }, morning, nextLaMidnight(morning));
+    for (const at of [laMidnightStartOf(day) + 11 * 3600, nextLaMidnight(morning) - 1]) {
+      expect(laUnixDate(at)).toBe(day);
+      const r = await edgeFetch(get(`/api/1/admin/daily_active_users`, { authorization: `bearer ${await idToken(sub, at)}` }), at);
+      expect([r.response.status, r.text]).toEqual([200, body]);
+      expect(r.response.headers.get("cache-status")).toMatch(/^oseh-edge; hit/);
     }
   });
 });
