@@ -3,6 +3,7 @@
  * with real KV, Cache API and the dev origin): route order, presign scope, response encoding,
  * and the edge's side of the deliberate differences in docs/routes.md.
  */
+import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { GZIPPED_TEXT } from "../../dev/origin/routes/plain";
 import { frameU64 } from "../../src/render/u64";
@@ -115,6 +116,19 @@ describe("response encoding at the Worker's output: the backend's, whatever the 
       expect(r.bytes).toEqual(stored);
       expect(r.response.headers.get("content-length")).toBe(String(stored.length));
     }
+  });
+
+  it("stored gzip is encoded once: through the runtime's HTTP layer (exports.default.fetch decodes once) it is the JSON", async () => {
+    // The default export runs on the wall clock; the seeded value is fresh for it.
+    const uid = `oseh_if_once${Date.now().toString(36)}`;
+    const now = wallNow();
+    const json = '{"items":{"webp":[]}}';
+    await seed({ [`image_files:playlist:${uid}`]: await gzip(json) }, now);
+    const token = await resourceToken("image", uid, now);
+    const request = new Request(`${BASE}/api/1/image_files/playlist/${uid}`, { headers: { authorization: `bearer ${token}`, "Accept-Encoding": "br, gzip" } });
+    const response = await exports.default.fetch(request);
+    expect(response.headers.get("content-encoding")).toBe("gzip");
+    expect(await response.text()).toBe(json); // automatic encoding would gzip the gzip: one decode would leave gzip bytes
   });
 
   it("transcripts, web.json and 403 bodies: identity with Content-Length", async () => {
