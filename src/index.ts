@@ -94,7 +94,7 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
         }
         const startedAt = Date.now();
         const response =
-          (await routeEdgeRequest(request, edge)) ??
+          (await routeEdgeRequest(request, url, edge)) ??
           (await handleProxied(request, { config, store, stats, now, waitUntil: edge.waitUntil }));
         return withServerTiming(response, startedAt);
       } catch (error) {

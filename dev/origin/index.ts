@@ -3,14 +3,14 @@
  * tests. Routes:
  * - `GET /api/1/edge/values/{key}`: the values endpoint (routes/values.ts, DESIGN §4.2);
  * - the journey/prompt start routes (routes/start.ts, blocks-spec §2.8, §3.8, DESIGN §4.3);
- * - `/api/1/dev/{echo,stream,teapot,bytes,delegate}`: passthrough and delegation targets (routes/plain.ts);
+ * - `/api/1/dev/{echo,stream,teapot,bytes,gzip,delegate}`: passthrough and delegation targets (routes/plain.ts);
  * - `/__dev/…`: test controls (routes/dev-controls.ts).
  * Anything else answers like FastAPI for an unknown route: 404 `{"detail":"Not Found"}`.
  */
 import type { DevOriginEnv } from "./env";
 import { handleDevControls } from "./routes/dev-controls";
 import { checkEdgeToken } from "./auth";
-import { bytes, delegate, echo, stream, teapot } from "./routes/plain";
+import { bytes, delegate, echo, gzipped, stream, teapot } from "./routes/plain";
 import { findStartRoute, handleStart } from "./routes/start";
 import { VALUES_PREFIX, handleValues } from "./routes/values";
 
@@ -32,6 +32,8 @@ async function route(request: Request, env: DevOriginEnv): Promise<Response> {
       return teapot();
     case "/api/1/dev/bytes":
       return bytes(url);
+    case "/api/1/dev/gzip":
+      return gzipped();
     case "/api/1/dev/delegate":
       return delegate(request, url, (await checkEdgeToken(request.headers.get("X-Oseh-Edge"), env.EDGE_ORIGIN_JWT_SECRET, wallClock())) === "valid");
   }

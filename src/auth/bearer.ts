@@ -3,6 +3,8 @@
  * "Conventions"; `models.py`). The prefix is lowercase `bearer ` with one space, case-sensitive.
  */
 
+import { fixedResponse } from "../util/fixed-response";
+
 export type AuthFailure =
   | { reason: "not_set" } // 401: header missing
   | { reason: "bad_format" } // 401: no lowercase `bearer ` prefix
@@ -27,11 +29,8 @@ export function parseBearer(header: string | null): BearerResult {
   return { ok: true, token: header.slice(BEARER_PREFIX.length) };
 }
 
-/** The backend's response for an auth failure, byte for byte (status, body, Content-Type). */
+/** The backend's response for an auth failure, byte for byte (status, body, Content-Type, Content-Length). */
 export function authFailureResponse(failure: AuthFailure): Response {
   const status = failure.reason === "invalid" ? 403 : 401;
-  return new Response(AUTH_BODIES[failure.reason], {
-    status,
-    headers: { "Content-Type": "application/json; charset=utf-8" },
-  });
+  return fixedResponse(AUTH_BODIES[failure.reason], { status, headers: new Headers({ "Content-Type": "application/json; charset=utf-8" }) });
 }

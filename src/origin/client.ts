@@ -11,7 +11,7 @@
  * - timeout → 504; connection failure, 5xx or any other status → 502. None of these is cached.
  */
 import { EDGE_TOKEN_HEADER, getEdgeToken } from "./edge-token";
-import { clientResponseHeaders, forwardedRequestHeaders } from "./headers";
+import { forwardedRequestHeaders } from "./headers";
 import { MAX_VALUE_BYTES } from "../storage/limits";
 import { readCapped } from "../util/bytes";
 
@@ -104,9 +104,10 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
           redirect: "manual",
           signal: controller.signal,
         });
-        // A fresh Response so the caller may add headers (Cache-Status); body and headers as sent.
-        const responseHeaders = clientResponseHeaders(upstream.headers, request.headers.get("Accept-Encoding"));
-        return { kind: "response", response: new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders }) };
+        // A fresh Response so the caller may add headers (Cache-Status); body and headers as sent,
+        // whatever the client accepts: the origin's encoding is the backend's answer, and the
+        // request's Accept-Encoding is Cloudflare's rewrite, not the client's (docs/routes.md).
+        return { kind: "response", response: new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: upstream.headers }) };
       } catch (error) {
         if (controller.signal.aborted || isTimeout(error)) {
           return { kind: "error", status: 504, message: `origin did not answer ${request.method} ${incoming.pathname} within ${config.originTimeoutMs} ms` };

@@ -25,33 +25,3 @@ export function forwardedRequestHeaders(incoming: Headers): Headers {
   }
   return out;
 }
-
-/** Whether an `Accept-Encoding` value accepts `coding` (RFC 9110 §12.5.3; `q=0` refuses). */
-export function acceptsEncoding(acceptEncoding: string | null, coding: string): boolean {
-  if (acceptEncoding === null) return false;
-  const wanted = coding.trim().toLowerCase();
-  for (const item of acceptEncoding.split(",")) {
-    const [name = "", ...params] = item.split(";").map((p) => p.trim().toLowerCase());
-    if (name !== wanted && name !== "*") continue;
-    const q = params.find((p) => p.startsWith("q="));
-    if (q === undefined || Number(q.slice(2)) > 0) return true;
-  }
-  return false;
-}
-
-/**
- * Response headers for the client. workerd's fetch negotiates compression with the origin on its
- * own (it sends `Accept-Encoding: br, gzip` whatever the client sent) and hands back the decoded
- * body; the runtime re-encodes on the way out when `Content-Encoding` is set. When the client did
- * not accept that coding, the header (and the length of the encoded form) is dropped, so the
- * client gets the identity bytes it asked for. Otherwise headers are the origin's, unchanged.
- */
-export function clientResponseHeaders(upstream: Headers, clientAcceptEncoding: string | null): Headers {
-  const out = new Headers(upstream);
-  const coding = upstream.get("Content-Encoding");
-  if (coding !== null && coding.toLowerCase() !== "identity" && !acceptsEncoding(clientAcceptEncoding, coding)) {
-    out.delete("Content-Encoding");
-    out.delete("Content-Length");
-  }
-  return out;
-}

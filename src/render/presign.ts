@@ -29,20 +29,30 @@ export function presignSuffix(jwt: string): string {
   return `?jwt=${pyQuotePlus(jwt)}`;
 }
 
+/** A step of a `JsonUrlPath` that matches every element of an array. */
+export const EACH_ELEMENT: unique symbol = Symbol("each element");
+/** A step of a `JsonUrlPath` that matches every member of an object, whatever its key. */
+export const ANY_KEY: unique symbol = Symbol("any key");
+
+/**
+ * Where a document's presignable URLs sit, from the root: object keys, `ANY_KEY`, `EACH_ELEMENT`,
+ * ending in the key of the string to presign. Only that field is touched: free-form objects
+ * beside it (web.json's `format_parameters`) keep any `url` they contain, as in the backend.
+ */
+export type JsonUrlPath = readonly [...(string | typeof ANY_KEY | typeof EACH_ELEMENT)[], string];
+
 interface Container {
   kind: "object" | "array";
-  /** Objects only: this object is an element of an array. */
-  inArray: boolean;
+  /** Whether this container lies on the path (its own path is a prefix of it). */
+  onPath: boolean;
   /** Objects only: the next string is a key. */
   expectingKey: boolean;
   key: string | null;
 }
 
 /**
- * Appends `?jwt=…` to every string `url` field of an object that is an array element — the
- * export items of web.json (`exports[].url`, #6) and the image playlist items
- * (`items.<format>[].url`, #1). Free-form objects such as `quality_parameters` are left alone,
- * as in the backend, which only touches the items.
+ * Appends `?jwt=…` to each string at `path` — `exports[].url` of web.json (#6), and
+ * `items.<format>[].url` of the image playlist (#1) — and nowhere else.
  *
  * The edit is made in place in the text instead of parse + JSON.stringify: the backend
  * re-serializes with pydantic, which prints floats ryu-style (`duration_seconds` `60.0`) where
@@ -50,20 +60,27 @@ interface Container {
  * before the closing quote gives the same bytes as re-serializing the longer string.
  * The input is the stored, already-validated JSON text.
  */
-export function presignJsonUrls(json: string, jwt: string): string {
+export function presignJsonUrls(json: string, jwt: string, path: JsonUrlPath): string {
   const suffix = presignSuffix(jwt);
+  const last = path.length - 1;
   const stack: Container[] = [];
+  /** Whether a value entered at the current position lies on the path (a container's own path). */
+  const childOnPath = (): boolean => {
+    const depth = stack.length - 1;
+    const top = stack[depth];
+    if (top === undefined) return true; // the root
+    if (!top.onPath || depth >= last) return false;
+    const step = path[depth];
+    return top.kind === "array" ? step === EACH_ELEMENT : step === ANY_KEY || step === top.key;
+  };
   let out = "";
   let copiedTo = 0;
   let i = 0;
   while (i < json.length) {
     const c = json.charCodeAt(i);
     const top = stack[stack.length - 1];
-    if (c === 0x7b /* { */) {
-      stack.push({ kind: "object", inArray: top?.kind === "array", expectingKey: true, key: null });
-      i++;
-    } else if (c === 0x5b /* [ */) {
-      stack.push({ kind: "array", inArray: false, expectingKey: false, key: null });
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      stack.push({ kind: c === 0x7b ? "object" : "array", onPath: childOnPath(), expectingKey: c === 0x7b, key: null });
       i++;
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       stack.pop();
@@ -85,7 +102,7 @@ export function presignJsonUrls(json: string, jwt: string): string {
         const raw = json.slice(i, end + 1);
         top.key = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
         top.expectingKey = false;
-      } else if (top?.kind === "object" && top.inArray && top.key === "url") {
+      } else if (top?.kind === "object" && top.onPath && stack.length - 1 === last && top.key === path[last]) {
         out += json.slice(copiedTo, end) + suffix;
         copiedTo = end;
       }

@@ -7,7 +7,7 @@ import { authorizeAdminIdToken } from "../auth/admin-id";
 import { decodeU64Gzip } from "../render/u64";
 import { planAdminRequest, type AdminRoute } from "./admin-table";
 import { JSON_CONTENT_TYPE } from "./content-types";
-import type { LoadOptions, RouteIo } from "./io";
+import type { LoadOptions, RouteIo, RouteRequest } from "./io";
 import { routeKey } from "./keys";
 import { authOutcome, passthroughOutcome, type RouteOutcome } from "./respond";
 import { MAX_TOP_SHARERS_BODY_BYTES, planTopSharers } from "./top-sharers-plan";
@@ -50,15 +50,14 @@ async function loadBytes(
 }
 
 /** One admin chart/stats route of the table, with `pathValue` the path enum (if any). */
-export async function serveAdminRoute(request: Request, route: AdminRoute, pathValue: string | null, io: RouteIo): Promise<RouteOutcome> {
-  const url = new URL(request.url);
+export async function serveAdminRoute({ request, url }: RouteRequest, route: AdminRoute, pathValue: string | null, io: RouteIo): Promise<RouteOutcome> {
   const plan = planAdminRequest(route, { pathValue, query: url.searchParams, pragma: request.headers.get("pragma") }, io.now);
   if (plan.kind === "passthrough") return passthroughOutcome(plan.reason);
   const denied = await checkAdmin(request, io);
   if (denied !== null) return denied;
   const loaded = await loadBytes(io, plan.family, plan.values, plan.refresh ? { refresh: true } : {});
   if (!loaded.ok) return loaded.outcome;
-  return { kind: "body", body: loaded.bytes, headers: plan.headers, preEncoded: plan.gzip, cacheStatus: loaded.cacheStatus };
+  return { kind: "body", body: loaded.bytes, headers: plan.headers, cacheStatus: loaded.cacheStatus };
 }
 
 async function readSmallBody(request: Request): Promise<string | null> {
@@ -93,7 +92,6 @@ export async function serveTopSharers(request: Request, io: RouteIo): Promise<Ro
       ["Content-Type", JSON_CONTENT_TYPE],
       ["Content-Encoding", "gzip"],
     ],
-    preEncoded: true,
     cacheStatus: loaded.cacheStatus,
   };
 }

@@ -1,6 +1,6 @@
 /**
- * Edge routes (DESIGN §7): the entry point the Worker calls for every request outside `/_edge/`.
- * `undefined` means "not an edge route" and the Worker proxies the request to the origin.
+ * Edge routes (docs/routes.md): the entry point the Worker calls for every request outside
+ * `/_edge/`. `undefined` means "not an edge route" and the Worker proxies the request to the origin.
  */
 import { authorizeAdminIdToken, type AdminIdResult } from "../auth/admin-id";
 import type { EdgeContext } from "../context";
@@ -13,19 +13,22 @@ export { EDGE_ROUTES, matchEdgeRoute } from "./table";
 export { createRouteIo } from "./edge-io";
 export type { LoadOptions, LoadResult, RouteIo } from "./io";
 
-/** Serves the request if it is an edge route, with the given I/O. */
-export async function serveEdgeRoute(request: Request, io: RouteIo): Promise<Response | undefined> {
-  const matched = matchEdgeRoute(request.method, new URL(request.url).pathname);
+/**
+ * Serves the request if it is an edge route. The route is matched once, on the URL the caller
+ * parsed once; `ioFor` builds the route's I/O only for a matched request.
+ */
+export async function serveEdgeRoute(request: Request, url: URL, ioFor: () => RouteIo): Promise<Response | undefined> {
+  const matched = matchEdgeRoute(request.method, url.pathname);
   if (matched === undefined) return undefined;
   const startedAt = Date.now();
-  const outcome = await matched.route.handler(request, matched.params, io);
+  const io = ioFor();
+  const outcome = await matched.handler({ request, url, params: matched.params }, io);
   return respond(outcome, request, io, startedAt);
 }
 
-/** What src/index.ts calls for every request outside `/_edge/`. */
-export async function routeEdgeRequest(request: Request, edge: EdgeContext): Promise<Response | undefined> {
-  if (matchEdgeRoute(request.method, new URL(request.url).pathname) === undefined) return undefined;
-  return serveEdgeRoute(request, createRouteIo(edge, edge.now()));
+/** What src/index.ts calls for every request outside `/_edge/`, with the URL it parsed. */
+export function routeEdgeRequest(request: Request, url: URL, edge: EdgeContext): Promise<Response | undefined> {
+  return serveEdgeRoute(request, url, () => createRouteIo(edge, edge.now()));
 }
 
 /** The admin id-token check (src/auth/admin-id.ts) over the Worker's cache and origin, for `/_edge/v1`. */

@@ -35,3 +35,10 @@ export interface RouteIo {
   /** Forward the request to the origin unchanged and stream its answer back. */
   passthrough(request: Request): Promise<Response>;
 }
+
+/** What a route handler gets: the request, its URL (parsed once per request) and the path params. */
+export interface RouteRequest {
+  readonly request: Request;
+  readonly url: URL;
+  readonly params: Readonly<Record<string, string>>;
+}

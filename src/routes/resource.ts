@@ -5,8 +5,9 @@
  */
 import type { ResourceKind } from "../auth/jwt";
 import { gunzip, decodeU64Json } from "../render/u64";
-import { createM3uPresigner, presignJsonUrls } from "../render/presign";
-import type { RouteIo } from "./io";
+import { ANY_KEY, createM3uPresigner, EACH_ELEMENT, presignJsonUrls, type JsonUrlPath } from "../render/presign";
+import { concatBytes } from "../util/bytes";
+import type { RouteIo, RouteRequest } from "./io";
 import { routeKey } from "./keys";
 import { planMobileFilters } from "./mobile-filters";
 import { JSON_CONTENT_TYPE, M3U_CONTENT_TYPE } from "./content-types";
@@ -20,6 +21,11 @@ import {
 } from "./resource-plan";
 
 const INVALID = { reason: "invalid", detail: "" } as const;
+
+/** `PlaylistResponse.items: Dict[format, List[PlaylistItemResponse]]`; the backend signs each `url`. */
+const IMAGE_PLAYLIST_URLS: JsonUrlPath = ["items", ANY_KEY, EACH_ELEMENT, "url"];
+/** `show_web_playlist.py`: `for item in raw.exports: item.url += "?" + urlencode(...)`, nothing else. */
+const WEB_PLAYLIST_URLS: JsonUrlPath = ["exports", EACH_ELEMENT, "url"];
 
 type Loaded =
   | { ok: true; bytes: Uint8Array; cacheStatus: string; stale: boolean }
@@ -70,26 +76,16 @@ async function verifyCredential(
   }
 }
 
-function concat(pieces: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const piece of pieces) {
-    out.set(piece, at);
-    at += piece.length;
-  }
-  return out;
-}
-
 /** `M3UPresigner` over a whole stored playlist (the stored copy is never presigned, A #7, #9). */
 function presignM3u(bytes: Uint8Array, jwt: string | null): Uint8Array {
-  return jwt === null ? bytes : concat(createM3uPresigner(jwt).push(bytes));
+  return jwt === null ? bytes : concatBytes(createM3uPresigner(jwt).push(bytes));
 }
 
 const decoder = new TextDecoder();
 
 /** `GET /api/1/image_files/playlist/{uid}` (catalog A #1, #19). */
-export async function serveImagePlaylist(request: Request, uid: string, io: RouteIo): Promise<RouteOutcome> {
-  const plan = planImagePlaylist(new URL(request.url).searchParams, request.headers.get("authorization"));
+export async function serveImagePlaylist({ request, url }: RouteRequest, uid: string, io: RouteIo): Promise<RouteOutcome> {
+  const plan = planImagePlaylist(url.searchParams, request.headers.get("authorization"));
   if (plan.kind === "passthrough") return passthroughOutcome(plan.reason);
 
   let presignWith: string | null = null;
@@ -115,9 +111,8 @@ export async function serveImagePlaylist(request: Request, uid: string, io: Rout
     const json = decoder.decode(await gunzip(playlist.bytes));
     return {
       kind: "body",
-      body: presignWith === null ? json : presignJsonUrls(json, presignWith),
+      body: presignWith === null ? json : presignJsonUrls(json, presignWith, IMAGE_PLAYLIST_URLS),
       headers: [["Content-Type", JSON_CONTENT_TYPE]],
-      preEncoded: false,
       cacheStatus: playlist.cacheStatus,
     };
   }
@@ -126,23 +121,23 @@ export async function serveImagePlaylist(request: Request, uid: string, io: Rout
     ["Content-Encoding", "gzip"],
   ];
   if (plan.kind === "public") headers.push(["x-image-file-jwt", await io.tokens.mint("image", uid, io.now)]);
-  return { kind: "body", body: playlist.bytes, headers, preEncoded: true, cacheStatus: playlist.cacheStatus };
+  return { kind: "body", body: playlist.bytes, headers, cacheStatus: playlist.cacheStatus };
 }
 
 /** `GET /api/1/content_files/{uid}/web.json` (catalog A #6). */
-export async function serveWebPlaylist(request: Request, uid: string, io: RouteIo): Promise<RouteOutcome> {
-  const credential = planWebPlaylist(new URL(request.url).searchParams, request.headers.get("authorization"));
+export async function serveWebPlaylist({ request, url }: RouteRequest, uid: string, io: RouteIo): Promise<RouteOutcome> {
+  const credential = planWebPlaylist(url.searchParams, request.headers.get("authorization"));
   const verified = await verifyCredential(credential, "content", io, uid);
   if (!verified.ok) return verified.outcome;
   const playlist = await loadKey(io, "content_files:playlists:web:{uid}", [uid]);
   if (!playlist.ok) return absentOrOutcome(playlist, "no web playlist (the origin's 404)");
-  const body = verified.presignWith === null ? playlist.bytes : presignJsonUrls(decoder.decode(playlist.bytes), verified.presignWith);
-  return { kind: "body", body, headers: [["Content-Type", JSON_CONTENT_TYPE]], preEncoded: false, cacheStatus: playlist.cacheStatus };
+  const body = verified.presignWith === null ? playlist.bytes : presignJsonUrls(decoder.decode(playlist.bytes), verified.presignWith, WEB_PLAYLIST_URLS);
+  return { kind: "body", body, headers: [["Content-Type", JSON_CONTENT_TYPE]], cacheStatus: playlist.cacheStatus };
 }
 
 /** `GET /api/1/content_files/{uid}/{ios,android}.m3u8` (catalog A #7); both are one handler. */
-export async function serveMobilePlaylist(request: Request, uid: string, io: RouteIo): Promise<RouteOutcome> {
-  const params = new URL(request.url).searchParams;
+export async function serveMobilePlaylist({ request, url }: RouteRequest, uid: string, io: RouteIo): Promise<RouteOutcome> {
+  const params = url.searchParams;
   // FastAPI validates `presign` before the handler runs, so an unparsed spelling must reach the
   // origin even when the filters are invalid too (passing through is always safe).
   const credential = planM3uCredential(params, request.headers.get("authorization"));
@@ -159,7 +154,6 @@ export async function serveMobilePlaylist(request: Request, uid: string, io: Rou
     kind: "body",
     body: presignM3u(playlist.bytes, verified.presignWith),
     headers: [["Content-Type", M3U_CONTENT_TYPE]],
-    preEncoded: false,
     cacheStatus: playlist.cacheStatus,
   };
 }
@@ -190,8 +184,8 @@ function readContentFileUid(meta: Uint8Array): string | undefined {
 }
 
 /** `GET /api/1/content_files/exports/{uid}.m3u8` (catalog A #8–#9); `uid` is the export's. */
-export async function serveVodPlaylist(request: Request, uid: string, io: RouteIo): Promise<RouteOutcome> {
-  const params = new URL(request.url).searchParams;
+export async function serveVodPlaylist({ request, url }: RouteRequest, uid: string, io: RouteIo): Promise<RouteOutcome> {
+  const params = url.searchParams;
   const verified = await verifyCredential(planM3uCredential(params, request.headers.get("authorization")), "content", io, undefined);
   if (!verified.ok) return verified.outcome;
   const meta = await loadKey(io, "content_files:vods:{uid}:meta", [uid]);
@@ -207,13 +201,12 @@ export async function serveVodPlaylist(request: Request, uid: string, io: RouteI
     kind: "body",
     body: presignM3u(vod.bytes, verified.presignWith),
     headers: [["Content-Type", M3U_CONTENT_TYPE]],
-    preEncoded: false,
     cacheStatus: vod.cacheStatus,
   };
 }
 
 /** `GET /api/1/transcripts/{uid}` (blocks-spec §5). */
-export async function serveTranscript(request: Request, uid: string, io: RouteIo): Promise<RouteOutcome> {
+export async function serveTranscript({ request }: RouteRequest, uid: string, io: RouteIo): Promise<RouteOutcome> {
   const verified = await verifyCredential(planTranscriptCredential(request.headers.get("authorization")), "transcript", io, uid);
   if (!verified.ok) return verified.outcome;
   const stored = await loadKey(io, "transcripts:{uid}", [uid]);
@@ -225,12 +218,9 @@ export async function serveTranscript(request: Request, uid: string, io: RouteIo
   if (!decoded.ok) return passthroughOutcome(`stored transcript is malformed: ${decoded.failure.message}`);
   return {
     kind: "body",
+    // Content-Length (set with every body) equals the u64 prefix: decodeU64Json refuses a mismatch.
     body: decoded.blob,
-    headers: [
-      ["Content-Type", JSON_CONTENT_TYPE],
-      ["Content-Length", String(decoded.length)],
-    ],
-    preEncoded: false,
+    headers: [["Content-Type", JSON_CONTENT_TYPE]],
     cacheStatus: stored.cacheStatus,
   };
 }

@@ -2,13 +2,15 @@
  * Route outcomes as tagged values, and the one place that turns them into responses.
  *
  * Every served response carries exactly the backend's status, body and headers for the route,
- * plus `Cache-Status` (RFC 9211) and `Server-Timing` (DESIGN §7). Bodies the backend sends
- * gzip-encoded are stored gzip-encoded and sent as stored: `encodeBody: "manual"` stops the
- * runtime from compressing them again (platform-facts §1.4).
+ * plus `Cache-Status` (RFC 9211) and `Server-Timing` (docs/routes.md). Bodies are fixed-length
+ * (`src/util/fixed-response.ts`): gzip bodies are the stored gzip sent as stored, the rest
+ * identity, each with its `Content-Length`, whatever the client accepts — the backend does not
+ * negotiate encodings.
  */
 import { authFailureResponse, type AuthFailure } from "../auth/bearer";
 import { appendCacheStatus, CACHE_NAME } from "../origin/cache-status";
 import type { RouteIo } from "./io";
+import { fixedResponse } from "../util/fixed-response";
 import { filtersErrorBody, type ValidationItem } from "./mobile-filters";
 
 /** For answers made at the edge without reading the cache (auth failures, 422s). */
@@ -20,8 +22,6 @@ export type RouteOutcome =
       body: Uint8Array | string;
       /** In the backend's order; Content-Type first. */
       headers: ReadonlyArray<readonly [string, string]>;
-      /** The body is already gzip bytes (sent as-is with Content-Encoding: gzip). */
-      preEncoded: boolean;
       cacheStatus: string;
     }
   | { kind: "auth"; failure: AuthFailure }
@@ -51,12 +51,7 @@ export async function respond(outcome: RouteOutcome, request: Request, io: Route
     case "body": {
       const headers = new Headers();
       for (const [name, value] of outcome.headers) headers.append(name, value);
-      const response = new Response(outcome.body, {
-        status: 200,
-        headers,
-        ...(outcome.preEncoded ? { encodeBody: "manual" as const } : {}),
-      });
-      return withEdgeHeaders(response, outcome.cacheStatus, startedAt);
+      return withEdgeHeaders(fixedResponse(outcome.body, { status: 200, headers }), outcome.cacheStatus, startedAt);
     }
     case "auth": {
       // The backend's exact 401/403 bodies (models.py, blocks-spec conventions).
@@ -64,9 +59,9 @@ export async function respond(outcome: RouteOutcome, request: Request, io: Route
     }
     case "invalid-filters": {
       // show_mobile_playlist.py builds this 422 itself (json.dumps), not FastAPI (catalog A #7).
-      const response = new Response(filtersErrorBody(outcome.detail), {
+      const response = fixedResponse(filtersErrorBody(outcome.detail), {
         status: 422,
-        headers: { "Content-Type": "application/json; charset=utf-8" },
+        headers: new Headers({ "Content-Type": "application/json; charset=utf-8" }),
       });
       return withEdgeHeaders(response, CACHE_STATUS_NOT_CONSULTED, startedAt);
     }

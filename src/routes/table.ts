@@ -1,50 +1,65 @@
 /**
- * The one place that lists every edge route (DESIGN §7): method + path template → handler.
+ * The one place that lists every edge route (docs/routes.md): method + path template → handler.
  * Anything not listed here is not an edge route, and the Worker proxies it to the origin.
  *
- * Paths are matched on the raw pathname, segment by segment, as Starlette does (no trailing-slash
- * redirects: `redirect_slashes` is False). Path params accept only unescaped url-safe characters
- * (every backend uid is `oseh_…` url-safe base64); anything else is left to the origin.
+ * Matching is Starlette's: the routes are tried in the backend's registration order (main.py
+ * includes image_files, then content_files, then admin, then transcripts; content_files/router.py
+ * includes the exports router before its own routes) and the first whose method and path match
+ * wins. A `{param}` matches any non-empty segment (Starlette's `[^/]+`), so the order decides
+ * between overlapping templates: `GET /api/1/content_files/exports/ios.m3u8` is the VOD route
+ * with uid `ios`, not the mobile playlist of a content file `exports`. Backend routes the edge
+ * does not serve but which come first and overlap an edge route are listed as origin rows, so
+ * their paths go to the origin. There are no trailing-slash redirects (`redirect_slashes` is
+ * False).
+ *
+ * Once matched, path params the edge answers for must be unescaped url-safe text (every backend
+ * uid is `oseh_…` url-safe base64) and path enums one of the backend's Literal values; anything
+ * else (another spelling, FastAPI's 422) is left to the origin.
  */
 import { ADMIN_ROUTES, ADMIN_PREFIX, type AdminRoute } from "./admin-table";
 import { serveAdminRoute, serveTopSharers } from "./admin";
-import type { RouteIo } from "./io";
+import type { RouteIo, RouteRequest } from "./io";
 import type { RouteOutcome } from "./respond";
 import { serveImagePlaylist, serveMobilePlaylist, serveTranscript, serveVodPlaylist, serveWebPlaylist } from "./resource";
 
-type Handler = (request: Request, params: Readonly<Record<string, string>>, io: RouteIo) => Promise<RouteOutcome>;
+type Handler = (route: RouteRequest, io: RouteIo) => Promise<RouteOutcome>;
 
 export interface EdgeRoute {
   readonly method: "GET" | "POST";
   /** `{name}` is a whole segment; `{name}.ext` a segment with a fixed suffix. */
   readonly path: string;
-  readonly handler: Handler;
+  /** `null`: a backend route the edge leaves to the origin (it shadows a later edge route). */
+  readonly handler: Handler | null;
 }
 
 const PATH_PARAM = /^[A-Za-z0-9_-]+$/;
 
-function uidOf(params: Readonly<Record<string, string>>): string {
-  return params["uid"] ?? "";
+function uidOf(route: RouteRequest): string {
+  return route.params["uid"] ?? "";
 }
 
-function adminEntry(route: AdminRoute): EdgeRoute {
-  const name = route.pathEnum?.name;
+function adminEntry(admin: AdminRoute): EdgeRoute {
+  const name = admin.pathEnum?.name;
   return {
     method: "GET",
-    path: route.path,
-    handler: (request, params, io) => serveAdminRoute(request, route, name === undefined ? null : (params[name] ?? null), io),
+    path: admin.path,
+    handler: (route, io) => serveAdminRoute(route, admin, name === undefined ? null : (route.params[name] ?? null), io),
   };
 }
 
 export const EDGE_ROUTES: readonly EdgeRoute[] = [
-  { method: "GET", path: "/api/1/image_files/playlist/{uid}", handler: (r, p, io) => serveImagePlaylist(r, uidOf(p), io) },
-  { method: "GET", path: "/api/1/content_files/{uid}/web.json", handler: (r, p, io) => serveWebPlaylist(r, uidOf(p), io) },
-  { method: "GET", path: "/api/1/content_files/{uid}/ios.m3u8", handler: (r, p, io) => serveMobilePlaylist(r, uidOf(p), io) },
-  { method: "GET", path: "/api/1/content_files/{uid}/android.m3u8", handler: (r, p, io) => serveMobilePlaylist(r, uidOf(p), io) },
-  { method: "GET", path: "/api/1/content_files/exports/{uid}.m3u8", handler: (r, p, io) => serveVodPlaylist(r, uidOf(p), io) },
-  { method: "GET", path: "/api/1/transcripts/{uid}", handler: (r, p, io) => serveTranscript(r, uidOf(p), io) },
+  // image_files/router.py: dev_show/{uid} and image/{uid}.{ext} come first but cannot overlap.
+  { method: "GET", path: "/api/1/image_files/playlist/{uid}", handler: (r, io) => serveImagePlaylist(r, uidOf(r), io) },
+  // content_files/router.py: exports (prefix /exports) first, then dev_show, web.json, android, ios.
+  { method: "GET", path: "/api/1/content_files/exports/{uid}.m3u8", handler: (r, io) => serveVodPlaylist(r, uidOf(r), io) },
+  { method: "GET", path: "/api/1/content_files/dev_show/{uid}", handler: null },
+  { method: "GET", path: "/api/1/content_files/{uid}/web.json", handler: (r, io) => serveWebPlaylist(r, uidOf(r), io) },
+  { method: "GET", path: "/api/1/content_files/{uid}/android.m3u8", handler: (r, io) => serveMobilePlaylist(r, uidOf(r), io) },
+  { method: "GET", path: "/api/1/content_files/{uid}/ios.m3u8", handler: (r, io) => serveMobilePlaylist(r, uidOf(r), io) },
+  // admin/router.py: no two admin templates overlap.
   ...ADMIN_ROUTES.map(adminEntry),
-  { method: "POST", path: `${ADMIN_PREFIX}/journey_share_links/top_sharers`, handler: (r, _p, io) => serveTopSharers(r, io) },
+  { method: "POST", path: `${ADMIN_PREFIX}/journey_share_links/top_sharers`, handler: (r, io) => serveTopSharers(r.request, io) },
+  { method: "GET", path: "/api/1/transcripts/{uid}", handler: (r, io) => serveTranscript(r, uidOf(r), io) },
 ];
 
 interface CompiledSegment {
@@ -76,35 +91,47 @@ function compile(route: EdgeRoute): CompiledRoute {
 
 const COMPILED: readonly CompiledRoute[] = EDGE_ROUTES.map(compile);
 
+/** Starlette's match of one template: the params, or undefined. */
+function matchPath(compiled: CompiledRoute, parts: readonly string[]): Record<string, string> | undefined {
+  if (compiled.segments.length !== parts.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < parts.length; i++) {
+    const segment = compiled.segments[i] as CompiledSegment;
+    const part = parts[i] as string;
+    if (segment.literal !== undefined) {
+      if (part !== segment.literal) return undefined;
+      continue;
+    }
+    const suffix = segment.suffix ?? "";
+    // `[^/]+` then the suffix, greedy: `a.m3u8.m3u8` is uid `a.m3u8`.
+    if (part.length <= suffix.length || !part.endsWith(suffix)) return undefined;
+    params[segment.param ?? ""] = part.slice(0, part.length - suffix.length);
+  }
+  return params;
+}
+
 export interface MatchedRoute {
   route: EdgeRoute;
+  handler: Handler;
   params: Readonly<Record<string, string>>;
 }
 
 /**
- * Pure: the edge route for this method and raw pathname, or undefined (→ origin). A path enum
- * value outside the backend's Literal is FastAPI's 422, so it is not matched either.
+ * Pure: the edge route the backend would dispatch this method and raw pathname to, or undefined
+ * (→ origin): no route, an origin row first, or params the edge does not answer for.
  */
 export function matchEdgeRoute(method: string, pathname: string): MatchedRoute | undefined {
   const parts = pathname.split("/").slice(1);
   for (const compiled of COMPILED) {
-    if (compiled.route.method !== method || compiled.segments.length !== parts.length) continue;
-    const params: Record<string, string> = {};
-    let ok = true;
-    for (let i = 0; i < parts.length && ok; i++) {
-      const segment = compiled.segments[i] as CompiledSegment;
-      const part = parts[i] as string;
-      if (segment.literal !== undefined) {
-        ok = part === segment.literal;
-        continue;
-      }
-      const suffix = segment.suffix ?? "";
-      const value = part.endsWith(suffix) ? part.slice(0, part.length - suffix.length) : "";
-      const allowed = compiled.enums[segment.param ?? ""];
-      ok = PATH_PARAM.test(value) && (allowed === undefined || allowed.includes(value));
-      if (ok) params[segment.param ?? ""] = value;
+    if (compiled.route.method !== method) continue;
+    const params = matchPath(compiled, parts);
+    if (params === undefined) continue;
+    if (compiled.route.handler === null) return undefined;
+    for (const [name, value] of Object.entries(params)) {
+      const allowed = compiled.enums[name];
+      if (!PATH_PARAM.test(value) || (allowed !== undefined && !allowed.includes(value))) return undefined;
     }
-    if (ok) return { route: compiled.route, params };
+    return { route: compiled.route, handler: compiled.route.handler, params };
   }
   return undefined;
 }

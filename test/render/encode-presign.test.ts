@@ -1,7 +1,7 @@
 /** Encoder edge cases beyond the vectors, and the presigning transforms (families-a #1, #6, #7, #9). */
 import { describe, expect, it } from "vitest";
 import { pyFloatRepr, pyJsonDumpsString, ryuFloat } from "../../src/render/encode-json";
-import { createM3uPresignStream, presignJsonUrls, presignM3uText, pyQuotePlus } from "../../src/render/presign";
+import { ANY_KEY, createM3uPresignStream, EACH_ELEMENT, presignJsonUrls, presignM3uText, pyQuotePlus, type JsonUrlPath } from "../../src/render/presign";
 import { pipeChunks, singleBytes, splitAt } from "./support";
 
 describe("pyJsonDumpsString (json.dumps, ensure_ascii)", () => {
@@ -48,11 +48,14 @@ describe("pyQuotePlus (urlencode)", () => {
 });
 
 describe("presignJsonUrls", () => {
+  const WEB: JsonUrlPath = ["exports", EACH_ELEMENT, "url"];
+  const IMAGE: JsonUrlPath = ["items", ANY_KEY, EACH_ELEMENT, "url"];
+
   it("web.json: every export url, floats and other fields untouched", () => {
     const stored =
       '{"exports":[{"url":"https://x/api/1/content_files/exports/parts/oseh_cfep_a.mp4","format":"mp4","bandwidth":1,"codecs":["aac"],"file_size":2,"quality_parameters":{"url":"keep"}},' +
       '{"url":"https://x/b.mp4","format":"mp4","bandwidth":3,"codecs":["aac"],"file_size":4,"quality_parameters":{}}],"duration_seconds":60.0}';
-    expect(presignJsonUrls(stored, "t.o.k")).toBe(
+    expect(presignJsonUrls(stored, "t.o.k", WEB)).toBe(
       stored.replace("oseh_cfep_a.mp4", "oseh_cfep_a.mp4?jwt=t.o.k").replace("b.mp4", "b.mp4?jwt=t.o.k"),
     );
   });
@@ -72,12 +75,31 @@ describe("presignJsonUrls", () => {
     const jwt = "aaa.bbb.ccc";
     const expected = structuredClone(playlist);
     for (const items of Object.values(expected.items)) for (const item of items) item.url += `?jwt=${encodeURIComponent(jwt)}`;
-    expect(presignJsonUrls(JSON.stringify(playlist), jwt)).toBe(JSON.stringify(expected));
+    expect(presignJsonUrls(JSON.stringify(playlist), jwt, IMAGE)).toBe(JSON.stringify(expected));
   });
 
   it("handles escaped keys and string values containing structural characters", () => {
     const text = '[{"note":"},{\\"url\\":","u\\u0072l":"https://x/a"}]';
-    expect(presignJsonUrls(text, "j")).toBe('[{"note":"},{\\"url\\":","u\\u0072l":"https://x/a?jwt=j"}]');
+    expect(presignJsonUrls(text, "j", [EACH_ELEMENT, "url"])).toBe('[{"note":"},{\\"url\\":","u\\u0072l":"https://x/a?jwt=j"}]');
+  });
+
+  it("web.json: only exports[].url; a url inside format_parameters / quality_parameters stays as stored", () => {
+    const stored =
+      '{"exports":[{"url":"https://x/a.mp4","format":"mp4","bandwidth":1,"codecs":["aac"],"file_size":2,' +
+      '"format_parameters":{"list":[{"url":"x"}],"url":"y","nested":{"url":"z"}},"quality_parameters":{"items":[{"url":"q"}]}}],' +
+      '"duration_seconds":60.0,"other":[{"url":"o"}]}';
+    expect(presignJsonUrls(stored, "J", WEB)).toBe(stored.replace('a.mp4"', 'a.mp4?jwt=J"'));
+  });
+
+  it("image playlist: only items.<format>[].url", () => {
+    const stored = '{"items":{"jpeg":[{"url":"a","uid":"u"}],"webp":[]},"url":"top","extra":[{"url":"e"}],"items2":{"x":[{"url":"n"}]}}';
+    expect(presignJsonUrls(stored, "J", IMAGE)).toBe(stored.replace('"a"', '"a?jwt=J"'));
+  });
+
+  it("a url whose value is not a string, or an exports that is not an array, is left alone", () => {
+    const stored = '{"exports":[{"url":{"url":"x"}},{"url":1},{"url":null}],"duration_seconds":1.0}';
+    expect(presignJsonUrls(stored, "J", WEB)).toBe(stored);
+    expect(presignJsonUrls('{"exports":{"url":"x"}}', "J", WEB)).toBe('{"exports":{"url":"x"}}');
   });
 });
 

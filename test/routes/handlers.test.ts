@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { createTokenService } from "../../src/auth/jwt";
-import { serveEdgeRoute } from "../../src/routes";
+import { serveEdgeRoute, type RouteIo } from "../../src/routes";
 import { laUnixDate } from "../../src/keys/la-time";
 import { base64ToBytes, loadBlocksVectors } from "../helpers/vectors";
 import { idToken } from "../helpers/tokens";
@@ -19,10 +19,14 @@ const ADMIN_SUB = "oseh_u_adminAAAAAAAAAAAAAAAAAA";
 
 async function call(path: string, values: Record<string, Stored>, init: RequestInit = {}) {
   const t = createTestIo(NOW, values);
-  const response = await serveEdgeRoute(new Request(`${BASE}${path}`, init), t.io);
+  const response = await serve(new Request(`${BASE}${path}`, init), t.io);
   if (response === undefined) throw new Error(`${path} is not an edge route`);
   const bytes = new Uint8Array(await response.arrayBuffer());
   return { response, bytes, text: new TextDecoder().decode(bytes), ...t };
+}
+
+function serve(request: Request, io: RouteIo): Promise<Response | undefined> {
+  return serveEdgeRoute(request, new URL(request.url), () => io);
 }
 
 function bearer(token: string): RequestInit {
@@ -280,10 +284,10 @@ describe("admin routes (id token + auth:is_admin)", () => {
   it("uncached variants and unknown paths are not served", async () => {
     const token = bearer(await idToken(ADMIN_SUB, NOW));
     const t = createTestIo(NOW, adminFlag);
-    expect(await serveEdgeRoute(new Request(`${BASE}/api/1/admin/email/partial_email_send_stats`, token), t.io)).toBeUndefined();
-    expect(await serveEdgeRoute(new Request(`${BASE}/api/1/admin/monthly_active_users/week`, token), t.io)).toBeUndefined();
-    expect(await serveEdgeRoute(new Request(`${BASE}/api/1/admin/daily_active_users/`, token), t.io)).toBeUndefined();
-    expect(await serveEdgeRoute(new Request(`${BASE}/api/1/admin/daily_active_users`, { ...token, method: "POST" }), t.io)).toBeUndefined();
+    expect(await serve(new Request(`${BASE}/api/1/admin/email/partial_email_send_stats`, token), t.io)).toBeUndefined();
+    expect(await serve(new Request(`${BASE}/api/1/admin/monthly_active_users/week`, token), t.io)).toBeUndefined();
+    expect(await serve(new Request(`${BASE}/api/1/admin/daily_active_users/`, token), t.io)).toBeUndefined();
+    expect(await serve(new Request(`${BASE}/api/1/admin/daily_active_users`, { ...token, method: "POST" }), t.io)).toBeUndefined();
     const utmToday = await call(`/api/1/admin/utm_conversion_stats?year=2023&month=11&day=14`, adminFlag, token);
     expect(utmToday.passthroughs.length).toBe(1);
     expect(utmToday.loads).toEqual([]); // decided before auth

@@ -2,6 +2,7 @@
  * Passthrough targets (DESIGN §4.1): routes the edge never serves, so tests can check that
  * method, path, query, headers, body, status and response headers cross the edge unchanged.
  */
+import { gzip } from "../util";
 
 /** Any method: echoes what arrived, so a test can see exactly what the edge forwarded. */
 export async function echo(request: Request, url: URL): Promise<Response> {
@@ -54,6 +55,23 @@ export function bytes(url: URL): Response {
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) out[i] = (i * 31 + 7) & 0xff;
   return new Response(out, { status: 200, headers: { "Content-Type": "application/octet-stream" } });
+}
+
+/** The plain text of `/api/1/dev/gzip`, for tests to compare with. */
+export const GZIPPED_TEXT = "gzip from the origin\n";
+
+/**
+ * `/api/1/dev/gzip`: a body sent gzip-encoded whatever the request accepts, as the backend sends
+ * its stored gzip (image playlists, daily stats). The Content-Type is one Cloudflare's proxy does
+ * not compress, so Miniflare's imitation of it in front of this origin leaves the encoding alone.
+ */
+export async function gzipped(): Promise<Response> {
+  const body = await gzip(new TextEncoder().encode(GZIPPED_TEXT));
+  return new Response(body, {
+    status: 200,
+    headers: { "Content-Type": "application/octet-stream", "Content-Encoding": "gzip", "X-Dev-Gzip": "1" },
+    encodeBody: "manual",
+  });
 }
 
 /**
