@@ -6,5 +6,7 @@ declare module "vitest" {
     blocksVectorsJson: string;
     /** The dev origin's base URL (no trailing slash), e.g. `http://127.0.0.1:41234`. */
     originUrl: string;
+    /** The dev origin's DEV_CONTROL_SECRET (never an edge binding); use test/helpers/dev-origin.ts. */
+    devControlSecret: string;
   }
 }

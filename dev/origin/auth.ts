@@ -1,6 +1,6 @@
 /**
- * The backend's auth rules as the dev origin needs them: the edge token on `X-Oseh-Edge`
- * (DESIGN §4), std auth (`auth_any`: id tokens and `oseh_ut_` user tokens, blocks-spec
+ * The backend's auth rules as the dev origin needs them: the edge's values and proxy tokens on
+ * `X-Oseh-Edge` (docs/origin.md §1), std auth (`auth_any`: id tokens and `oseh_ut_` user tokens, blocks-spec
  * "Conventions"), resource JWT verification (§4) and minting with the backend's exact bytes.
  */
 import { SignJWT, jwtVerify } from "jose";
@@ -94,12 +94,69 @@ export function verifyResourceJwt(token: string, secret: string, aud: Audience, 
   return verifyHs256(token, secret, aud, ["sub", "iss", "exp", "aud", "iat"], now);
 }
 
+/** The edge's credentials on `X-Oseh-Edge` (docs/origin.md §1), as a backend must check them. */
+export const VALUES_AUDIENCE = "oseh-edge-values";
+export const PROXY_AUDIENCE = "oseh-edge-proxy";
+/** Longest lifetime (exp − iat) the origin accepts per audience: the edge's tokens are short-lived. */
+export const VALUES_MAX_LIFETIME_SECONDS = 300;
+export const PROXY_MAX_LIFETIME_SECONDS = 60;
+
+export type EdgeTokenCheck = { ok: true } | { ok: false; status: 401 | 403; reason: string };
+
+/** The secrets the origin accepts edge tokens with: the current one, and during a rotation the previous one. */
+export interface EdgeSecrets {
+  EDGE_ORIGIN_JWT_SECRET: string;
+  EDGE_ORIGIN_JWT_SECRET_PREVIOUS?: string;
+}
+
 /**
- * `X-Oseh-Edge` (DESIGN §4): HS256 with `EDGE_ORIGIN_JWT_SECRET`, iss `oseh`, aud `oseh-origin`.
- * Missing → "missing"; present but bad → "invalid".
+ * HS256 only, iss `oseh`, the one audience, `exp` in the future and `iat` not (leeway 0), and a
+ * lifetime no longer than the audience allows: a token that claims to live longer was not minted
+ * by the edge. Returns the verified payload.
  */
-export async function checkEdgeToken(header: string | null, secret: string, now: number): Promise<"valid" | "missing" | "invalid"> {
-  if (header === null || header === "") return "missing";
-  const checked = await verifyClaims(header, secret, "oseh-origin", ["iss", "aud", "exp", "iat"], now);
-  return checked.ok ? "valid" : "invalid";
+async function verifyEdgeToken(header: string | null, secrets: EdgeSecrets, audience: string, maxLifetime: number, now: number): Promise<{ ok: true; payload: Record<string, unknown> } | { ok: false; status: 401 | 403; reason: string }> {
+  if (header === null || header === "") return { ok: false, status: 401, reason: "X-Oseh-Edge is required" };
+  let lastError = "unverifiable";
+  for (const secret of [secrets.EDGE_ORIGIN_JWT_SECRET, secrets.EDGE_ORIGIN_JWT_SECRET_PREVIOUS]) {
+    if (secret === undefined || secret === "") continue;
+    try {
+      const { payload } = await jwtVerify(header, await hmacKey(secret), {
+        algorithms: ["HS256"],
+        audience,
+        issuer: "oseh",
+        requiredClaims: ["iss", "aud", "exp", "iat"],
+        currentDate: new Date(now * 1000),
+        clockTolerance: 0,
+      });
+      const iat = payload.iat as number;
+      const exp = payload.exp as number;
+      if (iat > now) return { ok: false, status: 403, reason: "iat in the future" };
+      if (exp - iat > maxLifetime) return { ok: false, status: 403, reason: `lifetime over ${maxLifetime} s` };
+      return { ok: true, payload: payload as Record<string, unknown> };
+    } catch (error) {
+      lastError = error instanceof Error ? error.message : String(error);
+      // Only a signature mismatch is worth trying the other secret for.
+      if (!(error instanceof Error && "code" in error && error.code === "ERR_JWS_SIGNATURE_VERIFICATION_FAILED")) break;
+    }
+  }
+  return { ok: false, status: 403, reason: lastError };
+}
+
+/** `/api/1/edge/*`: only the values token (aud `oseh-edge-values`, at most 5 minutes). */
+export async function checkValuesToken(header: string | null, secrets: EdgeSecrets, now: number): Promise<EdgeTokenCheck> {
+  const checked = await verifyEdgeToken(header, secrets, VALUES_AUDIENCE, VALUES_MAX_LIFETIME_SECONDS, now);
+  return checked.ok ? { ok: true } : checked;
+}
+
+/**
+ * Whether this request may be answered with a delegation document: a proxy token (aud
+ * `oseh-edge-proxy`, at most 60 s) whose `htm` is this request's method and `htu` this request's
+ * raw path (escapes as received, no query — Starlette's `scope["raw_path"]`).
+ */
+export async function checkProxyToken(header: string | null, secrets: EdgeSecrets, method: string, rawPath: string, now: number): Promise<EdgeTokenCheck> {
+  const checked = await verifyEdgeToken(header, secrets, PROXY_AUDIENCE, PROXY_MAX_LIFETIME_SECONDS, now);
+  if (!checked.ok) return checked;
+  if (checked.payload.htm !== method) return { ok: false, status: 403, reason: "htm does not match the request method" };
+  if (checked.payload.htu !== rawPath) return { ok: false, status: 403, reason: "htu does not match the request path" };
+  return { ok: true };
 }

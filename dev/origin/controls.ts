@@ -1,11 +1,15 @@
 /**
- * Test controls (`/__dev/…`): per-key fill counters and per-key fault injection. State is per
- * isolate (one isolate under `wrangler dev` and Miniflare). Everything is keyed by the value key,
- * so parallel test files that use their own keys never see each other's faults or counts.
+ * Test controls (`/__dev/…`): per-key fill counters, per-key fault injection, and a log of the
+ * edge tokens each request target arrived with. State is per isolate (one isolate under
+ * `wrangler dev` and Miniflare). Everything is keyed by the value key or the request target, so
+ * parallel test files that use their own keys never see each other's faults or counts.
  *
- * A fault can be set by request (`POST /__dev/faults`) or by a reserved uid fragment in the key
- * itself (`fault-500`, `fault-404`, `fault-501`, `fault-garbage`, `fault-slow-<ms>`), e.g.
- * `journeys:external:oseh_j_genfault-500-x1` — no set-up request needed.
+ * A fault is set by request (`POST /__dev/faults` with a key and a fault), or armed for reserved
+ * uid fragments (`fault-500`, `fault-404`, `fault-501`, `fault-garbage`, `fault-slow-<ms>`):
+ * `POST /__dev/faults {"match": "<fragment>"}` makes every key containing `match` take the fault
+ * its fragment names. Unarmed fragments do nothing, so a client that can choose a key (through an
+ * edge route that fills by uid) cannot make the origin slow or failing; every control needs the
+ * bearer DEV_CONTROL_SECRET (routes/dev-controls.ts).
  */
 
 export type Fault =
@@ -25,6 +29,7 @@ const MAX_SLOW_MS = 60_000; // a typo in a test must not hang the dev origin for
 
 const fills = new Map<string, number>();
 const faults = new Map<string, FaultRule>();
+const armedMatches = new Set<string>();
 
 export function countFill(key: string): void {
   fills.set(key, (fills.get(key) ?? 0) + 1);
@@ -56,7 +61,48 @@ export function takeFault(key: string): Fault | undefined {
     }
     return rule.fault;
   }
-  return reservedFault(key);
+  for (const match of armedMatches) if (key.includes(match)) return reservedFault(key);
+  return undefined;
+}
+
+export function armMatch(match: string): void {
+  armedMatches.add(match);
+}
+
+export function disarmMatch(match: string): void {
+  armedMatches.delete(match);
+}
+
+/** What one request arrived with, for `GET /__dev/seen` (tests read the edge's tokens here). */
+export interface SeenRequest {
+  method: string;
+  /** The raw path, escapes as received. */
+  path: string;
+  query: string;
+  /** `X-Oseh-Edge` as received, or null. */
+  edgeToken: string | null;
+  /** For routes that read no body of their own: the body's length and sha256 (hex), once read. */
+  bodyLength?: number;
+  bodySha256?: string;
+}
+
+/** Bounded: a long `npm start` session must not grow without end. */
+const MAX_SEEN_TARGETS = 2000;
+const seen = new Map<string, SeenRequest[]>();
+
+export function recordSeen(target: string, request: SeenRequest): void {
+  const list = seen.get(target) ?? [];
+  list.push(request);
+  seen.delete(target);
+  seen.set(target, list);
+  if (seen.size > MAX_SEEN_TARGETS) {
+    const oldest = seen.keys().next().value;
+    if (oldest !== undefined) seen.delete(oldest);
+  }
+}
+
+export function seenFor(target: string): SeenRequest[] {
+  return seen.get(target) ?? [];
 }
 
 function reservedFault(key: string): Fault | undefined {
@@ -70,10 +116,17 @@ function reservedFault(key: string): Fault | undefined {
   return undefined;
 }
 
-/** Parses a `POST /__dev/faults` body: `{"key": "...", "fault": {...}, "times"?: n}`. */
-export function parseFaultRequest(body: unknown): { key: string; rule: FaultRule } | string {
+/**
+ * Parses a `POST /__dev/faults` body: `{"key": "...", "fault": {...}, "times"?: n}`, or
+ * `{"match": "..."}` to arm the reserved fragments in keys containing it.
+ */
+export function parseFaultRequest(body: unknown): { key: string; rule: FaultRule } | { match: string } | string {
   if (typeof body !== "object" || body === null) return "body must be a JSON object";
-  const { key, fault, times } = body as { key?: unknown; fault?: unknown; times?: unknown };
+  const { key, fault, times, match } = body as { key?: unknown; fault?: unknown; times?: unknown; match?: unknown };
+  if (match !== undefined) {
+    if (typeof match !== "string" || match.length < 8) return "match must be a string of at least 8 characters";
+    return { match };
+  }
   if (typeof key !== "string" || key === "") return "key must be a non-empty string";
   if (times !== undefined && (typeof times !== "number" || !Number.isInteger(times) || times < 1)) return "times must be a positive integer";
   if (typeof fault !== "object" || fault === null) return "fault must be an object";

@@ -1,28 +1,63 @@
 /**
  * The dev origin Worker (DESIGN §1.2): plays the Oseh backend for `npm start` and the integration
  * tests. Routes:
- * - `GET /api/1/edge/values/{key}`: the values endpoint (routes/values.ts, DESIGN §4.2);
- * - the journey/prompt start routes (routes/start.ts, blocks-spec §2.8, §3.8, DESIGN §4.3);
+ * - `GET /api/1/edge/values/{key}`: the values endpoint (routes/values.ts), values token only;
+ * - the journey/prompt start routes (routes/start.ts), delegating only to a bound proxy token;
  * - `/api/1/dev/{echo,stream,teapot,bytes,gzip,delegate}`: passthrough and delegation targets (routes/plain.ts);
- * - `/__dev/…`: test controls (routes/dev-controls.ts).
+ * - `/__dev/…`: test controls (routes/dev-controls.ts), behind the bearer DEV_CONTROL_SECRET.
+ * Routing is on the percent-decoded path, as Starlette's; every request's target and
+ * `X-Oseh-Edge` are logged for `GET /__dev/seen`.
  * Anything else answers like FastAPI for an unknown route: 404 `{"detail":"Not Found"}`.
  */
 import type { DevOriginEnv } from "./env";
-import { handleDevControls } from "./routes/dev-controls";
-import { checkEdgeToken } from "./auth";
+import { checkProxyToken } from "./auth";
+import { recordSeen, type SeenRequest } from "./controls";
+import { handleDevControls, hasControlSecret } from "./routes/dev-controls";
 import { bytes, delegate, echo, gzipped, stream, teapot } from "./routes/plain";
 import { findStartRoute, handleStart } from "./routes/start";
-import { VALUES_PREFIX, handleValues } from "./routes/values";
+import { ORIGIN_ONLY_PREFIX, handleValues } from "./routes/values";
 
 const wallClock = () => Math.floor(Date.now() / 1000);
 
-async function route(request: Request, env: DevOriginEnv): Promise<Response> {
+/**
+ * The path as Starlette routes it: uvicorn percent-decodes the raw path (`unquote`, invalid
+ * escapes kept), so `/api/1/edge%2Fvalues/k` and `/api/1/%65dge/values/k` are the values route.
+ * The URL parser has already resolved dot segments, as a proxy in front of the backend would.
+ */
+export function routedPath(rawPath: string): string {
+  try {
+    return decodeURIComponent(rawPath);
+  } catch {
+    return rawPath.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  }
+}
+
+/** Reads a body nobody else reads and notes its length and sha256 (the 64 MiB passthrough test). */
+async function digestBody(request: Request, seen: SeenRequest): Promise<void> {
+  if (request.body === null) return;
+  const digest = new crypto.DigestStream("SHA-256");
+  let length = 0;
+  await request.body
+    .pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          length += chunk.byteLength;
+          controller.enqueue(chunk);
+        },
+      }),
+    )
+    .pipeTo(digest);
+  seen.bodyLength = length;
+  seen.bodySha256 = [...new Uint8Array(await digest.digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function route(request: Request, env: DevOriginEnv, seen: SeenRequest): Promise<Response> {
   const url = new URL(request.url);
-  const path = url.pathname;
-  if (path.startsWith(VALUES_PREFIX)) return handleValues(request, url, env, wallClock());
+  const path = routedPath(url.pathname);
+  if (path === ORIGIN_ONLY_PREFIX || path.startsWith(`${ORIGIN_ONLY_PREFIX}/`)) return handleValues(request, path, env, wallClock());
   const start = findStartRoute(request.method, path);
   if (start !== undefined) return handleStart(start, request, env, wallClock);
-  if (path.startsWith("/__dev/")) return handleDevControls(request, url);
+  if (path.startsWith("/__dev/")) return handleDevControls(request, url, env.DEV_CONTROL_SECRET);
   switch (path) {
     case "/api/1/dev/echo":
       return echo(request, url);
@@ -34,16 +69,25 @@ async function route(request: Request, env: DevOriginEnv): Promise<Response> {
       return bytes(url);
     case "/api/1/dev/gzip":
       return gzipped();
-    case "/api/1/dev/delegate":
-      return delegate(request, url, (await checkEdgeToken(request.headers.get("X-Oseh-Edge"), env.EDGE_ORIGIN_JWT_SECRET, wallClock())) === "valid");
+    case "/api/1/dev/delegate": {
+      // An arbitrary delegation document is a test control: the control secret, and like every
+      // delegation, a proxy token bound to this very request.
+      if (!hasControlSecret(request, env.DEV_CONTROL_SECRET)) return delegate(request, url, false);
+      const proxy = await checkProxyToken(request.headers.get("X-Oseh-Edge"), env, request.method, url.pathname, wallClock());
+      return delegate(request, url, proxy.ok);
+    }
   }
+  await digestBody(request, seen);
   return new Response('{"detail":"Not Found"}', { status: 404, headers: { "Content-Type": "application/json" } });
 }
 
 export default {
   async fetch(request, env): Promise<Response> {
     try {
-      return await route(request, env);
+      const url = new URL(request.url);
+      const seen: SeenRequest = { method: request.method, path: url.pathname, query: url.search, edgeToken: request.headers.get("X-Oseh-Edge") };
+      recordSeen(`${url.pathname}${url.search}`, seen);
+      return await route(request, env, seen);
     } catch (error) {
       // The backend's error middleware: a plain 500 (blocks-spec intro), with the cause logged.
       console.error("dev origin: unhandled error", error);

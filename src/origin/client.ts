@@ -1,7 +1,8 @@
 /**
- * The edge's HTTP client for the origin (DESIGN §4): passthrough of any request, and the values
- * endpoint used to fill misses. Every request carries `X-Oseh-Edge` (./edge-token.ts). Failures
- * are values (`OriginError`), never thrown.
+ * The edge's HTTP client for the origin (docs/origin.md): passthrough of any request, and the
+ * values endpoint used to fill misses. Each carries its own `X-Oseh-Edge` (./tokens.ts): a proxy
+ * token bound to the forwarded request, or the values token on the edge's own values calls.
+ * Failures are values (`OriginError`), never thrown.
  *
  * Values endpoint contract (docs/origin.md):
  * - 200 → the value bytes; `X-Edge-Expires-At: <unix seconds>` optional;
@@ -10,14 +11,22 @@
  *   404) → the family is not served: the edge passes the request through;
  * - timeout → 504; connection failure, 5xx or any other status → 502. None of these is cached.
  */
-import { EDGE_TOKEN_HEADER, getEdgeToken } from "./edge-token";
+import { isOriginOnlyPath } from "./forward-guard";
+import { EDGE_TOKEN_HEADER, getValuesToken, mintProxyToken } from "./tokens";
 import { forwardedRequestHeaders } from "./headers";
 import { MAX_VALUE_BYTES } from "../storage/limits";
 import { readCapped } from "../util/bytes";
+import { withIdleTimeout } from "../util/streams";
 
 export const VALUES_PATH = "/api/1/edge/values/";
 export const EXPIRES_AT_HEADER = "X-Edge-Expires-At";
 export const VALUE_STATE_HEADER = "X-Edge-Value";
+
+/**
+ * A forwarded body that sends nothing for this long is cut: Cloudflare's own proxy gives up on an
+ * origin that stays silent for 100 s (HTTP 524), so no client could expect more from the edge.
+ */
+export const PASSTHROUGH_IDLE_TIMEOUT_MS = 100_000;
 
 export interface OriginError {
   kind: "error";
@@ -32,7 +41,12 @@ export type FetchValueResult =
   | { kind: "unsupported"; reason: string }
   | OriginError;
 
-export type PassthroughResult = { kind: "response"; response: Response } | OriginError;
+export type PassthroughResult =
+  /** `deadline`: the `Date.now()` by which a body the edge reads itself must have arrived whole. */
+  | { kind: "response"; response: Response; deadline: number }
+  /** The path could route to the origin's edge-only endpoints: never forwarded. */
+  | { kind: "refused" }
+  | OriginError;
 
 export interface OriginClientConfig {
   /** Without a trailing slash (Config.originUrl). */
@@ -47,7 +61,7 @@ export interface OriginClientOptions {
   /** Defaults to the global fetch. */
   fetch?: typeof fetch;
   /**
-   * Unix seconds for minting `X-Oseh-Edge`; defaults to the platform clock. The token is checked
+   * Unix seconds for minting `X-Oseh-Edge` tokens; defaults to the platform clock. The token is checked
    * by the origin against its own clock, so it follows real time even when the cache logic runs
    * on an injected one (tests move `now` days ahead; a token minted then would be refused).
    */
@@ -58,7 +72,8 @@ export interface OriginClient {
   /**
    * Forwards the request (method, path, query, headers minus client edge headers, streamed body)
    * and returns the origin's response unchanged, streamed. The timeout covers the wait for the
-   * response head only, so long streamed bodies are not cut off.
+   * response head; the body is the caller's: a delegation document is read by `deadline`, a
+   * streamed body is cut only when it goes idle (../util/streams.ts).
    */
   passthrough(request: Request): Promise<PassthroughResult>;
   /** One values-endpoint call; the timeout covers the whole body. */
@@ -85,14 +100,15 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
   const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
   const base = config.originUrl.replace(/\/+$/, "");
   const tokenClock = options.tokenClock ?? (() => Date.now() / 1000);
-  const edgeToken = () => getEdgeToken(config.edgeOriginSecret, tokenClock());
 
   return {
     async passthrough(request) {
       const incoming = new URL(request.url);
+      if (isOriginOnlyPath(incoming.pathname)) return { kind: "refused" };
+      const startedAt = Date.now();
       const target = `${base}${incoming.pathname}${incoming.search}`;
       const headers = forwardedRequestHeaders(request.headers);
-      headers.set(EDGE_TOKEN_HEADER, await edgeToken());
+      headers.set(EDGE_TOKEN_HEADER, await mintProxyToken(config.edgeOriginSecret, request.method, target, tokenClock()));
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(new DOMException("origin response head timed out", "TimeoutError")), config.originTimeoutMs);
       try {
@@ -107,7 +123,11 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
         // A fresh Response so the caller may add headers (Cache-Status); body and headers as sent,
         // whatever the client accepts: the origin's encoding is the backend's answer, and the
         // request's Accept-Encoding is Cloudflare's rewrite, not the client's (docs/routes.md).
-        return { kind: "response", response: new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: upstream.headers }) };
+        return {
+          kind: "response",
+          response: new Response(upstream.body === null ? null : withIdleTimeout(upstream.body, PASSTHROUGH_IDLE_TIMEOUT_MS), { status: upstream.status, statusText: upstream.statusText, headers: upstream.headers }),
+          deadline: startedAt + config.originTimeoutMs,
+        };
       } catch (error) {
         if (controller.signal.aborted || isTimeout(error)) {
           return { kind: "error", status: 504, message: `origin did not answer ${request.method} ${incoming.pathname} within ${config.originTimeoutMs} ms` };
@@ -123,7 +143,7 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
       let response: Response;
       let bytes: Uint8Array;
       try {
-        const token = await edgeToken();
+        const token = await getValuesToken(config.edgeOriginSecret, tokenClock());
         response = await doFetch(url, {
           method: "GET",
           headers: { [EDGE_TOKEN_HEADER]: token, Accept: "application/octet-stream" },

@@ -1,11 +1,22 @@
 /**
  * The edge's side of the origin contracts (DESIGN §4; docs/origin.md): the client (passthrough
- * and the values endpoint, with `X-Oseh-Edge`), read-through loads with fill on miss and
+ * with a proxy token, the values endpoint with the values token), read-through loads with fill on miss and
  * stale-if-error, the delegated render, and the `Cache-Status` vocabulary.
  */
 export { createOriginClient, parseExpiresAtHeader, EXPIRES_AT_HEADER, VALUES_PATH, VALUE_STATE_HEADER } from "./client";
 export type { FetchValueResult, OriginClient, OriginClientConfig, OriginClientOptions, OriginError, PassthroughResult } from "./client";
-export { getEdgeToken, edgeTokenClaims, EDGE_TOKEN_HEADER, EDGE_TOKEN_LIFETIME_SECONDS } from "./edge-token";
+export {
+  getValuesToken,
+  mintProxyToken,
+  proxyTokenClaims,
+  valuesTokenClaims,
+  EDGE_TOKEN_HEADER,
+  PROXY_TOKEN_AUDIENCE,
+  PROXY_TOKEN_LIFETIME_SECONDS,
+  VALUES_TOKEN_AUDIENCE,
+  VALUES_TOKEN_LIFETIME_SECONDS,
+} from "./tokens";
+export { isOriginOnlyPath, ORIGIN_ONLY_PREFIX } from "./forward-guard";
 export { forwardedRequestHeaders, isEdgeOnlyHeader } from "./headers";
 export { loadThroughCache, cacheStatusOf, toRouteLoad, type LoadDeps, type LoadOptions, type LoadOutcome, type RouteLoad } from "./load";
 export { parseDelegation, isDelegation, mediaTypeOf, templateKindOf, templateProblem, EDGE_RENDER_MEDIA_TYPE, type Delegation, type DelegationProblem } from "./delegation";

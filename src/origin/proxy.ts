@@ -3,8 +3,9 @@
  * delegated render (§4.3). The origin keeps authorization and session creation; when its answer
  * is a delegation document, the edge streams prefix + the rendered stored value + suffix with the
  * origin's status and headers (Content-Type → JSON, Content-Length and Content-Encoding dropped,
- * since the body is new). The origin only delegates to requests bearing a valid `X-Oseh-Edge`,
- * which the edge's client always sends (./client.ts).
+ * since the body is new). The origin only delegates to a request bearing a proxy token bound to
+ * it (./tokens.ts), which the edge's client adds to every forwarded request (./client.ts). The
+ * document must arrive whole within ORIGIN_TIMEOUT_MS of the request (else 504).
  */
 import { createTokenService, type TokenService } from "../auth/jwt";
 import type { Config } from "../config";
@@ -15,7 +16,8 @@ import { createOriginClient, type OriginClient } from "./client";
 import { isDelegation, MAX_DELEGATION_BYTES, parseDelegation, type Delegation } from "./delegation";
 import { cacheStatusOf, loadThroughCache, type LoadDeps, type LoadOutcome } from "./load";
 import { originFailureOf, originFailureResponse } from "./responses";
-import { readCapped } from "../util/bytes";
+import { readPrefixBy } from "../util/bytes";
+import { failureResponse } from "../errors";
 
 export interface ProxyDeps {
   config: Config;
@@ -101,9 +103,14 @@ async function renderTemplate(delegation: Delegation, deps: ProxyDeps, loadDeps:
 /** Describe the bytes of the origin's body (the delegation document), not the rendered value. */
 const DOCUMENT_ONLY_HEADERS = ["Content-Length", "Content-Encoding", "ETag", "Content-MD5", "Digest", "Content-Digest", "Repr-Digest"];
 
-async function renderDelegated(response: Response, deps: ProxyDeps, now: number): Promise<Response> {
-  const read = await readCapped(response.body, MAX_DELEGATION_BYTES);
-  if (!read.ok) {
+async function renderDelegated(response: Response, deadline: number, deps: ProxyDeps, now: number): Promise<Response> {
+  const read = await readPrefixBy(response.body, MAX_DELEGATION_BYTES, deadline);
+  if (!read.complete) {
+    if ("timedOut" in read) {
+      console.error("delegation document did not arrive whole within", deps.config.originTimeoutMs, "ms");
+      return originFailureResponse(originFailureOf(504), cacheStatusError(504));
+    }
+    await read.reader.cancel().catch(() => undefined);
     console.error("delegation document refused: over", MAX_DELEGATION_BYTES, "bytes");
     return badOriginResponse();
   }
@@ -140,11 +147,15 @@ export async function handleProxied(request: Request, deps: ProxyDeps): Promise<
   const now = deps.now();
   const origin = deps.origin ?? originClientFor(deps.config);
   const result = await origin.passthrough(request);
+  if (result.kind === "refused") {
+    // The origin's edge-only endpoints are never a client's to reach (./forward-guard.ts).
+    return failureResponse({ type: "not_found", message: "no such route" });
+  }
   if (result.kind === "error") {
     console.error("passthrough failed", request.method, new URL(request.url).pathname, result.status, result.message);
     return originFailureResponse(originFailureOf(result.status), cacheStatusError(result.status));
   }
-  if (isDelegation(result.response)) return renderDelegated(result.response, { ...deps, origin }, now);
+  if (isDelegation(result.response)) return renderDelegated(result.response, result.deadline, { ...deps, origin }, now);
   appendCacheStatus(result.response.headers, cacheStatusBypass());
   return result.response;
 }

@@ -26,10 +26,11 @@ export type RouteOutcome =
     }
   | { kind: "auth"; failure: AuthFailure }
   | { kind: "invalid-filters"; detail: readonly ValidationItem[] }
-  | { kind: "passthrough"; reason: string };
+  /** `request`: what to forward when the route has read the original's body (./admin.ts). */
+  | { kind: "passthrough"; reason: string; request?: Request };
 
-export function passthroughOutcome(reason: string): RouteOutcome {
-  return { kind: "passthrough", reason };
+export function passthroughOutcome(reason: string, request?: Request): RouteOutcome {
+  return request === undefined ? { kind: "passthrough", reason } : { kind: "passthrough", reason, request };
 }
 
 export function authOutcome(failure: AuthFailure): RouteOutcome {
@@ -66,7 +67,7 @@ export async function respond(outcome: RouteOutcome, request: Request, io: Route
       return withEdgeHeaders(response, CACHE_STATUS_NOT_CONSULTED, startedAt);
     }
     case "passthrough":
-      return io.passthrough(request);
+      return io.passthrough(outcome.request ?? request);
     default:
       return outcome satisfies never;
   }

@@ -21,21 +21,89 @@ export type CappedRead = { ok: true; bytes: Uint8Array } | { ok: false; size: nu
  * most `maxBytes` of memory and is refused instead of being half-stored.
  */
 export async function readCapped(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<CappedRead> {
-  if (body === null) return { ok: true, bytes: new Uint8Array(0) };
+  const read = await readPrefix(body, maxBytes);
+  if (read.complete) return { ok: true, bytes: read.bytes };
+  await read.reader.cancel().catch(() => undefined);
+  return { ok: false, size: read.size };
+}
+
+/**
+ * A body read up to a cap: either all of it, or the chunks read so far (at most `maxBytes` plus
+ * the one chunk that passed it) and the reader positioned after them, so the caller can refuse
+ * the body, or send it on unchanged with `replayBody` without holding more than that. With a
+ * `deadline` (a `Date.now()` value), a body not complete by then is cancelled: `timedOut`.
+ */
+export type PrefixRead =
+  | { complete: true; bytes: Uint8Array }
+  | { complete: false; size: number; head: Uint8Array[]; reader: ReadableStreamDefaultReader<Uint8Array> };
+
+export type TimedOut = { complete: false; timedOut: true };
+
+export function readPrefix(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<PrefixRead> {
+  return readPrefixUntil(body, maxBytes, undefined) as Promise<PrefixRead>;
+}
+
+/** `readPrefix` for documents that must arrive whole by `deadline` (a `Date.now()` value). */
+export function readPrefixBy(body: ReadableStream<Uint8Array> | null, maxBytes: number, deadline: number): Promise<PrefixRead | TimedOut> {
+  return readPrefixUntil(body, maxBytes, deadline);
+}
+
+async function readPrefixUntil(body: ReadableStream<Uint8Array> | null, maxBytes: number, deadline: number | undefined): Promise<PrefixRead | TimedOut> {
+  if (body === null) return { complete: true, bytes: new Uint8Array(0) };
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      return { ok: false, size };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired =
+    deadline === undefined
+      ? undefined
+      : new Promise<"expired">((resolve) => {
+          timer = setTimeout(() => resolve("expired"), Math.max(0, deadline - Date.now()));
+        });
+  try {
+    for (;;) {
+      const next = expired === undefined ? await reader.read() : await Promise.race([reader.read(), expired]);
+      if (next === "expired") {
+        await reader.cancel(new DOMException("body did not arrive in time", "TimeoutError")).catch(() => undefined);
+        return { complete: false, timedOut: true };
+      }
+      if (next.done) break;
+      size += next.value.byteLength;
+      chunks.push(next.value);
+      if (size > maxBytes) return { complete: false, size, head: chunks, reader };
     }
-    chunks.push(value);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
   }
-  return { ok: true, bytes: chunks.length === 0 ? new Uint8Array(0) : concatBytes(chunks) };
+  return { complete: true, bytes: chunks.length === 0 ? new Uint8Array(0) : concatBytes(chunks) };
+}
+
+/**
+ * The bytes already read followed by the rest of the reader, as one stream pulled on demand: the
+ * original body, without a second buffer (`Request.clone()` would tee and keep everything the
+ * slower branch has not read). Cancelling it cancels the source.
+ */
+export function replayBody(head: readonly Uint8Array[], reader: ReadableStreamDefaultReader<Uint8Array>): ReadableStream<Uint8Array> {
+  let index = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const next = head[index];
+        if (next !== undefined) {
+          index += 1;
+          controller.enqueue(next);
+          return;
+        }
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 /** The whole stream; only for bodies that are small by construction (encoders, tests). */

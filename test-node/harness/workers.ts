@@ -61,15 +61,23 @@ async function serve(worker: Record<string, unknown>, port = 0): Promise<ServedW
   return { url, dispose: () => mf.dispose() };
 }
 
+export interface StartDevOriginOptions {
+  /**
+   * The bearer secret of the dev origin's test controls (docs/origin.md §8). Never given to the
+   * edge; without it every control answers 403.
+   */
+  controlSecret?: string;
+}
+
 /** The dev origin with the test secrets. */
-export async function startDevOrigin(): Promise<ServedWorker> {
+export async function startDevOrigin(options: StartDevOriginOptions = {}): Promise<ServedWorker> {
   return serve({
     name: "oseh-dev-origin",
     modules: true,
     script: await bundle(DEV_ORIGIN_ENTRY),
     compatibilityDate: "2026-11-01",
     compatibilityFlags: ["nodejs_compat"],
-    bindings: { ...TEST_SECRETS },
+    bindings: { ...TEST_SECRETS, ...(options.controlSecret === undefined ? {} : { DEV_CONTROL_SECRET: options.controlSecret }) },
   });
 }
 

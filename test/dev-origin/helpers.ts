@@ -1,17 +1,22 @@
 /** Talking to the dev origin (started by test/global-setup.ts) over real HTTP. */
-import { inject } from "vitest";
 import { TEST_SECRETS, idToken, signToken } from "../helpers/tokens";
+import { originUrl } from "../helpers/dev-origin";
 
-export function originUrl(path = ""): string {
-  return `${inject("originUrl")}${path}`;
-}
+export { armFaults, clearFault, fillCount, originUrl, seenRequests, setFault } from "../helpers/dev-origin";
 
 /** The dev origin checks tokens against the wall clock (it plays a real backend). */
 export const wallNow = (): number => Math.floor(Date.now() / 1000);
 
-export function edgeToken(overrides: Record<string, unknown> = {}, secret: string = TEST_SECRETS.edgeOrigin): Promise<string> {
+/** A values token as the edge mints it (aud oseh-edge-values, 5 minutes). */
+export function valuesToken(overrides: Record<string, unknown> = {}, secret: string = TEST_SECRETS.edgeOrigin): Promise<string> {
   const now = wallNow();
-  return signToken({ secret, claims: { sub: "oseh-edge", iss: "oseh", aud: "oseh-origin", iat: now - 1, exp: now + 300, ...overrides } });
+  return signToken({ secret, claims: { sub: "oseh-edge", iss: "oseh", aud: "oseh-edge-values", iat: now - 1, exp: now + 299, ...overrides } });
+}
+
+/** A proxy token bound to `method` and the raw path `htu` (aud oseh-edge-proxy, 60 s). */
+export function proxyToken(method: string, htu: string, overrides: Record<string, unknown> = {}, secret: string = TEST_SECRETS.edgeOrigin): Promise<string> {
+  const now = wallNow();
+  return signToken({ secret, claims: { sub: "oseh-edge", iss: "oseh", aud: "oseh-edge-proxy", iat: now - 1, exp: now + 59, htm: method, htu, jti: crypto.randomUUID(), ...overrides } });
 }
 
 export function userIdToken(sub = "oseh_u_devUser00000000000001"): Promise<string> {
@@ -20,28 +25,9 @@ export function userIdToken(sub = "oseh_u_devUser00000000000001"): Promise<strin
 
 export async function getValue(key: string, token?: string): Promise<Response> {
   const headers: Record<string, string> = {};
-  const edge = token ?? (await edgeToken());
+  const edge = token ?? (await valuesToken());
   if (edge !== "") headers["X-Oseh-Edge"] = edge;
   return fetch(originUrl(`/api/1/edge/values/${encodeURIComponent(key)}`), { headers });
-}
-
-export async function fillCount(key: string): Promise<number> {
-  const response = await fetch(originUrl(`/__dev/counters?key=${encodeURIComponent(key)}`));
-  const body = (await response.json()) as { fills: number };
-  return body.fills;
-}
-
-export async function setFault(key: string, fault: Record<string, unknown>, times?: number): Promise<void> {
-  const response = await fetch(originUrl("/__dev/faults"), {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(times === undefined ? { key, fault } : { key, fault, times }),
-  });
-  if (response.status !== 204) throw new Error(`setFault: ${response.status} ${await response.text()}`);
-}
-
-export async function clearFault(key: string): Promise<void> {
-  await fetch(originUrl(`/__dev/faults?key=${encodeURIComponent(key)}`), { method: "DELETE" });
 }
 
 let counter = 0;

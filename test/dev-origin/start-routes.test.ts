@@ -7,18 +7,23 @@ import { renderJourney, renderPrompt } from "../../dev/origin/render";
 import type { DevOriginEnv } from "../../dev/origin/env";
 import { base64ToBytes, loadBlocksVectors } from "../helpers/vectors";
 import { TEST_SECRETS, signToken } from "../helpers/tokens";
-import { decodeJwtPayload, edgeToken, originUrl, userIdToken, wallNow } from "./helpers";
+import { decodeJwtPayload, originUrl, proxyToken, userIdToken, valuesToken, wallNow } from "./helpers";
 
 const EDGE_RENDER = "application/vnd.oseh.edge-render+json";
 const JSON_UTF8 = "application/json; charset=utf-8";
 
+/** In a header map: replaced by a proxy token bound to the request `post` sends (POST + its path). */
+const BOUND = "<proxy token for this request>";
+
 async function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(originUrl(path), { method: "POST", headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const sent = { ...headers };
+  if (sent["X-Oseh-Edge"] === BOUND) sent["X-Oseh-Edge"] = await proxyToken("POST", path);
+  return fetch(originUrl(path), { method: "POST", headers: sent, body: body === undefined ? undefined : JSON.stringify(body) });
 }
 
 async function authed(edge: boolean): Promise<Record<string, string>> {
   const headers: Record<string, string> = { authorization: `bearer ${await userIdToken()}` };
-  if (edge) headers["X-Oseh-Edge"] = await edgeToken();
+  if (edge) headers["X-Oseh-Edge"] = BOUND;
   return headers;
 }
 
@@ -34,7 +39,7 @@ describe("std auth", () => {
     const noJti = await signToken({ secret: TEST_SECRETS.id, claims: { sub: "oseh_u_x", iss: "oseh", aud: "oseh-id", iat: wallNow() - 1, exp: wallNow() + 60 } });
     expect((await post(path, undefined, { authorization: `bearer ${noJti}` })).status).toBe(403);
     // An edge token alone is not user auth.
-    expect((await post(path, undefined, { "X-Oseh-Edge": await edgeToken() })).status).toBe(401);
+    expect((await post(path, undefined, { "X-Oseh-Edge": BOUND })).status).toBe(401);
   });
 
   it("accepts the dev table's oseh_ut_ user tokens", async () => {
@@ -73,6 +78,29 @@ describe("journey routes", () => {
     expect(decodeJwtPayload(parsed.transcript.jwt)).toMatchObject({ aud: "oseh-transcript" });
   });
 
+  it("delegates only to a proxy token bound to this method and raw path, at most 60 s, leeway 0", async () => {
+    const path = "/api/1/users/me/start_journey_from_history";
+    const user = { authorization: `bearer ${await userIdToken()}` };
+    const delegates = async (token: string) => {
+      const response = await post(path, { journey_uid: uid }, { ...user, "X-Oseh-Edge": token });
+      expect(response.status).toBe(200);
+      const type = response.headers.get("Content-Type");
+      await response.arrayBuffer();
+      return type === EDGE_RENDER;
+    };
+    expect(await delegates(await proxyToken("POST", path))).toBe(true);
+    expect(await delegates(await proxyToken("GET", path))).toBe(false); // another method
+    expect(await delegates(await proxyToken("POST", "/api/1/users/me/start_ai_journey"))).toBe(false); // another path
+    expect(await delegates(await proxyToken("POST", `${path}/`))).toBe(false);
+    expect(await delegates(await proxyToken("POST", path.replace("journey", "%6Aourney")))).toBe(false); // htu is the raw path
+    expect(await delegates(await valuesToken())).toBe(false); // the values token delegates nothing
+    expect(await delegates(await proxyToken("POST", path, { aud: "oseh-origin" }))).toBe(false);
+    expect(await delegates(await proxyToken("POST", path, { exp: wallNow() + 120 }))).toBe(false); // lifetime over 60 s
+    expect(await delegates(await proxyToken("POST", path, { exp: wallNow() }))).toBe(false); // expired (leeway 0)
+    expect(await delegates(await proxyToken("POST", path, { iat: wallNow() + 5 }))).toBe(false); // iat in the future
+    expect(await delegates(await proxyToken("POST", path, {}, TEST_SECRETS.edgeAdmin))).toBe(false); // another secret
+  });
+
   it("404 journey_not_found, 422 on a missing body", async () => {
     expect((await post("/api/1/users/me/start_journey_from_history", { journey_uid: "oseh_j_nope" }, await authed(true))).status).toBe(404);
     expect((await post("/api/1/users/me/start_journey_from_history", undefined, await authed(true))).status).toBe(422);
@@ -87,7 +115,7 @@ describe("journey routes", () => {
   });
 
   it("public_links/start: wrapper prefix/suffix, Content-Type only, optional auth", async () => {
-    const edge = { "X-Oseh-Edge": await edgeToken(), visitor: "oseh_v_devVisitor1" };
+    const edge = { "X-Oseh-Edge": BOUND, visitor: "oseh_v_devVisitor1" };
     const delegated = await post("/api/1/journeys/public_links/start", { code: "devcode1", source: "browser" }, edge);
     expect(delegated.status).toBe(200);
     expect(delegated.headers.get("Content-Type")).toBe(EDGE_RENDER);

@@ -2,19 +2,36 @@
 import { describe, expect, it } from "vitest";
 import { ADMIN_SUBS } from "../../dev/origin/fixtures/families";
 import { TEST_SECRETS } from "../helpers/tokens";
-import { clearFault, edgeToken, fillCount, freshId, getValue, originUrl, setFault } from "./helpers";
+import { armFaults, clearFault, fillCount, freshId, getValue, originUrl, proxyToken, setFault, valuesToken } from "./helpers";
 
 const text = async (r: Response) => new TextDecoder().decode(await r.arrayBuffer());
 
-describe("edge token", () => {
-  it("401 without X-Oseh-Edge, 403 with a bad one", async () => {
+describe("values token", () => {
+  it("401 without X-Oseh-Edge, 403 with anything but a values token", async () => {
     const key = "auth:is_admin:oseh_u_x";
+    const now = Math.floor(Date.now() / 1000);
     expect((await getValue(key, "")).status).toBe(401);
     expect((await getValue(key, "garbage")).status).toBe(403);
-    expect((await getValue(key, await edgeToken({}, TEST_SECRETS.edgeAdmin))).status).toBe(403); // wrong secret
-    expect((await getValue(key, await edgeToken({ aud: "oseh-id" }))).status).toBe(403);
-    expect((await getValue(key, await edgeToken({ exp: Math.floor(Date.now() / 1000) - 1 }))).status).toBe(403);
+    expect((await getValue(key, await valuesToken({}, TEST_SECRETS.edgeAdmin))).status).toBe(403); // wrong secret
+    expect((await getValue(key, await valuesToken({ aud: "oseh-id" }))).status).toBe(403);
+    expect((await getValue(key, await valuesToken({ aud: "oseh-origin" }))).status).toBe(403); // the old shared audience
+    expect((await getValue(key, await valuesToken({ exp: now }))).status).toBe(403); // expired, leeway 0
+    expect((await getValue(key, await valuesToken({ exp: now + 600 }))).status).toBe(403); // lifetime over 5 minutes
+    expect((await getValue(key, await valuesToken({ iat: now + 5 }))).status).toBe(403);
+    // A proxy token, even one bound to this very request, is not a values token.
+    const path = `/api/1/edge/values/${encodeURIComponent(key)}`;
+    expect((await getValue(key, await proxyToken("GET", path))).status).toBe(403);
     expect((await getValue(key)).status).toBe(200);
+  });
+
+  it("guards every spelling Starlette would route to the values endpoint", async () => {
+    const token = await valuesToken();
+    for (const path of ["/api/1/edge%2Fvalues/auth%3Ais_admin%3Aoseh_u_x", "/api/1/%65dge/values/auth%3Ais_admin%3Aoseh_u_x"]) {
+      expect((await fetch(originUrl(path))).status).toBe(401);
+      const response = await fetch(originUrl(path), { headers: { "X-Oseh-Edge": token } });
+      expect(response.status).toBe(200);
+      expect(await text(response)).toBe("0");
+    }
   });
 });
 
@@ -95,16 +112,45 @@ describe("controls", () => {
     expect((await getValue(key)).status).toBe(200);
   });
 
-  it("injects faults named by reserved uid fragments", async () => {
-    expect((await getValue(`journeys:external:oseh_j_genfault-503-${freshId("r")}`)).status).toBe(503);
-    expect((await getValue(`journeys:external:oseh_j_genfault-404-${freshId("r")}`)).status).toBe(404);
-    expect((await getValue(`journeys:external:oseh_j_genfault-501-${freshId("r")}`)).status).toBe(501);
-    const garbage = await getValue(`journeys:external:oseh_j_genfault-garbage-${freshId("r")}`);
+  it("injects faults named by reserved uid fragments once armed, and only then", async () => {
+    const id = freshId("r");
+    const unarmed = await getValue(`journeys:external:oseh_j_genfault-503-${id}`);
+    expect(unarmed.status).toBe(200); // a client choosing such a uid gets nothing
+    await unarmed.arrayBuffer();
+    await armFaults(id);
+    expect((await getValue(`journeys:external:oseh_j_genfault-503-${id}`)).status).toBe(503);
+    expect((await getValue(`journeys:external:oseh_j_genfault-404-${id}`)).status).toBe(404);
+    expect((await getValue(`journeys:external:oseh_j_genfault-501-${id}`)).status).toBe(501);
+    const garbage = await getValue(`journeys:external:oseh_j_genfault-garbage-${id}`);
     expect(garbage.status).toBe(200);
+    expect(new Uint8Array(await garbage.arrayBuffer())[0]).toBe(0xff);
   });
 
   it("refuses a malformed fault", async () => {
-    const response = await fetch(originUrl("/__dev/faults"), { method: "POST", body: JSON.stringify({ key: "k", fault: { kind: "nope" } }) });
+    const { devControl } = await import("../helpers/dev-origin");
+    const response = await devControl("/__dev/faults", { method: "POST", body: JSON.stringify({ key: "k", fault: { kind: "nope" } }) });
     expect(response.status).toBe(400);
+  });
+
+  it("every control refuses a request without the bearer DEV_CONTROL_SECRET", async () => {
+    const key = `journeys:external:oseh_j_gen${freshId("s")}`;
+    const controls: [string, RequestInit][] = [
+      ["/__dev/health", {}],
+      [`/__dev/counters?key=${encodeURIComponent(key)}`, {}],
+      [`/__dev/counters?key=${encodeURIComponent(key)}`, { method: "DELETE" }],
+      ["/__dev/faults", { method: "POST", body: JSON.stringify({ key, fault: { kind: "status", status: 500 } }) }],
+      ["/__dev/faults", { method: "POST", body: JSON.stringify({ match: key }) }],
+      [`/__dev/faults?key=${encodeURIComponent(key)}`, { method: "DELETE" }],
+      [`/__dev/seen?target=${encodeURIComponent("/api/1/dev/echo")}`, {}],
+      ["/api/1/dev/delegate", { method: "POST", body: JSON.stringify({ key: "journeys:external:oseh_j_devFull0000000000000001", jwt: "a.b.c" }) }],
+    ];
+    for (const auth of [undefined, "Bearer wrong", "bearer ", `Basic ${btoa("x:y")}`]) {
+      for (const [path, init] of controls) {
+        const response = await fetch(originUrl(path), { ...init, headers: auth === undefined ? {} : { Authorization: auth } });
+        expect([path, response.status]).toEqual([path, 403]);
+      }
+    }
+    // Nothing took effect: no fault was set, nothing was armed.
+    expect((await getValue(key)).status).toBe(200);
   });
 });

@@ -1,16 +1,21 @@
 /** Pure pieces of src/origin: token reuse, header stripping, expiry header, delegation parsing, Cache-Status. */
 import { describe, expect, it } from "vitest";
+import { jwtVerify } from "jose";
 import {
-  EDGE_TOKEN_LIFETIME_SECONDS,
+  PROXY_TOKEN_LIFETIME_SECONDS,
+  VALUES_TOKEN_LIFETIME_SECONDS,
   createOriginClient,
   cacheStatusBypass,
   cacheStatusError,
   cacheStatusHit,
   cacheStatusMiss,
   cacheStatusStale,
-  edgeTokenClaims,
   forwardedRequestHeaders,
-  getEdgeToken,
+  getValuesToken,
+  isOriginOnlyPath,
+  mintProxyToken,
+  proxyTokenClaims,
+  valuesTokenClaims,
   mediaTypeOf,
   parseDelegation,
   parseExpiresAtHeader,
@@ -18,22 +23,75 @@ import {
 
 const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 
-describe("edge token", () => {
-  it("has the DESIGN §4 claims and a 5-minute lifetime", () => {
-    expect(edgeTokenClaims(1_800_000_000.7)).toEqual({ sub: "oseh-edge", iss: "oseh", aud: "oseh-origin", iat: 1_799_999_999, exp: 1_800_000_300 });
-    expect(EDGE_TOKEN_LIFETIME_SECONDS).toBe(300);
+describe("edge tokens", () => {
+  it("values token: aud oseh-edge-values, 5 minutes", () => {
+    expect(valuesTokenClaims(1_800_000_000.7)).toEqual({ sub: "oseh-edge", iss: "oseh", aud: "oseh-edge-values", iat: 1_799_999_999, exp: 1_800_000_299 });
+    expect(VALUES_TOKEN_LIFETIME_SECONDS).toBe(300);
   });
 
-  it("is reused until a minute before expiry, then re-minted; per secret", async () => {
+  it("proxy token: aud oseh-edge-proxy, 60 s, htm + htu = the path as sent (base path, escapes kept, no query)", () => {
+    expect(proxyTokenClaims("POST", "https://o.test/api/1/x?y=1", 1_800_000_000.2, "j")).toEqual({
+      sub: "oseh-edge",
+      iss: "oseh",
+      aud: "oseh-edge-proxy",
+      iat: 1_799_999_999,
+      exp: 1_800_000_059,
+      htm: "POST",
+      htu: "/api/1/x",
+      jti: "j",
+    });
+    expect(PROXY_TOKEN_LIFETIME_SECONDS).toBe(60);
+    expect(proxyTokenClaims("GET", "https://o.test/base/api/1/a%2Fb%7e/%E2%98%95", 0, "j").htu).toBe("/base/api/1/a%2Fb%7e/%E2%98%95");
+    expect(proxyTokenClaims("GET", "https://o.test/base/a/./b/../c", 0, "j").htu).toBe("/base/a/c");
+  });
+
+  it("proxy tokens are minted per request (never reused) and verify with the shared secret", async () => {
     const secret = `s-${Math.random()}`;
-    const a = await getEdgeToken(secret, 1_800_000_000);
-    expect(await getEdgeToken(secret, 1_800_000_100)).toBe(a);
-    expect(await getEdgeToken(secret, 1_800_000_239)).toBe(a);
-    const b = await getEdgeToken(secret, 1_800_000_240);
+    const a = await mintProxyToken(secret, "GET", "https://o.test/p", 1_800_000_000);
+    expect(await mintProxyToken(secret, "GET", "https://o.test/p", 1_800_000_000)).not.toBe(a);
+    const { payload, protectedHeader } = await jwtVerify(a, new TextEncoder().encode(secret), { audience: "oseh-edge-proxy", issuer: "oseh", currentDate: new Date(1_800_000_000_000) });
+    expect(protectedHeader).toEqual({ alg: "HS256", typ: "JWT" });
+    expect(payload).toMatchObject({ htm: "GET", htu: "/p" });
+  });
+
+  it("the values token is reused until a minute before expiry, then re-minted; per secret", async () => {
+    const secret = `s-${Math.random()}`;
+    const a = await getValuesToken(secret, 1_800_000_000);
+    expect(await getValuesToken(secret, 1_800_000_100)).toBe(a);
+    expect(await getValuesToken(secret, 1_800_000_238)).toBe(a);
+    const b = await getValuesToken(secret, 1_800_000_239);
     expect(b).not.toBe(a);
-    expect(await getEdgeToken(`${secret}-other`, 1_800_000_240)).not.toBe(b);
+    expect(await getValuesToken(`${secret}-other`, 1_800_000_239)).not.toBe(b);
     // A clock that moved back before the token's iat gets a new one.
-    expect(await getEdgeToken(secret, 1_700_000_000)).not.toBe(b);
+    expect(await getValuesToken(secret, 1_700_000_000)).not.toBe(b);
+  });
+});
+
+describe("origin-only paths (never forwarded)", () => {
+  it.each([
+    "/api/1/edge",
+    "/api/1/edge/",
+    "/api/1/edge/values/k",
+    "/api/1/edge%2Fvalues/k",
+    "/api/1/edge%2fvalues/k",
+    "/api/1/%65dge/values/k",
+    "/api/1/%45DGE/values/k",
+    "/api%2F1%2Fedge%2Fvalues%2Fk",
+    "/api/1/./edge/values/k",
+    "/api/1/x/../edge/values/k",
+    "/api/1/x/%2e%2E/edge/values/k",
+    "/api/1/x/%2E%2e%2fedge/values/k",
+    "//api/1/edge/values/k",
+    "/api/1//edge/values/k",
+    "/api/1\\edge/values/k",
+    "/api/1/edge%252Fvalues/k",
+    "/API/1/Edge/values/k",
+  ])("%s", (path) => {
+    expect(isOriginOnlyPath(path)).toBe(true);
+  });
+
+  it.each(["/api/1/edges", "/api/1/edgex/values", "/api/1/dev/echo", "/api/1/transcripts/oseh_t_x", "/api/1/x/edge/values", "/api/2/edge/values"])("%s is forwarded", (path) => {
+    expect(isOriginOnlyPath(path)).toBe(false);
   });
 });
 

@@ -51,12 +51,4 @@ export async function seed(values: Record<string, Uint8Array | string>, now: num
   await waitOnExecutionContext(ctx);
 }
 
-/** The dev origin's values endpoint, for comparing bytes. */
-export function originUrl(path: string): string {
-  return `${inject("originUrl")}${path}`;
-}
-
-export async function fillCount(key: string): Promise<number> {
-  const response = await fetch(originUrl(`/__dev/counters?key=${encodeURIComponent(key)}`));
-  return ((await response.json()) as { fills: number }).fills;
-}
+export { armFaults, fillCount, originUrl } from "../helpers/dev-origin";

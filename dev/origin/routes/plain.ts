@@ -4,10 +4,17 @@
  */
 import { gzip } from "../util";
 
-/** Any method: echoes what arrived, so a test can see exactly what the edge forwarded. */
+/**
+ * Any method: echoes what arrived, so a test can see exactly what the edge forwarded — except
+ * `X-Oseh-Edge`, which is a credential: a route that reflects it would hand it to the client
+ * (tests read it through `GET /__dev/seen`).
+ */
 export async function echo(request: Request, url: URL): Promise<Response> {
   const headers: Record<string, string> = {};
-  for (const [name, value] of [...request.headers].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) headers[name] = value;
+  for (const [name, value] of [...request.headers].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (name.toLowerCase() === "x-oseh-edge") continue;
+    headers[name] = value;
+  }
   const body = request.body === null ? "" : await request.text();
   return new Response(JSON.stringify({ method: request.method, path: url.pathname, query: url.search, headers, body }), {
     status: 200,
@@ -76,13 +83,25 @@ export async function gzipped(): Promise<Response> {
 
 /**
  * `POST /api/1/dev/delegate`: answers with the request body as a delegation document (DESIGN
- * §4.3), so tests can hand the edge broken ones. Like every delegating route, only to a request
- * that carries a valid `X-Oseh-Edge` (the caller checks); otherwise 403. `?status=` sets the status.
+ * §4.3), so tests can hand the edge broken ones: a test control, so only with the bearer
+ * DEV_CONTROL_SECRET, and like every delegating route only to a request bearing a proxy token
+ * bound to it (the caller checks both); otherwise 403. `?status=` sets the status; `?stall=1`
+ * sends the head and the first half of the document, then stalls (the deadline test).
  */
 export async function delegate(request: Request, url: URL, fromEdge: boolean): Promise<Response> {
   if (!fromEdge) return new Response('{"type":"invalid","message":"edge only"}', { status: 403, headers: { "Content-Type": "application/json" } });
   const status = Number(url.searchParams.get("status") ?? "200") || 200;
-  return new Response(await request.arrayBuffer(), {
+  const document = new Uint8Array(await request.arrayBuffer());
+  const body =
+    url.searchParams.get("stall") === "1"
+      ? new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(document.subarray(0, Math.floor(document.length / 2)));
+            // …and never the rest: the stream stays open until the edge gives up on it.
+          },
+        })
+      : document;
+  return new Response(body, {
     status,
     // ETag and Content-Digest describe this document, not the body the edge renders from it.
     headers: {

@@ -1,11 +1,11 @@
 /**
  * The journey and prompt start routes (blocks-spec §2.8, §3.8) with the backend's auth, status
- * codes and headers. With a valid `X-Oseh-Edge` they delegate the body to the edge (DESIGN §4.3):
+ * codes and headers. With a proxy token bound to the request they delegate the body to the edge:
  * 200, `Content-Type: application/vnd.oseh.edge-render+json`, the route's other headers, and a
  * document naming the key and the per-request parts. Without it they render the body themselves,
  * exactly as the backend streams it.
  */
-import { checkEdgeToken, mintResourceJwt, stdAuth, verifyResourceJwt } from "../auth";
+import { checkProxyToken, mintResourceJwt, stdAuth, verifyResourceJwt } from "../auth";
 import type { DevOriginEnv } from "../env";
 import { AI_JOURNEY_UID, PUBLIC_LINK_CODES, findJourney, findPrompt } from "../fixtures/content";
 import { produceValue } from "../fixtures/families";
@@ -22,7 +22,7 @@ interface StartContext {
   request: Request;
   env: DevOriginEnv;
   now: () => number;
-  /** The request came from the edge (valid `X-Oseh-Edge`): delegate the body. */
+  /** The request came through the edge (a proxy token bound to it): delegate the body. */
   delegate: boolean;
 }
 
@@ -166,7 +166,9 @@ export function findStartRoute(method: string, path: string): Handler | undefine
 }
 
 export async function handleStart(handler: Handler, request: Request, env: DevOriginEnv, now: () => number): Promise<Response> {
-  // Only a request with a valid edge token may get a delegation document (DESIGN §4.3).
-  const delegate = (await checkEdgeToken(request.headers.get("X-Oseh-Edge"), env.EDGE_ORIGIN_JWT_SECRET, now())) === "valid";
+  // Only a request bearing a proxy token bound to it (method and raw path) may get a delegation
+  // document (docs/origin.md §5); anything else gets the body rendered here.
+  const rawPath = new URL(request.url).pathname;
+  const delegate = (await checkProxyToken(request.headers.get("X-Oseh-Edge"), env, request.method, rawPath, now())).ok;
   return handler({ request, env, now, delegate });
 }

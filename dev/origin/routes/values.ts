@@ -4,15 +4,17 @@
  *   `X-Edge-Expires-At: <unix seconds>` when the family's expiry is absolute;
  * - 404 + `X-Edge-Value: absent`: the family is served but this key has no value;
  * - 501 + `X-Edge-Value: unsupported`: the family is not served here (the edge passes through);
- * - 401 / 403: `X-Oseh-Edge` missing / invalid.
+ * - 401 / 403: `X-Oseh-Edge` missing / not a values token (a proxy token is refused here).
  * An edge must treat any 404 *without* `X-Edge-Value: absent` (e.g. a backend without this route,
  * which answers FastAPI's `{"detail":"Not Found"}`) as "unsupported", never as "no such value".
  */
-import { checkEdgeToken } from "../auth";
+import { checkValuesToken } from "../auth";
 import { GARBAGE_BYTES, countFill, takeFault } from "../controls";
 import type { DevOriginEnv } from "../env";
 import { produceValue } from "../fixtures/families";
 
+/** The backend's edge-only namespace: every route under it takes the values token, nothing else. */
+export const ORIGIN_ONLY_PREFIX = "/api/1/edge";
 export const VALUES_PREFIX = "/api/1/edge/values/";
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -23,19 +25,14 @@ function edgeJson(status: number, type: string, message: string, valueHeader?: "
   return new Response(JSON.stringify({ type, message }), { status, headers });
 }
 
-export async function handleValues(request: Request, url: URL, env: DevOriginEnv, now: number): Promise<Response> {
+/** `path`: the routed (percent-decoded) path, under ORIGIN_ONLY_PREFIX. */
+export async function handleValues(request: Request, path: string, env: DevOriginEnv, now: number): Promise<Response> {
+  // The token first, whatever the route under the prefix: nothing here answers anyone else.
+  const edge = await checkValuesToken(request.headers.get("X-Oseh-Edge"), env, now);
+  if (!edge.ok) return edgeJson(edge.status, edge.status === 401 ? "edge_token_missing" : "edge_token_invalid", edge.status === 401 ? "X-Oseh-Edge is required" : "X-Oseh-Edge is not a values token");
+  if (!path.startsWith(VALUES_PREFIX)) return edgeJson(404, "not_found", "no such edge endpoint");
   if (request.method !== "GET") return edgeJson(405, "method_not_allowed", "GET only");
-  const edge = await checkEdgeToken(request.headers.get("X-Oseh-Edge"), env.EDGE_ORIGIN_JWT_SECRET, now);
-  if (edge === "missing") return edgeJson(401, "edge_token_missing", "X-Oseh-Edge is required");
-  if (edge === "invalid") return edgeJson(403, "edge_token_invalid", "X-Oseh-Edge is invalid");
-
-  let key: string;
-  try {
-    // The raw path keeps the percent-encoding; URL parsing would already have normalised it.
-    key = decodeURIComponent(url.pathname.slice(VALUES_PREFIX.length));
-  } catch {
-    return edgeJson(400, "bad_key", "the key is not valid percent-encoding");
-  }
+  const key = path.slice(VALUES_PREFIX.length);
   countFill(key);
 
   const fault = takeFault(key);
