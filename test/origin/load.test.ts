@@ -4,7 +4,7 @@
  */
 import { describe, expect, it, vi } from "vitest";
 import { cacheStatusOf, loadThroughCache, toRouteLoad } from "../../src/origin";
-import { clearFault, fillCount, freshId, setFault } from "../dev-origin/helpers";
+import { armFaults, clearFault, fillCount, freshId, setFault } from "../dev-origin/helpers";
 import { createHarness, family, familyOf, wallNow } from "./helpers";
 
 const JOURNEY = family("journeys:external:{uid}");
@@ -184,7 +184,9 @@ describe("origin failures", () => {
 
   it("garbage bytes fail the codec → 502, nothing stored", async () => {
     const h = createHarness();
-    const key = `journeys:external:oseh_j_genfault-garbage-${freshId("g")}`;
+    const id = freshId("g");
+    await armFaults(id);
+    const key = `journeys:external:oseh_j_genfault-garbage-${id}`;
     const result = await loadThroughCache(key, JOURNEY, wallNow(), h.deps);
     expect(result).toMatchObject({ kind: "error", status: 502 });
     if (result.kind === "error") expect(result.message).toMatch(/fails the blocks codec/);

@@ -8,9 +8,12 @@ import { describe, expect, it, vi } from "vitest";
 import { handleProxied, loadThroughCache } from "../../src/origin";
 import { buildStoredValue } from "../../src/storage";
 import { TEST_SECRETS } from "../helpers/tokens";
-import { fillCount, freshId, originUrl, setFault, userIdToken } from "../dev-origin/helpers";
+import { decodeJwtPayload, fillCount, freshId, originUrl, seenRequests, setFault, userIdToken } from "../dev-origin/helpers";
+import { devControlHeaders } from "../helpers/dev-origin";
 import { createHarness, family, normaliseJwts, wallNow } from "./helpers";
 import { jwtVerify } from "jose";
+
+const CONTROL = devControlHeaders();
 
 const EDGE = "http://edge.test";
 const JOURNEY = family("journeys:external:{uid}");
@@ -37,32 +40,43 @@ describe("passthrough", () => {
       headers: { "Accept-Encoding": "gzip", "Content-Type": "text/plain", "X-Custom": "a, b", "X-Oseh-Edge": "spoofed", "X-Oseh-Edge-Extra": "no", "X-Edge-Expires-At": "1", Authorization: "bearer t" },
       body: "hello ☕ body",
     };
-    const response = await viaEdge("/api/1/dev/echo?b=2&a=1&a=%20x", init);
+    const probe = freshId("f");
+    const target = `/api/1/dev/echo?b=2&a=1&a=%20x&probe=${probe}`;
+    const response = await viaEdge(target, init);
     expect(response.status).toBe(200);
     expect(response.headers.get("Cache-Status")).toBe("oseh-edge; fwd=bypass");
     const echo = (await response.json()) as { method: string; path: string; query: string; headers: Record<string, string>; body: string };
-    expect(echo).toMatchObject({ method: "PUT", path: "/api/1/dev/echo", query: "?b=2&a=1&a=%20x", body: "hello ☕ body" });
+    expect(echo).toMatchObject({ method: "PUT", path: "/api/1/dev/echo", query: `?b=2&a=1&a=%20x&probe=${probe}`, body: "hello ☕ body" });
     expect(echo.headers["x-custom"]).toBe("a, b");
     expect(echo.headers["authorization"]).toBe("bearer t");
     expect(echo.headers["content-type"]).toBe("text/plain");
     expect(echo.headers["x-oseh-edge-extra"]).toBeUndefined();
     expect(echo.headers["x-edge-expires-at"]).toBeUndefined();
-    // Replaced by the edge's own token, which verifies with the shared secret.
-    const token = echo.headers["x-oseh-edge"] ?? "";
+    expect(echo.headers["x-oseh-edge"]).toBeUndefined(); // the echo never reflects the credential
+    // The origin received the edge's own proxy token, not the client's, bound to this request.
+    const [seen] = await seenRequests(target);
+    const token = seen?.edgeToken ?? "";
     expect(token).not.toBe("spoofed");
-    const { payload } = await jwtVerify(token, new TextEncoder().encode(TEST_SECRETS.edgeOrigin), { audience: "oseh-origin", issuer: "oseh" });
-    expect(Number(payload.exp) - Number(payload.iat)).toBe(301);
+    const { payload } = await jwtVerify(token, new TextEncoder().encode(TEST_SECRETS.edgeOrigin), { audience: "oseh-edge-proxy", issuer: "oseh" });
+    expect(payload).toMatchObject({ htm: "PUT", htu: "/api/1/dev/echo" });
+    expect(Number(payload.exp) - Number(payload.iat)).toBe(60);
 
-    // The same request sent straight to the origin echoes the same thing, apart from the edge token.
-    const direct = (await (await fetch(originUrl("/api/1/dev/echo?b=2&a=1&a=%20x"), { ...init, headers: { ...init.headers, "X-Oseh-Edge": token } })).json()) as typeof echo;
+    // The same request sent straight to the origin echoes the same thing.
+    const direct = (await (await fetch(originUrl(target), init)).json()) as typeof echo;
     const strip = (h: Record<string, string>) => Object.fromEntries(Object.entries(h).filter(([k]) => !k.startsWith("x-oseh-edge") && !k.startsWith("x-edge-") && k !== "host" && k !== "content-length"));
     expect(strip(echo.headers)).toEqual(strip(direct.headers));
   });
 
-  it("reuses one edge token across requests", async () => {
-    const a = (await (await viaEdge("/api/1/dev/echo")).json()) as { headers: Record<string, string> };
-    const b = (await (await viaEdge("/api/1/dev/echo")).json()) as { headers: Record<string, string> };
-    expect(a.headers["x-oseh-edge"]).toBe(b.headers["x-oseh-edge"]);
+  it("mints a proxy token per forwarded request, bound to its method and raw path", async () => {
+    const a = `/api/1/dev/echo?probe=${freshId("r")}`;
+    const b = `/api/1/dev/%65cho?probe=${freshId("r")}`;
+    await viaEdge(a);
+    await viaEdge(b, { method: "POST", body: "x" });
+    const [seenA] = await seenRequests(a);
+    const [seenB] = await seenRequests(b);
+    expect(seenA?.edgeToken).not.toBe(seenB?.edgeToken);
+    expect(decodeJwtPayload(seenA?.edgeToken ?? "")).toMatchObject({ htm: "GET", htu: "/api/1/dev/echo" });
+    expect(decodeJwtPayload(seenB?.edgeToken ?? "")).toMatchObject({ htm: "POST", htu: "/api/1/dev/%65cho" });
   });
 
   it("returns non-2xx status, headers (both Set-Cookies) and body unchanged", async () => {
@@ -89,14 +103,16 @@ describe("passthrough", () => {
   });
 
   it("origin down → 502 JSON, slow → 504 JSON", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
     const down = await viaEdge("/api/1/dev/echo", {}, createHarness({ originUrl: "http://127.0.0.1:9" }));
     expect(down.status).toBe(502);
     expect(await down.json()).toEqual({ type: "origin_unavailable", message: "the origin is unavailable" });
-    // The values endpoint with a slow fault doubles as a slow route for passthrough.
-    const key = `journeys:external:oseh_j_genfault-slow-1500-${freshId("p")}`;
-    const slow = await viaEdge(`/api/1/edge/values/${encodeURIComponent(key)}`, {}, createHarness({ originTimeoutMs: 150 }));
+    // The delegate control with a delayed head doubles as a slow route.
+    const slow = await viaEdge("/api/1/dev/delegate?delay=1500", { method: "POST", headers: CONTROL, body: "{}" }, createHarness({ originTimeoutMs: 150 }));
     expect(slow.status).toBe(504);
     expect(((await slow.json()) as { type: string }).type).toBe("origin_timeout");
+    expect(errors.mock.calls.map((c) => c[0])).toEqual(["passthrough failed", "passthrough failed"]);
+    errors.mockRestore();
   });
 });
 
@@ -177,7 +193,7 @@ describe("corrupt templates", () => {
   }
 
   async function delegateTo(key: string, harness: ReturnType<typeof createHarness>, now: number): Promise<Response> {
-    return viaEdge("/api/1/dev/delegate", { method: "POST", body: JSON.stringify({ key, jwt: "a.b.c" }) }, harness, now);
+    return viaEdge("/api/1/dev/delegate", { method: "POST", headers: CONTROL, body: JSON.stringify({ key, jwt: "a.b.c" }) }, harness, now);
   }
 
   it("a corrupt stored template is dropped from both tiers and refetched once", async () => {
@@ -238,7 +254,7 @@ describe("templates that pass the codec but do not render", () => {
     const key = `journeys:external:oseh_j_gen${freshId("u")}`;
     const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
     const response = await handleProxied(
-      new Request(`${EDGE}/api/1/dev/delegate`, { method: "POST", body: JSON.stringify({ key, jwt: "a.b.c" }) }),
+      new Request(`${EDGE}/api/1/dev/delegate`, { method: "POST", headers: CONTROL, body: JSON.stringify({ key, jwt: "a.b.c" }) }),
       { ...real.proxyDeps(() => now), origin },
     );
     const logged = errors.mock.calls.map((c) => c.join(" "));
@@ -268,7 +284,7 @@ describe("bad delegation documents", () => {
 
   it.each(cases)("%s → 502 {type, message}, problem named in the logs only", async (_name, doc) => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
-    const response = await viaEdge("/api/1/dev/delegate", { method: "POST", body: doc });
+    const response = await viaEdge("/api/1/dev/delegate", { method: "POST", headers: CONTROL, body: doc });
     const logged = errors.mock.calls.map((c) => c.join(" "));
     errors.mockRestore();
     expect(response.status).toBe(502);
@@ -277,7 +293,7 @@ describe("bad delegation documents", () => {
   });
 
   it("the origin refuses to delegate to a request without a valid edge token", async () => {
-    const response = await fetch(originUrl("/api/1/dev/delegate"), { method: "POST", body: "{}", headers: { "X-Oseh-Edge": "forged" } });
+    const response = await fetch(originUrl("/api/1/dev/delegate"), { method: "POST", body: "{}", headers: { ...CONTROL, "X-Oseh-Edge": "forged" } });
     expect(response.status).toBe(403);
   });
 });

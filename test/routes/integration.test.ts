@@ -10,7 +10,7 @@ import { ADMIN_ROUTES, cacheControlFor } from "../../src/routes/admin-table";
 import { laMidnightStartOf, laUnixDate, isoToUnixDate } from "../../src/keys/la-time";
 import { idToken } from "../helpers/tokens";
 import { AUTH_BODY, gzip, resourceToken } from "./helpers";
-import { edgeFetch, fillCount, seed, wallNow } from "./edge";
+import { armFaults, edgeFetch, fillCount, seed, wallNow } from "./edge";
 
 const BASE = "https://edge.test";
 const ADMIN = "oseh_u_devAdmin0000000000001"; // the dev origin's admin (auth:is_admin = 1)
@@ -78,6 +78,7 @@ describe("resource routes against the dev origin", () => {
   it("a family the origin does not serve, or an origin error with nothing stale: passthrough", async () => {
     const now = wallNow();
     for (const uid of [fresh("oseh_if_fault-501x"), fresh("oseh_if_fault-500x")]) {
+      await armFaults(uid);
       const r = await edgeFetch(get(`/api/1/image_files/playlist/${uid}`, { authorization: `bearer ${await resourceToken("image", uid, now)}` }), now);
       expect([uid, r.response.status, r.response.headers.get("cache-status")]).toEqual([uid, 404, "oseh-edge; fwd=bypass"]);
     }
@@ -85,6 +86,7 @@ describe("resource routes against the dev origin", () => {
 
   it("stale-if-error: an expired value is served when the refill fails", async () => {
     const uid = fresh("oseh_if_fault-500s");
+    await armFaults(uid);
     const now = wallNow();
     const body = await gzip('{"items":{}}');
     await seed({ [`image_files:playlist:${uid}`]: body }, now - 100, now - 10);
@@ -96,6 +98,7 @@ describe("resource routes against the dev origin", () => {
 
   it("stale-if-error never stretches an authorization bit: a stale is-public bit goes to the origin", async () => {
     const uid = fresh("oseh_if_fault-500p");
+    await armFaults(uid);
     const now = wallNow();
     await seed({ [`image_files:playlist:${uid}`]: await gzip('{"items":{}}') }, now);
     await seed({ [`image_files:public:${uid}`]: "1" }, now - 700, now - 10);
@@ -151,6 +154,7 @@ describe("resource routes against the dev origin", () => {
 describe("admin routes against the dev origin", () => {
   it("a stale is-admin bit (the refill failed) is not trusted: the origin decides", async () => {
     const sub = fresh("oseh_u_fault-500a");
+    await armFaults(sub);
     const now = wallNow();
     const key = `daily_active_users:${laUnixDate(now)}`;
     await seed({ [key]: '{"labels":[],"values":[]}' }, now);

@@ -85,12 +85,17 @@ export async function gzipped(): Promise<Response> {
  * `POST /api/1/dev/delegate`: answers with the request body as a delegation document (DESIGN
  * §4.3), so tests can hand the edge broken ones: a test control, so only with the bearer
  * DEV_CONTROL_SECRET, and like every delegating route only to a request bearing a proxy token
- * bound to it (the caller checks both); otherwise 403. `?status=` sets the status; `?stall=1`
+ * bound to it (the caller checks both); otherwise 403. `?status=` sets the status, `?delay=<ms>`
+ * holds the head back (a slow origin); `?stall=1`
  * sends the head and the first half of the document, then stalls (the deadline test).
  */
+const MAX_DELAY_MS = 60_000; // a typo in a test must not hang the dev origin forever
+
 export async function delegate(request: Request, url: URL, fromEdge: boolean): Promise<Response> {
   if (!fromEdge) return new Response('{"type":"invalid","message":"edge only"}', { status: 403, headers: { "Content-Type": "application/json" } });
   const status = Number(url.searchParams.get("status") ?? "200") || 200;
+  const delay = Math.min(Number(url.searchParams.get("delay") ?? "0") || 0, MAX_DELAY_MS);
+  if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
   const document = new Uint8Array(await request.arrayBuffer());
   const body =
     url.searchParams.get("stall") === "1"
