@@ -97,12 +97,22 @@ export async function delegate(request: Request, url: URL, fromEdge: boolean): P
   const delay = Math.min(Number(url.searchParams.get("delay") ?? "0") || 0, MAX_DELAY_MS);
   if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
   const document = new Uint8Array(await request.arrayBuffer());
+  const half = Math.floor(document.length / 2);
+  let pulls = 0;
   const body =
     url.searchParams.get("stall") === "1"
       ? new ReadableStream<Uint8Array>({
-          start(controller) {
-            controller.enqueue(document.subarray(0, Math.floor(document.length / 2)));
-            // …and never the rest: the stream stays open until the edge gives up on it.
+          async pull(controller) {
+            pulls += 1;
+            if (pulls === 1) {
+              controller.enqueue(document.subarray(0, half));
+              return;
+            }
+            // A pending timer, not a stream left open with nothing to wait on (workerd would
+            // cancel that as a hung request): the rest comes only long after any edge deadline.
+            await new Promise((resolve) => setTimeout(resolve, MAX_DELAY_MS));
+            controller.enqueue(document.subarray(half));
+            controller.close();
           },
         })
       : document;

@@ -1,0 +1,116 @@
+/**
+ * Bounded reads (docs/security.md): a client body the edge reads is read up to a cap and, past it,
+ * forwarded unchanged without being held; an origin document must arrive whole within
+ * ORIGIN_TIMEOUT_MS; a long streamed body is cut when it goes idle.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { MAX_TOP_SHARERS_BODY_BYTES } from "../../src/routes/top-sharers-plan";
+import { withIdleTimeout } from "../../src/util/streams";
+import { readAll } from "../../src/util/bytes";
+import { freshId } from "../dev-origin/helpers";
+import { devControlHeaders, seenRequests } from "../helpers/dev-origin";
+import { callWorker } from "../helpers/worker";
+
+const EDGE = "http://edge.test";
+const wallNow = () => Math.floor(Date.now() / 1000);
+const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+describe("client bodies: capped read, the rest streamed to the origin unchanged", () => {
+  it("a 64 MiB chunked POST to top_sharers (no Content-Length, no auth): the edge reads at most cap + one chunk before forwarding", async () => {
+    const CHUNK = 64 * 1024;
+    const CHUNKS = 1024; // 64 MiB
+    const target = `/api/1/admin/journey_share_links/top_sharers?probe=${freshId("big")}`;
+    const digest = new crypto.DigestStream("SHA-256");
+    const digestWriter = digest.getWriter();
+    let sent = 0;
+    let readBeforeForward: number | undefined;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          if (sent >= CHUNKS * CHUNK) {
+            controller.close();
+            await digestWriter.close();
+            return;
+          }
+          if (readBeforeForward === undefined && sent > 0) {
+            // Going past the first chunk: the origin must already have the forwarded request.
+            readBeforeForward = sent;
+            for (let i = 0; i < 100 && (await seenRequests(target)).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+            if ((await seenRequests(target)).length === 0) readBeforeForward = Number.POSITIVE_INFINITY;
+          }
+          const chunk = new Uint8Array(CHUNK).fill(sent / CHUNK & 0xff);
+          new DataView(chunk.buffer).setUint32(0, sent);
+          sent += CHUNK;
+          await digestWriter.write(chunk);
+          controller.enqueue(chunk);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    const request = new Request(`${EDGE}${target}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    expect(request.headers.has("content-length")).toBe(false);
+    const response = await callWorker(request, undefined, { now: wallNow() });
+    expect(response.status).toBe(404); // the dev origin's answer for a route it does not have
+    expect(response.headers.get("Cache-Status")).toBe("oseh-edge; fwd=bypass");
+    expect(readBeforeForward).toBeLessThanOrEqual(MAX_TOP_SHARERS_BODY_BYTES + CHUNK);
+    // The origin received the whole body, byte for byte.
+    const [seen] = await seenRequests(target);
+    expect(seen?.bodyLength).toBe(CHUNKS * CHUNK);
+    expect(seen?.bodySha256).toBe(hex(await digest.digest));
+  }, 60_000);
+
+  it("a small body that the edge reads and then passes through reaches the origin unchanged", async () => {
+    const target = `/api/1/admin/journey_share_links/top_sharers?probe=${freshId("small")}`;
+    const text = JSON.stringify({ start_date: "2024-01-01", end_date: "2024-01-08" });
+    // A user token: the edge cannot judge it, so the request goes to the origin after the read.
+    const response = await callWorker(`${EDGE}${target}`, { method: "POST", headers: { authorization: "bearer oseh_ut_x", "content-type": "application/json" }, body: text }, { now: wallNow() });
+    expect(response.status).toBe(404);
+    const [seen] = await seenRequests(target);
+    expect(seen?.bodyLength).toBe(new TextEncoder().encode(text).length);
+    expect(seen?.bodySha256).toBe(hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))));
+  });
+});
+
+describe("origin bodies: deadlines", () => {
+  it("a delegation document whose head arrives and then stalls → 504 within ORIGIN_TIMEOUT_MS", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const doc = JSON.stringify({ key: "journeys:external:oseh_j_devFull0000000000000001", jwt: "a.b.c" });
+    const response = await callWorker(
+      `${EDGE}/api/1/dev/delegate?stall=1`,
+      { method: "POST", headers: devControlHeaders(), body: doc },
+      { now: wallNow(), env: { ...(env as unknown as Record<string, unknown>), ORIGIN_TIMEOUT_MS: "300" } },
+    );
+    const logged = errors.mock.calls.map((c) => c.join(" "));
+    errors.mockRestore();
+    expect(response.status).toBe(504);
+    expect(await response.json()).toEqual({ type: "origin_timeout", message: "the origin did not answer in time" });
+    expect(logged).toEqual(["delegation document did not arrive whole within 300 ms"]);
+  });
+
+  it("withIdleTimeout passes a body through and cuts one that goes silent", async () => {
+    const chunks = [Uint8Array.of(1, 2), Uint8Array.of(3)];
+    const flowing = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = chunks.shift();
+        if (next === undefined) controller.close();
+        else controller.enqueue(next);
+      },
+    });
+    expect(await readAll(withIdleTimeout(flowing, 1000))).toEqual(Uint8Array.of(1, 2, 3));
+
+    let cancelled: unknown;
+    const stalled = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(Uint8Array.of(9));
+      },
+      cancel(reason) {
+        cancelled = reason;
+      },
+    });
+    const reader = withIdleTimeout(stalled, 30).getReader();
+    expect((await reader.read()).value).toEqual(Uint8Array.of(9));
+    await expect(reader.read()).rejects.toMatchObject({ name: "TimeoutError" });
+    expect(cancelled).toMatchObject({ name: "TimeoutError" });
+  });
+});
