@@ -23,6 +23,16 @@ export interface Env {
   OSEH_ID_TOKEN_SECRET: string;
   EDGE_ADMIN_JWT_SECRET: string;
   EDGE_ORIGIN_JWT_SECRET: string;
+  /** How far ahead an admin service token's `exp` may be (default 3600). */
+  ADMIN_TOKEN_MAX_SECONDS?: string;
+  /** `<NAME>_PREVIOUS` for each secret the edge verifies with: also accepted during a rotation. */
+  OSEH_IMAGE_FILE_JWT_SECRET_PREVIOUS?: string;
+  OSEH_CONTENT_FILE_JWT_SECRET_PREVIOUS?: string;
+  OSEH_TRANSCRIPT_JWT_SECRET_PREVIOUS?: string;
+  OSEH_JOURNEY_JWT_SECRET_PREVIOUS?: string;
+  OSEH_INTERACTIVE_PROMPT_JWT_SECRET_PREVIOUS?: string;
+  OSEH_ID_TOKEN_SECRET_PREVIOUS?: string;
+  EDGE_ADMIN_JWT_SECRET_PREVIOUS?: string;
 }
 
 export const SECRET_NAMES = [
@@ -37,6 +47,26 @@ export const SECRET_NAMES = [
 ] as const;
 
 export type SecretName = (typeof SECRET_NAMES)[number];
+
+/**
+ * The secrets the edge verifies tokens with, by config field: each may have a `<NAME>_PREVIOUS`
+ * companion, accepted too while it is rotated (docs/security.md). EDGE_ORIGIN_JWT_SECRET has none
+ * here: the edge only signs with it (the origin holds the companion).
+ */
+export const VERIFYING_SECRETS = {
+  imageFile: "OSEH_IMAGE_FILE_JWT_SECRET",
+  contentFile: "OSEH_CONTENT_FILE_JWT_SECRET",
+  transcript: "OSEH_TRANSCRIPT_JWT_SECRET",
+  journey: "OSEH_JOURNEY_JWT_SECRET",
+  interactivePrompt: "OSEH_INTERACTIVE_PROMPT_JWT_SECRET",
+  idToken: "OSEH_ID_TOKEN_SECRET",
+  edgeAdmin: "EDGE_ADMIN_JWT_SECRET",
+} as const satisfies Partial<Record<keyof Secrets, SecretName>>;
+
+export type VerifyingSecret = keyof typeof VERIFYING_SECRETS;
+
+/** Companions that are set (a blank one is unset). */
+export type PreviousSecrets = Partial<Record<VerifyingSecret, string>>;
 
 export interface Secrets {
   imageFile: string;
@@ -59,13 +89,19 @@ export interface Config {
   staleIfErrorSeconds: number;
   collabMaxSeconds: number;
   l1Enabled: boolean;
+  /** Admin service tokens whose `exp` is further ahead than this are refused. */
+  adminTokenMaxSeconds: number;
+  /** Signing always uses `secrets`; verification also accepts these during a rotation. */
   secrets: Secrets;
+  previousSecrets: PreviousSecrets;
 }
 
 export const DEFAULT_ORIGIN_TIMEOUT_MS = 5000;
 export const DEFAULT_L1_MAX_AGE_SECONDS = 30; // the purge propagation bound for colo-local copies
 export const DEFAULT_STALE_IF_ERROR_SECONDS = 300;
 export const DEFAULT_COLLAB_MAX_SECONDS = 7 * 86400; // collab entries live until purged, but not forever
+/** A leaked service token is good for at most an hour; the relay and the CLI mint fresh ones. */
+export const DEFAULT_ADMIN_TOKEN_MAX_SECONDS = 3600;
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -95,6 +131,15 @@ function readInt(
 function isLoopbackHost(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/^\[|\]$/g, "");
   return host === "localhost" || host.endsWith(".localhost") || /^127\./.test(host) || host === "::1" || host === "0.0.0.0";
+}
+
+function readPreviousSecrets(e: Record<string, unknown>): PreviousSecrets {
+  const previous: PreviousSecrets = {};
+  for (const [field, name] of Object.entries(VERIFYING_SECRETS) as [VerifyingSecret, SecretName][]) {
+    const value = e[`${name}_PREVIOUS`];
+    if (typeof value === "string" && value !== "") previous[field] = value;
+  }
+  return previous;
 }
 
 /** Parses the environment; throws a ConfigError naming every missing or malformed setting. */
@@ -138,6 +183,8 @@ export function parseConfig(env: Env | Record<string, unknown>): Config {
     staleIfErrorSeconds: readInt(e, "STALE_IF_ERROR_SECONDS", DEFAULT_STALE_IF_ERROR_SECONDS, 0, problems),
     collabMaxSeconds: readInt(e, "COLLAB_MAX_SECONDS", DEFAULT_COLLAB_MAX_SECONDS, 60, problems),
     l1Enabled: e.L1_CACHE !== "off",
+    adminTokenMaxSeconds: readInt(e, "ADMIN_TOKEN_MAX_SECONDS", DEFAULT_ADMIN_TOKEN_MAX_SECONDS, 1, problems),
+    previousSecrets: readPreviousSecrets(e),
     secrets: {
       imageFile: String(e.OSEH_IMAGE_FILE_JWT_SECRET ?? ""),
       contentFile: String(e.OSEH_CONTENT_FILE_JWT_SECRET ?? ""),

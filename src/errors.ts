@@ -8,6 +8,9 @@ export type EdgeFailure =
   | { type: "bad_key"; message: string } // 400: key fails the registry
   | { type: "unknown_family"; message: string } // 400
   | { type: "bad_request"; message: string } // 400: malformed body, header or query
+  | { type: "not_set"; message: string } // 401: no Authorization header
+  | { type: "bad_format"; message: string } // 401: not the Bearer scheme
+  | { type: "invalid"; message: string } // 403: a credential that does not admit (the message says why)
   | { type: "forbidden"; message: string } // 403: e.g. reading a secret family
   | { type: "not_found"; message: string } // 404
   | { type: "method_not_allowed"; message: string; allow: string } // 405
@@ -24,6 +27,10 @@ function statusOf(failure: EdgeFailure): number {
     case "unknown_family":
     case "bad_request":
       return 400;
+    case "not_set":
+    case "bad_format":
+      return 401;
+    case "invalid":
     case "forbidden":
       return 403;
     case "not_found":

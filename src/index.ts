@@ -83,7 +83,7 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
             store,
             stats,
             now,
-            authorizeIdToken: (req, at) => authorizeAdminIdTokenForEdge(req, edge, at),
+            authorizeIdToken: (token, at) => authorizeAdminIdTokenForEdge(token, edge, at),
           });
           return await admin(request);
         }

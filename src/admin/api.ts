@@ -3,8 +3,9 @@
  * registry and the family's codec before anything is stored; refusals store nothing.
  */
 import { Router, type IRequest } from "itty-router";
-import { parseBearer, authFailureResponse, type AuthFailure } from "../auth/bearer";
+import type { AuthFailure } from "../auth/bearer";
 import { verifyAdminServiceToken } from "../auth/admin-token";
+import { ID_TOKEN_AUDIENCE } from "../auth/jwt";
 import type { Config } from "../config";
 import { failureResponse, type EdgeFailure } from "../errors";
 import { FAMILIES, computeExpiresAt, getFamily, parseKey, validateValueDeep } from "../keys";
@@ -33,8 +34,8 @@ export interface AdminApiDeps {
   store: TieredStore;
   stats: Stats;
   now: () => number;
-  /** Admits admins' id tokens; absent → only service tokens are accepted. */
-  authorizeIdToken?: (request: Request, now: number) => Promise<IdAdminResult>;
+  /** Admits admins' id tokens (the token taken from its header); absent → service tokens only. */
+  authorizeIdToken?: (token: string, now: number) => Promise<IdAdminResult>;
 }
 
 type Handler = (request: IRequest) => Promise<Response>;
@@ -77,22 +78,70 @@ function parseExpiresAtHeader(value: string | null): { ok: true; value?: number 
   return { ok: true, value: Math.floor(Number(value.trim())) };
 }
 
+/**
+ * `Authorization: Bearer <token>`. This API is the edge's own, so the scheme is matched in any
+ * case (RFC 9110 §11.1) and any amount of spaces, unlike the backend's routes, which keep the
+ * backend's lowercase `bearer ` rule (src/auth/bearer.ts).
+ */
+function bearerToken(header: string | null): { ok: true; token: string } | { ok: false; failure: EdgeFailure } {
+  if (header === null) return { ok: false, failure: { type: "not_set", message: "authorization header not set" } };
+  const match = /^bearer +(\S+) *$/i.exec(header);
+  if (match === null) return { ok: false, failure: { type: "bad_format", message: "authorization header should be 'Bearer <token>'" } };
+  return { ok: true, token: match[1] ?? "" };
+}
+
+/** The `aud` a token claims, unverified: only to choose which check's reason to report. */
+function claimedAudience(token: string): unknown {
+  try {
+    const payload = JSON.parse(atob((token.split(".")[1] ?? "").replace(/-/g, "+").replace(/_/g, "/"))) as { aud?: unknown };
+    return payload.aud;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Id-token failure details are jose codes (src/auth/jwt.ts); said in words here. */
+function describeIdFailure(failure: AuthFailure): string {
+  if (failure.reason !== "invalid") return failure.reason;
+  switch (failure.detail) {
+    case "ERR_JWT_EXPIRED":
+    case "expired":
+      return "id token expired";
+    case "ERR_JWS_SIGNATURE_VERIFICATION_FAILED":
+      return "id token has a bad signature";
+    case "not an admin":
+      return "not an admin";
+    default:
+      return `id token is invalid (${failure.detail})`;
+  }
+}
+
 export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promise<Response> {
   const { config, store, stats } = deps;
 
-  /** Service token first; otherwise an admin's id token (DESIGN §8). */
+  /** Service token first; otherwise an admin's id token (docs/admin-api.md "Auth"). */
   async function authorize(request: Request): Promise<Response | null> {
-    const bearer = parseBearer(request.headers.get("authorization"));
-    if (!bearer.ok) return authFailureResponse(bearer.failure);
+    const bearer = bearerToken(request.headers.get("authorization"));
+    if (!bearer.ok) return fail(bearer.failure);
     const now = deps.now();
-    const service = await verifyAdminServiceToken(bearer.token, config.secrets.edgeAdmin, now);
+    const keys = {
+      secret: config.secrets.edgeAdmin,
+      maxSeconds: config.adminTokenMaxSeconds,
+      ...(config.previousSecrets.edgeAdmin === undefined ? {} : { previous: config.previousSecrets.edgeAdmin }),
+    };
+    const service = await verifyAdminServiceToken(bearer.token, keys, now);
     if (service.ok) return null;
+    const serviceDetail = service.failure.reason === "invalid" ? service.failure.detail : service.failure.reason;
     if (deps.authorizeIdToken !== undefined) {
-      const viaId = await deps.authorizeIdToken(request, now);
+      const viaId = await deps.authorizeIdToken(bearer.token, now);
       if (viaId.kind === "admin") return null;
-      if (viaId.kind === "failure") return authFailureResponse(viaId.failure);
+      // Report the check the token was meant for: the id-token check's for an `oseh-id` token.
+      if (claimedAudience(bearer.token) === ID_TOKEN_AUDIENCE) {
+        const why = viaId.kind === "failure" ? describeIdFailure(viaId.failure) : "the admin bit for this id token cannot be checked now";
+        return fail({ type: "invalid", message: `token is invalid: ${why}` });
+      }
     }
-    return authFailureResponse(service.failure);
+    return fail({ type: "invalid", message: `token is invalid: ${serviceDetail}` });
   }
 
   const putKey: Handler = async (request) => {

@@ -61,14 +61,19 @@ function isAdminKey(sub: string): { ok: true; key: string; family: FamilyEntry }
   }
 }
 
-/** The whole admin check for one request at `now`. */
+/** The whole admin check for one request at `now`, with the backend's header rules. */
 export async function authorizeAdminIdToken(request: Request, deps: AdminIdDeps, now: number): Promise<AdminIdResult> {
   const bearer = parseBearer(request.headers.get("authorization"));
   if (!bearer.ok) return { kind: "failure", failure: bearer.failure };
-  if (bearer.token.startsWith(USER_TOKEN_PREFIX)) return { kind: "passthrough", reason: "user tokens are checked by the origin" };
-  if (!JWT_TEXT.test(bearer.token)) return { kind: "passthrough", reason: "token has characters PyJWT may skip" };
+  return authorizeAdminToken(bearer.token, deps, now);
+}
 
-  const verified = await deps.tokens.verifyIdToken(bearer.token, now);
+/** Steps 2–4 for a token already taken from its header (the edge's admin API parses its own). */
+export async function authorizeAdminToken(token: string, deps: AdminIdDeps, now: number): Promise<AdminIdResult> {
+  if (token.startsWith(USER_TOKEN_PREFIX)) return { kind: "passthrough", reason: "user tokens are checked by the origin" };
+  if (!JWT_TEXT.test(token)) return { kind: "passthrough", reason: "token has characters PyJWT may skip" };
+
+  const verified = await deps.tokens.verifyIdToken(token, now);
   if (!verified.ok) return { kind: "failure", failure: verified.failure };
   const sub = verified.claims.sub;
 

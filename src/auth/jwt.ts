@@ -16,7 +16,7 @@
  * int() truncation of float claims, id-token `jti` / minimum `iat`) is checked here.
  */
 import { errors, jwtVerify, type JWTPayload } from "jose";
-import type { Secrets } from "../config";
+import type { PreviousSecrets, Secrets } from "../config";
 import type { AuthFailure } from "./bearer";
 
 export type ResourceKind = "image" | "content" | "transcript" | "journey" | "interactive_prompt";
@@ -254,7 +254,20 @@ export interface TokenService {
   verifyIdToken(token: string, now: number): Promise<VerifyResult>;
 }
 
-export function createTokenService(secrets: Secrets): TokenService {
+/** jose's code for a signature made with another key: the one failure a previous secret can fix. */
+const SIGNATURE_MISMATCH = "ERR_JWS_SIGNATURE_VERIFICATION_FAILED";
+
+/**
+ * Verifies with the current secret and, only when the signature does not match and a rotation is
+ * under way, with the previous one (docs/security.md "rotation"). Signing never uses `previous`.
+ */
+async function verifyRotating(token: string, current: string, previous: string | undefined, now: number, policy: VerifyPolicy): Promise<VerifyResult> {
+  const result = await verifyWithPolicy(token, await importHmacKey(current), now, policy);
+  if (result.ok || previous === undefined || result.failure.reason !== "invalid" || result.failure.detail !== SIGNATURE_MISMATCH) return result;
+  return verifyWithPolicy(token, await importHmacKey(previous), now, policy);
+}
+
+export function createTokenService(secrets: Secrets, previous: PreviousSecrets = {}): TokenService {
   const keyFor = (kind: ResourceKind): Promise<CryptoKey> => importHmacKey(secrets[RESOURCE_SECRET[kind]]);
   // Resolved keys, so a mint after the first does not wait a turn for the import promise.
   const signingKeys = new Map<ResourceKind, CryptoKey>();
@@ -272,10 +285,11 @@ export function createTokenService(secrets: Secrets): TokenService {
     async verifyResource(kind, token, now, expectedSub) {
       const policy: VerifyPolicy = { audience: RESOURCE_AUDIENCE[kind], required: RESOURCE_REQUIRED };
       if (expectedSub !== undefined) policy.expectedSub = expectedSub;
-      return verifyWithPolicy(token, await keyFor(kind), now, policy);
+      const field = RESOURCE_SECRET[kind];
+      return verifyRotating(token, secrets[field], previous[field as keyof PreviousSecrets], now, policy);
     },
     async verifyIdToken(token, now) {
-      return verifyWithPolicy(token, await importHmacKey(secrets.idToken), now, {
+      return verifyRotating(token, secrets.idToken, previous.idToken, now, {
         audience: ID_TOKEN_AUDIENCE,
         required: ID_TOKEN_REQUIRED,
         minIat: ID_TOKEN_MIN_IAT,

@@ -51,7 +51,7 @@ export function originClientFor(config: Config): OriginClient {
 export function tokenServiceFor(config: Config): TokenService {
   let tokens = tokenServices.get(config);
   if (tokens === undefined) {
-    tokens = createTokenService(config.secrets);
+    tokens = createTokenService(config.secrets, config.previousSecrets);
     tokenServices.set(config, tokens);
   }
   return tokens;

@@ -2,7 +2,7 @@
  * Edge routes (docs/routes.md): the entry point the Worker calls for every request outside
  * `/_edge/`. `undefined` means "not an edge route" and the Worker proxies the request to the origin.
  */
-import { authorizeAdminIdToken, type AdminIdResult } from "../auth/admin-id";
+import { authorizeAdminToken, type AdminIdResult } from "../auth/admin-id";
 import type { EdgeContext } from "../context";
 import { createRouteIo } from "./edge-io";
 import type { RouteIo } from "./io";
@@ -32,6 +32,6 @@ export function routeEdgeRequest(request: Request, url: URL, edge: EdgeContext):
 }
 
 /** The admin id-token check (src/auth/admin-id.ts) over the Worker's cache and origin, for `/_edge/v1`. */
-export function authorizeAdminIdTokenForEdge(request: Request, edge: EdgeContext, now: number): Promise<AdminIdResult> {
-  return authorizeAdminIdToken(request, createRouteIo(edge, now), now);
+export function authorizeAdminIdTokenForEdge(token: string, edge: EdgeContext, now: number): Promise<AdminIdResult> {
+  return authorizeAdminToken(token, createRouteIo(edge, now), now);
 }

@@ -117,7 +117,7 @@ describe("walkthrough", () => {
       { now },
     );
     expect(user.status).toBe(403);
-    expect(await user.text()).toBe(AUTH_BODIES.invalid);
+    expect(await user.json()).toEqual({ type: "invalid", message: "token is invalid: not an admin" });
   });
 
   it("anything else is proxied unchanged", async () => {
