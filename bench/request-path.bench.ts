@@ -102,11 +102,21 @@ it("request path: cache tiers, delegated render and passthrough vs the dev origi
     });
   const hitAuth = `bearer ${await transcriptToken(TRANSCRIPT)}`;
   const idAuth = `bearer ${await idToken(USER, now())}`;
-  // What the edge sends the origin (docs/origin.md §1); valid for longer than the bench runs.
-  const edgeToken = await signToken({
-    secret: TEST_SECRETS.edgeOrigin,
-    claims: { sub: "oseh-edge", iss: "oseh", aud: "oseh-origin", iat: Math.floor(now()) - 1, exp: Math.floor(now()) + 600 },
-  });
+  // What the edge sends the origin (docs/origin.md §1): a values token (5 min, so one per batch of
+  // fresh transcripts, minted before the timed loop) and a proxy token per delegated start, bound
+  // to its method and path (60 s).
+  const valuesToken = () =>
+    signToken({
+      secret: TEST_SECRETS.edgeOrigin,
+      claims: { sub: "oseh-edge", iss: "oseh", aud: "oseh-edge-values", iat: Math.floor(now()) - 1, exp: Math.floor(now()) + 299 },
+    });
+  const proxyToken = () => {
+    const wall = Math.floor(Date.now() / 1000);
+    return signToken({
+      secret: TEST_SECRETS.edgeOrigin,
+      claims: { sub: "oseh-edge", iss: "oseh", aud: "oseh-edge-proxy", iat: wall - 1, exp: wall + 59, htm: "POST", htu: "/api/1/users/me/start_journey_from_history", jti: crypto.randomUUID() },
+    });
+  };
   const journeyBody = JSON.stringify({ journey_uid: JOURNEY });
   const transcriptRequest = (uid: string, auth: string) => new Request(`${EDGE}/api/1/transcripts/${uid}`, { headers: { authorization: auth } });
   const journeyRequest = (base: string, extra: Record<string, string> = {}) =>
@@ -115,28 +125,32 @@ it("request path: cache tiers, delegated render and passthrough vs the dev origi
       headers: { authorization: idAuth, "content-type": "application/json", ...extra },
       body: journeyBody,
     });
-  const valuesRequest = (uid: string) =>
+  const valuesRequest = (uid: string, edgeToken: string) =>
     new Request(`${originUrl}/api/1/edge/values/${encodeURIComponent(`transcripts:${uid}`)}`, { headers: { "X-Oseh-Edge": edgeToken } });
   const echoRequest = (base: string) => new Request(`${base}/api/1/dev/echo?bench=1`, { headers: { accept: "application/json" } });
 
   let fillCounter = 0;
   const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   /** Fresh transcript uids with their tokens, minted before the timed loop. */
-  const freshTranscripts = async (count: number) =>
-    Promise.all(
+  const freshTranscripts = async (count: number) => {
+    const edgeToken = await valuesToken();
+    return Promise.all(
       Array.from({ length: count }, async () => {
         fillCounter += 1;
         const uid = `oseh_t_genbench${runId}x${fillCounter.toString(36)}`;
-        return { uid, auth: `bearer ${await transcriptToken(uid)}` };
+        return { uid, auth: `bearer ${await transcriptToken(uid)}`, edgeToken };
       }),
     );
+  };
 
   const once: Record<Exclude<Scenario, "fill" | "valuesDirect">, () => Promise<number>> = {
     l1: () => viaEdge("l1", transcriptRequest(TRANSCRIPT, hitAuth), envL1),
     l2: () => viaEdge("l2", transcriptRequest(TRANSCRIPT, hitAuth), envL2),
     journeyEdge: () => viaEdge("journeyEdge", journeyRequest(EDGE), envL1),
     journeyDirect: () => direct("journeyDirect", journeyRequest(originUrl)),
-    journeyDelegateDirect: () => direct("journeyDelegateDirect", journeyRequest(originUrl, { "X-Oseh-Edge": edgeToken })),
+    // The proxy token is minted per call (an HMAC: microseconds against the round trip), as the
+    // edge mints one per forwarded request.
+    journeyDelegateDirect: async () => direct("journeyDelegateDirect", journeyRequest(originUrl, { "X-Oseh-Edge": await proxyToken() })),
     echoEdge: () => viaEdge("echoEdge", echoRequest(EDGE), envL1),
     echoDirect: () => direct("echoDirect", echoRequest(originUrl)),
   };
@@ -147,7 +161,7 @@ it("request path: cache tiers, delegated render and passthrough vs the dev origi
   for (let i = 0; i < WARMUP; i++) {
     for (const s of Object.keys(once) as Array<keyof typeof once>) bytes[s] = await once[s]();
     for (const t of await freshTranscripts(1)) bytes.fill = await viaEdge("fill", transcriptRequest(t.uid, t.auth), envL1);
-    for (const t of await freshTranscripts(1)) bytes.valuesDirect = await direct("valuesDirect", valuesRequest(t.uid));
+    for (const t of await freshTranscripts(1)) bytes.valuesDirect = await direct("valuesDirect", valuesRequest(t.uid, t.edgeToken));
   }
   for (const s of SCENARIOS) tally[s] = {};
   fillSplit.answerMs = 0;
@@ -167,7 +181,7 @@ it("request path: cache tiers, delegated render and passthrough vs the dev origi
       }
       if (s === "valuesDirect") {
         const t0 = await clock();
-        for (const t of values) await direct("valuesDirect", valuesRequest(t.uid));
+        for (const t of values) await direct("valuesDirect", valuesRequest(t.uid, t.edgeToken));
         ms.valuesDirect = (await clock()) - t0;
         continue;
       }

@@ -4,7 +4,8 @@
 // Both read their secrets from a `.dev.vars` copied from `.dev.vars.example` when absent, so the
 // tokens one side mints verify on the other (DESIGN §9).
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { appendFileSync, copyFileSync, existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -18,6 +19,13 @@ for (const target of [join(root, ".dev.vars"), join(root, "dev/origin/.dev.vars"
     copyFileSync(EXAMPLE, target);
     console.log(`[start] created ${target.slice(root.length + 1)} from .dev.vars.example`);
   }
+}
+// The dev origin's test controls (/__dev/…) need a bearer secret that only the dev origin holds,
+// never the edge (docs/security.md): a random one, in the dev origin's .dev.vars only.
+const originVars = join(root, "dev/origin/.dev.vars");
+if (!/^DEV_CONTROL_SECRET=/m.test(readFileSync(originVars, "utf8"))) {
+  appendFileSync(originVars, `\nDEV_CONTROL_SECRET=${randomBytes(24).toString("base64url")}\n`);
+  console.log("[start] added DEV_CONTROL_SECRET to dev/origin/.dev.vars (the dev origin's controls need it as a bearer token)");
 }
 
 const wrangler = join(root, "node_modules/wrangler/bin/wrangler.js");

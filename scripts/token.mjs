@@ -2,7 +2,8 @@
 // `npm run token -- <kind> <sub>`: prints a dev token signed with the secrets from `.dev.vars`
 // (or `.dev.vars.example`), so curl can talk to `npm start`. Claims follow the backend
 // (blocks-spec §4: sub, iss, aud, iat = now − 1, exp = now + 1800) and DESIGN §4/§8 for the edge's
-// own tokens. Kinds: id, admin, image, content, transcript, journey, prompt, origin.
+// own tokens. Kinds: id, admin, image, content, transcript, journey, prompt, values (the edge's
+// values token, for calling the origin's values endpoint by hand).
 import { SignJWT } from "jose";
 import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -12,7 +13,7 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const RESOURCE_SECONDS = 1800; // the backend's default resource JWT lifetime
 const ID_SECONDS = 3600;
-const SERVICE_SECONDS = 300; // edge admin / origin tokens: short-lived service tokens
+const SERVICE_SECONDS = 300; // edge admin / values tokens: short-lived service tokens
 
 const KINDS = {
   id: { secret: "OSEH_ID_TOKEN_SECRET", aud: "oseh-id", seconds: ID_SECONDS, jti: true },
@@ -22,7 +23,7 @@ const KINDS = {
   transcript: { secret: "OSEH_TRANSCRIPT_JWT_SECRET", aud: "oseh-transcript", seconds: RESOURCE_SECONDS },
   journey: { secret: "OSEH_JOURNEY_JWT_SECRET", aud: "oseh-journey", seconds: RESOURCE_SECONDS },
   prompt: { secret: "OSEH_INTERACTIVE_PROMPT_JWT_SECRET", aud: "oseh-interactive-prompt", seconds: RESOURCE_SECONDS },
-  origin: { secret: "EDGE_ORIGIN_JWT_SECRET", aud: "oseh-origin", seconds: SERVICE_SECONDS },
+  values: { secret: "EDGE_ORIGIN_JWT_SECRET", aud: "oseh-edge-values", seconds: SERVICE_SECONDS - 1 },
 };
 
 function usage(message) {
