@@ -5,6 +5,9 @@
  * uid fragments), and the log of edge tokens the origin has seen per request target.
  */
 import { inject } from "vitest";
+import type { SeenRequest } from "../../dev/origin/controls";
+
+export type { SeenRequest };
 
 export function originUrl(path = ""): string {
   return `${inject("originUrl")}${path}`;
@@ -50,14 +53,6 @@ export async function armFaults(match: string): Promise<void> {
   await expectStatus(await devControl("/__dev/faults", { method: "POST", headers: { "Content-Type": "application/json" }, body }), 204, "armFaults");
 }
 
-export interface SeenRequest {
-  method: string;
-  path: string;
-  query: string;
-  edgeToken: string | null;
-  bodyLength?: number;
-  bodySha256?: string;
-}
 
 /** The requests the dev origin received for a raw target (path + query, escapes as sent). */
 export async function seenRequests(target: string): Promise<SeenRequest[]> {
