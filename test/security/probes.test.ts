@@ -4,6 +4,7 @@
  * origin's edge-only path), must never see an edge credential, and a token captured from any
  * forwarded request must not be usable for anything but that request.
  */
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { decodeJwtPayload, freshId, userIdToken } from "../dev-origin/helpers";
 import { devControlHeaders, originUrl, seenRequests } from "../helpers/dev-origin";
@@ -113,7 +114,10 @@ describe("edge credentials never reach a client, and a captured one is good for 
     expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]+\./);
   });
 
-  it("the dev origin's controls are not reachable through the edge", async () => {
+  it("the dev origin's controls are not reachable through the edge, which does not hold their secret", async () => {
+    const bindings = env as unknown as Record<string, unknown>;
+    expect(bindings.EDGE_ORIGIN_JWT_SECRET).toBeTruthy();
+    expect(bindings.DEV_CONTROL_SECRET).toBeUndefined();
     for (const path of ["/__dev/health", `/__dev/seen?target=${encodeURIComponent("/api/1/dev/echo")}`]) {
       expect((await viaEdge(path)).status).toBe(403);
     }
