@@ -99,6 +99,7 @@ export async function delegate(request: Request, url: URL, fromEdge: boolean): P
   const document = new Uint8Array(await request.arrayBuffer());
   const half = Math.floor(document.length / 2);
   let pulls = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const body =
     url.searchParams.get("stall") === "1"
       ? new ReadableStream<Uint8Array>({
@@ -110,9 +111,15 @@ export async function delegate(request: Request, url: URL, fromEdge: boolean): P
             }
             // A pending timer, not a stream left open with nothing to wait on (workerd would
             // cancel that as a hung request): the rest comes only long after any edge deadline.
-            await new Promise((resolve) => setTimeout(resolve, MAX_DELAY_MS));
+            await new Promise((resolve) => {
+              timer = setTimeout(resolve, MAX_DELAY_MS);
+            });
             controller.enqueue(document.subarray(half));
             controller.close();
+          },
+          cancel() {
+            // The edge gave up (its deadline): the rest is never sent.
+            if (timer !== undefined) clearTimeout(timer);
           },
         })
       : document;
