@@ -24,6 +24,17 @@ describe("values token", () => {
     expect((await getValue(key)).status).toBe(200);
   });
 
+  it("accepts EDGE_ORIGIN_JWT_SECRET_PREVIOUS during a rotation, for signature mismatches only", async () => {
+    const { checkValuesToken } = await import("../../dev/origin/auth");
+    const now = Math.floor(Date.now() / 1000);
+    const rotating = { EDGE_ORIGIN_JWT_SECRET: "new-origin-secret", EDGE_ORIGIN_JWT_SECRET_PREVIOUS: "old-origin-secret" };
+    expect(await checkValuesToken(await valuesToken({}, "old-origin-secret"), rotating, now)).toEqual({ ok: true });
+    expect(await checkValuesToken(await valuesToken({}, "new-origin-secret"), rotating, now)).toEqual({ ok: true });
+    expect((await checkValuesToken(await valuesToken({}, "old-origin-secret"), { EDGE_ORIGIN_JWT_SECRET: "new-origin-secret" }, now)).ok).toBe(false);
+    // The previous secret widens nothing else: a proxy token signed with it is still not a values token.
+    expect((await checkValuesToken(await proxyToken("GET", "/api/1/edge/values/k", {}, "old-origin-secret"), rotating, now)).ok).toBe(false);
+  });
+
   it("guards every spelling Starlette would route to the values endpoint", async () => {
     const token = await valuesToken();
     for (const path of ["/api/1/edge%2Fvalues/auth%3Ais_admin%3Aoseh_u_x", "/api/1/%65dge/values/auth%3Ais_admin%3Aoseh_u_x"]) {
