@@ -11,6 +11,7 @@ import { TEST_SECRETS } from "../helpers/tokens";
 import { fillCount, freshId, originUrl, setFault, userIdToken } from "../dev-origin/helpers";
 import { createHarness, family, normaliseJwts, wallNow } from "./helpers";
 import { jwtVerify } from "jose";
+import { captureConsoleErrors } from "../helpers/console";
 
 const EDGE = "http://edge.test";
 const JOURNEY = family("journeys:external:{uid}");
@@ -31,6 +32,7 @@ function headerList(r: Response, drop: readonly string[] = []): [string, string]
 }
 
 describe("passthrough", () => {
+  const logged = captureConsoleErrors(/^(origin fill failed|passthrough failed|store read failed) /);
   it("forwards method, path, query, headers and body; strips client edge headers", async () => {
     const init = {
       method: "PUT",
@@ -97,6 +99,7 @@ describe("passthrough", () => {
     const slow = await viaEdge(`/api/1/edge/values/${encodeURIComponent(key)}`, {}, createHarness({ originTimeoutMs: 150 }));
     expect(slow.status).toBe(504);
     expect(((await slow.json()) as { type: string }).type).toBe("origin_timeout");
+    expect(logged.lines()).toEqual([expect.stringMatching(/^passthrough failed GET \/api\/1\/dev\/echo 502 /), expect.stringMatching(/^passthrough failed GET .* 504 /)]);
   });
 });
 
