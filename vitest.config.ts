@@ -1,6 +1,11 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { TEST_SECRETS } from "./test/global-setup";
+import { TEST_SECRETS } from "./test/global-setup.ts";
+
+// The plugin reads wrangler.toml through wrangler once per test file, and wrangler says "Using
+// secrets defined in .dev.vars" each time at its default level (the tests override those secrets
+// anyway). Warnings and errors still print; WRANGLER_LOG set by the caller wins.
+process.env.WRANGLER_LOG ??= "warn";
 
 /**
  * Two projects under one `npm test`:
@@ -16,6 +21,10 @@ export default defineConfig({
         plugins: [
           cloudflareTest(({ inject }) => ({
             wrangler: { configPath: "./wrangler.toml", environment: "dev" },
+            // workerd's verbose mode prints its internal trace of every failed connection, even
+            // one the Worker catches (the origin-down fault tests make them on purpose). Console
+            // output and test failures still print.
+            verbose: false,
             miniflare: {
               // Test secrets (test-node/harness/workers.ts): the vectors' secrets where the
               // backend's vectors fix them, fixed strings for the edge's own; the dev origin
@@ -24,12 +33,17 @@ export default defineConfig({
                 ...TEST_SECRETS,
                 // The dev origin, served over real HTTP by test/global-setup.ts.
                 ORIGIN_URL: inject("originUrl"),
+                // One JSON line per request would bury the test output; test/observe turns it back on.
+                REQUEST_LOG: "off",
               },
             },
           })),
         ],
         test: {
           name: "workers",
+          // A shared 2-core machine runs this project beside the node project (real servers, a
+          // browser): the byte-equality tests over real HTTP can take seconds there.
+          testTimeout: 20_000,
           globalSetup: ["./test/global-setup.ts"],
           include: ["test/**/*.test.ts"],
         },

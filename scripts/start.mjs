@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// `npm start`: the dev origin (dev/origin, port 8788) and the edge (repo root, port 8787) under
-// `wrangler dev`, side by side, with prefixed output. Ctrl-C, or either process dying, stops both.
+// `npm start` (= `npm run dev`): the dev origin (dev/origin, port 8788) and the edge (repo root,
+// port 8787, `--env dev`) under `wrangler dev`, side by side, with prefixed output. Ctrl-C, or
+// either process dying, stops both. Ports and the state folder can be moved with EDGE_PORT,
+// ORIGIN_PORT, EDGE_INSPECTOR_PORT, ORIGIN_INSPECTOR_PORT and EDGE_STATE_DIR, so two copies (or
+// `npm run check:start`) never collide.
 // Both read their secrets from a `.dev.vars` copied from `.dev.vars.example` when absent, so the
 // tokens one side mints verify on the other (DESIGN §9).
 import { spawn } from "node:child_process";
@@ -11,8 +14,11 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const EXAMPLE = join(root, ".dev.vars.example");
-const ORIGIN_PORT = "8788"; // the edge's wrangler.toml ORIGIN_URL points here
-const EDGE_PORT = "8787";
+const ORIGIN_PORT = process.env.ORIGIN_PORT || "8788"; // the edge's [env.dev] ORIGIN_URL points here
+const EDGE_PORT = process.env.EDGE_PORT || "8787";
+const ORIGIN_INSPECTOR_PORT = process.env.ORIGIN_INSPECTOR_PORT || "9230";
+const EDGE_INSPECTOR_PORT = process.env.EDGE_INSPECTOR_PORT || "9229";
+const STATE_DIR = process.env.EDGE_STATE_DIR || ".wrangler/state";
 
 for (const target of [join(root, ".dev.vars"), join(root, "dev/origin/.dev.vars")]) {
   if (!existsSync(target)) {
@@ -33,8 +39,17 @@ const wrangler = join(root, "node_modules/wrangler/bin/wrangler.js");
 // on its SQLite files at a cold start (SQLITE_BUSY), and one of them dies.
 const common = ["dev", "--ip", "127.0.0.1"];
 const services = [
-  { name: "origin", args: [...common, "--config", "dev/origin/wrangler.toml", "--persist-to", ".wrangler/state/origin", "--port", ORIGIN_PORT, "--inspector-port", "9230"] },
-  { name: "edge  ", args: [...common, "--config", "wrangler.toml", "--env", "dev", "--persist-to", ".wrangler/state/edge", "--port", EDGE_PORT, "--inspector-port", "9229"] },
+  { name: "origin", args: [...common, "--config", "dev/origin/wrangler.toml", "--persist-to", join(STATE_DIR, "origin"), "--port", ORIGIN_PORT, "--inspector-port", ORIGIN_INSPECTOR_PORT] },
+  {
+    name: "edge  ",
+    args: [
+      ...common,
+      ...["--config", "wrangler.toml", "--env", "dev", "--persist-to", join(STATE_DIR, "edge")],
+      ...["--port", EDGE_PORT, "--inspector-port", EDGE_INSPECTOR_PORT],
+      // Follows a moved dev origin; the default is [env.dev]'s own ORIGIN_URL.
+      ...(ORIGIN_PORT === "8788" ? [] : ["--var", `ORIGIN_URL:http://127.0.0.1:${ORIGIN_PORT}`]),
+    ],
+  },
 ];
 
 const children = [];

@@ -3,26 +3,16 @@
  * var is a startup error that names it (DESIGN §9), never a silent default.
  */
 
-export interface Env {
-  CACHE: KVNamespace;
-  /** "dev" (the local environment: `npm start`, tests) allows a loopback or plain-http origin. */
-  EDGE_ENV?: string;
-  ORIGIN_URL: string;
-  ORIGIN_TIMEOUT_MS?: string;
-  L1_MAX_AGE_SECONDS?: string;
-  STALE_IF_ERROR_SECONDS?: string;
+/**
+ * The bindings, vars and secrets wrangler.toml and .dev.vars.example declare, generated into
+ * worker-configuration.d.ts by `npm run cf-typegen` (rerun it after changing a binding; CI checks
+ * it is current), plus the optional vars no environment sets by default.
+ */
+export type Env = Cloudflare.Env & {
   /** Cap on the lifetime of families with no expiry of their own (collab families). */
   COLLAB_MAX_SECONDS?: string;
   /** "off" turns the colo-local Cache API tier off (workers.dev, where it is a no-op). */
   L1_CACHE?: string;
-  OSEH_IMAGE_FILE_JWT_SECRET: string;
-  OSEH_CONTENT_FILE_JWT_SECRET: string;
-  OSEH_TRANSCRIPT_JWT_SECRET: string;
-  OSEH_JOURNEY_JWT_SECRET: string;
-  OSEH_INTERACTIVE_PROMPT_JWT_SECRET: string;
-  OSEH_ID_TOKEN_SECRET: string;
-  EDGE_ADMIN_JWT_SECRET: string;
-  EDGE_ORIGIN_JWT_SECRET: string;
   /** How far ahead an admin service token's `exp` may be (default 3600). */
   ADMIN_TOKEN_MAX_SECONDS?: string;
   /** `<NAME>_PREVIOUS` for each secret the edge verifies with: also accepted during a rotation. */
@@ -33,7 +23,9 @@ export interface Env {
   OSEH_INTERACTIVE_PROMPT_JWT_SECRET_PREVIOUS?: string;
   OSEH_ID_TOKEN_SECRET_PREVIOUS?: string;
   EDGE_ADMIN_JWT_SECRET_PREVIOUS?: string;
-}
+  /** "off" silences the per-request JSON log line (the test suites; never production). */
+  REQUEST_LOG?: string;
+};
 
 export const SECRET_NAMES = [
   "OSEH_IMAGE_FILE_JWT_SECRET",
@@ -91,6 +83,8 @@ export interface Config {
   l1Enabled: boolean;
   /** Admin service tokens whose `exp` is further ahead than this are refused. */
   adminTokenMaxSeconds: number;
+  /** One JSON line per request (src/observe). */
+  requestLog: boolean;
   /** Signing always uses `secrets`; verification also accepts these during a rotation. */
   secrets: Secrets;
   previousSecrets: PreviousSecrets;
@@ -105,8 +99,12 @@ export const DEFAULT_ADMIN_TOKEN_MAX_SECONDS = 3600;
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
-  constructor(readonly problems: readonly string[]) {
+  // A plain field, not a parameter property: scripts/deploy.mjs runs this file under Node's type
+  // stripping, which only erases syntax.
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
     super(`oseh-edge configuration is invalid: ${problems.join("; ")}`);
+    this.problems = problems;
   }
 }
 
@@ -127,9 +125,13 @@ function readInt(
   return Number(text);
 }
 
-/** localhost, 127.0.0.0/8, ::1 and 0.0.0.0: addresses that mean "this machine". */
-function isLoopbackHost(hostname: string): boolean {
+/**
+ * localhost, 127.0.0.0/8, ::1 and 0.0.0.0 (addresses that mean "this machine"), and the reserved
+ * `.invalid` names (wrangler.toml's placeholder `https://origin.invalid`): no production origin.
+ */
+function isLoopbackOrPlaceholderHost(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/^\[|\]$/g, "");
+  if (host === "invalid" || host.endsWith(".invalid")) return true;
   return host === "localhost" || host.endsWith(".localhost") || /^127\./.test(host) || host === "::1" || host === "0.0.0.0";
 }
 
@@ -166,8 +168,8 @@ export function parseConfig(env: Env | Record<string, unknown>): Config {
       originUrl = url.toString().replace(/\/+$/, "");
       // A production edge pointed at loopback (the dev default) or plain http would forward every
       // client's credentials in clear or nowhere; only the dev environment may do that.
-      if (environment === "production" && (url.protocol !== "https:" || isLoopbackHost(url.hostname))) {
-        problems.push(`ORIGIN_URL must be an https URL of a non-loopback host outside the dev environment, got ${JSON.stringify(rawOrigin)}`);
+      if (environment === "production" && (url.protocol !== "https:" || isLoopbackOrPlaceholderHost(url.hostname))) {
+        problems.push(`ORIGIN_URL must be an https URL of a real (not loopback, not .invalid) host outside the dev environment, got ${JSON.stringify(rawOrigin)}`);
       }
     } catch {
       problems.push(`ORIGIN_URL must be an absolute http(s) URL, got ${JSON.stringify(rawOrigin)}`);
@@ -185,6 +187,7 @@ export function parseConfig(env: Env | Record<string, unknown>): Config {
     l1Enabled: e.L1_CACHE !== "off",
     adminTokenMaxSeconds: readInt(e, "ADMIN_TOKEN_MAX_SECONDS", DEFAULT_ADMIN_TOKEN_MAX_SECONDS, 1, problems),
     previousSecrets: readPreviousSecrets(e),
+    requestLog: e.REQUEST_LOG !== "off",
     secrets: {
       imageFile: String(e.OSEH_IMAGE_FILE_JWT_SECRET ?? ""),
       contentFile: String(e.OSEH_CONTENT_FILE_JWT_SECRET ?? ""),

@@ -9,7 +9,8 @@ import { createStats, type Stats } from "./stats";
 import { createTieredStore } from "./storage";
 import { createEdgeContext, type EdgeContext } from "./context";
 import { handleProxied } from "./origin";
-import { authorizeAdminIdTokenForEdge, routeEdgeRequest } from "./routes";
+import { authorizeAdminIdTokenForEdge, matchEdgeRoute, routeEdgeRequest } from "./routes";
+import { observeRequest } from "./observe";
 
 export interface WorkerOptions {
   /** Unix seconds. Tests inject a fixed clock; production reads the platform clock. */
@@ -64,45 +65,69 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
         return failureResponse({ type: "misconfigured", message: error.message });
       }
       isolateStats ??= createStats(now());
-      const stats = isolateStats;
       const url = new URL(request.url);
-      const store = createTieredStore({
-        kv: env.CACHE,
-        ...(config.l1Enabled ? { cache: caches.default } : {}),
-        l1MaxAgeSeconds: config.l1MaxAgeSeconds,
-        staleIfErrorSeconds: config.staleIfErrorSeconds,
-        baseUrl: url.origin,
-        waitUntil: (promise) => ctx.waitUntil(promise),
+      const observer = observeRequest({
+        method: request.method,
+        route: routeLabel(request.method, url.pathname),
+        isolateStats,
+        startedAtMs: Date.now(),
+        log: config.requestLog ? (line) => console.log(line) : null,
+        metrics: env.METRICS,
+        environment: config.environment,
       });
-      const edge: EdgeContext = createEdgeContext({ config, store, stats, now, ctx });
-
-      try {
-        if (url.pathname === ADMIN_BASE || url.pathname.startsWith(`${ADMIN_BASE}/`)) {
-          const admin = createAdminApi({
-            config,
-            store,
-            stats,
-            now,
-            authorizeIdToken: (token, at) => authorizeAdminIdTokenForEdge(token, edge, at),
-          });
-          return await admin(request);
-        }
-        // The rest of /_edge/ is the edge's own namespace (L1 cache keys live under /_edge/l1/):
-        // never forwarded, never served.
-        if (url.pathname.startsWith("/_edge/")) {
-          return failureResponse({ type: "not_found", message: "no such edge route" });
-        }
-        const startedAt = Date.now();
-        const response =
-          (await routeEdgeRequest(request, url, edge)) ??
-          (await handleProxied(request, { config, store, stats, now, waitUntil: edge.waitUntil }));
-        return withServerTiming(response, startedAt);
-      } catch (error) {
-        console.error("unhandled error", request.method, url.pathname, error);
-        return failureResponse({ type: "internal", message: "internal error" });
-      }
+      const response = await answer(request, url, env, ctx, config, observer.stats);
+      observer.finish(response);
+      return response;
     },
   } satisfies ExportedHandler<Env>;
+
+  async function answer(request: Request, url: URL, env: Env, ctx: ExecutionContext, config: Config, stats: Stats): Promise<Response> {
+    const store = createTieredStore({
+      kv: env.CACHE,
+      ...(config.l1Enabled ? { cache: caches.default } : {}),
+      l1MaxAgeSeconds: config.l1MaxAgeSeconds,
+      staleIfErrorSeconds: config.staleIfErrorSeconds,
+      baseUrl: url.origin,
+      waitUntil: (promise) => ctx.waitUntil(promise),
+    });
+    const edge: EdgeContext = createEdgeContext({ config, store, stats, now, ctx });
+
+    try {
+      if (url.pathname === ADMIN_BASE || url.pathname.startsWith(`${ADMIN_BASE}/`)) {
+        const admin = createAdminApi({
+          config,
+          store,
+          stats,
+          now,
+          authorizeIdToken: (token, at) => authorizeAdminIdTokenForEdge(token, edge, at),
+        });
+        return await admin(request);
+      }
+      // The rest of /_edge/ is the edge's own namespace (L1 cache keys live under /_edge/l1/):
+      // never forwarded, never served.
+      if (url.pathname.startsWith("/_edge/")) {
+        return failureResponse({ type: "not_found", message: "no such edge route" });
+      }
+      const startedAt = Date.now();
+      const response =
+        (await routeEdgeRequest(request, url, edge)) ??
+        (await handleProxied(request, { config, store, stats, now, waitUntil: edge.waitUntil }));
+      return withServerTiming(response, startedAt);
+    } catch (error) {
+      console.error("unhandled error", request.method, url.pathname, error);
+      return failureResponse({ type: "internal", message: "internal error" });
+    }
+  }
+}
+
+/** The log's route label: a template or admin route, never the raw path (it may carry ids). */
+function routeLabel(method: string, pathname: string): string {
+  if (pathname === ADMIN_BASE || pathname.startsWith(`${ADMIN_BASE}/`)) {
+    const first = pathname.slice(ADMIN_BASE.length + 1).split("/")[0] ?? "";
+    return `${ADMIN_BASE}/${first}${pathname.length > ADMIN_BASE.length + 1 + first.length ? "/…" : ""}`;
+  }
+  if (pathname.startsWith("/_edge/")) return "/_edge/…";
+  return matchEdgeRoute(method, pathname)?.route.path ?? "passthrough";
 }
 
 export default createWorker();

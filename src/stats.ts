@@ -23,12 +23,16 @@ export interface StatsSink {
 }
 
 export interface Stats extends StatsSink {
-  snapshot(): { since: number; families: Record<string, FamilyCounters> };
+  /** A random id per isolate, so an operator can tell which isolate answered. */
+  readonly isolate: string;
+  /** `since`: when the isolate started counting (unix seconds). */
+  snapshot(): { isolate: string; since: number; families: Record<string, FamilyCounters> };
 }
 
-export function createStats(now: number): Stats {
+export function createStats(now: number, isolate: string = crypto.randomUUID()): Stats {
   const families = new Map<string, FamilyCounters>();
   return {
+    isolate,
     count(family, counter, by = 1) {
       let entry = families.get(family);
       if (entry === undefined) {
@@ -38,7 +42,7 @@ export function createStats(now: number): Stats {
       entry[counter] += by;
     },
     snapshot() {
-      return { since: now, families: Object.fromEntries([...families].map(([k, v]) => [k, { ...v }])) };
+      return { isolate, since: now, families: Object.fromEntries([...families].map(([k, v]) => [k, { ...v }])) };
     },
   };
 }

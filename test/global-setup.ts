@@ -11,9 +11,9 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
-import { startDevOrigin } from "../test-node/harness/workers";
+import { startDevOrigin } from "../test-node/harness/workers.ts";
 
-export { TEST_SECRETS } from "../test-node/harness/workers";
+export { TEST_SECRETS } from "../test-node/harness/workers.ts";
 
 /** The golden vectors: data from the backend's serializers, kept in the repo (test/fixtures/README.md). */
 export const VECTORS_PATH = fileURLToPath(new URL("./fixtures/blocks.json", import.meta.url));

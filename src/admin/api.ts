@@ -14,6 +14,7 @@ import type { Stats } from "../stats";
 import { sha256Hex, type StorageFailure, type TieredStore } from "../storage";
 import { readCapped } from "../util/bytes";
 import { templateProblem } from "../origin/delegation";
+import { statusPageResponse } from "./ui";
 
 export const ADMIN_BASE = "/_edge/v1";
 
@@ -295,6 +296,9 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
   const router = Router({ base: ADMIN_BASE })
     .get("/health", async () => Response.json({ ok: true }, { headers: { "Cache-Control": "no-store" } }))
     .all("/health", methodNotAllowed("GET"))
+    // The status page's shell holds no data, so it needs no token; its data calls do.
+    .get("/ui", async () => statusPageResponse())
+    .all("/ui", methodNotAllowed("GET"))
     .get("/families", withAuth(familiesList))
     .all("/families", methodNotAllowed("GET"))
     .get("/keys", withAuth(listKeys))

@@ -105,7 +105,8 @@ export async function startEdge(options: StartEdgeOptions): Promise<ServedWorker
       name: "oseh-edge-dev",
       modules: true,
       script: await bundle(EDGE_ENTRY),
-      bindings: { ...declared, ...TEST_SECRETS, ORIGIN_URL: options.originUrl },
+      // REQUEST_LOG off: one JSON line per request from workerd would bury the test output.
+      bindings: { ...declared, ...TEST_SECRETS, ORIGIN_URL: options.originUrl, REQUEST_LOG: "off" },
     },
     options.port,
   );

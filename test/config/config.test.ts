@@ -54,6 +54,7 @@ describe("parseConfig", () => {
     "https://[::1]/",
     "https://0.0.0.0",
     "https://dev.localhost",
+    "https://origin.invalid",
   ])("refuses ORIGIN_URL=%s outside the dev environment", (origin) => {
     for (const envName of [undefined, "production"]) {
       expect(() => parseConfig({ ...env, EDGE_ENV: envName, ORIGIN_URL: origin })).toThrowError(/ORIGIN_URL must be an https URL/);

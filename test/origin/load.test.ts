@@ -6,6 +6,7 @@ import { describe, expect, it, vi } from "vitest";
 import { cacheStatusOf, loadThroughCache, toRouteLoad } from "../../src/origin";
 import { armFaults, clearFault, fillCount, freshId, setFault } from "../dev-origin/helpers";
 import { createHarness, family, familyOf, wallNow } from "./helpers";
+import { captureConsoleErrors } from "../helpers/console";
 
 const JOURNEY = family("journeys:external:{uid}");
 const JOURNEY_TTL_SECONDS = 172800; // blocks-spec §2.5
@@ -138,13 +139,14 @@ describe("stored envelopes", () => {
 });
 
 describe("origin failures", () => {
+  // Each fault makes the fill log why it failed; captured and checked, not printed.
+  const logged = captureConsoleErrors(/^(origin fill failed|passthrough failed|store read failed) /);
   it("a failing store read (KV error) is a miss filled from the origin, not a thrown request", async () => {
     const h = createHarness();
     const key = journeyKey("r");
     const store = { ...h.store, read: async () => Promise.reject(new Error("KV GET failed: 500 Internal Server Error")) };
-    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
     const result = await loadThroughCache(key, JOURNEY, wallNow(), { ...h.deps, store });
-    errors.mockRestore();
+    expect(logged.lines()).toEqual([expect.stringMatching(/^store read failed .* KV GET failed/)]);
     expect(result).toMatchObject({ kind: "value", state: "miss", tier: "origin" });
     await h.settle();
     expect(await fillCount(key)).toBe(1);
@@ -156,6 +158,7 @@ describe("origin failures", () => {
     const result = await loadThroughCache(key, JOURNEY, wallNow(), h.deps);
     expect(result).toMatchObject({ kind: "error", status: 502 });
     expect(cacheStatusOf(result)).toBe("oseh-edge; fwd=miss; fwd-status=502; detail=origin-error");
+    expect(logged.lines()).toEqual([expect.stringMatching(/^origin fill failed .* 502 values endpoint unreachable/)]);
     await h.settle();
     expect(await h.store.read(key, wallNow())).toEqual({ state: "miss" });
   });
@@ -204,6 +207,7 @@ describe("origin failures", () => {
 });
 
 describe("stale-if-error", () => {
+  const logged = captureConsoleErrors(/^(origin fill failed|passthrough failed|store read failed) /);
   it("serves the last good value within STALE_IF_ERROR_SECONDS when the origin fails, and marks it", async () => {
     const h = createHarness({ originTimeoutMs: 150 });
     const key = journeyKey("t");
@@ -230,5 +234,6 @@ describe("stale-if-error", () => {
     // A healthy origin refills an expired value instead of serving it stale.
     await clearFault(key);
     expect(await loadThroughCache(key, JOURNEY, afterExpiry, h.deps)).toMatchObject({ state: "miss", stored: true });
+    expect(logged.lines().map((line) => /(50\d) values endpoint/.exec(line)?.[1])).toEqual(["502", "504", "502"]);
   });
 });

@@ -11,6 +11,7 @@ import { laMidnightStartOf, laUnixDate, isoToUnixDate } from "../../src/keys/la-
 import { idToken } from "../helpers/tokens";
 import { AUTH_BODY, gzip, resourceToken } from "./helpers";
 import { armFaults, edgeFetch, fillCount, seed, wallNow } from "./edge";
+import { captureConsoleErrors } from "../helpers/console";
 
 const BASE = "https://edge.test";
 const ADMIN = "oseh_u_devAdmin0000000000001"; // the dev origin's admin (auth:is_admin = 1)
@@ -28,6 +29,8 @@ async function kvBytes(key: string): Promise<Uint8Array | null> {
 }
 
 describe("resource routes against the dev origin", () => {
+  // The fault tests make fills fail on purpose; their logs are captured and checked.
+  captureConsoleErrors(/^origin fill failed .* 502 values endpoint answered 500 /);
   it("image playlist: miss → fill → hit, gzip bytes as stored", async () => {
     const uid = fresh("oseh_if_it");
     const now = wallNow();
@@ -152,6 +155,7 @@ describe("resource routes against the dev origin", () => {
 });
 
 describe("admin routes against the dev origin", () => {
+  captureConsoleErrors(/^origin fill failed .* 502 values endpoint answered 500 /);
   it("a stale is-admin bit (the refill failed) is not trusted: the origin decides", async () => {
     const sub = fresh("oseh_u_fault-500a");
     await armFaults(sub);

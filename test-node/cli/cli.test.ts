@@ -1,0 +1,203 @@
+/**
+ * `oseh-edge` against a real edge (its own, served by Miniflare over loopback, in front of the
+ * shared dev origin): every command, its --json form, its errors and exit codes, a paged purge
+ * with its progress bar, interrupted and resumed from the printed cursor, and the bin itself.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable, Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { runCli } from "../../cli/main.ts";
+import type { CliIo } from "../../cli/commands.ts";
+import { startEdge, type ServedWorker } from "../harness/workers";
+
+const SECRET = inject("edgeAdminSecret");
+const MAIN = fileURLToPath(new URL("../../cli/main.ts", import.meta.url));
+let edge: ServedWorker;
+
+beforeAll(async () => {
+  edge = await startEdge({ originUrl: inject("originUrl") });
+});
+afterAll(async () => {
+  await edge?.dispose();
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function sink(chunks: Buffer[]): Writable {
+  return new Writable({
+    write(chunk, _encoding, done) {
+      chunks.push(Buffer.from(chunk));
+      done();
+    },
+  });
+}
+
+async function cli(argv: string[], options: { env?: Record<string, string | undefined>; stdin?: string | Uint8Array; aborted?: boolean } = {}): Promise<Run> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const controller = new AbortController();
+  if (options.aborted === true) controller.abort();
+  const io: CliIo = {
+    env: options.env ?? { EDGE_URL: edge.url, EDGE_ADMIN_JWT_SECRET: SECRET },
+    stdout: sink(out),
+    stderr: sink(err),
+    stdin: options.stdin === undefined ? Readable.from([]) : Readable.from([Buffer.from(options.stdin)]),
+    signal: controller.signal,
+    now: () => Date.now() / 1000,
+  };
+  const code = await runCli(argv, io);
+  return { code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
+}
+
+const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+
+async function putMany(keys: string[]): Promise<void> {
+  const pending = [...keys];
+  const worker = async () => {
+    for (let key = pending.pop(); key !== undefined; key = pending.pop()) {
+      const run = await cli(["put", key, "-"], { stdin: "1" });
+      expect(run.code, run.stderr).toBe(0);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+}
+
+describe("oseh-edge", () => {
+  it("families: a table, or all 63 as JSON", async () => {
+    const human = await cli(["families"]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^FAMILY\s+CODEC\s+EXPIRY\s+SENSITIVITY/);
+    expect(human.stdout).toContain("transcripts:{uid}");
+    const json = await cli(["families", "--json"]);
+    expect(JSON.parse(json.stdout)).toHaveLength(63);
+  });
+
+  it("put (file and stdin, --expires-at), get, list --prefix, delete", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "oseh-edge-cli-"));
+    const file = join(dir, "value");
+    writeFileSync(file, "1");
+    const a = `auth:is_admin:oseh_u_cli${unique()}`;
+    const b = `auth:is_admin:oseh_u_cli${unique()}`;
+    expect((await cli(["put", a, file])).stdout).toBe(`stored ${a} (1 bytes)\n`);
+    const expiresAt = String(Math.floor(Date.now() / 1000) + 120);
+    expect((await cli(["put", b, "--expires-at", expiresAt], { stdin: "0" })).code).toBe(0);
+
+    const raw = await cli(["get", a]);
+    expect(raw).toMatchObject({ code: 0, stdout: "1" });
+    const meta = JSON.parse((await cli(["get", b, "--json"])).stdout);
+    expect(meta).toMatchObject({ key: b, family: "auth:is_admin:{sub}", value: "0", size: 1 });
+    expect(meta.expiresAt).toBeLessThanOrEqual(Number(expiresAt));
+    const out = join(dir, "out");
+    expect((await cli(["get", a, "--out", out])).code).toBe(0);
+    expect(readFileSync(out, "utf8")).toBe("1");
+
+    const prefix = a.slice(0, "auth:is_admin:oseh_u_cli".length + 3);
+    const listed = JSON.parse((await cli(["list", "--prefix", prefix, "--json"])).stdout) as { keys: { name: string }[] };
+    expect(listed.keys.map((k) => k.name)).toContain(a);
+    expect((await cli(["list", "--prefix", a])).stdout).toMatch(new RegExp(`^${a.replace(/[{}]/g, "\\$&")}\\t\\d+\\n$`));
+
+    expect((await cli(["delete", a])).stdout).toBe(`deleted ${a}\n`);
+    const gone = await cli(["get", a]);
+    expect(gone.code).toBe(5);
+    expect(gone.stderr).toMatch(/edge answered 404: not_found/);
+  });
+
+  it("clear errors and exit codes", async () => {
+    const bad = await cli(["put", `auth:is_admin:oseh_u_cli${unique()}`, "-"], { stdin: "2" });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/edge answered 422: invalid_value/);
+    expect((await cli(["get", "no-such-family:x"])).stderr).toMatch(/edge answered 400: (unknown_family|bad_key)/);
+
+    const noUrl = await cli(["families"], { env: { EDGE_ADMIN_JWT_SECRET: SECRET } });
+    expect(noUrl.code).toBe(2);
+    expect(noUrl.stderr).toMatch(/set EDGE_URL/);
+    const noSecret = await cli(["families"], { env: { EDGE_URL: edge.url } });
+    expect(noSecret.code).toBe(2);
+    expect(noSecret.stderr).toMatch(/set EDGE_ADMIN_JWT_SECRET or pass --token/);
+    const wrongSecret = await cli(["families"], { env: { EDGE_URL: edge.url, EDGE_ADMIN_JWT_SECRET: "not-the-secret" } });
+    expect(wrongSecret.code).toBe(4);
+    expect(wrongSecret.stderr).toMatch(/edge answered 403/);
+    const unreachable = await cli(["families", "--url", "http://127.0.0.1:9"]);
+    expect(unreachable.code).toBe(3);
+    expect(unreachable.stderr).toMatch(/cannot reach the edge at http:\/\/127\.0\.0\.1:9/);
+
+    const unknown = await cli(["frobnicate"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);
+    const badOption = await cli(["list", "--nope"]);
+    expect(badOption.code).toBe(2);
+    expect(badOption.stderr).toMatch(/usage: oseh-edge list/);
+    expect((await cli(["purge", "--family", "x", "--prefix", "y"])).stderr).toMatch(/exactly one of --keys, --family, --prefix/);
+    for (const run of [bad, noUrl, wrongSecret, unreachable, unknown]) expect(run.stderr).not.toMatch(/\n\s+at /); // no stack traces
+  });
+
+  it("token admin: a token the edge accepts (for --token and the status page)", async () => {
+    const minted = await cli(["token", "admin", "--sub", "ops"], { env: { EDGE_ADMIN_JWT_SECRET: SECRET } });
+    expect(minted.code).toBe(0);
+    const token = minted.stdout.trim();
+    expect(token.split(".")).toHaveLength(3);
+    expect(JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString())).toMatchObject({ sub: "ops", iss: "oseh", aud: "oseh-edge-admin" });
+    const withToken = await cli(["families", "--json", "--token", token], { env: { EDGE_URL: edge.url } });
+    expect(withToken.code).toBe(0);
+    expect((await cli(["token", "admin"], { env: {} })).code).toBe(2);
+  });
+
+  it("purge --keys, --family and --prefix; an interrupted paged purge resumes from its cursor", async () => {
+    const prefix = `auth:is_admin:oseh_u_cliPurge${unique()}`;
+    // More than one page (the edge purges 400 keys per call).
+    const keys = Array.from({ length: 450 }, (_, i) => `${prefix}${i}`);
+    await putMany(keys);
+
+    const byKeys = await cli(["purge", "--keys", `${keys[0]},${keys[1]}`, "--json"]);
+    expect(JSON.parse(byKeys.stdout)).toMatchObject({ purged: 2, cursor: null });
+
+    // Ctrl-C during the first page: it finishes, then the purge stops and prints its cursor.
+    const first = await cli(["purge", "--prefix", prefix], { aborted: true });
+    expect(first.code).toBe(130);
+    const resume = /resume with: oseh-edge purge --prefix '([^']+)' --cursor '([^']+)'/.exec(first.stderr);
+    expect(resume, first.stderr).not.toBeNull();
+    expect(first.stderr).toMatch(/interrupted after 400 keys/);
+
+    const rest = await cli(["purge", "--prefix", resume![1]!, "--cursor", resume![2]!]);
+    expect(rest.code, rest.stderr).toBe(0);
+    expect(rest.stdout).toMatch(/^purged 48 keys in 1 pages; no colo serves them after \d+ s\n$/);
+    expect(rest.stderr).toMatch(/purge \|.*\| 48\/48 keys \| 1 pages/); // the progress bar with counts
+    expect(JSON.parse((await cli(["list", "--prefix", prefix, "--json"])).stdout)).toEqual({ keys: [] });
+
+    // This file's edge is its own, so a whole-family purge touches only this file's keys.
+    await putMany([`${prefix}x`, `${prefix}y`]);
+    const before = JSON.parse((await cli(["list", "--prefix", "auth:is_admin:", "--json"])).stdout) as { keys: unknown[] };
+    const family = await cli(["purge", "--family", "auth:is_admin:{sub}", "--json"]);
+    expect(family.code).toBe(0);
+    expect(JSON.parse(family.stdout)).toMatchObject({ purged: before.keys.length, cursor: null, pages: 1 });
+    expect(JSON.parse((await cli(["list", "--prefix", "auth:is_admin:", "--json"])).stdout)).toEqual({ keys: [] });
+  });
+
+  it("stats: which isolate, since when, and each family's hit ratio", async () => {
+    const human = await cli(["stats"]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^isolate [0-9a-f-]{36}, counting since \d{4}-\d\d-\d\dT/);
+    const json = JSON.parse((await cli(["stats", "--json"])).stdout);
+    expect(json).toMatchObject({ isolate: expect.stringMatching(/^[0-9a-f-]{36}$/), since: expect.any(Number), families: expect.any(Object) });
+  });
+
+  it("runs as a program: `node cli/main.ts` (the package's bin) with EDGE_URL from the environment", () => {
+    const run = spawnSync(process.execPath, [MAIN, "families", "--json"], {
+      env: { PATH: process.env.PATH, EDGE_URL: edge.url, EDGE_ADMIN_JWT_SECRET: SECRET },
+      encoding: "utf8",
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toHaveLength(63);
+    const help = spawnSync(process.execPath, [MAIN], { encoding: "utf8" });
+    expect(help.status).toBe(2);
+    expect(help.stdout).toContain("usage: oseh-edge <command>");
+  });
+});
