@@ -16,18 +16,22 @@ if (!parsed.ok) {
   process.exit(2);
 }
 
-const relay = await startRelay({ config: parsed.config, log, now, purgeCollabOnStart: true });
-log("info", "started", { edge: parsed.config.edgeUrl, health: `${relay.healthUrl}/healthz` });
-
+// Signal handlers go in before the relay starts: /healthz answers as soon as startRelay has
+// bound its port, and a SIGTERM that arrived before the handlers would kill the process with the
+// default action (exit 143) instead of draining the queue.
+const starting = startRelay({ config: parsed.config, log, now, purgeCollabOnStart: true });
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
     log("info", "stopping", { signal });
-    relay.stop({ drainMs: SHUTDOWN_DRAIN_MS }).then(
+    starting.then((relay) => relay.stop({ drainMs: SHUTDOWN_DRAIN_MS })).then(
       () => process.exit(0),
       () => process.exit(1),
     );
   });
 }
+
+const relay = await starting;
+log("info", "started", { edge: parsed.config.edgeUrl, health: `${relay.healthUrl}/healthz` });
