@@ -3,19 +3,17 @@
  * (catalog/blocks-spec.md §4; DESIGN §5, §6).
  *
  * Minting: PyJWT HS256, header `{"alg":"HS256","typ":"JWT"}`, payload keys in insertion order
- * `sub, iss, aud, iat, exp`, integer seconds, `iat = now − 1`, `exp = now + 1800`. The token is
- * assembled here (constant header, payload JSON, base64url, one `crypto.subtle.sign`) instead of
- * with jose's SignJWT: minting is on the render hot path (six tokens per journey), and SignJWT's
- * header normalisation, crit/b64 checks and per-call key preparation made a journey render run
- * at 0.14–0.15 of the bare HMAC floor. The bytes are those of SignJWT with the same claims and
- * protected header (test/auth/jwt.test.ts checks both against each other and the vectors).
+ * `sub, iss, aud, iat, exp`, integer seconds, `iat = now − 1`, `exp = now + 1800`, signed with
+ * jose's SignJWT. A token is a pure function of (secret, sub, aud, second), so the isolate keeps
+ * this second's tokens (bounded) and hands the same bytes out again: the tokens of a hot journey
+ * are the same for every user, so under load a render signs nothing (docs/performance.md).
  *
  * Verification: PyJWT 2.8.0 `decode` with `algorithms=["HS256"]`, `require=[sub, iss, exp, aud,
  * iat]`, exact issuer, audience string-or-list, leeway 0. jose's `jwtVerify` does the signature,
  * algorithm, issuer, audience and exp checks; the rest (null claims, `int(iat) > now`, PyJWT's
  * int() truncation of float claims, id-token `jti` / minimum `iat`) is checked here.
  */
-import { errors, jwtVerify, type JWTPayload } from "jose";
+import { errors, jwtVerify, SignJWT, type JWTPayload } from "jose";
 import type { PreviousSecrets, Secrets } from "../config";
 import type { AuthFailure } from "./bearer";
 
@@ -45,9 +43,6 @@ export const ID_TOKEN_AUDIENCE = "oseh-id";
 export const JWT_LIFETIME_SECONDS = 1800; // create_jwt default duration; no render caller overrides it (§4)
 export const JWT_BACKDATE_SECONDS = 1; // iat = now − 1 because the verifier rejects int(iat) > now (§4)
 export const ID_TOKEN_MIN_IAT = 1679589900; // auth.py: id tokens issued before this are refused
-
-/** base64url(`{"alg":"HS256","typ":"JWT"}`): PyJWT sorts header keys, so every token starts so (§4). */
-export const JWT_HEADER_B64URL = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 
 export interface ResourceClaims {
   sub: string;
@@ -89,67 +84,7 @@ export function importHmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-/** Every 12-bit value as its two base64url characters: one lookup per half of a 3-byte group. */
-const BASE64URL_PAIRS: readonly string[] = Array.from(
-  { length: 4096 },
-  (_, i) => `${BASE64URL_ALPHABET.charAt(i >> 6)}${BASE64URL_ALPHABET.charAt(i & 63)}`,
-);
-
-/** base64url without padding (RFC 7515 §2). Sized for signatures and claim sets, not for megabytes. */
-export function encodeBase64Url(bytes: Uint8Array): string {
-  const whole = bytes.length - (bytes.length % 3);
-  let out = "";
-  let i = 0;
-  for (; i < whole; i += 3) {
-    const group = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number);
-    out += (BASE64URL_PAIRS[group >> 12] as string) + (BASE64URL_PAIRS[group & 4095] as string);
-  }
-  if (i + 1 === bytes.length) {
-    out += BASE64URL_PAIRS[(bytes[i] as number) << 4] as string;
-  } else if (i + 2 === bytes.length) {
-    const group = ((bytes[i] as number) << 8) | (bytes[i + 1] as number);
-    out += (BASE64URL_PAIRS[group >> 4] as string) + BASE64URL_ALPHABET.charAt((group & 15) << 2);
-  }
-  return out;
-}
-
-const NON_ASCII = /[^\x00-\x7f]/;
-const BASE64_TO_URL: Readonly<Record<string, string>> = { "+": "-", "/": "_", "=": "" };
-const utf8 = new TextEncoder();
-
-/**
- * base64url of the UTF-8 bytes of a JSON text. Claim sets are ASCII in practice (uids, §4), and
- * for ASCII text `btoa` is the UTF-8 encoding already and measured fastest in workerd for
- * ~120-byte payloads; anything else goes through TextEncoder.
- */
-function encodeJsonBase64Url(json: string): string {
-  if (NON_ASCII.test(json)) return encodeBase64Url(utf8.encode(json));
-  return btoa(json).replace(/[+/=]/g, (c) => BASE64_TO_URL[c] as string);
-}
-
-/** Keys already checked to be HMAC-SHA256 signing keys (what jose checks on every call). */
-const hs256Keys = new WeakSet<CryptoKey>();
-
-function assertHs256Key(key: CryptoKey): void {
-  if (hs256Keys.has(key)) return;
-  const algorithm = key.algorithm;
-  const hash = algorithm.name === "HMAC" && "hash" in algorithm ? algorithm.hash : undefined;
-  if (hash?.name !== "SHA-256" || !key.usages.includes("sign")) {
-    throw new TypeError("HS256 needs an HMAC SHA-256 CryptoKey with the sign usage");
-  }
-  hs256Keys.add(key);
-}
-
-/** `header.payload.signature` for a payload JSON text, under the constant HS256 header. */
-async function signPayloadJson(json: string, key: CryptoKey): Promise<string> {
-  assertHs256Key(key);
-  const signingInput = `${JWT_HEADER_B64URL}.${encodeJsonBase64Url(json)}`;
-  const signature = await crypto.subtle.sign("HMAC", key, utf8.encode(signingInput));
-  return `${signingInput}.${encodeBase64Url(new Uint8Array(signature))}`;
-}
-
-/** Like jose: a JSON-serialised NaN or Infinity would be `null`, which no verifier accepts. */
+/** Like jose's setters: a JSON-serialised NaN or Infinity would be `null`, which no verifier accepts. */
 function assertFiniteTimes(claims: JWTPayload): void {
   for (const claim of ["iat", "nbf", "exp"] as const) {
     const value = claims[claim];
@@ -157,32 +92,45 @@ function assertFiniteTimes(claims: JWTPayload): void {
   }
 }
 
-/**
- * Signs claims as-is (key order preserved), with the bytes jose's SignJWT gives for the same
- * claims and `{alg:"HS256",typ:"JWT"}`. Knows nothing about streams or kinds.
- */
+/** HS256 over the claims as given (key order preserved), under `{"alg":"HS256","typ":"JWT"}`. */
 export function signHs256(claims: JWTPayload, key: CryptoKey): Promise<string> {
   try {
     assertFiniteTimes(claims);
-    return signPayloadJson(JSON.stringify(claims), key);
+    return new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(key);
   } catch (error) {
     return Promise.reject(error);
   }
 }
 
-/** Per kind, the payload JSON between the sub and the iat: `,"iss":"oseh","aud":"oseh-image","iat":`. */
-const CLAIMS_AFTER_SUB: Readonly<Record<ResourceKind, string>> = Object.fromEntries(
-  RESOURCE_KINDS.map((kind) => [kind, `,"iss":${JSON.stringify(JWT_ISSUER)},"aud":${JSON.stringify(RESOURCE_AUDIENCE[kind])},"iat":`]),
-) as Record<ResourceKind, string>;
+/**
+ * Resource tokens minted in the current second, per isolate: key → token (a promise, so that
+ * concurrent renders of one journey share one signature). Only one second is kept; a mint for
+ * another second starts a new map. Bounded: past the cap a mint is signed and not kept.
+ */
+export const TOKEN_CACHE_MAX_ENTRIES = 4096;
+let tokenSecond = Number.NaN;
+let tokensOfSecond = new Map<string, Promise<string>>();
 
 /**
- * `JSON.stringify(buildResourceClaims(kind, sub, now))` without building the object: the same
- * text for every string `sub` (JSON.stringify escapes it as it would inside the object).
+ * This second's token for (secret, aud, sub), from the isolate's cache or freshly signed. The
+ * secret is part of the key, so token services with different secrets never share a token.
  */
-export function resourceClaimsJson(kind: ResourceKind, sub: string, now: number): string {
-  const seconds = Math.floor(now);
-  if (!Number.isFinite(seconds)) throw new TypeError(`mint clock must be a finite number, got ${now}`);
-  return `{"sub":${JSON.stringify(sub)}${CLAIMS_AFTER_SUB[kind]}${seconds - JWT_BACKDATE_SECONDS},"exp":${seconds + JWT_LIFETIME_SECONDS}}`;
+function cachedToken(secret: string, aud: string, sub: string, second: number, sign: () => Promise<string>): Promise<string> {
+  if (second !== tokenSecond) {
+    tokenSecond = second;
+    tokensOfSecond = new Map();
+  }
+  const key = `${secret}\u0000${aud}\u0000${sub}`;
+  const hit = tokensOfSecond.get(key);
+  if (hit !== undefined) return hit;
+  const token = sign();
+  if (tokensOfSecond.size < TOKEN_CACHE_MAX_ENTRIES) {
+    const map = tokensOfSecond;
+    map.set(key, token);
+    // A failed signature must not be handed out for the rest of the second.
+    token.catch(() => map.delete(key));
+  }
+  return token;
 }
 
 export type VerifiedClaims = JWTPayload & { sub: string; iss: string; iat: number; exp: number };
@@ -269,18 +217,12 @@ async function verifyRotating(token: string, current: string, previous: string |
 
 export function createTokenService(secrets: Secrets, previous: PreviousSecrets = {}): TokenService {
   const keyFor = (kind: ResourceKind): Promise<CryptoKey> => importHmacKey(secrets[RESOURCE_SECRET[kind]]);
-  // Resolved keys, so a mint after the first does not wait a turn for the import promise.
-  const signingKeys = new Map<ResourceKind, CryptoKey>();
   return {
-    async mint(kind, sub, now) {
-      // The claims (and so the clock) are fixed before the first await.
-      const json = resourceClaimsJson(kind, sub, now);
-      let key = signingKeys.get(kind);
-      if (key === undefined) {
-        key = await keyFor(kind);
-        signingKeys.set(kind, key);
-      }
-      return signPayloadJson(json, key);
+    mint(kind, sub, now) {
+      // The claims (and so the clock) are fixed before anything is awaited.
+      const claims = buildResourceClaims(kind, sub, now);
+      if (!Number.isFinite(claims.iat)) return Promise.reject(new TypeError(`mint clock must be a finite number, got ${now}`));
+      return cachedToken(secrets[RESOURCE_SECRET[kind]], claims.aud, sub, claims.iat, async () => signHs256({ ...claims }, await keyFor(kind)));
     },
     async verifyResource(kind, token, now, expectedSub) {
       const policy: VerifyPolicy = { audience: RESOURCE_AUDIENCE[kind], required: RESOURCE_REQUIRED };

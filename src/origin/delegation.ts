@@ -4,7 +4,7 @@
  * Parsing is pure; every way a document can be wrong is a tagged reason for the logs.
  */
 import { parseKey, type FamilyEntry } from "../keys";
-import { validateBlocks, type BlockKind } from "../render/blocks";
+import { compileTemplate, type BlockKind } from "../render/blocks";
 
 export const EDGE_RENDER_MEDIA_TYPE = "application/vnd.oseh.edge-render+json";
 /** A document is a key, a JWT and two short wrappers; anything bigger is not one. */
@@ -31,7 +31,7 @@ export function templateKindOf(familyName: string): BlockKind | undefined {
 export function templateProblem(familyName: string, bytes: Uint8Array): string | null {
   const kind = templateKindOf(familyName);
   if (kind === undefined) return null;
-  const checked = validateBlocks(bytes, kind);
+  const checked = compileTemplate(bytes, kind);
   return checked.ok ? null : `${checked.failure.reason}: ${checked.failure.message}`;
 }
 

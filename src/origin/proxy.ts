@@ -81,7 +81,8 @@ async function renderTemplate(delegation: Delegation, deps: ProxyDeps, loadDeps:
     const outcome = await loadThroughCache(delegation.key, delegation.family, now, loadDeps, { refresh: attempt > 0 });
     switch (outcome.kind) {
       case "value": {
-        const rendered = renderValue(outcome.value.bytes, options);
+        // The envelope's sha256 keys the isolate's compiled templates: a hot journey compiles once.
+        const rendered = renderValue(outcome.value.bytes, options, outcome.value.envelope.sha256);
         if (rendered.ok) return { ok: true, body: rendered.body, outcome };
         console.error("corrupt template dropped", delegation.key, outcome.state, rendered.failure.reason, rendered.failure.message);
         await deps.store.delete(delegation.key);

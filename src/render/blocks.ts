@@ -3,8 +3,8 @@
  * (catalog/blocks-spec.md §1.1, §2.2, §3.2): a sequence of `u32-BE length | 1-byte type | value`
  * with no header and no terminator. Type 1 is copied through; the others are markers.
  *
- * Everything here is pure: a whole-value validator, and an incremental walker that turns
- * arbitrary chunks into copy/marker events for the stream in `stream.ts`.
+ * Everything here is pure: the whole-value check that compiles a valid value into static runs
+ * and marker slots, which the render stream in `stream.ts` splices tokens into.
  */
 
 export type BlockKind = "journey" | "prompt";
@@ -42,8 +42,6 @@ export interface RenderFailure {
   readonly offset: number;
   readonly message: string;
 }
-
-export type ValidateResult = { ok: true } | { ok: false; failure: RenderFailure };
 
 function failure(reason: RenderFailureReason, offset: number, message: string): RenderFailure {
   return { reason, offset, message };
@@ -88,13 +86,42 @@ function readU32(bytes: Uint8Array, at: number): number {
   );
 }
 
+/** A marker of a compiled template: what the render splices in at this point. */
+export interface TemplateSlot {
+  readonly marker: number;
+  /** The uid of journey markers 3–5; "" for empty markers. */
+  readonly uid: string;
+}
+
 /**
- * Validates the whole framing of a stored value before any byte is sent (DESIGN §5): the backend
- * raises mid-stream on an unknown type (§1.1) and so sends a truncated 200; the edge refuses the
- * value up front instead.
+ * A validated template, compiled for rendering: the static byte runs (type-1 values, adjacent
+ * blocks joined, headers gone) with the marker slots between them, `runs.length === slots.length
+ * + 1`. Rendering copies runs and splices tokens; nothing is walked or decoded again.
  */
-export function validateBlocks(bytes: Uint8Array, kind: BlockKind): ValidateResult {
+export interface CompiledTemplate {
+  readonly kind: BlockKind;
+  /** Bytes of the stored value it was compiled from. */
+  readonly size: number;
+  /** Sum of the runs' lengths. */
+  readonly staticBytes: number;
+  readonly runs: readonly Uint8Array[];
+  readonly slots: readonly TemplateSlot[];
+}
+
+export type CompileResult = { ok: true; template: CompiledTemplate } | { ok: false; failure: RenderFailure };
+
+/**
+ * Validates the whole framing of a stored value before any byte is sent (the backend raises
+ * mid-stream on an unknown type and so sends a truncated 200; the edge refuses the value up
+ * front instead) and, when it is valid, compiles it. The runs are copied into one buffer, so the
+ * template does not keep the stored value (headers, marker values) alive.
+ */
+export function compileTemplate(bytes: Uint8Array, kind: BlockKind): CompileResult {
   if (bytes.length === 0) return { ok: false, failure: failure("empty", 0, "empty value") };
+  const values: number[] = []; // [start, end) of each non-empty type-1 value in the stored bytes
+  const slots: TemplateSlot[] = [];
+  const cuts: number[] = []; // per slot, its offset in the static bytes
+  let staticBytes = 0;
   let at = 0;
   while (at < bytes.length) {
     if (bytes.length - at < BLOCK_HEADER_BYTES) {
@@ -111,127 +138,34 @@ export function validateBlocks(bytes: Uint8Array, kind: BlockKind): ValidateResu
         failure: failure("truncated", at, `block at offset ${at} declares ${length} bytes, ${bytes.length - at - BLOCK_HEADER_BYTES} remain`),
       };
     }
-    if (type !== BLOCK_COPY && length > 0) {
-      const checked = checkMarkerValue(type, bytes.subarray(at + BLOCK_HEADER_BYTES, end), at);
-      if (!checked.ok) return checked;
+    if (type === BLOCK_COPY) {
+      if (length > 0) values.push(at + BLOCK_HEADER_BYTES, end);
+      staticBytes += length;
+    } else {
+      let uid = "";
+      if (length > 0) {
+        const checked = checkMarkerValue(type, bytes.subarray(at + BLOCK_HEADER_BYTES, end), at);
+        if (!checked.ok) return checked;
+        uid = checked.uid;
+      }
+      slots.push({ marker: type, uid });
+      cuts.push(staticBytes);
     }
     at = end;
   }
-  return { ok: true };
-}
-
-/** One step of a walk: bytes to copy through, or a marker to replace (uid is "" for empty markers). */
-export type BlockEvent = { type: "copy"; bytes: Uint8Array } | { type: "marker"; marker: number; uid: string; offset: number };
-
-export type WalkResult = { ok: true; events: BlockEvent[] } | { ok: false; failure: RenderFailure };
-
-/**
- * An incremental walker over chunks split anywhere (a header may straddle chunks). Copy bytes
- * are handed out as views of the incoming chunk, never accumulated, so memory stays bounded by
- * the chunk size plus one header and one marker value.
- */
-export interface BlockWalker {
-  push(chunk: Uint8Array): WalkResult;
-  /** Call at end of input: a clean end is only between blocks. */
-  finish(): { ok: true } | { ok: false; failure: RenderFailure };
-}
-
-export function createBlockWalker(kind: BlockKind): BlockWalker {
-  const header = new Uint8Array(BLOCK_HEADER_BYTES);
-  let headerFilled = 0;
-  /** Offset of the current block's header in the whole value. */
-  let blockOffset = 0;
-  /** Bytes consumed so far. */
-  let position = 0;
-  let type = 0;
-  let remaining = 0; // value bytes of the current block still to read
-  let inValue = false;
-  let marker: Uint8Array | null = null;
-  let markerFilled = 0;
-  let failed: RenderFailure | null = null;
-
-  function fail(f: RenderFailure): { ok: false; failure: RenderFailure } {
-    failed = f;
-    return { ok: false, failure: f };
+  const joined = new Uint8Array(staticBytes);
+  let filled = 0;
+  for (let i = 0; i < values.length; i += 2) {
+    const piece = bytes.subarray(values[i] as number, values[i + 1] as number);
+    joined.set(piece, filled);
+    filled += piece.length;
   }
-
-  function endOfValue(events: BlockEvent[]): RenderFailure | null {
-    if (type !== BLOCK_COPY) {
-      if (marker === null || marker.length === 0) {
-        events.push({ type: "marker", marker: type, uid: "", offset: blockOffset });
-      } else {
-        const checked = checkMarkerValue(type, marker, blockOffset);
-        if (!checked.ok) return checked.failure;
-        events.push({ type: "marker", marker: type, uid: checked.uid, offset: blockOffset });
-      }
-    }
-    inValue = false;
-    marker = null;
-    headerFilled = 0;
-    blockOffset = position;
-    return null;
+  const runs: Uint8Array[] = [];
+  let from = 0;
+  for (const cut of cuts) {
+    runs.push(joined.subarray(from, cut));
+    from = cut;
   }
-
-  return {
-    push(chunk) {
-      if (failed !== null) return { ok: false, failure: failed };
-      const events: BlockEvent[] = [];
-      let i = 0;
-      while (i < chunk.length) {
-        if (!inValue) {
-          const take = Math.min(BLOCK_HEADER_BYTES - headerFilled, chunk.length - i);
-          header.set(chunk.subarray(i, i + take), headerFilled);
-          headerFilled += take;
-          i += take;
-          position += take;
-          if (headerFilled < BLOCK_HEADER_BYTES) break;
-          remaining = readU32(header, 0);
-          type = header[4] as number;
-          const headerFailure = checkBlockHeader(kind, type, remaining, blockOffset);
-          if (headerFailure !== null) return fail(headerFailure);
-          inValue = true;
-          if (type !== BLOCK_COPY) {
-            marker = new Uint8Array(remaining);
-            markerFilled = 0;
-          }
-          if (remaining === 0) {
-            const f = endOfValue(events);
-            if (f !== null) return fail(f);
-          }
-          continue;
-        }
-        const take = Math.min(remaining, chunk.length - i);
-        if (type === BLOCK_COPY) {
-          events.push({ type: "copy", bytes: chunk.subarray(i, i + take) });
-        } else if (marker !== null) {
-          marker.set(chunk.subarray(i, i + take), markerFilled);
-          markerFilled += take;
-        }
-        i += take;
-        position += take;
-        remaining -= take;
-        if (remaining === 0) {
-          const f = endOfValue(events);
-          if (f !== null) return fail(f);
-        }
-      }
-      return { ok: true, events };
-    },
-    finish() {
-      if (failed !== null) return { ok: false, failure: failed };
-      if (position === 0) return fail(failure("empty", 0, "empty value"));
-      if (inValue || headerFilled > 0) {
-        return fail(
-          failure(
-            "truncated",
-            blockOffset,
-            inValue
-              ? `block at offset ${blockOffset} ends ${remaining} bytes early`
-              : `block header at offset ${blockOffset} is truncated`,
-          ),
-        );
-      }
-      return { ok: true };
-    },
-  };
+  runs.push(joined.subarray(from));
+  return { ok: true, template: { kind, size: bytes.length, staticBytes, runs, slots } };
 }

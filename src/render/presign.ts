@@ -157,22 +157,3 @@ export function createM3uPresigner(jwt: string): M3uPresigner {
     },
   };
 }
-
-/** A streaming m3u8 presigner; memory is bounded by the chunk size (VODs can be large, #9). */
-export function createM3uPresignStream(jwt: string): TransformStream<Uint8Array, Uint8Array> {
-  const presigner = createM3uPresigner(jwt);
-  return new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      for (const piece of presigner.push(chunk)) controller.enqueue(piece);
-    },
-  });
-}
-
-/** Whole-text convenience over the same presigner. */
-export function presignM3uText(text: string, jwt: string): string {
-  const decoder = new TextDecoder();
-  return createM3uPresigner(jwt)
-    .push(encoder.encode(text))
-    .map((piece) => decoder.decode(piece, { stream: true }))
-    .join("") + decoder.decode();
-}

@@ -1,14 +1,16 @@
 /**
- * Renders a stored block value into the response body (catalog/blocks-spec.md §2.3, §3.3):
- * type-1 bytes pass through as they arrive, markers become JWTs or the session uid.
+ * Renders a stored block value into the response body (catalog/blocks-spec.md §2.3, §3.3): the
+ * value is validated and compiled first (./blocks.ts, cached per isolate by ./templates.ts), then
+ * its sections flow through one TransformStream, which copies the static runs and splices in
+ * the journey JWT, the session uid, or resource JWTs.
  *
  * Signing is not done here: the renderer asks a `ResourceSigner` (the token service) for a token
  * when it reaches a marker, with that moment's clock, as the backend does (§2.3: "Each JWT is
  * minted when its block is reached"), so tokens in one body may be a second apart.
  */
-import { concatBytes } from "../util/bytes";
 import type { ResourceKind } from "../auth/jwt";
-import { createBlockWalker, validateBlocks, type BlockEvent, type BlockKind, type RenderFailure } from "./blocks";
+import { compileTemplate, type CompiledTemplate, type RenderFailure, type TemplateSlot } from "./blocks";
+import { compiledTemplate } from "./templates";
 
 export interface ResourceSigner {
   mint(kind: ResourceKind, sub: string, now: number): Promise<string>;
@@ -40,106 +42,134 @@ export interface PromptRenderOptions extends WrapperOptions {
 
 export type RenderOptions = JourneyRenderOptions | PromptRenderOptions;
 
-/** The reason a render stream errors: always carries the typed framing failure. */
-export class RenderError extends Error {
-  override readonly name = "RenderError";
-  constructor(readonly failure: RenderFailure) {
-    super(failure.message);
-  }
+/**
+ * One piece of a compiled template as the render stream takes it: `runs[0] slots[0] runs[1] …
+ * runs[k]`, so `runs.length === slots.length + 1`. A template is cut into sections of at most
+ * `RENDER_SECTION_BYTES` static bytes, so a large value is rendered in bounded pieces and at the
+ * reader's pace; a journey (a few KiB) is one section.
+ */
+export interface TemplateSection {
+  readonly runs: readonly Uint8Array[];
+  readonly slots: readonly TemplateSlot[];
 }
+
+export const RENDER_SECTION_BYTES = 64 * 1024;
+/** What a slot counts against a section's budget (a JWT is ~250 bytes). */
+const SLOT_BUDGET_BYTES = 256;
 
 const encoder = new TextEncoder();
 
 /** Journey marker type → the resource JWT it is replaced with (§2.3). */
 const JOURNEY_MARKER_KIND: Readonly<Record<number, ResourceKind>> = { 3: "image", 4: "content", 5: "transcript" };
 
-async function replaceMarker(options: RenderOptions, event: Extract<BlockEvent, { type: "marker" }>): Promise<Uint8Array> {
-  if (options.kind === "prompt") {
-    return encoder.encode(event.marker === 2 ? options.sessionUid : options.promptJwt);
+/** The text for one slot; marker types were checked against the family when compiled. */
+function slotText(options: RenderOptions, slot: TemplateSlot): string | Promise<string> {
+  if (options.kind === "prompt") return slot.marker === 2 ? options.sessionUid : options.promptJwt;
+  if (slot.marker === 2) return options.journeyJwt;
+  const kind = JOURNEY_MARKER_KIND[slot.marker];
+  if (kind === undefined) throw new Error(`unreachable: journey marker ${slot.marker}`);
+  return options.signer.mint(kind, slot.uid, options.now());
+}
+
+/**
+ * One output chunk per section: the runs copied and the slot texts encoded into one buffer
+ * (`before` first, e.g. the prefix). Slot texts are asked for in order, each reading the clock
+ * when its marker is reached; the mints of one section then run together.
+ */
+async function renderSection(section: TemplateSection, options: RenderOptions, before: string): Promise<Uint8Array> {
+  const pending: Array<string | Promise<string>> = [];
+  let waits = false;
+  for (const slot of section.slots) {
+    const text = slotText(options, slot);
+    if (typeof text !== "string") waits = true;
+    pending.push(text);
   }
-  if (event.marker === 2) return encoder.encode(options.journeyJwt);
-  const kind = JOURNEY_MARKER_KIND[event.marker];
-  // The walker only emits markers its header check accepted for the family.
-  if (kind === undefined) throw new Error(`unreachable: journey marker ${event.marker}`);
-  return encoder.encode(await options.signer.mint(kind, event.uid, options.now()));
+  const texts = waits ? await Promise.all(pending) : (pending as string[]);
+  // UTF-16 units → at most 3 UTF-8 bytes each; the texts are ASCII in practice (JWTs, uids).
+  let capacity = before.length * 3;
+  for (const run of section.runs) capacity += run.length;
+  for (const text of texts) capacity += text.length * 3;
+  const out = new Uint8Array(capacity);
+  let at = before === "" ? 0 : encoder.encodeInto(before, out).written;
+  for (let i = 0; i < texts.length; i++) {
+    const run = section.runs[i] as Uint8Array;
+    out.set(run, at);
+    at += run.length;
+    at += encoder.encodeInto(texts[i] as string, out.subarray(at)).written;
+  }
+  const last = section.runs[texts.length] as Uint8Array;
+  out.set(last, at);
+  at += last.length;
+  return out.subarray(0, at);
 }
 
-/** One output chunk per input chunk: fewer reads downstream, bounded by the input chunk size. */
-const joinPieces = concatBytes;
-
 /**
- * Markers are replaced in block order, each reading the clock when its block is reached; the
- * mints of one chunk then run together and the chunk's output is one piece.
+ * The renderer: a TransformStream from a compiled template's sections to the rendered body, with
+ * the wrapper prefix and suffix around it. A failed mint errors the stream.
  */
-async function renderEvents(events: readonly BlockEvent[], options: RenderOptions): Promise<Uint8Array> {
-  const pieces: Array<Uint8Array | Promise<Uint8Array>> = [];
-  for (const event of events) pieces.push(event.type === "copy" ? event.bytes : replaceMarker(options, event));
-  return joinPieces(await Promise.all(pieces));
-}
-
-/**
- * A TransformStream from stored block bytes (any chunking) to the rendered body. Framing errors
- * error the stream with a `RenderError`; a corrupt value never ends as a short success.
- */
-export function createRenderStream(options: RenderOptions): TransformStream<Uint8Array, Uint8Array> {
-  const kind: BlockKind = options.kind;
-  const walker = createBlockWalker(kind);
-  return new TransformStream<Uint8Array, Uint8Array>({
-    start(controller) {
-      if (options.prefix) controller.enqueue(encoder.encode(options.prefix));
-    },
-    async transform(chunk, controller) {
-      const walked = walker.push(chunk);
-      if (!walked.ok) throw new RenderError(walked.failure);
-      const out = await renderEvents(walked.events, options);
+export function createRenderStream(options: RenderOptions): TransformStream<TemplateSection, Uint8Array> {
+  let prefix = options.prefix ?? "";
+  return new TransformStream<TemplateSection, Uint8Array>({
+    async transform(section, controller) {
+      const out = await renderSection(section, options, prefix);
+      prefix = "";
       if (out.length > 0) controller.enqueue(out);
     },
     flush(controller) {
-      const finished = walker.finish();
-      if (!finished.ok) throw new RenderError(finished.failure);
+      // A template always has a section, so the prefix went out with it.
       if (options.suffix) controller.enqueue(encoder.encode(options.suffix));
     },
   });
 }
 
-/** Stored values are fed to the stream in slices this big, so no type-1 value is copied whole. */
-export const RENDER_SLICE_BYTES = 64 * 1024;
+/** The template's sections as a pull source: one section per pull, so the reader sets the pace. */
+export function templateSections(template: CompiledTemplate): ReadableStream<TemplateSection> {
+  let run = 0;
+  let offset = 0;
+  return new ReadableStream<TemplateSection>(
+    {
+      pull(controller) {
+        const runs: Uint8Array[] = [];
+        const slots: TemplateSlot[] = [];
+        let budget = RENDER_SECTION_BYTES;
+        for (;;) {
+          const whole = template.runs[run] as Uint8Array;
+          const take = Math.min(whole.length - offset, budget);
+          runs.push(whole.subarray(offset, offset + take));
+          offset += take;
+          budget -= take;
+          if (offset < whole.length) break; // section full, mid-run
+          if (run === template.slots.length) {
+            controller.enqueue({ runs, slots });
+            controller.close();
+            return;
+          }
+          slots.push(template.slots[run] as TemplateSlot);
+          budget -= SLOT_BUDGET_BYTES;
+          run += 1;
+          offset = 0;
+          if (budget <= 0) {
+            // Close the section with the next run's empty head so it still ends on a run.
+            runs.push(new Uint8Array(0));
+            break;
+          }
+        }
+        controller.enqueue({ runs, slots });
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
 
 export type RenderValueResult = { ok: true; body: ReadableStream<Uint8Array> } | { ok: false; failure: RenderFailure };
 
 /**
- * Validates the whole stored value first (DESIGN §5: never stream a corrupt value as a 200),
- * then returns the rendered body at once; the producer runs detached and always closes or aborts.
+ * Validates and compiles the whole stored value first (never stream a corrupt value as a 200),
+ * then returns the rendered body at once. With the value's sha256 the compiled template comes
+ * from (and goes into) the isolate's cache.
  */
-export function renderValue(bytes: Uint8Array, options: RenderOptions): RenderValueResult {
-  const validated = validateBlocks(bytes, options.kind);
-  if (!validated.ok) return validated;
-  // The value is in memory and valid, so the producer is a pull source over 64 KiB slices (no
-  // TransformStream hop): each pull renders one slice, and backpressure is the reader's pace.
-  const walker = createBlockWalker(options.kind);
-  let at = 0;
-  let prefixSent = !options.prefix;
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (!prefixSent) {
-        prefixSent = true;
-        controller.enqueue(encoder.encode(options.prefix));
-        return;
-      }
-      if (at >= bytes.length) {
-        const finished = walker.finish();
-        if (!finished.ok) throw new RenderError(finished.failure);
-        if (options.suffix) controller.enqueue(encoder.encode(options.suffix));
-        controller.close();
-        return;
-      }
-      const slice = bytes.subarray(at, Math.min(bytes.length, at + RENDER_SLICE_BYTES));
-      at += slice.length;
-      const walked = walker.push(slice);
-      if (!walked.ok) throw new RenderError(walked.failure);
-      const out = await renderEvents(walked.events, options);
-      if (out.length > 0) controller.enqueue(out);
-    },
-  });
-  return { ok: true, body };
+export function renderValue(bytes: Uint8Array, options: RenderOptions, sha256?: string): RenderValueResult {
+  const compiled = sha256 === undefined ? compileTemplate(bytes, options.kind) : compiledTemplate(bytes, options.kind, sha256);
+  if (!compiled.ok) return compiled;
+  return { ok: true, body: templateSections(compiled.template).pipeThrough(createRenderStream(options)) };
 }

@@ -7,13 +7,11 @@ import { describe, expect, it } from "vitest";
 import { readResourceCredential } from "../../src/auth/credential";
 import {
   ID_TOKEN_MIN_IAT,
-  JWT_HEADER_B64URL,
   RESOURCE_KINDS,
+  TOKEN_CACHE_MAX_ENTRIES,
   buildResourceClaims,
   createTokenService,
-  encodeBase64Url,
   importHmacKey,
-  resourceClaimsJson,
   signHs256,
   type ResourceKind,
 } from "../../src/auth/jwt";
@@ -63,10 +61,6 @@ describe("minting", () => {
     }
   });
 
-  it("uses the base64url of PyJWT's sorted header", () => {
-    expect(JWT_HEADER_B64URL).toBe(b64url('{"alg":"HS256","typ":"JWT"}'));
-  });
-
   it("rejects a non-finite clock, as jose does for a NaN iat", async () => {
     for (const now of [Number.NaN, Infinity, -Infinity]) await expect(tokens.mint("image", SUB, now)).rejects.toThrow(TypeError);
     await expect(signHs256({ ...imageClaims(), exp: Number.NaN }, await importHmacKey(secrets.imageFile))).rejects.toThrow(TypeError);
@@ -106,27 +100,8 @@ function randomSub(next: () => number): string {
   return sub;
 }
 
-describe("fast minter vs jose SignJWT", () => {
-  it("base64url-encodes every length and byte like btoa", () => {
-    const next = createPrng(7);
-    for (let length = 0; length < 70; length++) {
-      const bytes = Uint8Array.from({ length }, () => Math.floor(next() * 256));
-      expect(encodeBase64Url(bytes)).toBe(b64url(bytes));
-    }
-    expect(encodeBase64Url(Uint8Array.from({ length: 256 }, (_, i) => i))).toBe(b64url(Uint8Array.from({ length: 256 }, (_, i) => i)));
-  });
-
-  it("builds JSON.stringify(buildResourceClaims(…)) for random subs and clocks", () => {
-    const next = createPrng(11);
-    for (let i = 0; i < 2000; i++) {
-      const kind = RESOURCE_KINDS[i % RESOURCE_KINDS.length] as ResourceKind;
-      const sub = randomSub(next);
-      const now = next() < 0.5 ? Math.floor(next() * 4e9) : next() * 4e9 - 1e9;
-      expect(resourceClaimsJson(kind, sub, now)).toBe(JSON.stringify(buildResourceClaims(kind, sub, now)));
-    }
-  });
-
-  it("mints jose's bytes for 1000 random subs, clocks and kinds", async () => {
+describe("token service vs a fresh jose SignJWT (the per-second token cache)", () => {
+  it("mints jose's bytes for 1000 random subs, clocks and kinds, first and again from the cache", async () => {
     const next = createPrng(42);
     for (let i = 0; i < 1000; i++) {
       const kind = RESOURCE_KINDS[i % RESOURCE_KINDS.length] as ResourceKind;
@@ -134,6 +109,36 @@ describe("fast minter vs jose SignJWT", () => {
       const now = i % 3 === 0 ? FROZEN_NOW + next() * 1e6 : Math.floor(next() * 2 ** 33);
       const expected = await joseMint({ ...buildResourceClaims(kind, sub, now) }, await importHmacKey(SECRET_OF[kind]));
       expect(await tokens.mint(kind, sub, now)).toBe(expected);
+      // Later in the same second: the kept token, byte for byte what a fresh mint gives.
+      expect(await tokens.mint(kind, sub, Math.floor(now) + 0.999)).toBe(expected);
+    }
+  });
+
+  it("reuses a token within its second only, and never across secrets, kinds or subs", async () => {
+    const first = tokens.mint("image", SUB, NOW + 0.1);
+    expect(tokens.mint("image", SUB, NOW + 0.9)).toBe(first);
+    const other = createTokenService({ ...secrets, imageFile: `${secrets.imageFile}-rotated` });
+    const rotated = await other.mint("image", SUB, NOW + 0.5);
+    expect(rotated).not.toBe(await first);
+    expect(rotated).toBe(await joseMint({ ...buildResourceClaims("image", SUB, NOW) }, await importHmacKey(`${secrets.imageFile}-rotated`)));
+    // Same secret for two kinds: the audience keeps them apart.
+    const shared = createTokenService({ ...secrets, contentFile: secrets.imageFile });
+    const content = await shared.mint("content", SUB, NOW);
+    expect(content).toBe(await joseMint({ ...buildResourceClaims("content", SUB, NOW) }, await importHmacKey(secrets.imageFile)));
+    expect(content).not.toBe(await first);
+    expect(await tokens.mint("image", `${SUB}x`, NOW)).not.toBe(await first);
+    const nextSecond = await tokens.mint("image", SUB, NOW + 1);
+    expect(nextSecond).toBe(await joseMint({ ...buildResourceClaims("image", SUB, NOW + 1) }, await importHmacKey(secrets.imageFile)));
+  });
+
+  it("past the cache's bound, tokens are still right (signed, not kept)", async () => {
+    const subs = Array.from({ length: TOKEN_CACHE_MAX_ENTRIES + 50 }, (_, i) => `oseh_if_bound${i}`);
+    const minted = await Promise.all(subs.map((sub) => tokens.mint("image", sub, NOW + 7)));
+    const key = await importHmacKey(secrets.imageFile);
+    for (const i of [0, TOKEN_CACHE_MAX_ENTRIES - 1, TOKEN_CACHE_MAX_ENTRIES, TOKEN_CACHE_MAX_ENTRIES + 49]) {
+      const expected = await joseMint({ ...buildResourceClaims("image", subs[i] as string, NOW + 7) }, key);
+      expect(minted[i]).toBe(expected);
+      expect(await tokens.mint("image", subs[i] as string, NOW + 7)).toBe(expected);
     }
   });
 
@@ -150,7 +155,7 @@ describe("fast minter vs jose SignJWT", () => {
     for (const claims of claimSets) expect(await signHs256(claims, key)).toBe(await joseMint(claims, key));
   });
 
-  it("every vector token equals both jose's and the fast minter's", async () => {
+  it("every vector token equals both jose's and the token service's", async () => {
     const all = loadBlocksVectors().vectors.flatMap((v: { jwts?: Array<{ kind: ResourceKind; token: string; claims: { sub: string } }> }) => v.jwts ?? []);
     expect(all.length).toBeGreaterThanOrEqual(90);
     for (const j of all) {

@@ -1,14 +1,16 @@
 /**
- * The render stream across arbitrary chunk boundaries, framing failures, the per-marker clock,
- * prefix/suffix, and a seeded property test: corrupt input ends in success or a typed failure,
- * never a throw or a hang.
+ * The render stream across arbitrary section boundaries, framing failures, the compiled-template
+ * cache, the per-marker clock, prefix/suffix, backpressure, and a seeded property test: corrupt
+ * input ends in success or a typed failure, never a throw or a hang.
  */
 import { describe, expect, it } from "vitest";
 import type { ResourceKind } from "../../src/auth/jwt";
-import { createBlockWalker, validateBlocks, type BlockKind, type RenderFailure } from "../../src/render/blocks";
-import { RenderError, createRenderStream, renderValue, type RenderOptions, type ResourceSigner } from "../../src/render/stream";
+import { compileTemplate, type BlockKind, type CompiledTemplate, type RenderFailure } from "../../src/render/blocks";
+import { createRenderStream, renderValue, type RenderOptions, type ResourceSigner, type TemplateSection } from "../../src/render/stream";
+import { TEMPLATE_CACHE_MAX_ENTRIES, compiledTemplate } from "../../src/render/templates";
+import { sha256Hex } from "../../src/storage/envelope";
 import { base64ToBytes, loadBlocksVectors } from "../helpers/vectors";
-import { FROZEN_NOW, createPrng, pipeChunks, readAll, readText, singleBytes, splitAt, vectorTokenService } from "./support";
+import { FROZEN_NOW, createPrng, pipeChunks, readAll, readText, vectorTokenService } from "./support";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- vector shapes are documented in blocks-spec §7.2 */
 const blockVectors: any[] = loadBlocksVectors().vectors.filter(
@@ -43,31 +45,53 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-function failureOf(error: unknown): RenderFailure {
-  if (!(error instanceof RenderError)) throw new Error(`expected a RenderError, got ${String(error)}`);
-  return error.failure;
+function compiled(bytes: Uint8Array, kind: BlockKind): CompiledTemplate {
+  const result = compileTemplate(bytes, kind);
+  if (!result.ok) throw new Error(result.failure.message);
+  return result.template;
 }
 
-describe.each(blockVectors.map((v) => [v.id, v] as const))("chunk boundaries: %s", (_id, v) => {
-  const cached = base64ToBytes(v.cached_bytes_b64);
+/** The template as sections cut at the given offsets of its static bytes (sorted). */
+function sectionsAt(template: CompiledTemplate, cuts: readonly number[]): TemplateSection[] {
+  const sections: TemplateSection[] = [];
+  let runs: Uint8Array[] = [];
+  let slots = template.slots.slice(0, 0);
+  let base = 0; // static offset of the current run's start
+  let pending = [...cuts];
+  template.runs.forEach((run, i) => {
+    let from = 0;
+    while (pending.length > 0 && (pending[0] as number) - base <= run.length) {
+      const at = (pending.shift() as number) - base;
+      runs.push(run.subarray(from, at));
+      sections.push({ runs, slots });
+      runs = [];
+      slots = [];
+      from = at;
+    }
+    runs.push(run.subarray(from));
+    base += run.length;
+    const slot = template.slots[i];
+    if (slot !== undefined) slots.push(slot);
+  });
+  sections.push({ runs, slots });
+  return sections;
+}
 
-  it("every two-way split renders identically", async () => {
-    for (let cut = 0; cut <= cached.length; cut++) {
-      const out = await pipeChunks(createRenderStream(optionsFor(v)), splitAt(cached, cut));
+describe.each(blockVectors.map((v) => [v.id, v] as const))("section boundaries: %s", (_id, v) => {
+  const template = compiled(base64ToBytes(v.cached_bytes_b64), v.family === "journeys:external" ? "journey" : "prompt");
+
+  it("every split into two sections renders identically", async () => {
+    for (let cut = 0; cut <= template.staticBytes; cut++) {
+      const out = await pipeChunks(createRenderStream(optionsFor(v)), sectionsAt(template, [cut]));
       if (!out.ok || decoder.decode(out.bytes) !== v.rendered) throw new Error(`split at ${cut} differs`);
     }
   });
 
-  it("1-byte chunks render identically", async () => {
-    const out = await pipeChunks(createRenderStream(optionsFor(v)), singleBytes(cached));
-    expect(out.ok && decoder.decode(out.bytes)).toBe(v.rendered);
-  });
-
   it("random multi-way splits render identically", async () => {
-    const random = createPrng(cached.length);
+    const random = createPrng(template.staticBytes);
     for (let round = 0; round < 20; round++) {
-      const cuts = Array.from({ length: 1 + Math.floor(random() * 8) }, () => Math.floor(random() * cached.length)).sort((a, b) => a - b);
-      const out = await pipeChunks(createRenderStream(optionsFor(v)), splitAt(cached, ...cuts));
+      const cuts = Array.from({ length: 1 + Math.floor(random() * 8) }, () => Math.floor(random() * template.staticBytes)).sort((a, b) => a - b);
+      const out = await pipeChunks(createRenderStream(optionsFor(v)), sectionsAt(template, cuts));
       expect(out.ok && decoder.decode(out.bytes)).toBe(v.rendered);
     }
   });
@@ -94,31 +118,64 @@ describe("framing failures", () => {
     ["non-empty prompt jwt marker", "prompt", block(3, "x"), "bad_marker"],
   ];
 
-  it.each(cases)("%s → %s (validateBlocks, renderValue, stream)", async (_name, kind, bytes, reason) => {
-    const validated = validateBlocks(bytes, kind);
-    expect(validated).toMatchObject({ ok: false, failure: { reason } });
+  it.each(cases)("%s → %s (compileTemplate, renderValue with and without the cache)", async (_name, kind, bytes, reason) => {
+    expect(compileTemplate(bytes, kind)).toMatchObject({ ok: false, failure: { reason } });
     const options: RenderOptions =
       kind === "journey"
         ? { kind, journeyJwt: "", signer: tokens, now: () => FROZEN_NOW }
         : { kind, sessionUid: "oseh_ips_s", promptJwt: "j" };
     expect(renderValue(bytes, options)).toMatchObject({ ok: false, failure: { reason } });
-    for (const chunks of [[bytes], singleBytes(bytes)]) {
-      const out = await pipeChunks(createRenderStream(options), chunks);
-      expect(out.ok).toBe(false);
-      if (!out.ok) expect(failureOf(out.error).reason).toBe(reason);
-    }
+    const sha256 = await sha256Hex(bytes);
+    for (let i = 0; i < 2; i++) expect(renderValue(bytes, options, sha256)).toMatchObject({ ok: false, failure: { reason } });
   });
 
   it("reports the offset of the failing block", () => {
     const bytes = concat(copy, block(1, "ab"), block(9, ""));
-    expect(validateBlocks(bytes, "journey")).toMatchObject({ ok: false, failure: { offset: copy.length + 7 } });
+    expect(compileTemplate(bytes, "journey")).toMatchObject({ ok: false, failure: { offset: copy.length + 7 } });
   });
 
-  it("a huge declared length fails at the end, having buffered nothing", async () => {
+  it("a huge declared length fails, having allocated nothing for it", () => {
     const bytes = concat(copy, Uint8Array.of(0xff, 0xff, 0xff, 0xff, 1), encoder.encode("abc"));
-    const out = await pipeChunks(createRenderStream({ kind: "prompt", sessionUid: "s", promptJwt: "j" }), [bytes]);
-    expect(out.ok).toBe(false);
-    if (!out.ok) expect(failureOf(out.error).reason).toBe("truncated");
+    expect(compileTemplate(bytes, "prompt")).toMatchObject({ ok: false, failure: { reason: "truncated" } });
+  });
+});
+
+describe("compiled templates (per isolate, keyed by sha256)", () => {
+  const journey = blockVectors.find((v) => v.id === "journey-full");
+  const bytes = base64ToBytes(journey.cached_bytes_b64);
+
+  it("compiles runs and slots: headers and marker values gone, runs = slots + 1", () => {
+    const template = compiled(concat(block(1, "ab"), block(1, "cd"), block(3, "oseh_if_x"), block(1, ""), block(2, "")), "journey");
+    expect(template.runs.map((r) => decoder.decode(r))).toEqual(["abcd", "", ""]);
+    expect(template.slots).toEqual([{ marker: 3, uid: "oseh_if_x" }, { marker: 2, uid: "" }]);
+    expect(template.staticBytes).toBe(4);
+  });
+
+  it("a second render of the same sha256 reuses the compiled template", async () => {
+    const sha256 = await sha256Hex(bytes);
+    const first = compiledTemplate(bytes, "journey", sha256);
+    expect(compiledTemplate(bytes, "journey", sha256)).toBe(first);
+    // The kind is part of the key: the same bytes as a prompt are checked as a prompt.
+    expect(compiledTemplate(bytes, "prompt", sha256)).toMatchObject({ ok: false });
+  });
+
+  it("bytes whose size does not match the cached template are compiled, not given its template", async () => {
+    const sha256 = await sha256Hex(bytes);
+    const cachedOne = compiledTemplate(bytes, "journey", sha256);
+    const other = concat(block(1, '{"x":"'), block(2, ""), block(1, '"}'));
+    const result = compiledTemplate(other, "journey", sha256);
+    expect(result).not.toBe(cachedOne);
+    expect(result.ok && result.template.size).toBe(other.length);
+  });
+
+  it("is bounded: the oldest template is compiled again after the cap", async () => {
+    const sha256 = await sha256Hex(bytes);
+    const first = compiledTemplate(bytes, "journey", sha256);
+    const small = concat(block(1, "x"));
+    for (let i = 0; i < TEMPLATE_CACHE_MAX_ENTRIES; i++) compiledTemplate(small, "journey", `filler-${i}`);
+    const again = compiledTemplate(bytes, "journey", sha256);
+    expect(again).not.toBe(first);
+    expect(again).toEqual(first);
   });
 });
 
@@ -188,6 +245,26 @@ describe("rendering details", () => {
     expect(largest).toBeLessThanOrEqual(64 * 1024);
   });
 
+  it("renders at the reader's pace: an unread body has not minted the rest", async () => {
+    const big = new Uint8Array(256 * 1024).fill(0x61);
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < 8; i++) parts.push(block(1, big), block(3, `oseh_if_${i}`));
+    let mints = 0;
+    const signer: ResourceSigner = {
+      async mint(kind, sub) {
+        mints++;
+        return `${kind}.${sub}`;
+      },
+    };
+    const rendered = renderValue(concat(...parts), { kind: "journey", journeyJwt: "", signer, now: () => FROZEN_NOW });
+    if (!rendered.ok) throw new Error("render failed");
+    const reader = rendered.body.getReader();
+    await reader.read();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(mints).toBeLessThanOrEqual(2);
+    await reader.cancel();
+  });
+
   it("a cancelled body stops the producer without an unhandled error", async () => {
     const rendered = renderValue(base64ToBytes(journey.cached_bytes_b64), optionsFor(journey));
     if (!rendered.ok) throw new Error("render failed");
@@ -244,7 +321,7 @@ describe("property: corrupt input never throws or hangs", () => {
     }
   }
 
-  it("3000 mutated values: renderValue and the stream agree, and only succeed or fail typed", async () => {
+  it("3000 mutated values: compiled fresh and from the cache agree, and only succeed or fail typed", async () => {
     const random = createPrng(0x05e4);
     let successes = 0;
     let failures = 0;
@@ -257,36 +334,18 @@ describe("property: corrupt input never throws or hangs", () => {
         kind === "journey" ? { kind, journeyJwt: "J", signer, now: () => FROZEN_NOW } : { kind, sessionUid: "S", promptJwt: "P" };
 
       const whole = renderValue(bytes, options);
-      let wholeText: string | null = null;
-      if (whole.ok) wholeText = decoder.decode(await readAll(whole.body));
-      else expect(typeof whole.failure.reason).toBe("string");
-
-      const cut = Math.floor(random() * (bytes.length + 1));
-      const streamed = await pipeChunks(createRenderStream(options), splitAt(bytes, cut));
-      if (streamed.ok) {
+      const cachedRender = renderValue(bytes, options, await sha256Hex(bytes));
+      if (whole.ok) {
         successes++;
-        expect(decoder.decode(streamed.bytes)).toBe(wholeText);
+        const wholeText = decoder.decode(await readAll(whole.body));
+        expect(cachedRender.ok && decoder.decode(await readAll(cachedRender.body))).toBe(wholeText);
       } else {
         failures++;
-        expect(whole.ok).toBe(false);
-        if (!whole.ok) expect(failureOf(streamed.error).reason).toBe(whole.failure.reason);
+        expect(typeof whole.failure.reason).toBe("string");
+        expect(cachedRender).toMatchObject({ ok: false, failure: { reason: whole.failure.reason } });
       }
     }
     expect(successes + failures).toBe(3000);
     expect(failures).toBeGreaterThan(1000);
-  });
-
-  it("the walker alone never throws on random chunks", () => {
-    const random = createPrng(7);
-    for (let n = 0; n < 2000; n++) {
-      const walker = createBlockWalker(random() < 0.5 ? "journey" : "prompt");
-      let failed = false;
-      for (let c = 0; c < 5 && !failed; c++) {
-        const chunk = Uint8Array.from({ length: Math.floor(random() * 12) }, () => (random() < 0.7 ? 0 : Math.floor(random() * 256)));
-        failed = !walker.push(chunk).ok;
-      }
-      const finished = walker.finish();
-      if (failed) expect(finished.ok).toBe(false);
-    }
   });
 });

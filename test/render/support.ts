@@ -37,9 +37,9 @@ export async function readText(stream: ReadableStream<Uint8Array>): Promise<stri
 }
 
 /** Feeds `chunks` through a TransformStream and collects its output (or its error). */
-export async function pipeChunks(
-  stream: TransformStream<Uint8Array, Uint8Array>,
-  chunks: readonly Uint8Array[],
+export async function pipeChunks<T>(
+  stream: TransformStream<T, Uint8Array>,
+  chunks: readonly T[],
 ): Promise<{ ok: true; bytes: Uint8Array } | { ok: false; error: unknown }> {
   const writer = stream.writable.getWriter();
   const writing = (async () => {
