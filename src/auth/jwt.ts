@@ -103,19 +103,20 @@ export function signHs256(claims: JWTPayload, key: CryptoKey): Promise<string> {
 }
 
 /**
- * Resource tokens minted in the current second, per isolate: key → token (a promise, so that
- * concurrent renders of one journey share one signature). Only one second is kept; a mint for
- * another second starts a new map. Bounded: past the cap a mint is signed and not kept.
+ * Resource tokens minted in the current second, per isolate: key → the token once signed (a
+ * string, handed out synchronously), or the pending signature (a promise, so that concurrent
+ * renders of one journey share one). Only one second is kept; a mint for another second starts
+ * a new map. Bounded: past the cap a mint is signed and not kept.
  */
 export const TOKEN_CACHE_MAX_ENTRIES = 4096;
 let tokenSecond = Number.NaN;
-let tokensOfSecond = new Map<string, Promise<string>>();
+let tokensOfSecond = new Map<string, string | Promise<string>>();
 
 /**
  * This second's token for (secret, aud, sub), from the isolate's cache or freshly signed. The
  * secret is part of the key, so token services with different secrets never share a token.
  */
-function cachedToken(secret: string, aud: string, sub: string, second: number, sign: () => Promise<string>): Promise<string> {
+function cachedToken(secret: string, aud: string, sub: string, second: number, sign: () => Promise<string>): string | Promise<string> {
   if (second !== tokenSecond) {
     tokenSecond = second;
     tokensOfSecond = new Map();
@@ -127,8 +128,13 @@ function cachedToken(secret: string, aud: string, sub: string, second: number, s
   if (tokensOfSecond.size < TOKEN_CACHE_MAX_ENTRIES) {
     const map = tokensOfSecond;
     map.set(key, token);
-    // A failed signature must not be handed out for the rest of the second.
-    token.catch(() => map.delete(key));
+    token.then(
+      (signed) => {
+        if (map.get(key) === token) map.set(key, signed);
+      },
+      // A failed signature must not be handed out for the rest of the second.
+      () => map.delete(key),
+    );
   }
   return token;
 }
@@ -194,8 +200,11 @@ async function verifyWithPolicy(token: string, key: CryptoKey, now: number, poli
 }
 
 export interface TokenService {
-  /** A fresh resource JWT for `sub`, byte-identical to the backend's for the same clock. */
-  mint(kind: ResourceKind, sub: string, now: number): Promise<string>;
+  /**
+   * A resource JWT for `sub`, byte-identical to the backend's (and to a fresh jose mint) for the
+   * same clock; a string when this second's token is already kept, so a warm render need not wait.
+   */
+  mint(kind: ResourceKind, sub: string, now: number): string | Promise<string>;
   /** The backend's `auth_presigned` for one kind; `expectedSub` is the route's uid check. */
   verifyResource(kind: ResourceKind, token: string, now: number, expectedSub?: string): Promise<VerifyResult>;
   /** The backend's id-token check (`auth.py`): aud `oseh-id`, `jti` required, iat ≥ 1679589900. */
@@ -220,9 +229,11 @@ export function createTokenService(secrets: Secrets, previous: PreviousSecrets =
   return {
     mint(kind, sub, now) {
       // The claims (and so the clock) are fixed before anything is awaited.
-      const claims = buildResourceClaims(kind, sub, now);
-      if (!Number.isFinite(claims.iat)) return Promise.reject(new TypeError(`mint clock must be a finite number, got ${now}`));
-      return cachedToken(secrets[RESOURCE_SECRET[kind]], claims.aud, sub, claims.iat, async () => signHs256({ ...claims }, await keyFor(kind)));
+      const second = Math.floor(now);
+      if (!Number.isFinite(second)) return Promise.reject(new TypeError(`mint clock must be a finite number, got ${now}`));
+      return cachedToken(secrets[RESOURCE_SECRET[kind]], RESOURCE_AUDIENCE[kind], sub, second, async () =>
+        signHs256({ ...buildResourceClaims(kind, sub, second) }, await keyFor(kind)),
+      );
     },
     async verifyResource(kind, token, now, expectedSub) {
       const policy: VerifyPolicy = { audience: RESOURCE_AUDIENCE[kind], required: RESOURCE_REQUIRED };

@@ -7,6 +7,8 @@
  * and marker slots, which the render stream in `stream.ts` splices tokens into.
  */
 
+import { concatBytes } from "../util/bytes";
+
 export type BlockKind = "journey" | "prompt";
 
 export const BLOCK_HEADER_BYTES = 5; // u32 length + type byte (blocks-spec §1.1)
@@ -110,17 +112,24 @@ export interface CompiledTemplate {
 
 export type CompileResult = { ok: true; template: CompiledTemplate } | { ok: false; failure: RenderFailure };
 
+const NO_BYTES = new Uint8Array(0);
+
+/** A run is a view of the stored value; only adjacent type-1 blocks are copied into one. */
+function joinRun(pieces: readonly Uint8Array[]): Uint8Array {
+  return pieces.length === 0 ? NO_BYTES : pieces.length === 1 ? (pieces[0] as Uint8Array) : concatBytes(pieces);
+}
+
 /**
  * Validates the whole framing of a stored value before any byte is sent (the backend raises
  * mid-stream on an unknown type and so sends a truncated 200; the edge refuses the value up
- * front instead) and, when it is valid, compiles it. The runs are copied into one buffer, so the
- * template does not keep the stored value (headers, marker values) alive.
+ * front instead) and, when it is valid, compiles it. Runs are views of `bytes` (no copy of a
+ * large value); the template keeps the stored value alive while it is cached.
  */
 export function compileTemplate(bytes: Uint8Array, kind: BlockKind): CompileResult {
   if (bytes.length === 0) return { ok: false, failure: failure("empty", 0, "empty value") };
-  const values: number[] = []; // [start, end) of each non-empty type-1 value in the stored bytes
+  const runs: Uint8Array[] = [];
   const slots: TemplateSlot[] = [];
-  const cuts: number[] = []; // per slot, its offset in the static bytes
+  let pieces: Uint8Array[] = []; // the type-1 values since the last slot
   let staticBytes = 0;
   let at = 0;
   while (at < bytes.length) {
@@ -139,7 +148,7 @@ export function compileTemplate(bytes: Uint8Array, kind: BlockKind): CompileResu
       };
     }
     if (type === BLOCK_COPY) {
-      if (length > 0) values.push(at + BLOCK_HEADER_BYTES, end);
+      if (length > 0) pieces.push(bytes.subarray(at + BLOCK_HEADER_BYTES, end));
       staticBytes += length;
     } else {
       let uid = "";
@@ -149,23 +158,11 @@ export function compileTemplate(bytes: Uint8Array, kind: BlockKind): CompileResu
         uid = checked.uid;
       }
       slots.push({ marker: type, uid });
-      cuts.push(staticBytes);
+      runs.push(joinRun(pieces));
+      pieces = [];
     }
     at = end;
   }
-  const joined = new Uint8Array(staticBytes);
-  let filled = 0;
-  for (let i = 0; i < values.length; i += 2) {
-    const piece = bytes.subarray(values[i] as number, values[i + 1] as number);
-    joined.set(piece, filled);
-    filled += piece.length;
-  }
-  const runs: Uint8Array[] = [];
-  let from = 0;
-  for (const cut of cuts) {
-    runs.push(joined.subarray(from, cut));
-    from = cut;
-  }
-  runs.push(joined.subarray(from));
+  runs.push(joinRun(pieces));
   return { ok: true, template: { kind, size: bytes.length, staticBytes, runs, slots } };
 }

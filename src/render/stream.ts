@@ -13,7 +13,8 @@ import { compileTemplate, type CompiledTemplate, type RenderFailure, type Templa
 import { compiledTemplate } from "./templates";
 
 export interface ResourceSigner {
-  mint(kind: ResourceKind, sub: string, now: number): Promise<string>;
+  /** A string when the token is at hand (this second's, kept): the render then does not wait. */
+  mint(kind: ResourceKind, sub: string, now: number): string | Promise<string>;
 }
 
 interface WrapperOptions {
@@ -76,7 +77,7 @@ function slotText(options: RenderOptions, slot: TemplateSlot): string | Promise<
  * (`before` first, e.g. the prefix). Slot texts are asked for in order, each reading the clock
  * when its marker is reached; the mints of one section then run together.
  */
-async function renderSection(section: TemplateSection, options: RenderOptions, before: string): Promise<Uint8Array> {
+function renderSection(section: TemplateSection, options: RenderOptions, before: string): Uint8Array | Promise<Uint8Array> {
   const pending: Array<string | Promise<string>> = [];
   let waits = false;
   for (const slot of section.slots) {
@@ -84,7 +85,11 @@ async function renderSection(section: TemplateSection, options: RenderOptions, b
     if (typeof text !== "string") waits = true;
     pending.push(text);
   }
-  const texts = waits ? await Promise.all(pending) : (pending as string[]);
+  if (waits) return Promise.all(pending).then((texts) => spliceSection(section, texts, before));
+  return spliceSection(section, pending as string[], before);
+}
+
+function spliceSection(section: TemplateSection, texts: readonly string[], before: string): Uint8Array {
   // UTF-16 units → at most 3 UTF-8 bytes each; the texts are ASCII in practice (JWTs, uids).
   let capacity = before.length * 3;
   for (const run of section.runs) capacity += run.length;
@@ -110,10 +115,18 @@ async function renderSection(section: TemplateSection, options: RenderOptions, b
 export function createRenderStream(options: RenderOptions): TransformStream<TemplateSection, Uint8Array> {
   let prefix = options.prefix ?? "";
   return new TransformStream<TemplateSection, Uint8Array>({
-    async transform(section, controller) {
-      const out = await renderSection(section, options, prefix);
+    transform(section, controller) {
+      const before = prefix;
       prefix = "";
-      if (out.length > 0) controller.enqueue(out);
+      const out = renderSection(section, options, before);
+      // Warm tokens: enqueued without a turn of the event loop; otherwise once they are signed.
+      if (out instanceof Uint8Array) {
+        if (out.length > 0) controller.enqueue(out);
+        return;
+      }
+      return out.then((bytes) => {
+        if (bytes.length > 0) controller.enqueue(bytes);
+      });
     },
     flush(controller) {
       // A template always has a section, so the prefix went out with it.
@@ -122,43 +135,61 @@ export function createRenderStream(options: RenderOptions): TransformStream<Temp
   });
 }
 
-/** The template's sections as a pull source: one section per pull, so the reader sets the pace. */
-export function templateSections(template: CompiledTemplate): ReadableStream<TemplateSection> {
-  let run = 0;
-  let offset = 0;
-  return new ReadableStream<TemplateSection>(
-    {
-      pull(controller) {
-        const runs: Uint8Array[] = [];
-        const slots: TemplateSlot[] = [];
-        let budget = RENDER_SECTION_BYTES;
-        for (;;) {
-          const whole = template.runs[run] as Uint8Array;
-          const take = Math.min(whole.length - offset, budget);
-          runs.push(whole.subarray(offset, offset + take));
-          offset += take;
-          budget -= take;
-          if (offset < whole.length) break; // section full, mid-run
-          if (run === template.slots.length) {
-            controller.enqueue({ runs, slots });
-            controller.close();
-            return;
-          }
-          slots.push(template.slots[run] as TemplateSlot);
-          budget -= SLOT_BUDGET_BYTES;
-          run += 1;
-          offset = 0;
-          if (budget <= 0) {
-            // Close the section with the next run's empty head so it still ends on a run.
-            runs.push(new Uint8Array(0));
-            break;
-          }
-        }
-        controller.enqueue({ runs, slots });
-      },
-    },
-    { highWaterMark: 0 },
-  );
+/**
+ * The template's sections, in order: `runs[0] slots[0] … runs[k]` cut wherever a section's
+ * static bytes reach `RENDER_SECTION_BYTES` (a slot counts `SLOT_BUDGET_BYTES`).
+ */
+export function* templateSections(template: CompiledTemplate): Generator<TemplateSection> {
+  let runs: Uint8Array[] = [];
+  let slots: TemplateSlot[] = [];
+  let budget = RENDER_SECTION_BYTES;
+  for (let i = 0; ; i++) {
+    const run = template.runs[i] as Uint8Array;
+    let offset = 0;
+    while (run.length - offset > budget) {
+      runs.push(run.subarray(offset, offset + budget));
+      yield { runs, slots };
+      offset += budget;
+      runs = [];
+      slots = [];
+      budget = RENDER_SECTION_BYTES;
+    }
+    runs.push(offset === 0 ? run : run.subarray(offset));
+    budget -= run.length - offset;
+    const slot = template.slots[i];
+    if (slot === undefined) break;
+    slots.push(slot);
+    budget -= SLOT_BUDGET_BYTES;
+    if (budget <= 0) {
+      // Close the section on the next run's empty head, so it still ends on a run.
+      runs.push(NO_BYTES);
+      yield { runs, slots };
+      runs = [];
+      slots = [];
+      budget = RENDER_SECTION_BYTES;
+    }
+  }
+  yield { runs, slots };
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * Writes the sections into the render stream as its writable side asks for them (backpressure:
+ * the next section waits for `ready`), then closes it. A journey is one section, written and
+ * closed at once; a reader that cancels stops the feeding at the next section.
+ */
+async function feed(template: CompiledTemplate, writable: WritableStream<TemplateSection>): Promise<void> {
+  const writer = writable.getWriter();
+  try {
+    for (const section of templateSections(template)) {
+      if (writer.desiredSize === null || writer.desiredSize <= 0) await writer.ready;
+      void writer.write(section).catch(() => undefined);
+    }
+    await writer.close();
+  } catch {
+    // The stream errored (a failed mint) or was cancelled: the reader has been told already.
+  }
 }
 
 export type RenderValueResult = { ok: true; body: ReadableStream<Uint8Array> } | { ok: false; failure: RenderFailure };
@@ -171,5 +202,7 @@ export type RenderValueResult = { ok: true; body: ReadableStream<Uint8Array> } |
 export function renderValue(bytes: Uint8Array, options: RenderOptions, sha256?: string): RenderValueResult {
   const compiled = sha256 === undefined ? compileTemplate(bytes, options.kind) : compiledTemplate(bytes, options.kind, sha256);
   if (!compiled.ok) return compiled;
-  return { ok: true, body: templateSections(compiled.template).pipeThrough(createRenderStream(options)) };
+  const stream = createRenderStream(options);
+  void feed(compiled.template, stream.writable);
+  return { ok: true, body: stream.readable };
 }
