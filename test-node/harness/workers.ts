@@ -27,11 +27,13 @@ export const TEST_SECRETS = {
 export interface ServedWorker {
   /** Base URL without a trailing slash, e.g. `http://127.0.0.1:41234`. */
   url: string;
+  /** The twins' own sockets (`StartEdgeOptions.twins`), by name. */
+  directUrls: Record<string, string>;
   dispose: () => Promise<void>;
 }
 
 const DEV_ORIGIN_ENTRY = fileURLToPath(new URL("../../dev/origin/index.ts", import.meta.url));
-const EDGE_ENTRY = fileURLToPath(new URL("../../src/index.ts", import.meta.url));
+export const EDGE_ENTRY = fileURLToPath(new URL("../../src/index.ts", import.meta.url));
 const EDGE_WRANGLER_TOML = fileURLToPath(new URL("../../wrangler.toml", import.meta.url));
 
 /** One ES module bundle of a Worker entry, as wrangler would build it. */
@@ -54,11 +56,22 @@ async function bundle(entry: string): Promise<string> {
   return script;
 }
 
-async function serve(worker: Record<string, unknown>, port = 0): Promise<ServedWorker> {
+/**
+ * Serves the Workers in one Miniflare (one workerd process): the first on the main socket, the
+ * ones with `unsafeDirectSockets` on their own too.
+ */
+async function serve(workers: Array<Record<string, unknown>>, port = 0, inspectorPort?: number): Promise<ServedWorker> {
   // Miniflare 5 takes its own options shape; the v4 one (as wrangler produces it) converts.
-  const mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port, workers: [worker] } as never));
-  const url = (await mf.ready).toString().replace(/\/+$/, "");
-  return { url, dispose: () => mf.dispose() };
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({ host: "127.0.0.1", port, workers, ...(inspectorPort === undefined ? {} : { inspectorPort }) } as never),
+  );
+  const trim = (u: URL) => u.toString().replace(/\/+$/, "");
+  const url = trim(await mf.ready);
+  const directUrls: Record<string, string> = {};
+  for (const worker of workers.slice(1)) {
+    if (worker.unsafeDirectSockets !== undefined) directUrls[worker.name as string] = trim(await mf.unsafeGetDirectURL(worker.name as string));
+  }
+  return { url, directUrls, dispose: () => mf.dispose() };
 }
 
 export interface StartDevOriginOptions {
@@ -71,14 +84,14 @@ export interface StartDevOriginOptions {
 
 /** The dev origin with the test secrets. */
 export async function startDevOrigin(options: StartDevOriginOptions = {}): Promise<ServedWorker> {
-  return serve({
+  return serve([{
     name: "oseh-dev-origin",
     modules: true,
     script: await bundle(DEV_ORIGIN_ENTRY),
     compatibilityDate: "2026-11-01",
     compatibilityFlags: ["nodejs_compat"],
     bindings: { ...TEST_SECRETS, ...(options.controlSecret === undefined ? {} : { DEV_CONTROL_SECRET: options.controlSecret }) },
-  });
+  }]);
 }
 
 export interface StartEdgeOptions {
@@ -86,6 +99,14 @@ export interface StartEdgeOptions {
   originUrl: string;
   /** A fixed port, e.g. to bring an edge back on the address a client already holds. */
   port?: number;
+  /**
+   * Copies of the edge in the same workerd, each with some vars changed and a loopback socket of
+   * its own (`directUrls[name]`), sharing the edge's KV namespace (the load scripts' L2 and L0
+   * twins, scripts/load/).
+   */
+  twins?: Array<{ name: string; vars: Record<string, string> }>;
+  /** workerd's inspector on this loopback port (the soak reads the edge isolate's heap). */
+  inspectorPort?: number;
 }
 
 /**
@@ -99,15 +120,19 @@ export async function startEdge(options: StartEdgeOptions): Promise<ServedWorker
   // have no Miniflare 5 equivalent.
   const { modulesRules: _rules, ...declaredOptions } = workerOptions as Record<string, unknown>;
   const declared = (workerOptions as { bindings?: Record<string, unknown> }).bindings ?? {};
-  return serve(
-    {
-      ...declaredOptions,
-      name: "oseh-edge-dev",
-      modules: true,
-      script: await bundle(EDGE_ENTRY),
-      // REQUEST_LOG off: one JSON line per request from workerd would bury the test output.
-      bindings: { ...declared, ...TEST_SECRETS, ORIGIN_URL: options.originUrl, REQUEST_LOG: "off" },
-    },
-    options.port,
-  );
+  const edge = {
+    ...declaredOptions,
+    name: "oseh-edge-dev",
+    modules: true,
+    script: await bundle(EDGE_ENTRY),
+    // REQUEST_LOG off: one JSON line per request from workerd would bury the test output.
+    bindings: { ...declared, ...TEST_SECRETS, ORIGIN_URL: options.originUrl, REQUEST_LOG: "off" },
+  };
+  const twins = (options.twins ?? []).map((twin) => ({
+    ...edge,
+    name: twin.name,
+    bindings: { ...edge.bindings, ...twin.vars },
+    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+  }));
+  return serve([edge, ...twins], options.port, options.inspectorPort);
 }

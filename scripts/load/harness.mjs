@@ -1,0 +1,168 @@
+// Shared by `npm run load` and `npm run soak`: the dev origin and the edge, each under its own
+// Miniflare (so each is its own workerd process, and the edge's memory is its own), served on
+// Miniflare's own loopback socket — not `wrangler dev`, whose Node proxy caps throughput. Node
+// strips the types of the .ts modules imported here (Node ≥ 22.18).
+import { readdirSync, readFileSync } from "node:fs";
+import autocannon from "autocannon";
+import { startDevOrigin, startEdge } from "../../test-node/harness/workers.ts";
+import { adminToken, idToken, signToken, TEST_SECRETS as TOKEN_SECRETS } from "../../test/helpers/tokens.ts";
+
+/** Fixtures the dev origin serves (dev/origin/fixtures). */
+export const USER = "oseh_u_devUser00000000000001";
+export const JOURNEY = "oseh_j_devFull0000000000000001";
+export const TRANSCRIPT = "oseh_t_devTranscript00000000001";
+export const TRANSCRIPT_FAMILY = "transcripts:{uid}";
+
+const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
+
+/** workerd processes that are children of this process (Miniflare spawns one per instance). */
+function workerdChildren() {
+  const out = new Set();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === process.pid && comm.startsWith("workerd")) out.add(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return out;
+}
+
+/** Resident set size in MiB (VmRSS) and peak (VmHWM) of a process. */
+export function memoryMiB(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const field = (name) => Number(/\d+/.exec(status.split("\n").find((l) => l.startsWith(`${name}:`)) ?? "0")?.[0] ?? 0) / 1024;
+  return { rss: Number(field("VmRSS").toFixed(1)), peak: Number(field("VmHWM").toFixed(1)) };
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** CPU seconds this Node process (the load generator) has used so far. */
+export function ownCpuSeconds() {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+}
+
+async function startAndFindPid(start) {
+  const before = workerdChildren();
+  const served = await start();
+  const pids = [...workerdChildren()].filter((pid) => !before.has(pid));
+  return { ...served, pid: pids[0] };
+}
+
+/**
+ * Starts the dev origin and the edge (L1 on), plus an `L1_CACHE=off` twin of the edge on its own
+ * socket in the same workerd, sharing the KV namespace: its answers are L2 hits.
+ */
+export async function startStack() {
+  const origin = await startAndFindPid(() => startDevOrigin());
+  // The edge as wrangler.toml's [env.dev] declares it (test-node/harness/workers.ts).
+  const edge = await startAndFindPid(() =>
+    startEdge({
+      originUrl: origin.url,
+      twins: [
+        { name: "edge-l2", vars: { L1_CACHE: "off" } },
+        { name: "edge-l0", vars: { L0_MAX_BYTES: "8388608" } },
+      ],
+      ...(inspectorPort === undefined ? {} : { inspectorPort }),
+    }),
+  );
+  if (edge.pid === undefined || origin.pid === undefined) throw new Error("could not find the workerd processes");
+  return {
+    originUrl: origin.url,
+    originPid: origin.pid,
+    edgeUrl: edge.url,
+    edgeL2Url: edge.directUrls["edge-l2"],
+    edgePid: edge.pid,
+    async dispose() {
+      await edge.dispose();
+      await origin.dispose();
+    },
+  };
+}
+
+/** Tokens for the fixtures, valid for an hour. */
+export async function fixtureTokens() {
+  const now = Date.now() / 1000;
+  const transcriptFor = async (uid) =>
+    `bearer ${await signToken({
+      secret: TOKEN_SECRETS.transcript,
+      claims: { sub: uid, iss: "oseh", aud: "oseh-transcript", iat: Math.floor(now) - 1, exp: Math.floor(now) + 3600 },
+    })}`;
+  return {
+    transcript: await transcriptFor(TRANSCRIPT),
+    transcriptFor,
+    id: `bearer ${await idToken(USER, now)}`,
+    admin: `bearer ${await adminToken(now, { exp: Math.floor(now) + 3600 })}`,
+  };
+}
+
+/** The requests the scenarios make, as autocannon request objects. */
+export function requests(tokens) {
+  return {
+    transcript: { method: "GET", path: `/api/1/transcripts/${TRANSCRIPT}`, headers: { authorization: tokens.transcript } },
+    journey: {
+      method: "POST",
+      path: "/api/1/users/me/start_journey_from_history",
+      headers: { authorization: tokens.id, "content-type": "application/json" },
+      body: JSON.stringify({ journey_uid: JOURNEY }),
+    },
+    passthrough: { method: "GET", path: "/api/1/dev/echo?bench=1", headers: { accept: "application/json" } },
+  };
+}
+
+/** One request with fetch: status, Cache-Status and body size, to show what a scenario measures. */
+export async function probe(base, request) {
+  const response = await fetch(`${base}${request.path}`, { method: request.method, headers: request.headers, body: request.body });
+  const bytes = (await response.arrayBuffer()).byteLength;
+  return { status: response.status, cacheStatus: response.headers.get("cache-status"), bytes };
+}
+
+/**
+ * Runs autocannon against `base` with one request shape (`request`) or a cycle of them
+ * (`requests`, each with its own path); resolves with the figures the reports print.
+ */
+export function cannon({ base, request, ...options }) {
+  const single = request === undefined ? {} : { method: request.method, headers: request.headers, body: request.body };
+  const url = request === undefined ? base : `${base}${request.path}`;
+  return new Promise((resolve, reject) => {
+    autocannon({ ...options, ...single, url }, (error, result) => {
+      if (error) return reject(error);
+      resolve({
+        requests: result.requests.total,
+        reqPerSec: Math.round(result.requests.average),
+        p50ms: result.latency.p50,
+        p99ms: result.latency.p99,
+        // Anything but a 2xx, a socket error or a timeout is an error here.
+        errors: result.errors + result.timeouts + result.non2xx,
+        non2xx: result.non2xx,
+      });
+    });
+  });
+}
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** The machine, for the reports. */
+export async function machine() {
+  const os = await import("node:os");
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? "unknown",
+    memGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+    loadavg: os.loadavg().map((n) => Number(n.toFixed(2))),
+    node: process.version,
+  };
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// `npm run load`: HTTP load with autocannon against the edge served by workerd on Miniflare's own
+// loopback socket (scripts/load/harness.mjs), bounded in time. Scenarios, all in one run, each
+// for LOAD_SECONDS (default 5) with LOAD_CONNECTIONS (default 8) connections, 3 rounds in turn:
+// - L1 hit: GET /api/1/transcripts/{uid} (the value in the Cache API tier);
+// - L2 hit: the same on the edge's L1_CACHE=off twin (every read from KV);
+// - delegated journey start: POST start_journey_from_history (the origin authorizes and
+//   delegates, the edge renders the cached template with six fresh-or-kept JWTs);
+// - passthrough: GET /api/1/dev/echo (the edge forwards to the origin and back).
+// (An L0 hit — the in-isolate tier — is measured here once that tier exists.)
+// Reports req/s, p50, p99 and errors per scenario (medians of the rounds), the edge workerd's
+// RSS before and after, and the CPU each process used: the load generator shares the cores.
+import { cannon, cpuSeconds, fixtureTokens, machine, median, memoryMiB, ownCpuSeconds, probe, requests, startStack } from "./harness.mjs";
+
+const SECONDS = Number(process.env.LOAD_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.LOAD_CONNECTIONS ?? 8);
+const ROUNDS = 3;
+
+// However the run goes, it ends: the scenarios' time plus generous start-up and warm-up.
+const deadline = setTimeout(() => {
+  console.error("load: over time, stopping");
+  process.exit(2);
+}, (SECONDS * 4 * (ROUNDS + 1) + 120) * 1000);
+deadline.unref();
+
+const stack = await startStack();
+try {
+  const tokens = await fixtureTokens();
+  const r = requests(tokens);
+  const scenarios = [
+    { name: "l1Hit", label: "L1 hit (transcript)", url: stack.edgeUrl, request: r.transcript },
+    { name: "l2Hit", label: "L2 hit (transcript, L1 off)", url: stack.edgeL2Url, request: r.transcript },
+    { name: "journey", label: "delegated journey start", url: stack.edgeUrl, request: r.journey },
+    { name: "passthrough", label: "passthrough (dev echo)", url: stack.edgeUrl, request: r.passthrough },
+  ];
+
+  // Warm-up: fills KV and L1, compiles the template, JIT; then what each scenario answers.
+  const probes = {};
+  for (const s of scenarios) for (let i = 0; i < 3; i++) probes[s.name] = await probe(s.url, s.request);
+  for (const s of scenarios) await cannon({ base: s.url, request: s.request, connections: CONNECTIONS, duration: 1 });
+  const memBefore = memoryMiB(stack.edgePid);
+
+  const results = Object.fromEntries(scenarios.map((s) => [s.name, []]));
+  const cpu = { loadgen: 0, edge: 0, origin: 0, wall: 0 };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const s of scenarios) {
+      const before = { loadgen: ownCpuSeconds(), edge: cpuSeconds(stack.edgePid), origin: cpuSeconds(stack.originPid), wall: performance.now() / 1000 };
+      results[s.name].push(await cannon({ base: s.url, request: s.request, connections: CONNECTIONS, duration: SECONDS }));
+      cpu.loadgen += ownCpuSeconds() - before.loadgen;
+      cpu.edge += cpuSeconds(stack.edgePid) - before.edge;
+      cpu.origin += cpuSeconds(stack.originPid) - before.origin;
+      cpu.wall += performance.now() / 1000 - before.wall;
+    }
+  }
+  const memAfter = memoryMiB(stack.edgePid);
+
+  const summary = Object.fromEntries(
+    scenarios.map((s) => {
+      const runs = results[s.name];
+      return [
+        s.name,
+        {
+          reqPerSec: median(runs.map((x) => x.reqPerSec)),
+          p50ms: median(runs.map((x) => x.p50ms)),
+          p99ms: median(runs.map((x) => x.p99ms)),
+          errors: runs.reduce((n, x) => n + x.errors, 0),
+          requests: runs.reduce((n, x) => n + x.requests, 0),
+          rounds: runs.map((x) => x.reqPerSec),
+        },
+      ];
+    }),
+  );
+  const perRound = (a, b) => median(results[a].map((x, i) => x.reqPerSec / results[b][i].reqPerSec));
+  const report = {
+    machine: await machine(),
+    seconds: SECONDS,
+    connections: CONNECTIONS,
+    rounds: ROUNDS,
+    probes,
+    summary,
+    ratios: {
+      l1HitOverPassthrough: Number(perRound("l1Hit", "passthrough").toFixed(2)),
+      l2HitOverPassthrough: Number(perRound("l2Hit", "passthrough").toFixed(2)),
+      journeyOverPassthrough: Number(perRound("journey", "passthrough").toFixed(2)),
+    },
+    // Cores each process kept busy over the timed runs (2.0 = both cores of this machine).
+    coresUsed: {
+      loadgen: Number((cpu.loadgen / cpu.wall).toFixed(2)),
+      edgeWorkerd: Number((cpu.edge / cpu.wall).toFixed(2)),
+      originWorkerd: Number((cpu.origin / cpu.wall).toFixed(2)),
+    },
+    edgeMemoryMiB: { before: memBefore, after: memAfter },
+  };
+
+  console.log(`oseh-edge load (autocannon → workerd via Miniflare's socket, loopback; ${CONNECTIONS} connections, ${SECONDS} s × ${ROUNDS} rounds each)`);
+  console.log(`  machine: ${report.machine.cpus} × ${report.machine.cpuModel}, load average at the end ${report.machine.loadavg.join(" ")}`);
+  console.log(`  ${"scenario".padEnd(30)} ${"req/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"errors".padStart(7)}  answer`);
+  for (const s of scenarios) {
+    const x = summary[s.name];
+    const p = probes[s.name];
+    console.log(
+      `  ${s.label.padEnd(30)} ${String(x.reqPerSec).padStart(7)} ${String(x.p50ms).padStart(7)} ${String(x.p99ms).padStart(7)} ${String(x.errors).padStart(7)}  ${p.status} ${p.cacheStatus ?? "-"} ${p.bytes} B  (rounds ${x.rounds.join(", ")})`,
+    );
+  }
+  console.log("  L0 hit                          pending (the in-isolate tier is not on this branch)");
+  console.log(`  L1 hit / passthrough ${report.ratios.l1HitOverPassthrough}×   L2 hit / passthrough ${report.ratios.l2HitOverPassthrough}×   journey / passthrough ${report.ratios.journeyOverPassthrough}×  (per round, median)`);
+  console.log(`  cores used while timed: load generator ${report.coresUsed.loadgen}, edge workerd ${report.coresUsed.edgeWorkerd}, origin workerd ${report.coresUsed.originWorkerd}`);
+  console.log(`  edge workerd memory: RSS ${memBefore.rss} MiB before, ${memAfter.rss} MiB after (peak ${memAfter.peak} MiB)`);
+  console.log(`LOAD_JSON ${JSON.stringify(report)}`);
+} finally {
+  await stack.dispose();
+}
