@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// `npm run bench`: journey render throughput inside workerd (vitest.bench.config.ts +
-// bench/render.bench.ts) next to the bare HMAC signing floor, the fast and jose minters and the
-// renderer alone, all from one run; then peak memory of a 10 MiB render in 16 KiB chunks
-// (bench/memory.ts, bundled with the esbuild that vite already installs, run in Node with
-// --expose-gc). The same workerd run also times the request path through the Worker's own fetch
-// against the dev origin (bench/request-path.bench.ts: cache tiers, delegated render,
-// passthrough), reported as requests/s and ratios taken within each round. Figures only; nothing
-// is asserted.
+// `npm run bench`: inside workerd (vitest.bench.config.ts), one run: the journey render
+// (bench/render.bench.ts) cold — every JWT freshly signed with jose — against the jose floor (the
+// same six SignJWT calls), warm — this second's tokens reused — against the old renderer kept in
+// bench/baseline/ as the baseline, and the renderer alone against a TransformStream passing the
+// same bytes through; then the request path through the Worker's own fetch against the dev
+// origin (bench/request-path.bench.ts: L1/L2 hit, miss with fill, delegated journey start,
+// passthrough), as requests/s and ratios taken within each round; then peak memory of a 10 MiB
+// render (bench/memory.ts, bundled with esbuild, run in Node with --expose-gc). Figures only;
+// nothing is asserted. Ratios are time ratios per round, median of the rounds.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,14 +44,21 @@ try {
 }
 
 const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
-console.log("oseh-edge render bench (workerd, one isolate)");
-console.log(`  journey-full renders/s      ${render.rendersPerSecond}  (${render.mintsPerRender} JWT mints each, ${render.renderedBytes} B body)`);
-console.log(`  HMAC floor signatures/s     ${render.floorSignaturesPerSecond}  (crypto.subtle.sign, cached key)`);
-console.log(`  HMAC floor renders/s        ${render.floorRendersPerSecond}  (= floor / ${render.mintsPerRender})`);
-console.log(`  ratio render / floor        ${render.ratioOfFloor}  (median of 5 back-to-back rounds)`);
-console.log(`  fast mints/s (token service) ${render.fastMintsPerSecond}  (ratio to floor ${render.fastMintRatioOfFloor}, median)`);
-console.log(`  jose SignJWT mints/s        ${render.joseMintsPerSecond}  (fast / jose ${render.fastOverJose}×, median)`);
-console.log(`  renders/s, constant token   ${render.noMintRendersPerSecond}  (renderer alone; ratio ceiling ${render.ratioCeiling}, median)`);
+const u = render.usPerOp;
+const ps = render.perSecond;
+const line = (label, key, note = "") =>
+  console.log(`  ${label.padEnd(44)} ${String(ps[key]).padStart(7)}/s  ${u[key].toFixed(1).padStart(7)} µs${note ? `  ${note}` : ""}`);
+console.log(`oseh-edge render bench (workerd, one isolate; journey-full: ${render.templateBytes} B template → ${render.renderedBytes} B, ${render.mintsPerRender} JWTs)`);
+line("cold render (every JWT signed with jose)", "cold");
+line(`jose floor (${render.mintsPerRender} SignJWT calls)`, "joseFloor");
+line("warm render (this second's tokens reused)", "warm");
+line("baseline: the old renderer + minter", "baseline", "(bench/baseline/renderer.ts)");
+line("renderer alone (constant token)", "alone");
+line("stream floor (pass-through TransformStream)", "streamFloor", "(same template bytes)");
+line(`HMAC floor (${render.mintsPerRender} crypto.subtle.sign)`, "hmacFloor", "(for scale)");
+const q = render.ratios;
+console.log(`  cold / jose floor ${q.coldOverJoseFloor}× (target ≤ 1.5)   baseline / warm ${q.baselineOverWarm}× (target ≥ 8)   renderer / stream floor ${q.aloneOverStreamFloor}× (target ≤ 3)`);
+console.log(`  jose floor / HMAC floor ${q.joseFloorOverHmacFloor}×   baseline / cold ${q.baselineOverCold}×   (time ratios per round, median of ${render.rounds.length})`);
 {
   const p = path;
   const r = p.requestsPerSecond;

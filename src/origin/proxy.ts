@@ -131,7 +131,9 @@ async function renderDelegated(response: Response, deadline: number, deps: Proxy
   const rendered = await renderTemplate(parsed.delegation, deps, loadDeps, tokens, now);
   if (!rendered.ok) return rendered.response;
 
-  const headers = new Headers(response.headers);
+  // The origin client's answer carries headers of its own (./client.ts), so they are edited in
+  // place rather than copied once more per render.
+  const headers = response.headers;
   headers.set("Content-Type", "application/json; charset=utf-8");
   // Headers that describe the delegation document's bytes are wrong for the rendered body.
   for (const name of DOCUMENT_ONLY_HEADERS) headers.delete(name);
