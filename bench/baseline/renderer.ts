@@ -6,19 +6,12 @@
  * The up-front validation it did is the production one (compileTemplate), as then.
  */
 import type { Secrets } from "../../src/config";
-import { RESOURCE_AUDIENCE, RESOURCE_KINDS, JWT_ISSUER, JWT_BACKDATE_SECONDS, JWT_LIFETIME_SECONDS, importHmacKey, type ResourceKind } from "../../src/auth/jwt";
-import { BLOCK_COPY, BLOCK_HEADER_BYTES, checkBlockHeader, checkMarkerValue, compileTemplate, type BlockKind, type RenderFailure } from "../../src/render/blocks";
+import { RESOURCE_AUDIENCE, RESOURCE_KINDS, RESOURCE_SECRET, JWT_ISSUER, JWT_BACKDATE_SECONDS, JWT_LIFETIME_SECONDS, importHmacKey, type ResourceKind } from "../../src/auth/jwt";
+import { BLOCK_COPY, BLOCK_HEADER_BYTES, checkBlockHeader, checkMarkerValue, compileTemplate, readU32, type BlockKind, type RenderFailure } from "../../src/render/blocks";
 import type { RenderOptions } from "../../src/render/stream";
 import { concatBytes } from "../../src/util/bytes";
 
 const JWT_HEADER_B64URL = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
-const RESOURCE_SECRET: Readonly<Record<ResourceKind, keyof Secrets>> = {
-  image: "imageFile",
-  content: "contentFile",
-  transcript: "transcript",
-  journey: "journey",
-  interactive_prompt: "interactivePrompt",
-};
 
 class RenderError extends Error {
   constructor(readonly failure: RenderFailure) {
@@ -28,15 +21,6 @@ class RenderError extends Error {
 
 function failure(reason: RenderFailure["reason"], offset: number, message: string): RenderFailure {
   return { reason, offset, message };
-}
-
-function readU32(bytes: Uint8Array, at: number): number {
-  return (
-    (((bytes[at] as number) << 24) >>> 0) +
-    ((bytes[at + 1] as number) << 16) +
-    ((bytes[at + 2] as number) << 8) +
-    (bytes[at + 3] as number)
-  );
 }
 
 /** One step of a walk: bytes to copy through, or a marker to replace (uid is "" for empty markers). */

@@ -30,7 +30,8 @@ export const RESOURCE_AUDIENCE: Readonly<Record<ResourceKind, string>> = {
   interactive_prompt: "oseh-interactive-prompt",
 };
 
-const RESOURCE_SECRET: Readonly<Record<ResourceKind, keyof Secrets>> = {
+/** The secret each kind is signed with. */
+export const RESOURCE_SECRET: Readonly<Record<ResourceKind, keyof Secrets>> = {
   image: "imageFile",
   content: "contentFile",
   transcript: "transcript",

@@ -79,7 +79,8 @@ export function checkMarkerValue(type: number, value: Uint8Array, offset: number
   return { ok: true, uid };
 }
 
-function readU32(bytes: Uint8Array, at: number): number {
+/** The u32-BE length field of a block header. */
+export function readU32(bytes: Uint8Array, at: number): number {
   return (
     (((bytes[at] as number) << 24) >>> 0) +
     ((bytes[at + 1] as number) << 16) +
