@@ -227,14 +227,22 @@ async function verifyRotating(token: string, current: string, previous: string |
 
 export function createTokenService(secrets: Secrets, previous: PreviousSecrets = {}): TokenService {
   const keyFor = (kind: ResourceKind): Promise<CryptoKey> => importHmacKey(secrets[RESOURCE_SECRET[kind]]);
+  // Resolved keys, so a cold mint after the first signs without waiting a turn for the import.
+  const signingKeys = new Map<ResourceKind, CryptoKey>();
+  const sign = async (kind: ResourceKind, sub: string, second: number): Promise<string> => {
+    let key = signingKeys.get(kind);
+    if (key === undefined) {
+      key = await keyFor(kind);
+      signingKeys.set(kind, key);
+    }
+    return signHs256({ ...buildResourceClaims(kind, sub, second) }, key);
+  };
   return {
     mint(kind, sub, now) {
       // The claims (and so the clock) are fixed before anything is awaited.
       const second = Math.floor(now);
       if (!Number.isFinite(second)) return Promise.reject(new TypeError(`mint clock must be a finite number, got ${now}`));
-      return cachedToken(secrets[RESOURCE_SECRET[kind]], RESOURCE_AUDIENCE[kind], sub, second, async () =>
-        signHs256({ ...buildResourceClaims(kind, sub, second) }, await keyFor(kind)),
-      );
+      return cachedToken(secrets[RESOURCE_SECRET[kind]], RESOURCE_AUDIENCE[kind], sub, second, () => sign(kind, sub, second));
     },
     async verifyResource(kind, token, now, expectedSub) {
       const policy: VerifyPolicy = { audience: RESOURCE_AUDIENCE[kind], required: RESOURCE_REQUIRED };
