@@ -139,7 +139,7 @@ export function createRenderStream(options: RenderOptions): TransformStream<Temp
  * The template's sections, in order: `runs[0] slots[0] … runs[k]` cut wherever a section's
  * static bytes reach `RENDER_SECTION_BYTES` (a slot counts `SLOT_BUDGET_BYTES`).
  */
-export function* templateSections(template: CompiledTemplate): Generator<TemplateSection> {
+function* templateSections(template: CompiledTemplate): Generator<TemplateSection> {
   let runs: Uint8Array[] = [];
   let slots: TemplateSlot[] = [];
   let budget = RENDER_SECTION_BYTES;
@@ -174,22 +174,40 @@ export function* templateSections(template: CompiledTemplate): Generator<Templat
 
 const NO_BYTES = new Uint8Array(0);
 
+/** Each compiled template's sections, cut once: templates are cached, and so are their cuts. */
+const sectionsOf = new WeakMap<CompiledTemplate, readonly TemplateSection[]>();
+
+function sectionsFor(template: CompiledTemplate): readonly TemplateSection[] {
+  let sections = sectionsOf.get(template);
+  if (sections === undefined) {
+    sections = [...templateSections(template)];
+    sectionsOf.set(template, sections);
+  }
+  return sections;
+}
+
+const ignore = (): void => undefined;
+
 /**
  * Writes the sections into the render stream as its writable side asks for them (backpressure:
  * the next section waits for `ready`), then closes it. A journey is one section, written and
- * closed at once; a reader that cancels stops the feeding at the next section.
+ * closed at once. If the stream errors (a failed mint) or the reader cancels, the writes reject
+ * and the feeding stops; the reader has been told already.
  */
-async function feed(template: CompiledTemplate, writable: WritableStream<TemplateSection>): Promise<void> {
+function feed(sections: readonly TemplateSection[], writable: WritableStream<TemplateSection>): void {
   const writer = writable.getWriter();
-  try {
-    for (const section of templateSections(template)) {
-      if (writer.desiredSize === null || writer.desiredSize <= 0) await writer.ready;
-      void writer.write(section).catch(() => undefined);
+  if (sections.length === 1) {
+    writer.write(sections[0] as TemplateSection).catch(ignore);
+    writer.close().catch(ignore);
+    return;
+  }
+  void (async () => {
+    for (const section of sections) {
+      await writer.ready;
+      writer.write(section).catch(ignore);
     }
     await writer.close();
-  } catch {
-    // The stream errored (a failed mint) or was cancelled: the reader has been told already.
-  }
+  })().catch(ignore);
 }
 
 export type RenderValueResult = { ok: true; body: ReadableStream<Uint8Array> } | { ok: false; failure: RenderFailure };
@@ -203,6 +221,6 @@ export function renderValue(bytes: Uint8Array, options: RenderOptions, sha256?: 
   const compiled = sha256 === undefined ? compileTemplate(bytes, options.kind) : compiledTemplate(bytes, options.kind, sha256);
   if (!compiled.ok) return compiled;
   const stream = createRenderStream(options);
-  void feed(compiled.template, stream.writable);
+  feed(sectionsFor(compiled.template), stream.writable);
   return { ok: true, body: stream.readable };
 }
