@@ -60,10 +60,11 @@ async function startAndFindPid(start) {
 }
 
 /**
- * Starts the dev origin and the edge (L1 on), plus an `L1_CACHE=off` twin of the edge on its own
- * socket in the same workerd, sharing the KV namespace: its answers are L2 hits.
+ * Starts the dev origin and the edge (L1 on), plus two twins of the edge on sockets of their own
+ * in the same workerd, sharing its KV namespace: `L1_CACHE=off` (its answers are L2 hits) and
+ * `L0_MAX_BYTES` set (the in-isolate tier, where the Worker has one: its hits say `detail=l0`).
  */
-export async function startStack() {
+export async function startStack({ inspectorPort } = {}) {
   const origin = await startAndFindPid(() => startDevOrigin());
   // The edge as wrangler.toml's [env.dev] declares it (test-node/harness/workers.ts).
   const edge = await startAndFindPid(() =>
@@ -82,12 +83,54 @@ export async function startStack() {
     originPid: origin.pid,
     edgeUrl: edge.url,
     edgeL2Url: edge.directUrls["edge-l2"],
+    edgeL0Url: edge.directUrls["edge-l0"],
     edgePid: edge.pid,
     async dispose() {
       await edge.dispose();
       await origin.dispose();
     },
   };
+}
+
+/**
+ * The JS heap of the edge Worker's isolate after a forced GC, in MiB, through workerd's
+ * inspector (Chrome DevTools Protocol on loopback): what the Worker's own code keeps alive, as
+ * opposed to the process RSS, which also holds workerd's native memory and Miniflare's KV and
+ * Cache API simulators. `pump` sends the edge one request.
+ */
+export async function edgeHeapAfterGcMiB(inspectorPort, pump, workerName = "oseh-edge-dev") {
+  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
+  const target = targets.find((t) => t.title === `workerd: worker core:user:${workerName}`);
+  if (target === undefined) throw new Error(`no inspector target for ${workerName}`);
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    ws.addEventListener("open", resolve);
+    ws.addEventListener("error", reject);
+  });
+  let nextId = 0;
+  const waiting = new Map();
+  ws.addEventListener("message", (event) => {
+    const message = JSON.parse(typeof event.data === "string" ? event.data : Buffer.from(event.data).toString());
+    waiting.get(message.id)?.(message);
+    waiting.delete(message.id);
+  });
+  const call = (method) =>
+    new Promise((resolve) => {
+      nextId += 1;
+      waiting.set(nextId, resolve);
+      ws.send(JSON.stringify({ id: nextId, method, params: {} }));
+    });
+  try {
+    // workerd runs the collection on the isolate's thread: an idle isolate answers once a
+    // request (`pump`) wakes it.
+    const collected = call("HeapProfiler.collectGarbage");
+    await pump();
+    await collected;
+    const usage = await call("Runtime.getHeapUsage");
+    return Number((usage.result.usedSize / 2 ** 20).toFixed(1));
+  } finally {
+    ws.close();
+  }
 }
 
 /** Tokens for the fixtures, valid for an hour. */
