@@ -51,7 +51,9 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     for (const s of scenarios) {
       const before = { loadgen: ownCpuSeconds(), edge: cpuSeconds(stack.edgePid), origin: cpuSeconds(stack.originPid), wall: performance.now() / 1000 };
-      results[s.name].push(await cannon({ base: s.url, request: s.request, connections: CONNECTIONS, duration: SECONDS }));
+      const figures = await cannon({ base: s.url, request: s.request, connections: CONNECTIONS, duration: SECONDS });
+      // The edge's RSS after each run: which scenario, if any, makes it grow.
+      results[s.name].push({ ...figures, rssAfterMiB: memoryMiB(stack.edgePid).rss });
       cpu.loadgen += ownCpuSeconds() - before.loadgen;
       cpu.edge += cpuSeconds(stack.edgePid) - before.edge;
       cpu.origin += cpuSeconds(stack.originPid) - before.origin;
@@ -72,6 +74,7 @@ try {
           errors: runs.reduce((n, x) => n + x.errors, 0),
           requests: runs.reduce((n, x) => n + x.requests, 0),
           rounds: runs.map((x) => x.reqPerSec),
+          rssAfterMiB: runs.map((x) => x.rssAfterMiB),
         },
       ];
     }),
@@ -114,6 +117,7 @@ try {
   console.log(`  L1 hit / passthrough ${report.ratios.l1HitOverPassthrough}×   L2 hit / passthrough ${report.ratios.l2HitOverPassthrough}×   journey / passthrough ${report.ratios.journeyOverPassthrough}×  (per round, median)`);
   console.log(`  cores used while timed: load generator ${report.coresUsed.loadgen}, edge workerd ${report.coresUsed.edgeWorkerd}, origin workerd ${report.coresUsed.originWorkerd}`);
   console.log(`  edge workerd memory: RSS ${memBefore.rss} MiB before, ${memAfter.rss} MiB after (peak ${memAfter.peak} MiB)`);
+  for (const s of scenarios) console.log(`    RSS after each ${s.name} round: ${summary[s.name].rssAfterMiB.join(", ")} MiB`);
   console.log(`LOAD_JSON ${JSON.stringify(report)}`);
 } finally {
   await stack.dispose();
