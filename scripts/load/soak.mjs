@@ -8,8 +8,11 @@
 // The same mix runs SOAK_WARMUP_SECONDS (default 20) first; the edge workerd's RSS is read after
 // it and at the end. Reports requests, errors (must be 0), p50/p99 and that memory; exits 1 when
 // an answer was an error or the end RSS is over 1.25× the start.
+// The edge isolate's JS heap after a forced GC is read too, at start and end, through workerd's
+// inspector on loopback port SOAK_INSPECTOR_PORT (default 9311): RSS includes workerd's native
+// memory and Miniflare's simulators; the heap is what the Worker's code keeps alive.
 // SOAK_SECONDS (default 120) and SOAK_RATE (requests/s, default 100) override.
-import { TRANSCRIPT_FAMILY, fixtureTokens, machine, memoryMiB, requests, startStack } from "./harness.mjs";
+import { TRANSCRIPT_FAMILY, edgeHeapAfterGcMiB, fixtureTokens, machine, memoryMiB, requests, startStack } from "./harness.mjs";
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 120);
 const WARMUP_SECONDS = Number(process.env.SOAK_WARMUP_SECONDS ?? 20);
@@ -17,6 +20,7 @@ const RATE = Number(process.env.SOAK_RATE ?? 100);
 /** Beyond this many requests in flight the schedule waits: a stalled edge cannot pile up sockets. */
 const MAX_IN_FLIGHT = 64;
 const MEMORY_BOUND = 1.25;
+const INSPECTOR_PORT = Number(process.env.SOAK_INSPECTOR_PORT ?? 9311);
 
 const MIX = [
   ...Array(6).fill("l1Hit"),
@@ -33,7 +37,7 @@ const deadline = setTimeout(() => {
 }, (SECONDS + WARMUP_SECONDS + 120) * 1000);
 deadline.unref();
 
-const stack = await startStack();
+const stack = await startStack({ inspectorPort: INSPECTOR_PORT });
 const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 let fresh = 0;
 let unpurged = [];
@@ -111,10 +115,12 @@ try {
 
   await phase(WARMUP_SECONDS);
   const memStart = memoryMiB(stack.edgePid);
+  const heapStart = await edgeHeapAfterGcMiB(INSPECTOR_PORT, () => make.passthrough().then((response) => response.arrayBuffer()));
   const run = await phase(SECONDS);
   // Give the edge's background work (waitUntil writes) a moment to settle before reading memory.
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const memEnd = memoryMiB(stack.edgePid);
+  const heapEnd = await edgeHeapAfterGcMiB(INSPECTOR_PORT, () => make.passthrough().then((response) => response.arrayBuffer()));
   const sorted = [...run.latencies].sort((a, b) => a - b);
   const ratio = Number((memEnd.rss / memStart.rss).toFixed(3));
   const report = {
@@ -129,12 +135,14 @@ try {
     p50ms: pct(sorted, 50),
     p99ms: pct(sorted, 99),
     edgeMemoryMiB: { start: memStart, end: memEnd, endOverStart: ratio },
+    edgeHeapAfterGcMiB: { start: heapStart, end: heapEnd },
     answers: run.answers,
   };
   console.log(`oseh-edge soak (fixed mix at ${RATE} req/s for ${SECONDS} s after ${WARMUP_SECONDS} s of warm-up; workerd via Miniflare's socket, loopback)`);
   console.log(`  machine: ${report.machine.cpus} × ${report.machine.cpuModel}, load average at the end ${report.machine.loadavg.join(" ")}`);
   console.log(`  requests ${report.requests} (${report.achievedRate}/s)   errors ${report.errors}   p50 ${report.p50ms} ms   p99 ${report.p99ms} ms`);
   console.log(`  edge workerd RSS: ${memStart.rss} MiB at start, ${memEnd.rss} MiB at end (${ratio}×, bound ${MEMORY_BOUND}×)`);
+  console.log(`  edge isolate JS heap after GC: ${heapStart} MiB at start, ${heapEnd} MiB at end`);
   for (const [label, n] of Object.entries(run.answers).sort()) console.log(`    ${String(n).padStart(6)}× ${label}`);
   if (report.errors > 0) console.log(`  first errors: ${report.firstErrors.join("; ")}`);
   console.log(`SOAK_JSON ${JSON.stringify(report)}`);
