@@ -2,6 +2,7 @@
  * The Worker's environment, parsed once into a typed config. A missing secret or a malformed
  * var is a startup error that names it (DESIGN §9), never a silent default.
  */
+import { EDGE_MODES, parseFamilyPatterns, type EdgeMode } from "./rollout/switches";
 
 /**
  * The bindings, vars and secrets wrangler.toml and .dev.vars.example declare, generated into
@@ -81,6 +82,10 @@ export interface Config {
   staleIfErrorSeconds: number;
   collabMaxSeconds: number;
   l1Enabled: boolean;
+  /** EDGE_MODE: "edge" (default) or "passthrough" (docs/integrate.md §Switches). */
+  mode: EdgeMode;
+  /** EDGE_DISABLED_FAMILIES resolved to registered family names. */
+  disabledFamilies: ReadonlySet<string>;
   /** Admin service tokens whose `exp` is further ahead than this are refused. */
   adminTokenMaxSeconds: number;
   /** One JSON line per request (src/observe). */
@@ -177,6 +182,17 @@ export function parseConfig(env: Env | Record<string, unknown>): Config {
   }
   if (e.CACHE === undefined || e.CACHE === null) problems.push("missing KV binding: CACHE");
 
+  const rawMode = e.EDGE_MODE;
+  let mode: EdgeMode = "edge";
+  if (rawMode !== undefined && rawMode !== "") {
+    if (typeof rawMode === "string" && (EDGE_MODES as readonly string[]).includes(rawMode)) mode = rawMode as EdgeMode;
+    else problems.push(`EDGE_MODE must be one of ${EDGE_MODES.map((m) => JSON.stringify(m)).join(", ")}, got ${JSON.stringify(rawMode)}`);
+  }
+  const rawDisabled = e.EDGE_DISABLED_FAMILIES;
+  if (rawDisabled !== undefined && typeof rawDisabled !== "string") problems.push("EDGE_DISABLED_FAMILIES must be a string");
+  const disabled = parseFamilyPatterns(typeof rawDisabled === "string" ? rawDisabled : "");
+  problems.push(...disabled.problems);
+
   const config: Config = {
     environment,
     originUrl,
@@ -185,6 +201,8 @@ export function parseConfig(env: Env | Record<string, unknown>): Config {
     staleIfErrorSeconds: readInt(e, "STALE_IF_ERROR_SECONDS", DEFAULT_STALE_IF_ERROR_SECONDS, 0, problems),
     collabMaxSeconds: readInt(e, "COLLAB_MAX_SECONDS", DEFAULT_COLLAB_MAX_SECONDS, 60, problems),
     l1Enabled: e.L1_CACHE !== "off",
+    mode,
+    disabledFamilies: disabled.names,
     adminTokenMaxSeconds: readInt(e, "ADMIN_TOKEN_MAX_SECONDS", DEFAULT_ADMIN_TOKEN_MAX_SECONDS, 1, problems),
     previousSecrets: readPreviousSecrets(e),
     requestLog: e.REQUEST_LOG !== "off",

@@ -11,6 +11,7 @@ import { createEdgeContext, type EdgeContext } from "./context";
 import { handleProxied } from "./origin";
 import { authorizeAdminIdTokenForEdge, matchEdgeRoute, routeEdgeRequest } from "./routes";
 import { observeRequest } from "./observe";
+import { withDisabledFamilies } from "./rollout/switches";
 
 export interface WorkerOptions {
   /** Unix seconds. Tests inject a fixed clock; production reads the platform clock. */
@@ -90,7 +91,10 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
       baseUrl: url.origin,
       waitUntil: (promise) => ctx.waitUntil(promise),
     });
-    const edge: EdgeContext = createEdgeContext({ config, store, stats, now, ctx });
+    // The request path sees disabled families as never stored (EDGE_DISABLED_FAMILIES); the
+    // admin API keeps the whole store, so an operator can still inspect and purge them.
+    const requestStore = withDisabledFamilies(store, config.disabledFamilies);
+    const edge: EdgeContext = createEdgeContext({ config, store: requestStore, stats, now, ctx });
 
     try {
       if (url.pathname === ADMIN_BASE || url.pathname.startsWith(`${ADMIN_BASE}/`)) {
@@ -109,9 +113,10 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
         return failureResponse({ type: "not_found", message: "no such edge route" });
       }
       const startedAt = Date.now();
+      // EDGE_MODE=passthrough: no edge route runs; handleProxied forwards without a token.
       const response =
-        (await routeEdgeRequest(request, url, edge)) ??
-        (await handleProxied(request, { config, store, stats, now, waitUntil: edge.waitUntil }));
+        (config.mode === "edge" ? await routeEdgeRequest(request, url, edge) : undefined) ??
+        (await handleProxied(request, { config, store: requestStore, stats, now, waitUntil: edge.waitUntil }));
       return withServerTiming(response, startedAt);
     } catch (error) {
       console.error("unhandled error", request.method, url.pathname, error);

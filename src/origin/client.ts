@@ -68,6 +68,14 @@ export interface OriginClientOptions {
   tokenClock?: () => number;
 }
 
+export interface PassthroughOptions {
+  /**
+   * false: send no proxy token, so the origin cannot delegate and renders the body itself
+   * (EDGE_MODE=passthrough). Default true.
+   */
+  delegate?: boolean;
+}
+
 export interface OriginClient {
   /**
    * Forwards the request (method, path, query, headers minus client edge headers, streamed body)
@@ -75,7 +83,7 @@ export interface OriginClient {
    * response head; the body is the caller's: a delegation document is read by `deadline`, a
    * streamed body is cut only when it goes idle (../util/streams.ts).
    */
-  passthrough(request: Request): Promise<PassthroughResult>;
+  passthrough(request: Request, options?: PassthroughOptions): Promise<PassthroughResult>;
   /** One values-endpoint call; the timeout covers the whole body. */
   fetchValue(key: string): Promise<FetchValueResult>;
 }
@@ -102,13 +110,13 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
   const tokenClock = options.tokenClock ?? (() => Date.now() / 1000);
 
   return {
-    async passthrough(request) {
+    async passthrough(request, options = {}) {
       const incoming = new URL(request.url);
       if (isOriginOnlyPath(incoming.pathname)) return { kind: "refused" };
       const startedAt = Date.now();
       const target = `${base}${incoming.pathname}${incoming.search}`;
       const headers = forwardedRequestHeaders(request.headers);
-      headers.set(EDGE_TOKEN_HEADER, await mintProxyToken(config.edgeOriginSecret, request.method, target, tokenClock()));
+      if (options.delegate !== false) headers.set(EDGE_TOKEN_HEADER, await mintProxyToken(config.edgeOriginSecret, request.method, target, tokenClock()));
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(new DOMException("origin response head timed out", "TimeoutError")), config.originTimeoutMs);
       try {

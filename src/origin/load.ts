@@ -78,7 +78,7 @@ async function fill(key: string, family: FamilyEntry, now: number, deps: LoadDep
   });
   if (!expiry.ok) return { kind: "error", status: 502, message: `no expiry for ${key}: ${expiry.reason}` };
   const value = await buildStoredValue(fetched.bytes, { family: family.name, codec: family.codec.name, expiresAt: expiry.expiresAt }, now);
-  const storable = expiry.expiresAt > now;
+  const storable = expiry.expiresAt > now && deps.store.writes?.(key) !== false;
   if (storable) {
     // Written in the background (DESIGN §3); the response does not wait for KV.
     deps.waitUntil(

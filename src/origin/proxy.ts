@@ -149,7 +149,9 @@ async function renderDelegated(response: Response, deadline: number, deps: Proxy
 export async function handleProxied(request: Request, deps: ProxyDeps): Promise<Response> {
   const now = deps.now();
   const origin = deps.origin ?? originClientFor(deps.config);
-  const result = await origin.passthrough(request);
+  // EDGE_MODE=passthrough: a pure proxy — no token, so no delegation, and nothing read or filled.
+  const pure = deps.config.mode === "passthrough";
+  const result = await origin.passthrough(request, { delegate: !pure });
   if (result.kind === "refused") {
     // The origin's edge-only endpoints are never a client's to reach (./forward-guard.ts).
     return failureResponse({ type: "not_found", message: "no such route" });
@@ -158,7 +160,7 @@ export async function handleProxied(request: Request, deps: ProxyDeps): Promise<
     console.error("passthrough failed", request.method, new URL(request.url).pathname, result.status, result.message);
     return originFailureResponse(originFailureOf(result.status), cacheStatusError(result.status));
   }
-  if (isDelegation(result.response)) return renderDelegated(result.response, result.deadline, { ...deps, origin }, now);
+  if (!pure && isDelegation(result.response)) return renderDelegated(result.response, result.deadline, { ...deps, origin }, now);
   appendCacheStatus(result.response.headers, cacheStatusBypass());
   return result.response;
 }

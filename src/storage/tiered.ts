@@ -94,6 +94,8 @@ export interface TieredStoreOptions {
 export interface TieredStore {
   read(key: string, now: number): Promise<ReadResult>;
   write(key: string, value: StoredValue, now: number): Promise<WriteResult>;
+  /** False for a key this view never writes (src/rollout: disabled families); absent: every key. */
+  writes?(key: string): boolean;
   delete(key: string): Promise<void>;
   singleFlight<T>(key: string, load: () => Promise<T>): Promise<T>;
   list(options: ListOptions): Promise<ListResult>;

@@ -1,0 +1,165 @@
+/**
+ * The rollout switches through the Worker's own fetch (src/rollout/switches.ts): EDGE_MODE and
+ * EDGE_DISABLED_FAMILIES against real KV / Cache API and the dev origin over HTTP.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { inject } from "vitest";
+import { parseConfig } from "../../src/config";
+import { FAMILIES } from "../../src/keys";
+import { parseFamilyPatterns } from "../../src/rollout/switches";
+import { adminToken, idToken } from "../helpers/tokens";
+import { callWorker, uniqueId } from "../helpers/worker";
+import { fillCount, seed, wallNow } from "../routes/edge";
+import { resourceToken } from "../routes/helpers";
+
+const BASE = "https://edge.test";
+const USER = "oseh_u_devUser00000000000001";
+
+function envWith(vars: Record<string, string>): Record<string, unknown> {
+  return { ...(env as unknown as Record<string, unknown>), ORIGIN_URL: inject("originUrl"), ...vars };
+}
+
+async function kvHas(key: string): Promise<boolean> {
+  return (await env.CACHE.get(key, "arrayBuffer")) !== null;
+}
+
+async function startFromHistory(journeyUid: string, vars: Record<string, string>, now: number): Promise<Response> {
+  const init = { method: "POST", headers: { authorization: `bearer ${await idToken(USER, now)}` }, body: JSON.stringify({ journey_uid: journeyUid }) };
+  return callWorker(`${BASE}/api/1/users/me/start_journey_from_history`, init, { now, env: envWith(vars) });
+}
+
+describe("config", () => {
+  it("EDGE_MODE defaults to edge and takes passthrough; anything else is named", () => {
+    expect(parseConfig(envWith({})).mode).toBe("edge");
+    expect(parseConfig(envWith({ EDGE_MODE: "passthrough" })).mode).toBe("passthrough");
+    expect(() => parseConfig(envWith({ EDGE_MODE: "off" }))).toThrowError(/EDGE_MODE must be one of "edge", "passthrough", got "off"/);
+  });
+
+  it("EDGE_DISABLED_FAMILIES: exact names, * globs, spaces and empty parts", () => {
+    const { names, problems } = parseFamilyPatterns(" journeys:external:{uid} , content_files:playlists:* ,,");
+    expect(problems).toEqual([]);
+    expect([...names].sort()).toEqual(["content_files:playlists:mobile:{uid}:{filters_stable_identifier}", "content_files:playlists:web:{uid}", "journeys:external:{uid}"]);
+    expect(parseFamilyPatterns("*").names.size).toBe(FAMILIES.length);
+    expect(parseFamilyPatterns("").names.size).toBe(0);
+  });
+
+  it("a pattern that selects no family is a startup error naming it (a typo never leaves a family on)", () => {
+    expect(() => parseConfig(envWith({ EDGE_DISABLED_FAMILIES: "journeys:external:{uid},journeys:externel:*" }))).toThrowError(/"journeys:externel:\*" matches no family/);
+    // Regex characters in a pattern are literal.
+    expect(parseFamilyPatterns("journeys.external.{uid}").problems).toHaveLength(1);
+  });
+
+  it("the Worker answers 500 misconfigured, naming the switch, and forwards nothing", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const response = await callWorker(`${BASE}/api/1/dev/echo`, undefined, { env: envWith({ EDGE_MODE: "PASSTHROUGH" }) });
+    expect(response.status).toBe(500);
+    expect(await response.text()).toContain("EDGE_MODE");
+    expect(errors).toHaveBeenCalledWith(expect.stringContaining("EDGE_MODE"));
+    errors.mockRestore();
+  });
+});
+
+describe("EDGE_MODE=passthrough", () => {
+  const PASS = { EDGE_MODE: "passthrough" };
+
+  it("an edge route goes to the origin: the stored value is not read, nothing is filled or stored", async () => {
+    const now = wallNow();
+    const seeded = uniqueId("oseh_if_ps");
+    await seed({ [`image_files:playlist:${seeded}`]: "not what the origin says" }, now);
+    const auth = { authorization: `bearer ${await resourceToken("image", seeded, now)}` };
+    const served = await callWorker(`${BASE}/api/1/image_files/playlist/${seeded}`, { headers: auth }, { now, env: envWith(PASS) });
+    expect(served.headers.get("Cache-Status")).toBe("oseh-edge; fwd=bypass");
+    expect(await served.text()).not.toContain("not what the origin says");
+
+    const uid = uniqueId("oseh_if_pf");
+    const fresh = await callWorker(`${BASE}/api/1/image_files/playlist/${uid}`, { headers: { authorization: `bearer ${await resourceToken("image", uid, now)}` } }, { now, env: envWith(PASS) });
+    expect(fresh.headers.get("Cache-Status")).toBe("oseh-edge; fwd=bypass");
+    expect(await fillCount(`image_files:playlist:${uid}`)).toBe(0);
+    expect(await kvHas(`image_files:playlist:${uid}`)).toBe(false);
+  });
+
+  it("a start route is rendered by the origin itself: no edge token is sent, so it cannot delegate", async () => {
+    const now = wallNow();
+    const uid = uniqueId("oseh_j_gen");
+    const pure = await startFromHistory(uid, PASS, now);
+    expect(pure.status).toBe(200);
+    expect(pure.headers.get("Cache-Status")).toBe("oseh-edge; fwd=bypass");
+    expect(((await pure.json()) as { uid: string }).uid).toBe(uid);
+    expect(await fillCount(`journeys:external:${uid}`)).toBe(0);
+    expect(await kvHas(`journeys:external:${uid}`)).toBe(false);
+
+    // The same request in edge mode is delegated and rendered at the edge (the control).
+    const delegated = await startFromHistory(uid, {}, now);
+    expect(delegated.headers.get("Cache-Status")).toBe("oseh-edge; fwd=miss; stored");
+    expect(await fillCount(`journeys:external:${uid}`)).toBe(1);
+  });
+
+  it("the origin's delegation control is refused: the forwarded request carries no edge token", async () => {
+    const response = await callWorker(`${BASE}/api/1/dev/delegate`, { method: "POST", body: JSON.stringify({ key: "journeys:external:oseh_j_devFull0000000000000001", jwt: "a.b.c" }) }, { env: envWith(PASS) });
+    expect(response.headers.get("Content-Type") ?? "").not.toContain("vnd.oseh.edge-render");
+    expect(response.headers.get("Cache-Status")).toBe("oseh-edge; fwd=bypass");
+  });
+
+  it("the admin API stays up", async () => {
+    const now = wallNow();
+    const key = `journeys:external:${uniqueId("oseh_j_adm")}`;
+    await seed({ [key]: "x" }, now);
+    const auth = { authorization: `bearer ${await adminToken(now)}` };
+    const families = await callWorker(`${BASE}/_edge/v1/families`, { headers: auth }, { now, env: envWith(PASS) });
+    expect(families.status).toBe(200);
+    const deleted = await callWorker(`${BASE}/_edge/v1/keys/${encodeURIComponent(key)}`, { method: "DELETE", headers: auth }, { now, env: envWith(PASS) });
+    expect(deleted.status).toBeLessThan(300);
+    expect(await kvHas(key)).toBe(false);
+  });
+});
+
+describe("EDGE_DISABLED_FAMILIES", () => {
+  it("a route needing a disabled family passes through; other families are still served from the edge", async () => {
+    const now = wallNow();
+    const uid = uniqueId("oseh_if_df");
+    await seed({ [`image_files:playlist:${uid}`]: "stored bytes" }, now);
+    const auth = { authorization: `bearer ${await resourceToken("image", uid, now)}` };
+    const vars = { EDGE_DISABLED_FAMILIES: "image_files:playlist:*" };
+    const off = await callWorker(`${BASE}/api/1/image_files/playlist/${uid}`, { headers: auth }, { now, env: envWith(vars) });
+    expect(off.headers.get("Cache-Status")).toBe("oseh-edge; fwd=bypass");
+    expect(await off.text()).not.toBe("stored bytes");
+    expect(await fillCount(`image_files:playlist:${uid}`)).toBe(0);
+
+    // The same key with the switch cleared is served from storage.
+    const on = await callWorker(`${BASE}/api/1/image_files/playlist/${uid}`, { headers: auth }, { now, env: envWith({}) });
+    expect(on.headers.get("Cache-Status")).toMatch(/^oseh-edge; hit; detail=l[12]$/);
+
+    // A family not named keeps working at the edge while another is disabled.
+    const other = uniqueId("oseh_if_dn");
+    const served = await callWorker(`${BASE}/api/1/image_files/playlist/${other}`, { headers: { authorization: `bearer ${await resourceToken("image", other, now)}` } }, { now, env: envWith({ EDGE_DISABLED_FAMILIES: "transcripts:{uid}" }) });
+    expect(served.headers.get("Cache-Status")).toBe("oseh-edge; fwd=miss; stored");
+  });
+
+  it("a delegation naming a disabled template family renders from a fresh values fetch, stored nowhere", async () => {
+    const now = wallNow();
+    const vars = { EDGE_DISABLED_FAMILIES: "journeys:external:{uid}" };
+    const uid = uniqueId("oseh_j_gen");
+    const first = await startFromHistory(uid, vars, now);
+    expect(first.status).toBe(200);
+    expect(first.headers.get("Content-Type")).toBe("application/json; charset=utf-8");
+    expect(first.headers.get("Cache-Status")).toBe("oseh-edge; fwd=miss");
+    expect(((await first.json()) as { uid: string }).uid).toBe(uid);
+    expect(await kvHas(`journeys:external:${uid}`)).toBe(false);
+    // Every request fetches afresh: nothing was kept to hit.
+    await startFromHistory(uid, vars, now);
+    expect(await fillCount(`journeys:external:${uid}`)).toBe(2);
+  });
+
+  it("a stored copy of a disabled template is never read", async () => {
+    const now = wallNow();
+    const uid = uniqueId("oseh_j_gen");
+    // Garbage that would fail the render if it were read.
+    await seed({ [`journeys:external:${uid}`]: "garbage" }, now);
+    const response = await startFromHistory(uid, { EDGE_DISABLED_FAMILIES: "journeys:*" }, now);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { uid: string }).uid).toBe(uid);
+    // Not deleted either: re-enabling the family is the operator's purge-then-enable (docs/integrate.md).
+    expect(await kvHas(`journeys:external:${uid}`)).toBe(true);
+  });
+});
