@@ -1,0 +1,88 @@
+/**
+ * `oseh-edge conformance`: options, output and exit code around ./run.ts, shaped as one entry
+ * of a command table (name, usage, summary, parseArgs options, run).
+ */
+import type { ParseArgsConfig } from "node:util";
+import type { Check } from "./checks";
+import { parseDelegateArg, parseHeaderArg, runConformance, type DelegateRoute } from "./run";
+
+export interface ConformanceIo {
+  env: Record<string, string | undefined>;
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  /** Unix seconds. */
+  now: () => number;
+  fetch?: typeof fetch;
+}
+
+/** 0: every check passed; 1: a check failed; 2: bad arguments or configuration. */
+export const CONFORMANCE_EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+export const CONFORMANCE_USAGE =
+  'conformance --origin URL [--key KEY]... [--delegate "METHOD PATH [BODY]"]... [--header "Name: value"]... [--json]';
+
+export const CONFORMANCE_SUMMARY =
+  "check an origin against the edge's contract (docs/integrate.md §6), with tokens minted from $EDGE_ORIGIN_JWT_SECRET; exit 1 on any failure";
+
+export const CONFORMANCE_OPTIONS: NonNullable<ParseArgsConfig["options"]> = {
+  origin: { type: "string" },
+  key: { type: "string", multiple: true },
+  delegate: { type: "string", multiple: true },
+  header: { type: "string", multiple: true },
+  json: { type: "boolean", default: false },
+};
+
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+const strings = (value: Values[string]): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : typeof value === "string" ? [value] : []);
+
+export function formatChecks(checks: readonly Check[]): string {
+  const lines = checks.map((check) => `${check.ok ? "ok  " : "FAIL"} ${check.name} — ${check.detail}`);
+  const failed = checks.filter((check) => !check.ok).length;
+  lines.push(`${checks.length} checks: ${checks.length - failed} passed, ${failed} failed`);
+  return lines.join("\n");
+}
+
+/** Runs the command with parsed option values; never throws, always an exit code. */
+export async function runConformanceCommand(values: Values, io: ConformanceIo): Promise<number> {
+  const usage = (message: string) => {
+    io.stderr.write(`oseh-edge conformance: ${message}\nusage: oseh-edge ${CONFORMANCE_USAGE}\n`);
+    return CONFORMANCE_EXIT.usage;
+  };
+  const origin = typeof values.origin === "string" ? values.origin : "";
+  try {
+    const url = new URL(origin);
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("scheme");
+  } catch {
+    return usage(`--origin must be an absolute http(s) URL, got ${JSON.stringify(origin)}`);
+  }
+  const secret = io.env.EDGE_ORIGIN_JWT_SECRET ?? "";
+  if (secret === "") return usage("EDGE_ORIGIN_JWT_SECRET is not set (the secret the edge and the origin share)");
+
+  const delegates: DelegateRoute[] = [];
+  const headers: [string, string][] = [];
+  for (const arg of strings(values.delegate)) {
+    const parsed = parseDelegateArg(arg);
+    if (typeof parsed === "string") return usage(parsed);
+    delegates.push(parsed);
+  }
+  for (const arg of strings(values.header)) {
+    const parsed = parseHeaderArg(arg);
+    if (typeof parsed === "string") return usage(parsed);
+    headers.push(parsed);
+  }
+
+  const checks = await runConformance({
+    origin,
+    secret,
+    keys: strings(values.key),
+    delegates,
+    headers,
+    now: io.now,
+    ...(io.fetch === undefined ? {} : { fetch: io.fetch }),
+  });
+  const failed = checks.filter((check) => !check.ok).length;
+  if (values.json === true) io.stdout.write(`${JSON.stringify({ origin, passed: checks.length - failed, failed, checks })}\n`);
+  else io.stdout.write(`${formatChecks(checks)}\n`);
+  return failed === 0 ? CONFORMANCE_EXIT.ok : CONFORMANCE_EXIT.failed;
+}
