@@ -1,0 +1,152 @@
+/**
+ * The conformance checker as CI runs it (`npm run conformance`, a real process): against the dev
+ * origin it must pass; against a deliberately broken origin it must fail and name each defect.
+ */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { SignJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { TEST_SECRETS } from "../harness/workers";
+import { BROKEN_DELEGATED_KEY, startBrokenOrigin, type BrokenOrigin } from "./broken-origin";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const TSX = fileURLToPath(new URL("../../node_modules/tsx/dist/cli.mjs", import.meta.url));
+const SECRET = TEST_SECRETS.EDGE_ORIGIN_JWT_SECRET;
+const USER = "oseh_u_devUser00000000000001";
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function conformance(args: readonly string[], env: Record<string, string> = { EDGE_ORIGIN_JWT_SECRET: SECRET }): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [TSX, "conformance/main.ts", ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? "", ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function idToken(sub: string): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ sub, iss: "oseh", aud: "oseh-id", iat: now - 1, exp: now + 3600, jti: `conformance-${sub}` })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .sign(new TextEncoder().encode(TEST_SECRETS.OSEH_ID_TOKEN_SECRET));
+}
+
+/** The FAIL lines' check names. */
+function failures(stdout: string): string[] {
+  return stdout
+    .split("\n")
+    .filter((line) => line.startsWith("FAIL "))
+    .map((line) => line.slice("FAIL ".length).split(" — ", 1)[0] ?? "");
+}
+
+let broken: BrokenOrigin;
+beforeAll(async () => {
+  broken = await startBrokenOrigin(SECRET);
+});
+afterAll(async () => {
+  await broken.close();
+});
+
+describe("against the dev origin", () => {
+  it("passes: every family kind, absent and not-served keys, each start route delegates only to its bound token", async () => {
+    const auth = `authorization: bearer ${await idToken(USER)}`;
+    const run = await conformance([
+      "--origin", inject("originUrl"),
+      "--key", "journeys:external:oseh_j_devFull0000000000000001",
+      "--key", "interactive_prompts:external:oseh_ip_devWord00000000000001",
+      "--key", "image_files:playlist:oseh_if_conformance1",
+      "--key", "transcripts:oseh_t_devTranscript00000000001",
+      "--key", "auth:is_admin:oseh_u_conformance",
+      "--key", "s3_files:oseh_s3f_conformance",
+      "--key", "updater-lock-key",
+      "--delegate", "POST /api/1/users/me/start_ai_journey",
+      "--delegate", 'POST /api/1/users/me/start_journey_from_history {"journey_uid":"oseh_j_devPlain000000000000001"}',
+      "--header", auth,
+    ]);
+    expect(run.stderr).toBe("");
+    expect(failures(run.stdout)).toEqual([]);
+    expect(run.stdout).toMatch(/\n(\d+) checks: \1 passed, 0 failed\n$/);
+    expect(run.stdout).toContain("ok   value s3_files:oseh_s3f_conformance — not served (501)");
+    expect(run.stdout).toContain("ok   delegate POST /api/1/users/me/start_ai_journey: the document validates and renders");
+    expect(run.code).toBe(0);
+  });
+
+  it("--json: one document with every check", async () => {
+    const run = await conformance(["--origin", inject("originUrl"), "--json"]);
+    const report = JSON.parse(run.stdout) as { passed: number; failed: number; checks: { name: string; ok: boolean }[] };
+    expect(report.failed).toBe(0);
+    expect(report.checks.map((c) => c.name)).toEqual([
+      "values: refuses a request without a token",
+      "values: refuses an expired values token",
+      "values: refuses a proxy-audience token (even one bound to this path)",
+      "values: refuses a token signed with another secret",
+      "values: accepts a valid values token",
+    ]);
+    expect(run.code).toBe(0);
+  });
+});
+
+describe("against the broken origin fixture", () => {
+  it("fails, naming each defect, and passes what the fixture does right", async () => {
+    const run = await conformance([
+      "--origin", broken.url,
+      "--key", "image_files:playlist:oseh_if_conformance1",
+      "--key", "journeys:external:oseh_j_conformance1",
+      "--key", BROKEN_DELEGATED_KEY,
+      "--delegate", "POST /api/1/users/me/start_ai_journey",
+    ]);
+    expect(run.code).toBe(1);
+    const route = "delegate POST /api/1/users/me/start_ai_journey";
+    expect(failures(run.stdout)).toEqual([
+      "values: refuses a proxy-audience token (even one bound to this path)",
+      "value image_files:playlist:oseh_if_conformance1",
+      "value journeys:external:oseh_j_conformance1",
+      `${route}: not without a token`,
+      `${route}: not with a values token`,
+      `${route}: not with a proxy token for another path`,
+      `${route}: not with a proxy token for another method`,
+      `${route}: not with an expired proxy token`,
+    ]);
+    expect(run.stdout).toMatch(/FAIL value image_files:playlist:oseh_if_conformance1 — \d+ bytes fail the gzip-json codec/);
+    expect(run.stdout).toMatch(/FAIL value journeys:external:oseh_j_conformance1 — the template does not render: bad_marker/);
+    expect(run.stdout).toContain("FAIL values: refuses a proxy-audience token (even one bound to this path) — answered 200");
+    expect(run.stdout).toContain(`FAIL ${route}: not without a token — delegated`);
+    // What the fixture does right is not reported as wrong.
+    expect(run.stdout).toContain("ok   values: refuses a request without a token — 401");
+    expect(run.stdout).toContain(`ok   ${route}: the document validates and renders`);
+    expect(run.stdout).toMatch(/\n15 checks: 7 passed, 8 failed\n$/);
+  });
+});
+
+describe("usage", () => {
+  it.each([
+    [["--origin", "ftp://x"], {}, /--origin must be an absolute http\(s\) URL/],
+    [["--key", "x"], {}, /--origin must be an absolute http\(s\) URL, got ""/],
+    [["--origin", "http://127.0.0.1:1", "--delegate", "start_ai_journey"], {}, /--delegate "start_ai_journey": expected "METHOD \/path \[BODY\]"/],
+    [["--origin", "http://127.0.0.1:1", "--header", "no colon"], {}, /--header "no colon": expected "Name: value"/],
+    [["--origin", "http://127.0.0.1:1", "--nope"], {}, /Unknown option '--nope'/],
+    [["--origin", "http://127.0.0.1:1"], { EDGE_ORIGIN_JWT_SECRET: "" }, /EDGE_ORIGIN_JWT_SECRET is not set/],
+  ] as const)("%j exits 2 with a clear message", async (args, env, message) => {
+    const run = await conformance(args, { EDGE_ORIGIN_JWT_SECRET: SECRET, ...env });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).toContain("usage: oseh-edge conformance --origin URL");
+    expect(run.stdout).toBe("");
+  });
+
+  it("an unreachable origin is a failed check per request, not a crash", async () => {
+    const run = await conformance(["--origin", "http://127.0.0.1:1"]);
+    expect(run.code).toBe(1);
+    expect(failures(run.stdout)).toHaveLength(5);
+    expect(run.stdout).toContain("FAIL values: refuses a request without a token — request failed:");
+    expect(run.stderr).toBe("");
+  });
+});
