@@ -1,10 +1,10 @@
 /**
- * `oseh-edge conformance`: options, output and exit code around ./run.ts, shaped as one entry
- * of a command table (name, usage, summary, parseArgs options, run).
+ * `oseh-edge conformance`: arguments, output and exit code around ./run.ts. The usage line and
+ * options a command table lists are in ./usage.ts.
  */
-import type { ParseArgsConfig } from "node:util";
 import type { Check } from "./checks";
 import { parseDelegateArg, parseHeaderArg, runConformance, type DelegateRoute } from "./run";
+import { CONFORMANCE_EXIT, CONFORMANCE_USAGE } from "./usage";
 
 export interface ConformanceIo {
   env: Record<string, string | undefined>;
@@ -14,23 +14,6 @@ export interface ConformanceIo {
   now: () => number;
   fetch?: typeof fetch;
 }
-
-/** 0: every check passed; 1: a check failed; 2: bad arguments or configuration. */
-export const CONFORMANCE_EXIT = { ok: 0, failed: 1, usage: 2 } as const;
-
-export const CONFORMANCE_USAGE =
-  'conformance --origin URL [--key KEY]... [--delegate "METHOD PATH [BODY]"]... [--header "Name: value"]... [--json]';
-
-export const CONFORMANCE_SUMMARY =
-  "check an origin against the edge's contract (docs/integrate.md §6), with tokens minted from $EDGE_ORIGIN_JWT_SECRET; exit 1 on any failure";
-
-export const CONFORMANCE_OPTIONS: NonNullable<ParseArgsConfig["options"]> = {
-  origin: { type: "string" },
-  key: { type: "string", multiple: true },
-  delegate: { type: "string", multiple: true },
-  header: { type: "string", multiple: true },
-  json: { type: "boolean", default: false },
-};
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 

@@ -2,7 +2,8 @@
  * `npm run conformance -- --origin URL …`: the checker as a program (see ./command.ts).
  */
 import { parseArgs } from "node:util";
-import { CONFORMANCE_EXIT, CONFORMANCE_OPTIONS, CONFORMANCE_USAGE, runConformanceCommand } from "./command";
+import { runConformanceCommand } from "./command";
+import { CONFORMANCE_EXIT, CONFORMANCE_OPTIONS, CONFORMANCE_USAGE } from "./usage";
 
 let values: Record<string, string | boolean | (string | boolean)[] | undefined> = {};
 try {
