@@ -3,12 +3,16 @@
  * EDGE_DISABLED_FAMILIES against real KV / Cache API and the dev origin over HTTP.
  */
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
-import { inject } from "vitest";
+import { describe, expect, inject, it, vi } from "vitest";
 import { parseConfig } from "../../src/config";
+import { handleProxied, type OriginClient } from "../../src/origin";
+import type { PassthroughOptions } from "../../src/origin/client";
+import { createHarness } from "../origin/helpers";
 import { FAMILIES } from "../../src/keys";
 import { parseFamilyPatterns } from "../../src/rollout/switches";
 import { adminToken, idToken } from "../helpers/tokens";
+import { decodeJwtPayload } from "../dev-origin/helpers";
+import { devControlHeaders, seenRequests } from "../helpers/dev-origin";
 import { callWorker, uniqueId } from "../helpers/worker";
 import { fillCount, seed, wallNow } from "../routes/edge";
 import { resourceToken } from "../routes/helpers";
@@ -95,10 +99,37 @@ describe("EDGE_MODE=passthrough", () => {
     expect(await fillCount(`journeys:external:${uid}`)).toBe(1);
   });
 
-  it("the origin's delegation control is refused: the forwarded request carries no edge token", async () => {
-    const response = await callWorker(`${BASE}/api/1/dev/delegate`, { method: "POST", body: JSON.stringify({ key: "journeys:external:oseh_j_devFull0000000000000001", jwt: "a.b.c" }) }, { env: envWith(PASS) });
-    expect(response.headers.get("Content-Type") ?? "").not.toContain("vnd.oseh.edge-render");
-    expect(response.headers.get("Cache-Status")).toBe("oseh-edge; fwd=bypass");
+  it("forwarded requests carry no edge token in passthrough mode, a proxy token in edge mode", async () => {
+    const target = `/api/1/dev/echo?switch=${uniqueId("m")}`;
+    const pure = await callWorker(`${BASE}${target}`, { method: "POST", body: "x" }, { env: envWith(PASS) });
+    expect(pure.status).toBe(200);
+    const edge = await callWorker(`${BASE}${target}`, { method: "POST", body: "x" }, { env: envWith({}) });
+    expect(edge.status).toBe(200);
+    const seen = await seenRequests(target);
+    expect(seen.map((r) => r.edgeToken === null)).toEqual([true, false]);
+    expect(decodeJwtPayload(seen[1]?.edgeToken ?? "")).toMatchObject({ aud: "oseh-edge-proxy", htm: "POST", htu: "/api/1/dev/echo" });
+  });
+
+  it("a delegation document that arrives anyway is passed through untouched, not rendered", async () => {
+    // An origin that delegates whatever it gets (the conformance checker's broken fixture does the
+    // same over HTTP): the OriginClient is the edge's own interface, wrapped around nothing here.
+    const document = JSON.stringify({ key: "journeys:external:oseh_j_devFull0000000000000001", jwt: "a.b.c" });
+    const calls: (PassthroughOptions | undefined)[] = [];
+    const origin: OriginClient = {
+      async passthrough(_request, options) {
+        calls.push(options);
+        const response = new Response(document, { headers: { "Content-Type": "application/vnd.oseh.edge-render+json" } });
+        return { kind: "response", response, deadline: Date.now() + 5000 };
+      },
+      fetchValue: () => Promise.reject(new Error("passthrough mode never fetches a value")),
+    };
+    const harness = createHarness();
+    const deps = harness.proxyDeps(() => wallNow());
+    const response = await handleProxied(new Request(`${BASE}/api/1/users/me/start_ai_journey`, { method: "POST" }), { ...deps, config: { ...deps.config, mode: "passthrough" }, origin });
+    expect(calls).toEqual([{ delegate: false }]);
+    expect(response.headers.get("Content-Type")).toBe("application/vnd.oseh.edge-render+json");
+    expect(await response.text()).toBe(document);
+    await harness.settle();
   });
 
   it("the admin API stays up", async () => {
