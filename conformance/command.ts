@@ -4,18 +4,7 @@
  */
 import type { Check } from "./checks";
 import { parseDelegateArg, parseHeaderArg, runConformance, type DelegateRoute } from "./run";
-import { CONFORMANCE_EXIT, CONFORMANCE_USAGE } from "./usage";
-
-export interface ConformanceIo {
-  env: Record<string, string | undefined>;
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
-  /** Unix seconds. */
-  now: () => number;
-  fetch?: typeof fetch;
-}
-
-type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+import { CONFORMANCE_EXIT, CONFORMANCE_USAGE, type ConformanceIo, type ConformanceValues as Values, type RunConformanceCommand } from "./usage";
 
 const strings = (value: Values[string]): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : typeof value === "string" ? [value] : []);
 
@@ -27,7 +16,7 @@ export function formatChecks(checks: readonly Check[]): string {
 }
 
 /** Runs the command with parsed option values; never throws, always an exit code. */
-export async function runConformanceCommand(values: Values, io: ConformanceIo): Promise<number> {
+export const runConformanceCommand: RunConformanceCommand = async (values: Values, io: ConformanceIo): Promise<number> => {
   const usage = (message: string) => {
     io.stderr.write(`oseh-edge conformance: ${message}\nusage: oseh-edge ${CONFORMANCE_USAGE}\n`);
     return CONFORMANCE_EXIT.usage;
@@ -68,4 +57,4 @@ export async function runConformanceCommand(values: Values, io: ConformanceIo): 
   if (values.json === true) io.stdout.write(`${JSON.stringify({ origin, passed: checks.length - failed, failed, checks })}\n`);
   else io.stdout.write(`${formatChecks(checks)}\n`);
   return failed === 0 ? CONFORMANCE_EXIT.ok : CONFORMANCE_EXIT.failed;
-}
+};

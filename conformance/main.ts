@@ -3,9 +3,9 @@
  */
 import { parseArgs } from "node:util";
 import { runConformanceCommand } from "./command";
-import { CONFORMANCE_EXIT, CONFORMANCE_OPTIONS, CONFORMANCE_USAGE } from "./usage";
+import { CONFORMANCE_EXIT, CONFORMANCE_OPTIONS, CONFORMANCE_USAGE, type ConformanceValues } from "./usage";
 
-let values: Record<string, string | boolean | (string | boolean)[] | undefined> = {};
+let values: ConformanceValues = {};
 try {
   ({ values } = parseArgs({ args: process.argv.slice(2), options: CONFORMANCE_OPTIONS, strict: true, allowPositionals: false }));
 } catch (error) {

@@ -21,3 +21,18 @@ export const CONFORMANCE_OPTIONS: NonNullable<ParseArgsConfig["options"]> = {
   header: { type: "string", multiple: true },
   json: { type: "boolean", default: false },
 };
+
+/** Option values as `node:util` parseArgs returns them. */
+export type ConformanceValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+export interface ConformanceIo {
+  env: Record<string, string | undefined>;
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  /** Unix seconds. */
+  now: () => number;
+  fetch?: typeof fetch;
+}
+
+/** The signature of ./command.ts `runConformanceCommand`, for callers that load it lazily. */
+export type RunConformanceCommand = (values: ConformanceValues, io: ConformanceIo) => Promise<number>;
