@@ -1,11 +1,12 @@
 /**
  * The command table of `oseh-edge`: one entry per command, each with its usage line and options.
- * A new command (e.g. `conformance`) is one more entry in COMMANDS.
+ * A new command is one more entry in COMMANDS.
  */
 import type { ParseArgsConfig } from "node:util";
 import { readFile, writeFile } from "node:fs/promises";
 import type { EdgeClient } from "./client.ts";
 import { CliError, EXIT, type ExitCode } from "./errors.ts";
+import { conformanceCommand } from "./conformance.ts";
 import { purgeCommand } from "./purge.ts";
 import { mintAdminToken } from "./token.ts";
 
@@ -233,4 +234,5 @@ export const COMMANDS: Command[] = [
       return EXIT.ok;
     },
   },
+  conformanceCommand,
 ];

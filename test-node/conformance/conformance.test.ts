@@ -1,5 +1,5 @@
 /**
- * The conformance checker as CI runs it (`npm run conformance`, a real process): against the dev
+ * The conformance checker as CI runs it (`npx oseh-edge conformance`, a real process): against the dev
  * origin it must pass; against a deliberately broken origin it must fail and name each defect.
  */
 import { spawn } from "node:child_process";
@@ -10,7 +10,8 @@ import { TEST_SECRETS } from "../harness/workers";
 import { BROKEN_DELEGATED_KEY, startBrokenOrigin, type BrokenOrigin } from "./broken-origin";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const TSX = fileURLToPath(new URL("../../node_modules/tsx/dist/cli.mjs", import.meta.url));
+/** The bin itself (`npx oseh-edge`), run by the same Node as the tests. */
+const MAIN = fileURLToPath(new URL("../../cli/main.ts", import.meta.url));
 const SECRET = TEST_SECRETS.EDGE_ORIGIN_JWT_SECRET;
 const USER = "oseh_u_devUser00000000000001";
 
@@ -22,7 +23,7 @@ interface Run {
 
 function conformance(args: readonly string[], env: Record<string, string> = { EDGE_ORIGIN_JWT_SECRET: SECRET }): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TSX, "conformance/main.ts", ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? "", ...env } });
+    const child = spawn(process.execPath, [MAIN, "conformance", ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? "", ...env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
