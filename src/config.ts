@@ -2,7 +2,6 @@
  * The Worker's environment, parsed once into a typed config. A missing secret or a malformed
  * var is a startup error that names it (DESIGN §9), never a silent default.
  */
-import { EDGE_MODES, parseFamilyPatterns, type EdgeMode } from "./rollout/switches";
 
 /**
  * The bindings, vars and secrets wrangler.toml and .dev.vars.example declare, generated into
@@ -82,10 +81,13 @@ export interface Config {
   staleIfErrorSeconds: number;
   collabMaxSeconds: number;
   l1Enabled: boolean;
-  /** EDGE_MODE: "edge" (default) or "passthrough" (docs/integrate.md §Switches). */
+  /** EDGE_MODE: "edge" (default) or "passthrough" (docs/integrate.md §5). */
   mode: EdgeMode;
-  /** EDGE_DISABLED_FAMILIES resolved to registered family names. */
-  disabledFamilies: ReadonlySet<string>;
+  /**
+   * EDGE_DISABLED_FAMILIES as written (trimmed, empty parts dropped). src/rollout resolves them
+   * against the registry: this module imports nothing, so scripts/deploy.mjs can run it in Node.
+   */
+  disabledFamilyPatterns: readonly string[];
   /** Admin service tokens whose `exp` is further ahead than this are refused. */
   adminTokenMaxSeconds: number;
   /** One JSON line per request (src/observe). */
@@ -94,6 +96,10 @@ export interface Config {
   secrets: Secrets;
   previousSecrets: PreviousSecrets;
 }
+
+/** The rollout switch EDGE_MODE (src/rollout/switches.ts). */
+export const EDGE_MODES = ["edge", "passthrough"] as const;
+export type EdgeMode = (typeof EDGE_MODES)[number];
 
 export const DEFAULT_ORIGIN_TIMEOUT_MS = 5000;
 export const DEFAULT_L1_MAX_AGE_SECONDS = 30; // the purge propagation bound for colo-local copies
@@ -190,8 +196,7 @@ export function parseConfig(env: Env | Record<string, unknown>): Config {
   }
   const rawDisabled = e.EDGE_DISABLED_FAMILIES;
   if (rawDisabled !== undefined && typeof rawDisabled !== "string") problems.push("EDGE_DISABLED_FAMILIES must be a string");
-  const disabled = parseFamilyPatterns(typeof rawDisabled === "string" ? rawDisabled : "");
-  problems.push(...disabled.problems);
+  const disabledFamilyPatterns = (typeof rawDisabled === "string" ? rawDisabled : "").split(",").map((part) => part.trim()).filter((part) => part !== "");
 
   const config: Config = {
     environment,
@@ -202,7 +207,7 @@ export function parseConfig(env: Env | Record<string, unknown>): Config {
     collabMaxSeconds: readInt(e, "COLLAB_MAX_SECONDS", DEFAULT_COLLAB_MAX_SECONDS, 60, problems),
     l1Enabled: e.L1_CACHE !== "off",
     mode,
-    disabledFamilies: disabled.names,
+    disabledFamilyPatterns,
     adminTokenMaxSeconds: readInt(e, "ADMIN_TOKEN_MAX_SECONDS", DEFAULT_ADMIN_TOKEN_MAX_SECONDS, 1, problems),
     previousSecrets: readPreviousSecrets(e),
     requestLog: e.REQUEST_LOG !== "off",

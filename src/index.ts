@@ -11,7 +11,7 @@ import { createEdgeContext, type EdgeContext } from "./context";
 import { handleProxied } from "./origin";
 import { authorizeAdminIdTokenForEdge, matchEdgeRoute, routeEdgeRequest } from "./routes";
 import { observeRequest } from "./observe";
-import { withDisabledFamilies } from "./rollout/switches";
+import { disabledFamiliesOf, switchProblems, withDisabledFamilies } from "./rollout/switches";
 
 export interface WorkerOptions {
   /** Unix seconds. Tests inject a fixed clock; production reads the platform clock. */
@@ -49,6 +49,10 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
     let config = configs.get(env);
     if (config === undefined) {
       config = parseConfig(env);
+      // EDGE_DISABLED_FAMILIES patterns are checked against the registry, which config.ts
+      // cannot import; a typo is as fatal as a missing secret.
+      const problems = switchProblems(config);
+      if (problems.length > 0) throw new ConfigError(problems);
       configs.set(env, config);
     }
     return config;
@@ -93,7 +97,7 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
     });
     // The request path sees disabled families as never stored (EDGE_DISABLED_FAMILIES); the
     // admin API keeps the whole store, so an operator can still inspect and purge them.
-    const requestStore = withDisabledFamilies(store, config.disabledFamilies);
+    const requestStore = withDisabledFamilies(store, disabledFamiliesOf(config));
     const edge: EdgeContext = createEdgeContext({ config, store: requestStore, stats, now, ctx });
 
     try {

@@ -9,25 +9,24 @@
  *   request path. A route that needs one passes through; a delegation naming a disabled template
  *   family renders from a fresh values fetch that is stored nowhere.
  *
- * The patterns are parsed once with the config; the checks are pure lookups.
+ * src/config.ts parses both vars; the patterns are resolved against the registry here, once per
+ * parsed config, and a pattern that selects nothing is a configuration error (`switchProblems`).
  */
+import type { Config } from "../config";
 import { FAMILIES, parseKey } from "../keys";
 import type { FamilyEntry } from "../keys";
 import type { TieredStore } from "../storage";
 
-export type EdgeMode = "edge" | "passthrough";
-export const EDGE_MODES: readonly EdgeMode[] = ["edge", "passthrough"];
-
 /**
- * Pure: the family names a comma-separated pattern list selects. A pattern is a family name as
+ * Pure: the family names a list of patterns selects. A pattern is a family name as
  * registered (`journeys:external:{uid}`) where `*` matches any run of characters
  * (`content_files:*`, `*`). A pattern that selects nothing is a problem: a typo in a rollback
  * switch must stop the deploy, not silently leave the family on.
  */
-export function parseFamilyPatterns(raw: string, families: readonly FamilyEntry[] = FAMILIES): { names: ReadonlySet<string>; problems: string[] } {
+export function parseFamilyPatterns(patterns: readonly string[], families: readonly FamilyEntry[] = FAMILIES): { names: ReadonlySet<string>; problems: string[] } {
   const names = new Set<string>();
   const problems: string[] = [];
-  for (const pattern of raw.split(",").map((part) => part.trim()).filter((part) => part !== "")) {
+  for (const pattern of patterns) {
     const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
     const matcher = new RegExp(`^${escaped}$`);
     const matched = families.filter((family) => matcher.test(family.name));
@@ -35,6 +34,27 @@ export function parseFamilyPatterns(raw: string, families: readonly FamilyEntry[
     for (const family of matched) names.add(family.name);
   }
   return { names, problems };
+}
+
+const resolved = new WeakMap<Config, { names: ReadonlySet<string>; problems: string[] }>();
+
+function resolve(config: Config): { names: ReadonlySet<string>; problems: string[] } {
+  let result = resolved.get(config);
+  if (result === undefined) {
+    result = parseFamilyPatterns(config.disabledFamilyPatterns);
+    resolved.set(config, result);
+  }
+  return result;
+}
+
+/** The registered family names EDGE_DISABLED_FAMILIES selects (computed once per config). */
+export function disabledFamiliesOf(config: Config): ReadonlySet<string> {
+  return resolve(config).names;
+}
+
+/** Problems with the switches that only the registry can see; the Worker refuses to start on any. */
+export function switchProblems(config: Config): string[] {
+  return resolve(config).problems;
 }
 
 /** Whether `key` belongs to one of `disabled` (a key the registry cannot place is not disabled). */

@@ -4,7 +4,7 @@
  */
 import type { EdgeContext } from "../context";
 import { handleProxied, loadThroughCache, originClientFor, tokenServiceFor, toRouteLoad, type LoadDeps } from "../origin";
-import { isKeyDisabled } from "../rollout/switches";
+import { disabledFamiliesOf, isKeyDisabled } from "../rollout/switches";
 import type { RouteIo } from "./io";
 
 /** `now` is read once by the caller, so one request sees one clock reading throughout. */
@@ -21,7 +21,7 @@ export function createRouteIo(edge: EdgeContext, now: number): RouteIo {
     tokens: tokenServiceFor(edge.config),
     async load(key, family, options) {
       // EDGE_DISABLED_FAMILIES: a route that needs a disabled family is the origin's to answer.
-      if (isKeyDisabled(key, edge.config.disabledFamilies)) return { kind: "passthrough", reason: `family ${family.name} is disabled at the edge` };
+      if (isKeyDisabled(key, disabledFamiliesOf(edge.config))) return { kind: "passthrough", reason: `family ${family.name} is disabled at the edge` };
       const outcome = await loadThroughCache(key, family, now, loadDeps, options ?? {});
       const load = toRouteLoad(outcome);
       return load.kind === "value" && outcome.kind === "value" && outcome.state === "stale" ? { ...load, stale: true } : load;

@@ -35,6 +35,12 @@ describe("npm run deploy", () => {
     expect(run.stderr).not.toMatch(/ORIGIN_URL must/);
   });
 
+  it("refuses a malformed rollout switch (EDGE_MODE) before uploading", () => {
+    const run = deploy("--var", "ORIGIN_URL:https://origin-api.example.com", "--var", "EDGE_MODE:off");
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('EDGE_MODE must be one of "edge", "passthrough", got "off"');
+  });
+
   it("refuses the dev environment", () => {
     const run = deploy("--env", "dev");
     expect(run.status).toBe(1);

@@ -9,7 +9,7 @@ import { handleProxied, type OriginClient } from "../../src/origin";
 import type { PassthroughOptions } from "../../src/origin/client";
 import { createHarness } from "../origin/helpers";
 import { FAMILIES } from "../../src/keys";
-import { parseFamilyPatterns } from "../../src/rollout/switches";
+import { parseFamilyPatterns, switchProblems } from "../../src/rollout/switches";
 import { adminToken, idToken } from "../helpers/tokens";
 import { decodeJwtPayload } from "../dev-origin/helpers";
 import { devControlHeaders, seenRequests } from "../helpers/dev-origin";
@@ -41,25 +41,31 @@ describe("config", () => {
   });
 
   it("EDGE_DISABLED_FAMILIES: exact names, * globs, spaces and empty parts", () => {
-    const { names, problems } = parseFamilyPatterns(" journeys:external:{uid} , content_files:playlists:* ,,");
+    const { names, problems } = parseFamilyPatterns(parseConfig(envWith({ EDGE_DISABLED_FAMILIES: " journeys:external:{uid} , content_files:playlists:* ,," })).disabledFamilyPatterns);
     expect(problems).toEqual([]);
     expect([...names].sort()).toEqual(["content_files:playlists:mobile:{uid}:{filters_stable_identifier}", "content_files:playlists:web:{uid}", "journeys:external:{uid}"]);
-    expect(parseFamilyPatterns("*").names.size).toBe(FAMILIES.length);
-    expect(parseFamilyPatterns("").names.size).toBe(0);
+    expect(parseFamilyPatterns(["*"]).names.size).toBe(FAMILIES.length);
+    expect(parseFamilyPatterns([]).names.size).toBe(0);
   });
 
   it("a pattern that selects no family is a startup error naming it (a typo never leaves a family on)", () => {
-    expect(() => parseConfig(envWith({ EDGE_DISABLED_FAMILIES: "journeys:external:{uid},journeys:externel:*" }))).toThrowError(/"journeys:externel:\*" matches no family/);
+    const config = parseConfig(envWith({ EDGE_DISABLED_FAMILIES: "journeys:external:{uid},journeys:externel:*" }));
+    expect(switchProblems(config)).toEqual([expect.stringMatching(/"journeys:externel:\*" matches no family/)]);
     // Regex characters in a pattern are literal.
-    expect(parseFamilyPatterns("journeys.external.{uid}").problems).toHaveLength(1);
+    expect(parseFamilyPatterns(["journeys.external.{uid}"]).problems).toHaveLength(1);
   });
 
-  it("the Worker answers 500 misconfigured, naming the switch, and forwards nothing", async () => {
+  it.each([
+    [{ EDGE_MODE: "PASSTHROUGH" }, "EDGE_MODE"],
+    [{ EDGE_DISABLED_FAMILIES: "jounreys:*" }, "EDGE_DISABLED_FAMILIES: \"jounreys:*\" matches no family"],
+  ])("the Worker answers 500 misconfigured for %j, naming the switch, and forwards nothing", async (vars, named) => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
-    const response = await callWorker(`${BASE}/api/1/dev/echo`, undefined, { env: envWith({ EDGE_MODE: "PASSTHROUGH" }) });
+    const target = `/api/1/dev/echo?bad=${uniqueId("c")}`;
+    const response = await callWorker(`${BASE}${target}`, undefined, { env: envWith(vars) });
     expect(response.status).toBe(500);
-    expect(await response.text()).toContain("EDGE_MODE");
-    expect(errors).toHaveBeenCalledWith(expect.stringContaining("EDGE_MODE"));
+    expect(((await response.json()) as { type: string; message: string }).message).toContain(named);
+    expect(errors).toHaveBeenCalledWith(expect.stringContaining(named));
+    expect(await seenRequests(target)).toEqual([]);
     errors.mockRestore();
   });
 });
