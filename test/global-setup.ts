@@ -6,14 +6,52 @@
  * The dev origin's test controls need a bearer secret that the edge must not hold: it is made
  * here, bound to the dev origin only, and handed to the tests (`inject("devControlSecret")`,
  * used by test/helpers/dev-origin.ts alone).
+ * Also starts a bare TCP origin that resets every connection mid-body (`inject("resetOriginUrl")`),
+ * a fault neither Miniflare nor the dev origin can make.
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { createServer, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
 import { startDevOrigin } from "../test-node/harness/workers.ts";
 
 export { TEST_SECRETS } from "../test-node/harness/workers.ts";
+
+/** What the resetting origin sends before it resets: a 200 head promising more than it sends. */
+export const RESET_ORIGIN_PARTIAL_BODY = "partial value, then a reset";
+
+/**
+ * A TCP server that reads a request head, answers `200` with `Content-Length: 65536` and a few
+ * body bytes, then resets the connection (RST, not FIN): an origin dying mid-body.
+ */
+async function startResettingOrigin(): Promise<{ url: string; dispose: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => undefined); // the reset is the point; the peer may reset first
+    let head = "";
+    socket.on("data", (chunk) => {
+      head += chunk.toString("latin1");
+      if (!head.includes("\r\n\r\n")) return;
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 65536\r\n\r\n${RESET_ORIGIN_PARTIAL_BODY}`, () => {
+        socket.resetAndDestroy();
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("resetting origin has no port");
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    dispose: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
 
 /** The golden vectors: data from the backend's serializers, kept in the repo (test/fixtures/README.md). */
 export const VECTORS_PATH = fileURLToPath(new URL("./fixtures/blocks.json", import.meta.url));
@@ -25,5 +63,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const origin = await startDevOrigin({ controlSecret });
   project.provide("originUrl", origin.url);
   project.provide("devControlSecret", controlSecret);
-  return origin.dispose;
+  const resetting = await startResettingOrigin();
+  project.provide("resetOriginUrl", resetting.url);
+  return async () => {
+    await resetting.dispose();
+    await origin.dispose();
+  };
 }

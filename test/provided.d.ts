@@ -8,5 +8,7 @@ declare module "vitest" {
     originUrl: string;
     /** The dev origin's DEV_CONTROL_SECRET (never an edge binding); use test/helpers/dev-origin.ts. */
     devControlSecret: string;
+    /** A bare TCP origin that answers a 200 head and a few bytes, then resets (test/global-setup.ts). */
+    resetOriginUrl: string;
   }
 }

@@ -17,7 +17,13 @@ export type Fault =
   | { kind: "status"; status: number }
   | { kind: "garbage" }
   | { kind: "absent" }
-  | { kind: "unsupported" };
+  | { kind: "unsupported" }
+  /** 200 with the first half of the real value, as a complete response (a cut-off write). */
+  | { kind: "truncated" }
+  /** 200, the head and the first half of the real value, then nothing for `ms`, then the connection drops. */
+  | { kind: "stall"; ms: number }
+  /** 200 with a body one byte over the edge's 25 MiB value cap, streamed. */
+  | { kind: "oversized" };
 
 export interface FaultRule {
   fault: Fault;
@@ -25,7 +31,7 @@ export interface FaultRule {
   remaining?: number;
 }
 
-const MAX_SLOW_MS = 60_000; // a typo in a test must not hang the dev origin forever
+export const MAX_SLOW_MS = 60_000; // a typo in a test must not hang the dev origin forever
 
 const fills = new Map<string, number>();
 const faults = new Map<string, FaultRule>();
@@ -134,8 +140,9 @@ export function parseFaultRequest(body: unknown): { key: string; rule: FaultRule
   let parsed: Fault;
   switch (f.kind) {
     case "slow":
-      if (typeof f.ms !== "number" || f.ms < 0) return "slow needs ms >= 0";
-      parsed = { kind: "slow", ms: Math.min(f.ms, MAX_SLOW_MS) };
+    case "stall":
+      if (typeof f.ms !== "number" || f.ms < 0) return `${f.kind} needs ms >= 0`;
+      parsed = { kind: f.kind, ms: Math.min(f.ms, MAX_SLOW_MS) };
       break;
     case "status":
       if (typeof f.status !== "number" || f.status < 200 || f.status > 599) return "status needs a status code";
@@ -144,10 +151,12 @@ export function parseFaultRequest(body: unknown): { key: string; rule: FaultRule
     case "garbage":
     case "absent":
     case "unsupported":
+    case "truncated":
+    case "oversized":
       parsed = { kind: f.kind };
       break;
     default:
-      return "fault.kind must be slow, status, garbage, absent or unsupported";
+      return "fault.kind must be slow, stall, status, garbage, truncated, oversized, absent or unsupported";
   }
   return { key, rule: times === undefined ? { fault: parsed } : { fault: parsed, remaining: times } };
 }
@@ -157,3 +166,44 @@ export function parseFaultRequest(body: unknown): { key: string; rule: FaultRule
  * header claiming ~4 GiB, a u64 length that does not match, and not 32 bytes long.
  */
 export const GARBAGE_BYTES = Uint8Array.of(0xff, 0xfe, 0x00, 0x01, 0x7b, 0xc3, 0x28, 0x00, 0x00);
+
+/** The edge's value cap (KV's 25 MiB) plus one byte: the smallest body the edge must refuse. */
+export const OVERSIZED_VALUE_BYTES = 26_214_400 + 1;
+
+const OVERSIZED_CHUNK_BYTES = 1 << 20;
+
+/** `total` zero bytes in 1 MiB chunks, produced on demand so the dev origin never holds them all. */
+export function oversizedBody(total = OVERSIZED_VALUE_BYTES): ReadableStream<Uint8Array> {
+  let sent = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= total) {
+        controller.close();
+        return;
+      }
+      const size = Math.min(OVERSIZED_CHUNK_BYTES, total - sent);
+      sent += size;
+      controller.enqueue(new Uint8Array(size));
+    },
+  });
+}
+
+/** `head`, then nothing for `ms`, then an error: a peer that stalls mid-body and drops the connection. */
+export function stallingBody(head: Uint8Array, ms: number): ReadableStream<Uint8Array> {
+  let step = 0;
+  let cancelled = false;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (step++ === 0) {
+        controller.enqueue(head);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      // A client that gave up (the edge's deadline) has cancelled already: nothing left to drop.
+      if (!cancelled) controller.error(new Error("dev origin: stalled body dropped"));
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+}

@@ -201,6 +201,8 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
       return fail({ type: "forbidden", message: `${family.name} is write-only` });
     }
     const read = await store.read(key, deps.now());
+    // KV threw: whether a value exists is unknown, so not a 404.
+    if (read.state === "miss" && read.failed === true) return fail({ type: "storage_error", message: "KV read failed; retry" });
     if (read.state !== "fresh") return fail({ type: "not_found", message: "no fresh value for this key" });
     const { envelope, bytes } = read.value;
     return new Response(bytes, {
@@ -240,7 +242,13 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
       }
       limit = Number(limitText);
     }
-    const page = await store.list({ prefix, limit, ...(cursor ? { cursor } : {}) });
+    let page;
+    try {
+      page = await store.list({ prefix, limit, ...(cursor ? { cursor } : {}) });
+    } catch (error) {
+      // Listing is read-only: repeating the call (same cursor) is safe.
+      return fail({ type: "storage_error", message: `list failed: ${describe(error)}` });
+    }
     return Response.json(page, { headers: { "Cache-Control": "no-store" } });
   };
 

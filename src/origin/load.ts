@@ -128,7 +128,14 @@ export async function loadThroughCache(key: string, family: FamilyEntry, clock: 
     case "absent":
       // The origin has dropped it: a stale copy — or, on a forced refresh, a fresh one — must not
       // outlive that.
-      if (stale !== undefined || options.refresh === true) deps.waitUntil(deps.store.delete(key));
+      if (stale !== undefined || options.refresh === true) {
+        deps.waitUntil(
+          deps.store.delete(key).catch((error: unknown) => {
+            // Counted by the store (`deleteFailures`); the copy still expires on its own.
+            console.error("dropping a value the origin no longer has failed", key, error instanceof Error ? error.message : String(error));
+          }),
+        );
+      }
       return { kind: "absent" };
     case "unsupported":
       return { kind: "passthrough", reason: filled.reason };

@@ -21,6 +21,8 @@ export interface CacheApiTierOptions {
    * bumped generation makes every older entry unreachable. Defaults to a constant.
    */
   generationOf?: (key: string) => string | Promise<string>;
+  /** Told when a best-effort delete failed (the tiered store counts it). */
+  onDeleteFailure?: (key: string) => void;
 }
 
 /**
@@ -97,6 +99,7 @@ export function createCacheApiTier(cache: Cache, options: CacheApiTierOptions): 
     } catch {
       // Colo-local and best effort: under subrequest rate limiting `delete` throws; the entry
       // still dies within `maxAgeSeconds`, which is the documented bound anyway.
+      options.onDeleteFailure?.(key);
     }
   };
 

@@ -14,6 +14,11 @@ export const STORAGE_COUNTERS = [
   "writeFailures",
   "retries429",
   "purged",
+  // KV or Cache API calls that threw; the request was still answered (another tier or the origin).
+  "readFailures",
+  "deleteFailures",
+  "listFailures",
+  "l1Failures",
 ] as const;
 
 export type StorageCounter = (typeof STORAGE_COUNTERS)[number];

@@ -27,7 +27,8 @@ import type { Envelope, StorageFailure, StoredValue } from "./tier";
 
 export type ReadResult =
   | { state: "fresh" | "stale"; tier: "l1" | "l2"; value: StoredValue }
-  | { state: "miss" };
+  /** `failed`: KV threw, so "no value" is not known (counted as `readFailures`). */
+  | { state: "miss"; failed?: true };
 
 export type WriteResult = { ok: true; skipped: boolean } | { ok: false; failure: StorageFailure };
 
@@ -171,7 +172,11 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
   const l1: CacheApiTier | undefined =
     options.cache === undefined
       ? undefined
-      : createCacheApiTier(options.cache, { baseUrl: options.baseUrl, maxAgeSeconds: options.l1MaxAgeSeconds });
+      : createCacheApiTier(options.cache, {
+          baseUrl: options.baseUrl,
+          maxAgeSeconds: options.l1MaxAgeSeconds,
+          onDeleteFailure: (key) => counters.count(familyLabel(key), "l1Failures"),
+        });
 
   const generationFor = async (key: string, now: number): Promise<string> => {
     const family = familyOf(key);
@@ -184,6 +189,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
     try {
       return await l1.getAt(key, generation);
     } catch {
+      counters.count(familyLabel(key), "l1Failures");
       return undefined;
     }
   };
@@ -191,9 +197,11 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
   const writeL1 = async (key: string, value: StoredValue, now: number, generation: string): Promise<void> => {
     if (l1 === undefined || !l1Allowed(key)) return;
     try {
-      await l1.putAt(key, value, now, generation);
+      const put = await l1.putAt(key, value, now, generation);
+      if (!put.ok) counters.count(value.envelope.family, "l1Failures");
     } catch {
       // best effort, as above
+      counters.count(value.envelope.family, "l1Failures");
     }
   };
 
@@ -202,14 +210,35 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
     for (const generation of new Set(generations)) await l1.deleteAt(key, generation);
   };
 
+  /** KV list, counted under the prefix's own label when it throws (callers map it to 503). */
+  const listCounted = async (listOptions: KVNamespaceListOptions): Promise<KVNamespaceListResult<unknown>> => {
+    try {
+      return await options.kv.list<unknown>(listOptions);
+    } catch (error) {
+      counters.count(UNKNOWN_FAMILY, "listFailures");
+      throw error;
+    }
+  };
+
   const store: TieredStore = {
     visibleWithinSeconds,
 
     async read(key, now) {
       // Reserved keys are bookkeeping, never values; a key KV would refuse cannot be stored.
       if (isReservedKey(key) || keyProblem(key) !== null) return { state: "miss" };
+      // KV throwing is a miss the caller may fill from the origin, never a failed request.
+      const failed = (): ReadResult => {
+        counters.count(familyLabel(key), "readFailures");
+        return { state: "miss", failed: true };
+      };
       // Resolved once, so a back-fill racing a purge lands under the old, unreachable generation.
-      const generation = l1 === undefined ? INITIAL_GENERATION : await generationFor(key, now);
+      // Unknown (KV failing) means L1 cannot be trusted either: an entry may be purged.
+      let generation: string;
+      try {
+        generation = l1 === undefined ? INITIAL_GENERATION : await generationFor(key, now);
+      } catch {
+        return failed();
+      }
 
       const local = await readL1(key, generation);
       if (local !== undefined && classifyFreshness(local.envelope, now, options.staleIfErrorSeconds) === "fresh") {
@@ -217,7 +246,12 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
         return { state: "fresh", tier: "l1", value: local };
       }
 
-      const global = await l2.get(key);
+      let global: StoredValue | undefined;
+      try {
+        global = await l2.get(key);
+      } catch {
+        return failed();
+      }
       const state =
         global === undefined ? "expired" : classifyFreshness(global.envelope, now, options.staleIfErrorSeconds);
       if (global === undefined || state === "expired") {
@@ -267,13 +301,26 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
       }
       // L1 mirrors what KV holds: when skipped, that is the existing envelope (same bytes).
       const held = skipped && existing !== undefined ? { bytes: value.bytes, envelope: existing } : value;
-      await writeL1(key, held, now, await generationFor(key, now));
+      let generation: string;
+      try {
+        generation = await generationFor(key, now);
+      } catch {
+        // KV is stored; without the generation no L1 copy is made (a copy under an old one could be purged).
+        counters.count(family, "l1Failures");
+        return { ok: true, skipped };
+      }
+      await writeL1(key, held, now, generation);
       return { ok: true, skipped };
     },
 
     async delete(key) {
       if (isReservedKey(key)) return;
-      await l2.delete(key);
+      try {
+        await l2.delete(key);
+      } catch (error) {
+        counters.count(familyLabel(key), "deleteFailures");
+        throw error;
+      }
       if (l1 === undefined) return;
       // No `now` here, so no memory-age check: delete under every token this isolate may have used.
       const family = familyOf(key);
@@ -286,7 +333,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
 
     async list({ prefix, cursor, limit }) {
       if (prefix !== undefined && isReservedKey(prefix)) return { keys: [], cursor: null };
-      const page = await options.kv.list<unknown>({
+      const page = await listCounted({
         ...(prefix !== undefined && prefix !== "" ? { prefix } : {}),
         ...(cursor !== undefined && cursor !== "" ? { cursor } : {}),
         limit: Math.max(1, Math.min(limit ?? KV_LIST_MAX_LIMIT, KV_LIST_MAX_LIMIT)),
@@ -323,7 +370,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
         } else {
           l1Generations = async (key) => [await generationFor(key, now)];
         }
-        const page = await options.kv.list({
+        const page = await listCounted({
           prefix: selector.prefix,
           limit: pageSize,
           ...(selector.cursor !== undefined && selector.cursor !== "" ? { cursor: selector.cursor } : {}),
@@ -340,7 +387,12 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
           !isReservedKey(key) && keyProblem(key) === null && (onlyFamily === undefined || familyOf(key) === onlyFamily),
       );
       await forEachLimited(targets, PURGE_DELETE_CONCURRENCY, async (key) => {
-        await l2.delete(key);
+        try {
+          await l2.delete(key);
+        } catch (error) {
+          counters.count(familyLabel(key), "deleteFailures");
+          throw error;
+        }
         await deleteL1(key, await l1Generations(key));
         counters.count(familyLabel(key), "purged");
       });

@@ -9,7 +9,7 @@
  * which answers FastAPI's `{"detail":"Not Found"}`) as "unsupported", never as "no such value".
  */
 import { checkValuesToken } from "../auth";
-import { GARBAGE_BYTES, countFill, takeFault } from "../controls";
+import { GARBAGE_BYTES, countFill, oversizedBody, stallingBody, takeFault } from "../controls";
 import type { DevOriginEnv } from "../env";
 import { produceValue } from "../fixtures/families";
 
@@ -36,6 +36,7 @@ export async function handleValues(request: Request, path: string, env: DevOrigi
   countFill(key);
 
   const fault = takeFault(key);
+  let cut: "truncated" | { stallMs: number } | undefined;
   if (fault !== undefined) {
     switch (fault.kind) {
       case "slow":
@@ -50,6 +51,14 @@ export async function handleValues(request: Request, path: string, env: DevOrigi
         return edgeJson(404, "not_found", "no value for that key", "absent");
       case "unsupported":
         return edgeJson(501, "family_not_served", "the origin does not serve that family to the edge", "unsupported");
+      case "oversized":
+        return new Response(oversizedBody(), { status: 200, headers: { "Content-Type": "application/octet-stream" } });
+      case "truncated":
+        cut = "truncated";
+        break;
+      case "stall":
+        cut = { stallMs: fault.ms };
+        break;
     }
   }
 
@@ -58,7 +67,9 @@ export async function handleValues(request: Request, path: string, env: DevOrigi
     case "value": {
       const headers: Record<string, string> = { "Content-Type": "application/octet-stream" };
       if (produced.expiresAt !== undefined) headers["X-Edge-Expires-At"] = String(produced.expiresAt);
-      return new Response(produced.bytes, { status: 200, headers });
+      if (cut === undefined) return new Response(produced.bytes, { status: 200, headers });
+      const half = produced.bytes.slice(0, Math.floor(produced.bytes.length / 2));
+      return new Response(cut === "truncated" ? half : stallingBody(half, cut.stallMs), { status: 200, headers });
     }
     case "absent":
       return edgeJson(404, "not_found", "no value for that key", "absent");
