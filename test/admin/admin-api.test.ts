@@ -8,6 +8,7 @@ import type { CodecName, FamilyEntry } from "../../src/keys/types";
 import { callWorker, uniqueId } from "../helpers/worker";
 import { adminToken, signToken, TEST_SECRETS, unsignedToken } from "../helpers/tokens";
 import { base64ToBytes, loadBlocksVectors } from "../helpers/vectors";
+import { rateLimitedKv } from "../storage/helpers";
 
 const NOW = 1_700_000_000;
 const EDGE = "http://edge.test";
@@ -491,14 +492,7 @@ describe("storage refusing deletes", () => {
     const { parseConfig } = await import("../../src/config");
     const { createStats } = await import("../../src/stats");
     const { createTieredStore } = await import("../../src/storage");
-    const kv = new Proxy(env.CACHE, {
-      get(target, prop, receiver) {
-        const original = Reflect.get(target, prop, receiver) as unknown;
-        if (typeof original !== "function") return original;
-        if (prop === "delete") return () => Promise.reject(new Error("KV DELETE failed: 429 Too Many Requests"));
-        return (original as (...a: unknown[]) => unknown).bind(target);
-      },
-    });
+    const { kv } = rateLimitedKv(env.CACHE, Number.POSITIVE_INFINITY);
     const config = parseConfig(env);
     const store = createTieredStore({
       kv,

@@ -4,6 +4,7 @@
  * raises (it does not enforce 1 write/s/key).
  */
 import { env } from "cloudflare:workers";
+import { wrapBinding } from "../helpers/faults";
 import { buildStoredValue } from "../../src/storage/envelope";
 import type { StoredValue } from "../../src/storage/tier";
 
@@ -62,15 +63,9 @@ export function collectingWaitUntil(): { waitUntil: (p: Promise<unknown>) => voi
 /** Counts KV operations per method, forwarding everything to the real namespace. */
 export function countingKv(kv: KVNamespace): { kv: KVNamespace; counts: Map<string, number>; total: () => number } {
   const counts = new Map<string, number>();
-  const proxy = new Proxy(kv, {
-    get(target, prop, receiver) {
-      const original = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof original !== "function") return original;
-      return (...args: unknown[]) => {
-        counts.set(String(prop), (counts.get(String(prop)) ?? 0) + 1);
-        return (original as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
+  const proxy = wrapBinding(kv, (method, _args, forward) => {
+    counts.set(method, (counts.get(method) ?? 0) + 1);
+    return forward();
   });
   return { kv: proxy, counts, total: () => [...counts.values()].reduce((a, b) => a + b, 0) };
 }
@@ -78,18 +73,12 @@ export function countingKv(kv: KVNamespace): { kv: KVNamespace; counts: Map<stri
 /** Throws KV's own 429 error for the first `failures` puts/deletes, then forwards to the real KV. */
 export function rateLimitedKv(kv: KVNamespace, failures: number): { kv: KVNamespace; refused: () => number } {
   let refused = 0;
-  const proxy = new Proxy(kv, {
-    get(target, prop, receiver) {
-      const original = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof original !== "function") return original;
-      return (...args: unknown[]) => {
-        if ((prop === "put" || prop === "delete") && refused < failures) {
-          refused++;
-          return Promise.reject(new Error(`KV ${prop === "put" ? "PUT" : "DELETE"} failed: 429 Too Many Requests`));
-        }
-        return (original as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
+  const proxy = wrapBinding(kv, (method, _args, forward) => {
+    if ((method === "put" || method === "delete") && refused < failures) {
+      refused++;
+      return Promise.reject(new Error(`KV ${method === "put" ? "PUT" : "DELETE"} failed: 429 Too Many Requests`));
+    }
+    return forward();
   });
   return { kv: proxy, refused: () => refused };
 }
