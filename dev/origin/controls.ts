@@ -20,7 +20,7 @@ export type Fault =
   | { kind: "unsupported" }
   /** 200 with the first half of the real value, as a complete response (a cut-off write). */
   | { kind: "truncated" }
-  /** 200, the head and the first half of the real value, then nothing for `ms`, then the connection drops. */
+  /** 200, the head and the first half of the real value, then nothing for `ms`, then the end. */
   | { kind: "stall"; ms: number }
   /** 200 with a body one byte over the edge's 25 MiB value cap, streamed. */
   | { kind: "oversized" };
@@ -188,10 +188,12 @@ export function oversizedBody(total = OVERSIZED_VALUE_BYTES): ReadableStream<Uin
   });
 }
 
-/** `head`, then nothing for `ms`, then an error: a peer that stalls mid-body and drops the connection. */
+/**
+ * `head`, then nothing for `ms`, then the end: a peer that stalls mid-body. It ends rather than
+ * erroring so the dev origin logs nothing when the edge has long given up on it.
+ */
 export function stallingBody(head: Uint8Array, ms: number): ReadableStream<Uint8Array> {
   let step = 0;
-  let cancelled = false;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (step++ === 0) {
@@ -199,11 +201,7 @@ export function stallingBody(head: Uint8Array, ms: number): ReadableStream<Uint8
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, ms));
-      // A client that gave up (the edge's deadline) has cancelled already: nothing left to drop.
-      if (!cancelled) controller.error(new Error("dev origin: stalled body dropped"));
-    },
-    cancel() {
-      cancelled = true;
+      controller.close();
     },
   });
 }
