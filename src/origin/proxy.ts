@@ -85,7 +85,12 @@ async function renderTemplate(delegation: Delegation, deps: ProxyDeps, loadDeps:
         const rendered = renderValue(outcome.value.bytes, options, outcome.value.envelope.sha256);
         if (rendered.ok) return { ok: true, body: rendered.body, outcome };
         console.error("corrupt template dropped", delegation.key, outcome.state, rendered.failure.reason, rendered.failure.message);
-        await deps.store.delete(delegation.key);
+        try {
+          await deps.store.delete(delegation.key);
+        } catch (error) {
+          // Counted by the store (`deleteFailures`); the refetch below overwrites the corrupt copy anyway.
+          console.error("corrupt template not deleted", delegation.key, error instanceof Error ? error.message : String(error));
+        }
         continue;
       }
       case "absent":

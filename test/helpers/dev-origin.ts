@@ -5,9 +5,12 @@
  * uid fragments), and the log of edge tokens the origin has seen per request target.
  */
 import { inject } from "vitest";
-import type { SeenRequest } from "../../dev/origin/controls";
+import type { Fault, SeenRequest } from "../../dev/origin/controls";
 
 export type { SeenRequest };
+
+/** A fault the dev origin plays on its values endpoint for one key. */
+export type DevFault = Fault;
 
 export function originUrl(path = ""): string {
   return `${inject("originUrl")}${path}`;
@@ -35,7 +38,7 @@ export async function fillCount(key: string): Promise<number> {
   return ((await response.json()) as { fills: number }).fills;
 }
 
-export async function setFault(key: string, fault: Record<string, unknown>, times?: number): Promise<void> {
+export async function setFault(key: string, fault: DevFault | Record<string, unknown>, times?: number): Promise<void> {
   const body = JSON.stringify(times === undefined ? { key, fault } : { key, fault, times });
   await expectStatus(await devControl("/__dev/faults", { method: "POST", headers: { "Content-Type": "application/json" }, body }), 204, "setFault");
 }

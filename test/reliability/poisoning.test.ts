@@ -7,7 +7,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { getValue } from "../dev-origin/helpers";
-import { fillCount } from "../helpers/dev-origin";
+import { devControlHeaders, fillCount } from "../helpers/dev-origin";
 import { adminToken, idToken } from "../helpers/tokens";
 import { callWorker, uniqueId } from "../helpers/worker";
 import { resourceToken } from "../routes/helpers";
@@ -197,7 +197,7 @@ describe("secret families", () => {
       // The route namespace the L1 copies would live under is never served.
       out.push(await edge(`/_edge/l1/0/${encodeURIComponent(key)}`));
       // A failing origin fill and a broken delegation mention the key, never a value.
-      out.push(await edge("/api/1/dev/delegate", { method: "POST", body: JSON.stringify({ key, jwt: "a.b.c" }) }));
+      out.push(await edge("/api/1/dev/delegate", { method: "POST", body: JSON.stringify({ key, jwt: "a.b.c" }), headers: devControlHeaders() }));
       return out;
     });
     expect(responses.map((r) => r.status)).toEqual([204, 403, 422, 200, 200, 404, 502]);
