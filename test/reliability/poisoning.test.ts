@@ -11,7 +11,7 @@ import { devControlHeaders, fillCount } from "../helpers/dev-origin";
 import { adminToken, idToken } from "../helpers/tokens";
 import { callWorker, uniqueId } from "../helpers/worker";
 import { resourceToken } from "../routes/helpers";
-import { captureLogs, EDGE, edge, wallNow } from "./helpers";
+import { captureLogs, edge, envWith, wallNow } from "./helpers";
 
 const ADMIN = "oseh_u_devAdmin0000000000001";
 
@@ -187,17 +187,20 @@ describe("secret families", () => {
     ];
     const auth = { authorization: `bearer ${await adminToken(wallNow())}` };
     const path = `/_edge/v1/keys/${encodeURIComponent(key)}`;
+    // With the per-request log line on (the suites turn it off), so it is read too.
+    const logged = { env: envWith({ REQUEST_LOG: "on" }) };
+    const call = (target: string, init: RequestInit = {}) => edge(target, init, logged);
     const { result: responses, lines } = await captureLogs(async () => {
       const out: Response[] = [];
-      out.push(await edge(path, { method: "PUT", body: secret, headers: auth }));
-      out.push(await edge(path, { headers: auth }));
-      out.push(await edge(path, { method: "PUT", body: secret.slice(0, 31), headers: auth })); // 422, names the length only
-      out.push(await edge(`/_edge/v1/keys?prefix=${encodeURIComponent(key)}`, { headers: auth }));
-      out.push(await edge("/_edge/v1/stats", { headers: auth }));
+      out.push(await call(path, { method: "PUT", body: secret, headers: auth }));
+      out.push(await call(path, { headers: auth }));
+      out.push(await call(path, { method: "PUT", body: secret.slice(0, 31), headers: auth })); // 422, names the length only
+      out.push(await call(`/_edge/v1/keys?prefix=${encodeURIComponent(key)}`, { headers: auth }));
+      out.push(await call("/_edge/v1/stats", { headers: auth }));
       // The route namespace the L1 copies would live under is never served.
-      out.push(await edge(`/_edge/l1/0/${encodeURIComponent(key)}`));
+      out.push(await call(`/_edge/l1/0/${encodeURIComponent(key)}`));
       // A failing origin fill and a broken delegation mention the key, never a value.
-      out.push(await edge("/api/1/dev/delegate", { method: "POST", body: JSON.stringify({ key, jwt: "a.b.c" }), headers: devControlHeaders() }));
+      out.push(await call("/api/1/dev/delegate", { method: "POST", body: JSON.stringify({ key, jwt: "a.b.c" }), headers: devControlHeaders() }));
       return out;
     });
     expect(responses.map((r) => r.status)).toEqual([204, 403, 422, 200, 200, 404, 502]);
@@ -207,6 +210,7 @@ describe("secret families", () => {
       seen.push(new TextDecoder("latin1").decode(await response.arrayBuffer()));
       for (const [name, value] of response.headers) seen.push(`${name}: ${value}`);
     }
+    expect(lines.some((line) => line.includes("sticky_random_group_number"))).toBe(true);
     for (const text of seen) for (const form of forms) expect(text.includes(form)).toBe(false);
   });
 });
