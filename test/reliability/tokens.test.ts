@@ -173,6 +173,9 @@ describe("the admin API (service tokens and admins' id tokens)", () => {
     { name: "an admin's id token", header: async (now) => `bearer ${await idToken("oseh_u_devAdmin0000000000001", now)}`, status: 200 },
     { name: "no header", header: async () => null, status: 401, type: "not_set" },
     { name: "another scheme", header: async (now) => (await hs({})(now)).replace("bearer ", "Basic "), status: 401, type: "bad_format" },
+    // The edge's own API takes the scheme in any case and any run of spaces (RFC 9110 §11.1).
+    { name: "capital Bearer", header: async (now) => `Bearer ${await adminToken(now)}`, status: 200 },
+    { name: "extra spaces after bearer", header: async (now) => `bearer   ${await adminToken(now)}`, status: 200 },
     { name: "alg none", header: async (now) => `bearer ${unsignedToken(claimsFor("oseh-edge-admin", "ops", now))}`, status: 403, type: "invalid" },
     { name: "alg HS512", header: hs({}, { alg: "HS512" }), status: 403, type: "invalid" },
     { name: "alg RS256", header: async (now) => `bearer ${await rs256(claimsFor("oseh-edge-admin", "ops", now))}`, status: 403, type: "invalid" },
