@@ -210,12 +210,22 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
     for (const generation of new Set(generations)) await l1.deleteAt(key, generation);
   };
 
-  /** KV list, counted under the prefix's own label when it throws (callers map it to 503). */
+  /** KV list; a throw is counted under `(unknown)` (a prefix may span families) and rethrown (callers answer 503). */
   const listCounted = async (listOptions: KVNamespaceListOptions): Promise<KVNamespaceListResult<unknown>> => {
     try {
       return await options.kv.list<unknown>(listOptions);
     } catch (error) {
       counters.count(UNKNOWN_FAMILY, "listFailures");
+      throw error;
+    }
+  };
+
+  /** KV delete (429s retried); a throw is counted and rethrown (callers answer 503, a retry is safe). */
+  const deleteCounted = async (key: string): Promise<void> => {
+    try {
+      await l2.delete(key);
+    } catch (error) {
+      counters.count(familyLabel(key), "deleteFailures");
       throw error;
     }
   };
@@ -315,12 +325,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
 
     async delete(key) {
       if (isReservedKey(key)) return;
-      try {
-        await l2.delete(key);
-      } catch (error) {
-        counters.count(familyLabel(key), "deleteFailures");
-        throw error;
-      }
+      await deleteCounted(key);
       if (l1 === undefined) return;
       // No `now` here, so no memory-age check: delete under every token this isolate may have used.
       const family = familyOf(key);
@@ -387,12 +392,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
           !isReservedKey(key) && keyProblem(key) === null && (onlyFamily === undefined || familyOf(key) === onlyFamily),
       );
       await forEachLimited(targets, PURGE_DELETE_CONCURRENCY, async (key) => {
-        try {
-          await l2.delete(key);
-        } catch (error) {
-          counters.count(familyLabel(key), "deleteFailures");
-          throw error;
-        }
+        await deleteCounted(key);
         await deleteL1(key, await l1Generations(key));
         counters.count(familyLabel(key), "purged");
       });
