@@ -1,6 +1,6 @@
 /**
  * Hostile input, as properties (fast-check; docs/reliability.md "Hostile input"): for arbitrary
- * bytes or text, the key parser, every codec's validator, the block walker/renderer and the
+ * bytes or text, the key parser, every codec's validator, the template compiler/renderer and the
  * delegation-document parser answer success or a typed failure — they never throw and never
  * hang (a hang would time the test out) — and what they produce is bounded by what they read.
  */
@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CODECS, FAMILIES, parseKey, validateValueDeep } from "../../src/keys";
 import { parseDelegation } from "../../src/origin/delegation";
-import { createBlockWalker, validateBlocks, type BlockKind } from "../../src/render/blocks";
+import { compileTemplate, type BlockKind } from "../../src/render/blocks";
 import { renderValue } from "../../src/render/stream";
 import { createTokenService } from "../../src/auth/jwt";
 import { readAll } from "../../src/util/bytes";
@@ -111,44 +111,24 @@ const blockValue = fc
 
 const kinds: BlockKind[] = ["journey", "prompt"];
 
-describe("block walker and renderer", () => {
-  it("validateBlocks: ok or a typed failure at an offset inside the value", () => {
+describe("template compiler and renderer", () => {
+  it("compileTemplate: a template no bigger than its value, or a typed failure at an offset inside it", () => {
     fc.assert(
       fc.property(fc.oneof(blockValue, fc.uint8Array({ maxLength: 1024 })), fc.constantFrom(...kinds), (bytes, kind) => {
-        const result = validateBlocks(bytes, kind);
+        const result = compileTemplate(bytes, kind);
         if (!result.ok) {
           expect(RENDER_FAILURES).toContain(result.failure.reason);
           expect(result.failure.offset).toBeGreaterThanOrEqual(0);
           expect(result.failure.offset).toBeLessThanOrEqual(bytes.length);
+          return;
         }
+        const { runs, slots, staticBytes, size } = result.template;
+        expect(runs.length).toBe(slots.length + 1);
+        expect(runs.reduce((sum, run) => sum + run.length, 0)).toBe(staticBytes);
+        expect(staticBytes + slots.length * 5).toBeLessThanOrEqual(size);
+        expect(size).toBe(bytes.length);
       }),
       { numRuns: 2000 },
-    );
-  });
-
-  it("the streaming walker fed any chunking agrees with validateBlocks, and hands out no more bytes than it read", () => {
-    fc.assert(
-      fc.property(blockValue, fc.constantFrom(...kinds), fc.array(fc.integer({ min: 1, max: 17 }), { minLength: 1, maxLength: 8 }), (bytes, kind, sizes) => {
-        const walker = createBlockWalker(kind);
-        let at = 0;
-        let copied = 0;
-        let failure: string | undefined;
-        for (let i = 0; at < bytes.length && failure === undefined; i++) {
-          const size = sizes[i % sizes.length] ?? 1;
-          const walked = walker.push(bytes.subarray(at, at + size));
-          at += size;
-          if (!walked.ok) failure = walked.failure.reason;
-          else for (const event of walked.events) if (event.type === "copy") copied += event.bytes.length;
-        }
-        if (failure === undefined) {
-          const finished = walker.finish();
-          if (!finished.ok) failure = finished.failure.reason;
-        }
-        const whole = validateBlocks(bytes, kind);
-        expect(failure === undefined).toBe(whole.ok);
-        expect(copied).toBeLessThanOrEqual(bytes.length);
-      }),
-      { numRuns: 1000 },
     );
   });
 
