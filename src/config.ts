@@ -13,6 +13,8 @@ export type Env = Cloudflare.Env & {
   COLLAB_MAX_SECONDS?: string;
   /** "off" turns the colo-local Cache API tier off (workers.dev, where it is a no-op). */
   L1_CACHE?: string;
+  /** Bytes of small hot values each isolate keeps in memory (L0); 0 or absent = no L0. */
+  L0_MAX_BYTES?: string;
   /** How far ahead an admin service token's `exp` may be (default 3600). */
   ADMIN_TOKEN_MAX_SECONDS?: string;
   /** `<NAME>_PREVIOUS` for each secret the edge verifies with: also accepted during a rotation. */
@@ -88,6 +90,8 @@ export interface Config {
    * against the registry: this module imports nothing, so scripts/deploy.mjs can run it in Node.
    */
   disabledFamilyPatterns: readonly string[];
+  /** 0 = no L0. */
+  l0MaxBytes: number;
   /** Admin service tokens whose `exp` is further ahead than this are refused. */
   adminTokenMaxSeconds: number;
   /** One JSON line per request (src/observe). */
@@ -208,6 +212,7 @@ export function parseConfig(env: Env | Record<string, unknown>): Config {
     l1Enabled: e.L1_CACHE !== "off",
     mode,
     disabledFamilyPatterns,
+    l0MaxBytes: readInt(e, "L0_MAX_BYTES", 0, 0, problems),
     adminTokenMaxSeconds: readInt(e, "ADMIN_TOKEN_MAX_SECONDS", DEFAULT_ADMIN_TOKEN_MAX_SECONDS, 1, problems),
     previousSecrets: readPreviousSecrets(e),
     requestLog: e.REQUEST_LOG !== "off",

@@ -90,6 +90,7 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
     const store = createTieredStore({
       kv: env.CACHE,
       ...(config.l1Enabled ? { cache: caches.default } : {}),
+      l0MaxBytes: config.l0MaxBytes,
       l1MaxAgeSeconds: config.l1MaxAgeSeconds,
       staleIfErrorSeconds: config.staleIfErrorSeconds,
       baseUrl: url.origin,
