@@ -107,6 +107,13 @@ export interface TieredStore {
   /** False for a key this view never writes (src/rollout: disabled families); absent: every key. */
   writes?(key: string): boolean;
   delete(key: string): Promise<void>;
+  /**
+   * This isolate's and colo's copies only (L0, L1), for a writer that stored KV elsewhere (the
+   * family's shield): `keepLocal` after the shield committed a value, `forgetLocal` after it
+   * deleted or purged one.
+   */
+  keepLocal(key: string, value: StoredValue, now: number): Promise<void>;
+  forgetLocal(key: string): Promise<void>;
   singleFlight<T>(key: string, load: () => Promise<T>): Promise<T>;
   list(options: ListOptions): Promise<ListResult>;
   purge(selector: PurgeSelector, now: number): Promise<PurgeResult>;
@@ -317,7 +324,17 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
     async delete(key) {
       if (isReservedKey(key)) return;
       await l2.delete(key);
-      if (locals.length === 0) return;
+      await store.forgetLocal(key);
+    },
+
+    async keepLocal(key, value, now) {
+      if (locals.length === 0 || isReservedKey(key) || value.envelope.expiresAt <= now) return;
+      const generation = await generationFor(key, now);
+      for (const tier of locals) await writeLocal(tier, key, value, now, generation);
+    },
+
+    async forgetLocal(key) {
+      if (locals.length === 0 || isReservedKey(key)) return;
       // No `now` here, so no memory-age check: delete under every token this isolate may have used.
       const family = familyOf(key);
       await deleteLocal(key, family === undefined ? [INITIAL_GENERATION] : await generations.known(family));
