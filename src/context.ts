@@ -3,7 +3,7 @@
  * the execution context. Built once per request in src/index.ts; handlers take what they use.
  */
 import type { Config } from "./config";
-import type { Filler } from "./origin";
+import { originClientFor, type FillDeps, type Filler } from "./origin";
 import type { ShieldClient } from "./shield";
 import type { Stats } from "./stats";
 import type { TieredStore } from "./storage";
@@ -30,12 +30,16 @@ export interface EdgeContextOptions {
   ctx: { waitUntil(promise: Promise<unknown>): void };
 }
 
+function fillDepsOf(config: Config): FillDeps {
+  return { origin: originClientFor(config), collabMaxSeconds: config.collabMaxSeconds };
+}
+
 export function createEdgeContext(options: EdgeContextOptions): EdgeContext {
   const { ctx } = options;
   return {
     config: options.config,
     store: options.store,
-    ...(options.shield === undefined ? {} : { shield: options.shield, filler: options.shield.filler(options.store) }),
+    ...(options.shield === undefined ? {} : { shield: options.shield, filler: options.shield.filler(options.store, fillDepsOf(options.config)) }),
     stats: options.stats,
     now: options.now,
     waitUntil: (promise) => ctx.waitUntil(promise),

@@ -204,7 +204,13 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     if (deps.shield === undefined) {
       result = await store.write(target.parsed.key, value, now);
     } else {
-      const answer = await deps.shield.put(target.parsed.key, family, value, now, sourceTime.value);
+      let answer;
+      try {
+        answer = await deps.shield.put(target.parsed.key, family, value, now, sourceTime.value);
+      } catch (error) {
+        // The shield unreachable: nothing was applied; the caller retries (PUT is idempotent).
+        return fail({ type: "storage_error", message: `write not applied: ${describe(error)}` });
+      }
       if (!answer.applied) return fail(SUPERSEDED);
       if (!answer.result.ok) return fail(storageFailure(answer.result.failure));
       await store.keepLocal(target.parsed.key, value, now);
@@ -340,8 +346,17 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
       { headers: { "Cache-Control": "no-store" } },
     );
 
-  const statsRoute: Handler = async () =>
-    Response.json({ ...stats.snapshot(), storage: store.stats() }, { headers: { "Cache-Control": "no-store" } });
+  /** `?family=<pattern>` adds that family's shield counters (summed over its shards, edge-wide). */
+  const statsRoute: Handler = async (request) => {
+    const name = new URL(request.url).searchParams.get("family");
+    let shield = {};
+    if (name !== null) {
+      const family = getFamily(name);
+      if (family === undefined) return fail({ type: "unknown_family", message: "no such family (GET /_edge/v1/families)" });
+      if (deps.shield !== undefined) shield = { shield: { [family.name]: await deps.shield.stats(family) } };
+    }
+    return Response.json({ ...stats.snapshot(), storage: store.stats(), ...shield }, { headers: { "Cache-Control": "no-store" } });
+  };
 
   const withAuth =
     (handler: Handler): Handler =>

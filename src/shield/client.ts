@@ -6,15 +6,18 @@
  * purge.
  */
 import { parseKey, type FamilyEntry } from "../keys";
-import type { Fill, Filler } from "../origin";
+import { originFill, type Fill, type FillDeps, type Filler } from "../origin";
 import type { StoredValue, TieredStore } from "../storage";
 import type { FamilyShield, ShieldStats, ShieldWriteAnswer } from "./family-shield";
 import { SHIELD_COUNTERS } from "./family-shield";
 import { shieldNameFor, shieldNamesForPrefix, shieldNamesOfFamily } from "./placement";
 
 export interface ShieldClient {
-  /** The `Filler` for misses of this request's store. */
-  filler(store: TieredStore): Filler;
+  /**
+   * The `Filler` for misses of this request's store. `fallback` fills when the shield cannot be
+   * reached; its value is served but stored nowhere, since only the shield may order writes.
+   */
+  filler(store: TieredStore, fallback: FillDeps): Filler;
   put(key: string, family: FamilyEntry, value: StoredValue, now: number, sourceTime?: number): Promise<ShieldWriteAnswer>;
   remove(key: string, family: FamilyEntry, now: number, sourceTime?: number): Promise<ShieldWriteAnswer>;
   /** The O(1) part of a family purge: every shield of the family. */
@@ -41,10 +44,18 @@ export function createShieldClient(namespace: DurableObjectNamespace<FamilyShiel
   const stubFor = (key: string, family: FamilyEntry) => stub(shieldNameFor(family, key, options.shards));
 
   return {
-    filler(store) {
+    filler(store, fallback) {
       return {
         async fill(key, family, now, { refresh }): Promise<Fill> {
-          const answer = await stubFor(key, family).fill({ key, now, refresh });
+          let answer;
+          try {
+            answer = await stubFor(key, family).fill({ key, now, refresh });
+          } catch (error) {
+            // Unreachable or overloaded: the client is still answered, one fill per isolate.
+            console.error("shield unavailable; filling without storing", key, error instanceof Error ? error.message : String(error));
+            const filled = await store.singleFlight(`shield-down:${key}`, () => originFill(key, family, now, fallback, { refresh }));
+            return filled.kind === "value" ? { ...filled, stored: false } : filled;
+          }
           const { fill } = answer;
           // The shield's own copy and a committed fill are current: keep them here too. A fill
           // that lost to a later write leaves nothing locally either.

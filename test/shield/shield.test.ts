@@ -62,7 +62,7 @@ function isolate(options: { l1?: boolean; filler?: (store: TieredStore) => Fille
     origin,
     collabMaxSeconds: config.collabMaxSeconds,
     waitUntil,
-    filler: (options.filler ?? ((s) => shield.filler(s)))(store),
+    filler: (options.filler ?? ((s) => shield.filler(s, { origin, collabMaxSeconds: config.collabMaxSeconds })))(store),
   };
   return {
     store,
@@ -294,5 +294,83 @@ describe("shield: without the binding", () => {
       expect(response.status).toBe(200);
     }
     expect(warn.mock.calls.filter((call) => String(call[0]).includes("FAMILY_SHIELD binding absent"))).toHaveLength(1);
+  });
+});
+
+describe("shield: leases (a fill whose bytes go elsewhere)", () => {
+  it("publishes through the callback only when nothing was written or purged since the lease", async () => {
+    const key = adminKey("lease");
+    const stub = shieldStub(key);
+    const published: string[] = [];
+    const publish = async () => {
+      published.push(key);
+      return { ok: true as const };
+    };
+    const first = await stub.lease({ key, now: NOW });
+    expect(await stub.commitLease({ key, lease: first.lease, now: NOW }, publish)).toMatchObject({ committed: true });
+    expect(published).toHaveLength(1);
+
+    const second = await stub.lease({ key, now: NOW });
+    expect((await purge({ prefix: key })).status).toBe(200);
+    expect(await stub.commitLease({ key, lease: second.lease, now: NOW }, publish)).toEqual({ committed: false });
+    expect(published).toHaveLength(1);
+    // A lease is good for one commit of its own key.
+    expect(await stub.commitLease({ key, lease: first.lease, now: NOW }, publish)).toEqual({ committed: false });
+  });
+});
+
+describe("shield: stats and unavailability", () => {
+  it("GET /stats?family= adds the family's shield counters; an unknown family is a 400", async () => {
+    const key = adminKey("stats");
+    await isolate().load(key);
+    const response = await admin(`/stats?family=${encodeURIComponent("auth:is_admin:{sub}")}`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { shield: Record<string, Record<string, number>> };
+    expect(Object.keys(body.shield["auth:is_admin:{sub}"] ?? {}).sort()).toEqual(
+      ["coalesced", "droppedLateWrites", "fills", "lateAdminWrites", "shieldHits"],
+    );
+    expect(body.shield["auth:is_admin:{sub}"]?.fills).toBeGreaterThanOrEqual(1);
+    const unknown = await admin(`/stats?family=${encodeURIComponent("nope:{x}")}`);
+    expect(unknown.status).toBe(400);
+  });
+
+  it("a shield that cannot be reached: the miss is still answered, and nothing is stored", async () => {
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    // Wraps the real namespace; only its objects' calls fail, as an overloaded object's would.
+    const down = new Proxy(binding, {
+      get(target, prop, receiver) {
+        if (prop !== "get") {
+          const real = Reflect.get(target, prop, receiver) as unknown;
+          return typeof real === "function" ? (real as (...args: unknown[]) => unknown).bind(target) : real;
+        }
+        return () => ({ fill: () => Promise.reject(new Error("Durable Object is overloaded")) });
+      },
+    });
+    const unreachable = createShieldClient(down as unknown as DurableObjectNamespace, { shards: config.shieldShards });
+    const key = adminKey("down");
+    const outcome = await isolate({ filler: (store) => unreachable.filler(store, { origin, collabMaxSeconds: config.collabMaxSeconds }) }).load(key);
+    expect(outcome).toMatchObject({ kind: "value", state: "miss", stored: false });
+    expect(text(outcome)).toBe("0");
+    expect(await KV.get(key)).toBeNull();
+    expect(error).toHaveBeenCalledWith("shield unavailable; filling without storing", key, "Durable Object is overloaded");
+  });
+});
+
+describe("forced refresh reaches the origin", () => {
+  it("sends Cache-Control: no-cache on a refresh fill, and nothing on a plain one", async () => {
+    const seen: (string | null)[] = [];
+    // Wraps the real fetch to the dev origin; only records the header.
+    const recording = createOriginClient({
+      config: { originUrl: config.originUrl, originTimeoutMs: 10_000, edgeOriginSecret: config.secrets.edgeOrigin },
+      fetch: (input, init) => {
+        seen.push(new Headers(init?.headers).get("Cache-Control"));
+        return fetch(input, init);
+      },
+    });
+    const key = adminKey("no-cache");
+    const local = (store: TieredStore) => isolateFiller(store, { origin: recording, collabMaxSeconds: config.collabMaxSeconds }, () => undefined);
+    await isolate({ filler: local }).load(key);
+    await isolate({ filler: local }).load(key, NOW, true);
+    expect(seen).toEqual([null, "no-cache"]);
   });
 });
