@@ -47,14 +47,19 @@ export function createShieldClient(namespace: DurableObjectNamespace<FamilyShiel
     filler(store, fallback) {
       return {
         async fill(key, family, now, { refresh }): Promise<Fill> {
+          const unstored = async (): Promise<Fill> => {
+            const filled = await store.singleFlight(`unstored-fill:${key}`, () => originFill(key, family, now, fallback, { refresh }));
+            return filled.kind === "value" ? { ...filled, stored: false } : filled;
+          };
+          // A view that never writes this key (a disabled family) must not have the shield write it.
+          if (store.writes?.(key) === false) return unstored();
           let answer;
           try {
             answer = await stubFor(key, family).fill({ key, now, refresh });
           } catch (error) {
             // Unreachable or overloaded: the client is still answered, one fill per isolate.
             console.error("shield unavailable; filling without storing", key, error instanceof Error ? error.message : String(error));
-            const filled = await store.singleFlight(`shield-down:${key}`, () => originFill(key, family, now, fallback, { refresh }));
-            return filled.kind === "value" ? { ...filled, stored: false } : filled;
+            return unstored();
           }
           const { fill } = answer;
           // The shield's own copy and a committed fill are current: keep them here too. A fill

@@ -252,7 +252,11 @@ export class FamilyShield extends DurableObject<Env> {
 
   // ---- admin writes ----
 
-  async put(request: { key: string; value: StoredValue; now: number; sourceTime?: number }): Promise<ShieldWriteAnswer> {
+  /** One admin write, after the `X-Edge-Source-Time` check, in order with everything else. */
+  private applyWrite(
+    request: { key: string; now: number; sourceTime?: number },
+    apply: () => Promise<PutResult>,
+  ): Promise<ShieldWriteAnswer> {
     this.observe(request.now);
     return this.serial(async () => {
       if (this.late(request.key, request.sourceTime)) {
@@ -260,23 +264,23 @@ export class FamilyShield extends DurableObject<Env> {
         return { applied: false, reason: "late" } as const;
       }
       noteWrite(this.ordering, request.key);
+      return { applied: true, result: await apply() } as const;
+    });
+  }
+
+  async put(request: { key: string; value: StoredValue; now: number; sourceTime?: number }): Promise<ShieldWriteAnswer> {
+    return this.applyWrite(request, async () => {
       await this.keepOwn(request.key, request.value, request.now);
-      return { applied: true, result: await this.deps().store.write(request.key, request.value, request.now) } as const;
+      return this.deps().store.write(request.key, request.value, request.now);
     });
   }
 
   /** DELETE, a key purge, or the origin saying the value is gone. Throws when KV keeps refusing. */
   async remove(request: { key: string; now: number; sourceTime?: number }): Promise<ShieldWriteAnswer> {
-    this.observe(request.now);
-    return this.serial(async () => {
-      if (this.late(request.key, request.sourceTime)) {
-        this.count("lateAdminWrites");
-        return { applied: false, reason: "late" } as const;
-      }
-      noteWrite(this.ordering, request.key);
+    return this.applyWrite(request, async () => {
       this.sql.exec(`DELETE FROM vals WHERE key = ?`, request.key);
       await this.deps().store.delete(request.key);
-      return { applied: true, result: { ok: true } } as const;
+      return { ok: true };
     });
   }
 

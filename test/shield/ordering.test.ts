@@ -1,16 +1,7 @@
 /** The pure parts of the shield: the ordering rule, source times, refresh limit, placement. */
 import { describe, expect, it } from "vitest";
 import { FAMILIES, getFamily, type FamilyEntry } from "../../src/keys";
-import {
-  beginFill,
-  createOrdering,
-  endFill,
-  isLateWrite,
-  mayCommit,
-  notePurge,
-  noteWrite,
-  refreshAllowed,
-} from "../../src/shield/ordering";
+import * as ordering from "../../src/shield/ordering";
 import { isShardedFamily, shardOf, shieldNameFor, shieldNamesForPrefix, shieldNamesOfFamily } from "../../src/shield";
 
 const family = (name: string): FamilyEntry => {
@@ -21,53 +12,53 @@ const family = (name: string): FamilyEntry => {
 
 describe("ordering rule", () => {
   it("a write to the key after the fill began wins; one before it does not", () => {
-    const o = createOrdering();
-    noteWrite(o, "k"); // nothing in flight: nothing to record
-    const fill = beginFill(o);
-    expect(mayCommit(o, "k", fill)).toBe(true);
-    noteWrite(o, "other");
-    expect(mayCommit(o, "k", fill)).toBe(true);
-    noteWrite(o, "k");
-    expect(mayCommit(o, "k", fill)).toBe(false);
+    const o = ordering.createOrdering();
+    ordering.noteWrite(o, "k"); // nothing in flight: nothing to record
+    const fill = ordering.beginFill(o);
+    expect(ordering.mayCommit(o, "k", fill)).toBe(true);
+    ordering.noteWrite(o, "other");
+    expect(ordering.mayCommit(o, "k", fill)).toBe(true);
+    ordering.noteWrite(o, "k");
+    expect(ordering.mayCommit(o, "k", fill)).toBe(false);
     // A fill that began after that write may commit.
-    const later = beginFill(o);
-    expect(mayCommit(o, "k", later)).toBe(true);
+    const later = ordering.beginFill(o);
+    expect(ordering.mayCommit(o, "k", later)).toBe(true);
   });
 
   it("a family purge (prefix '') or a matching prefix purge after the fill began wins", () => {
-    const o = createOrdering();
-    const a = beginFill(o);
-    notePurge(o, "auth:is_admin:oseh_u_x");
-    expect(mayCommit(o, "auth:is_admin:oseh_u_y", a)).toBe(true);
-    expect(mayCommit(o, "auth:is_admin:oseh_u_x1", a)).toBe(false);
-    notePurge(o, "");
-    expect(mayCommit(o, "auth:is_admin:oseh_u_y", a)).toBe(false);
+    const o = ordering.createOrdering();
+    const a = ordering.beginFill(o);
+    ordering.notePurge(o, "auth:is_admin:oseh_u_x");
+    expect(ordering.mayCommit(o, "auth:is_admin:oseh_u_y", a)).toBe(true);
+    expect(ordering.mayCommit(o, "auth:is_admin:oseh_u_x1", a)).toBe(false);
+    ordering.notePurge(o, "");
+    expect(ordering.mayCommit(o, "auth:is_admin:oseh_u_y", a)).toBe(false);
   });
 
   it("forgets its marks once nothing is in flight", () => {
-    const o = createOrdering();
-    const a = beginFill(o);
-    noteWrite(o, "k");
-    notePurge(o, "");
-    endFill(o);
+    const o = ordering.createOrdering();
+    const a = ordering.beginFill(o);
+    ordering.noteWrite(o, "k");
+    ordering.notePurge(o, "");
+    ordering.endFill(o);
     expect(o.lastWrite.size).toBe(0);
     expect(o.purges).toHaveLength(0);
-    expect(mayCommit(o, "k", a)).toBe(true); // (a lease that ended can no longer commit: the shield checks it is held)
+    expect(ordering.mayCommit(o, "k", a)).toBe(true); // (a lease that ended can no longer commit: the shield checks it is held)
   });
 
   it("X-Edge-Source-Time: only a strictly older write is late", () => {
-    expect(isLateWrite(undefined, 5)).toBe(false);
-    expect(isLateWrite(5, undefined)).toBe(false);
-    expect(isLateWrite(5, 4.999)).toBe(true);
-    expect(isLateWrite(5, 5)).toBe(false);
-    expect(isLateWrite(5, 6)).toBe(false);
+    expect(ordering.isLateWrite(undefined, 5)).toBe(false);
+    expect(ordering.isLateWrite(5, undefined)).toBe(false);
+    expect(ordering.isLateWrite(5, 4.999)).toBe(true);
+    expect(ordering.isLateWrite(5, 5)).toBe(false);
+    expect(ordering.isLateWrite(5, 6)).toBe(false);
   });
 
   it("refreshes of one key reach the origin at most once per 3 s", () => {
-    expect(refreshAllowed(undefined, 100)).toBe(true);
-    expect(refreshAllowed(100, 102)).toBe(false);
-    expect(refreshAllowed(100, 103)).toBe(true);
-    expect(refreshAllowed(100, 99)).toBe(true); // a clock that went back is not trusted to block
+    expect(ordering.refreshAllowed(undefined, 100)).toBe(true);
+    expect(ordering.refreshAllowed(100, 102)).toBe(false);
+    expect(ordering.refreshAllowed(100, 103)).toBe(true);
+    expect(ordering.refreshAllowed(100, 99)).toBe(true); // a clock that went back is not trusted to block
   });
 });
 

@@ -346,7 +346,7 @@ describe("shield: stats and unavailability", () => {
         return () => ({ fill: () => Promise.reject(new Error("Durable Object is overloaded")) });
       },
     });
-    const unreachable = createShieldClient(down as unknown as DurableObjectNamespace, { shards: config.shieldShards });
+    const unreachable = createShieldClient(down, { shards: config.shieldShards });
     const key = adminKey("down");
     const outcome = await isolate({ filler: (store) => unreachable.filler(store, { origin, collabMaxSeconds: config.collabMaxSeconds }) }).load(key);
     expect(outcome).toMatchObject({ kind: "value", state: "miss", stored: false });
