@@ -7,7 +7,7 @@
 import { parseKey } from "../keys";
 import { createCacheApiTier, type CacheApiTier, INITIAL_GENERATION } from "./cache-api-tier";
 import { checkStorable, classifyFreshness, isReservedKey, keyProblem } from "./envelope";
-import { createGenerations, type GenerationMemory, isolateGenerationMemory } from "./generations";
+import { createGenerations, type GenerationMemory, generationTime, isolateGenerationMemory } from "./generations";
 import { createKvTier } from "./kv-tier";
 import { createL0Tier, isolateL0Memory, type L0Memory } from "./l0-tier";
 import {
@@ -248,7 +248,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
       // Reserved keys are bookkeeping, never values; a key KV would refuse cannot be stored.
       if (isReservedKey(key) || keyProblem(key) !== null) return { state: "miss" };
       // Resolved once, so a back-fill racing a purge lands under the old, unreachable generation.
-      const generation = locals.length === 0 ? INITIAL_GENERATION : await generationFor(key, now);
+      const generation = await generationFor(key, now);
 
       const nearest = await readLocal(l0, key, generation, now);
       if (nearest !== undefined && classifyFreshness(nearest.envelope, now, options.staleIfErrorSeconds) === "fresh") {
@@ -263,7 +263,11 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
         return { state: "fresh", tier: "l1", value: local };
       }
 
-      const global = await l2.get(key, now);
+      const found = await l2.get(key, now);
+      // A family purge's "purged before" time: older KV values are misses before the paged
+      // deletes reach them (docs/storage-schema.md §Generations).
+      const purgedBefore = generationTime(generation);
+      const global = found !== undefined && purgedBefore !== undefined && found.envelope.storedAt < purgedBefore ? undefined : found;
       const state =
         global === undefined ? "expired" : classifyFreshness(global.envelope, now, options.staleIfErrorSeconds);
       if (global === undefined || state === "expired") {

@@ -464,3 +464,23 @@ describe("tiered store: L0", () => {
     expect(await other.store.read(key, NOW + L1_MAX_AGE)).toEqual({ state: "miss" });
   });
 });
+
+describe("tiered store: a family purge's purged-before time", () => {
+  it("makes KV values stored before it misses at once, before the paged deletes reach them", async () => {
+    const prefix = uniquePrefix("purged-before");
+    const family = `${prefix}fam`;
+    const { store } = makeStore({ cache: undefined, purgePageSize: 1 });
+    await store.write(`${family}|1`, await valueOf("a", { family, expiresAt: NOW + 3600 }, NOW - 10), NOW - 10);
+    await store.write(`${family}|2`, await valueOf("b", { family, expiresAt: NOW + 3600 }, NOW - 10), NOW - 10);
+    const first = await store.purge({ family, prefix: family }, NOW);
+    expect(first.cursor).not.toBeNull(); // one key deleted, one still in KV
+    expect((await KV.list({ prefix: family })).keys).toHaveLength(1);
+    // Another isolate, once it reads the new generation, does not serve the one left in KV.
+    const other = makeStore({ cache: undefined });
+    expect(await other.store.read(`${family}|1`, NOW + 1)).toEqual({ state: "miss" });
+    expect(await other.store.read(`${family}|2`, NOW + 1)).toEqual({ state: "miss" });
+    // A value written after the purge is served.
+    await store.write(`${family}|3`, await valueOf("c", { family, expiresAt: NOW + 3600 }, NOW + 1), NOW + 1);
+    expect(await other.store.read(`${family}|3`, NOW + 2)).toMatchObject({ state: "fresh", tier: "l2" });
+  });
+});
