@@ -79,7 +79,7 @@ async function validateValue(family: FamilyEntry, bytes: Uint8Array): Promise<st
 /** `X-Edge-Source-Time`: unix seconds (fractions kept) of the event the write applies. */
 function parseSourceTimeHeader(value: string | null): { ok: true; value?: number } | { ok: false; message: string } {
   if (value === null) return { ok: true };
-  if (!/^\d{1,12}(\.\d{1,9})?$/.test(value.trim())) return { ok: false, message: "X-Edge-Source-Time must be unix seconds" };
+  if (!/^\d{1,12}(\.\d+)?$/.test(value.trim())) return { ok: false, message: "X-Edge-Source-Time must be unix seconds" };
   return { ok: true, value: Number(value.trim()) };
 }
 
