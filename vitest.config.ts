@@ -35,6 +35,9 @@ export default defineConfig({
                 ORIGIN_URL: inject("originUrl"),
                 // One JSON line per request would bury the test output; test/observe turns it back on.
                 REQUEST_LOG: "off",
+                // Small, so the dev origin's ordinary values exercise "too large for the shield's
+                // own storage: KV only" (flags like auth:is_admin still fit).
+                SHIELD_MAX_VALUE_BYTES: "64",
               },
             },
           })),

@@ -11,7 +11,10 @@
  *   - L1 hit: the default env (Cache API tier on), value already in L1;
  *   - L2 hit: the same key with `L1_CACHE=off` (an env override), so every read goes to KV;
  *   - origin fill: a fresh generated uid (`oseh_t_gen…`) each request, so each is a miss that
- *     fetches the values endpoint, validates, answers and writes KV + L1 (in waitUntil);
+ *     goes through the family's shield (Durable Object), which fetches the values endpoint,
+ *     validates and writes KV; the Worker answers and writes L1;
+ *   - origin fill without the shield: the same with the `FAMILY_SHIELD` binding removed (an env
+ *     override), so the fill is made in the isolate; the difference is what the shield adds;
  * - journey start (`POST /api/1/users/me/start_journey_from_history`, id token):
  *   - via the edge: the origin authorizes and delegates, the edge renders the cached template;
  *   - direct: the same request straight to the dev origin without `X-Oseh-Edge`, which renders
@@ -36,12 +39,13 @@ const USER = "oseh_u_devUser00000000000001";
 const JOURNEY = "oseh_j_devFull0000000000000001";
 const TRANSCRIPT = "oseh_t_devTranscript00000000001";
 
-/** Requests per scenario per round, and rounds. Bounded so the whole bench stays well under 2 min. */
+/** Requests per scenario per round, and rounds. Bounded so the whole bench stays within a few minutes on a shared machine. */
 const N = {
   l1: 400,
   l2: 400,
-  fill: 150,
-  valuesDirect: 150,
+  fill: 80,
+  fillNoShield: 80,
+  valuesDirect: 80,
   journeyEdge: 200,
   journeyDirect: 200,
   journeyDelegateDirect: 200,
@@ -64,6 +68,7 @@ it("request path: cache tiers, delegated render and passthrough vs the dev origi
   // One object per config, reused: the Worker parses each env object once (WeakMap).
   const envL1 = env as unknown as Record<string, unknown>;
   const envL2 = { ...envL1, L1_CACHE: "off" };
+  const { FAMILY_SHIELD: _shield, ...envNoShield } = envL1;
 
   const tally: Record<Scenario, Record<string, number>> = Object.fromEntries(SCENARIOS.map((s) => [s, {}])) as never;
   const note = (scenario: Scenario, status: number, cacheStatus: string | null) => {
@@ -143,7 +148,7 @@ it("request path: cache tiers, delegated render and passthrough vs the dev origi
     );
   };
 
-  const once: Record<Exclude<Scenario, "fill" | "valuesDirect">, () => Promise<number>> = {
+  const once: Record<Exclude<Scenario, "fill" | "fillNoShield" | "valuesDirect">, () => Promise<number>> = {
     l1: () => viaEdge("l1", transcriptRequest(TRANSCRIPT, hitAuth), envL1),
     l2: () => viaEdge("l2", transcriptRequest(TRANSCRIPT, hitAuth), envL2),
     journeyEdge: () => viaEdge("journeyEdge", journeyRequest(EDGE), envL1),
@@ -161,6 +166,7 @@ it("request path: cache tiers, delegated render and passthrough vs the dev origi
   for (let i = 0; i < WARMUP; i++) {
     for (const s of Object.keys(once) as Array<keyof typeof once>) bytes[s] = await once[s]();
     for (const t of await freshTranscripts(1)) bytes.fill = await viaEdge("fill", transcriptRequest(t.uid, t.auth), envL1);
+    for (const t of await freshTranscripts(1)) bytes.fillNoShield = await viaEdge("fillNoShield", transcriptRequest(t.uid, t.auth), envNoShield);
     for (const t of await freshTranscripts(1)) bytes.valuesDirect = await direct("valuesDirect", valuesRequest(t.uid, t.edgeToken));
   }
   for (const s of SCENARIOS) tally[s] = {};
@@ -171,12 +177,19 @@ it("request path: cache tiers, delegated render and passthrough vs the dev origi
   for (let round = 0; round < ROUNDS; round++) {
     const ms = {} as Record<Scenario, number>;
     const fills = await freshTranscripts(N.fill);
+    const unshielded = await freshTranscripts(N.fillNoShield);
     const values = await freshTranscripts(N.valuesDirect);
     for (const s of SCENARIOS) {
       if (s === "fill") {
         const t0 = await clock();
         for (const t of fills) await viaEdge("fill", transcriptRequest(t.uid, t.auth), envL1);
         ms.fill = (await clock()) - t0;
+        continue;
+      }
+      if (s === "fillNoShield") {
+        const t0 = await clock();
+        for (const t of unshielded) await viaEdge("fillNoShield", transcriptRequest(t.uid, t.auth), envNoShield);
+        ms.fillNoShield = (await clock()) - t0;
         continue;
       }
       if (s === "valuesDirect") {
@@ -222,6 +235,8 @@ it("request path: cache tiers, delegated render and passthrough vs the dev origi
       journeyEdgeMinusDelegateDirect: diff("journeyEdge", "journeyDelegateDirect"),
       // ... and of a fill (route, JWT check, validation, KV + L1 writes).
       fillMinusValuesDirect: diff("fill", "valuesDirect"),
+      // ... and what the family shield adds to a miss (one Durable Object round trip + its storage).
+      fillMinusFillNoShield: diff("fill", "fillNoShield"),
       // The origin: delegating vs rendering itself.
       delegateDirectMinusJourneyDirect: diff("journeyDelegateDirect", "journeyDirect"),
     },

@@ -36,11 +36,12 @@ export interface EdgeClient {
 }
 
 /**
- * Whole seconds on the wire. An eviction rounds up and a fill rounds down, so that within one
- * second an eviction is never taken for older than a fill it follows.
+ * The exact time, fractions included: the edge's shield drops a write older than the newest it
+ * applied to the key (docs/admin-api.md), so whole seconds would make a fill that follows an
+ * eviction within one second look older than it, and be dropped.
  */
 function sourceTimeHeader(action: EdgeAction): string {
-  return String(action.kind === "put" ? Math.floor(action.sourceTime) : Math.ceil(action.sourceTime));
+  return String(action.sourceTime);
 }
 
 export function createEdgeClient(options: EdgeClientOptions): EdgeClient {

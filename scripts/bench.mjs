@@ -72,6 +72,7 @@ console.log(`  jose floor / HMAC floor ${q.joseFloorOverHmacFloor}×   baseline 
   row("  L1 hit", "l1", `${p.bytes.l1} B`);
   row("  L2 hit (L1_CACHE=off)", "l2");
   row("  origin fill (fresh key)", "fill", "(values fetch + validate + KV/L1 write)");
+  row("  origin fill without the shield", "fillNoShield", "(FAMILY_SHIELD removed: the isolate fills)");
   row("  values endpoint direct (fresh key)", "valuesDirect", "(the origin's share of a fill)");
   console.log(`    L1 hit / fill ${x(p.ratios.l1HitOverFill)}   L2 hit / fill ${x(p.ratios.l2HitOverFill)}   L1 / L2 ${x(p.ratios.l1HitOverL2Hit)}   fill / values-direct ${x(p.ratios.fillOverValuesDirect)}`);
   console.log("  journey start (POST start_journey_from_history)");
@@ -88,6 +89,7 @@ console.log(`  jose floor / HMAC floor ${q.joseFloorOverHmacFloor}×   baseline 
   console.log(`    passthrough: edge − direct ${a.echoEdgeMinusDirect}`);
   console.log(`    journey: edge − direct ${a.journeyEdgeMinusDirect}; edge − delegation-doc direct ${a.journeyEdgeMinusDelegateDirect} (edge's own share); delegation-doc − render at origin ${a.delegateDirectMinusJourneyDirect}`);
   console.log(`    fill: edge fill − values direct ${a.fillMinusValuesDirect} (edge's own share); of a fill, ${p.fillSplit.answerMs} until the answer is read, ${p.fillSplit.waitUntilMs} in waitUntil (KV + L1 writes)`);
+    console.log(`    shield: fill − fill without the shield ${a.fillMinusFillNoShield} ms (what the family shield adds to a miss)`);
   const tally = Object.entries(p.tally)
     .map(([s, counts]) => `${s}: ${Object.entries(counts).map(([k, n]) => `${n}× ${k}`).join(", ")}`)
     .join("\n    ");

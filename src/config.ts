@@ -13,6 +13,12 @@ export type Env = Cloudflare.Env & {
   COLLAB_MAX_SECONDS?: string;
   /** "off" turns the colo-local Cache API tier off (workers.dev, where it is a no-op). */
   L1_CACHE?: string;
+  /** Shards of each family keyed by a user or uid (one shield each); default 16. */
+  SHIELD_SHARDS?: string;
+  /** Largest value a shield keeps in its own storage; larger ones live in KV only. */
+  SHIELD_MAX_VALUE_BYTES?: string;
+  /** Bytes of small hot values each isolate keeps in memory (L0); 0 or absent = no L0. */
+  L0_MAX_BYTES?: string;
   /** How far ahead an admin service token's `exp` may be (default 3600). */
   ADMIN_TOKEN_MAX_SECONDS?: string;
   /** `<NAME>_PREVIOUS` for each secret the edge verifies with: also accepted during a rotation. */
@@ -88,11 +94,15 @@ export interface Config {
    * against the registry: this module imports nothing, so scripts/deploy.mjs can run it in Node.
    */
   disabledFamilyPatterns: readonly string[];
+  /** 0 = no L0. */
+  l0MaxBytes: number;
   /** Admin service tokens whose `exp` is further ahead than this are refused. */
   adminTokenMaxSeconds: number;
   /** One JSON line per request (src/observe). */
   requestLog: boolean;
   /** Signing always uses `secrets`; verification also accepts these during a rotation. */
+  shieldShards: number;
+  shieldMaxValueBytes: number;
   secrets: Secrets;
   previousSecrets: PreviousSecrets;
 }
@@ -104,6 +114,10 @@ export type EdgeMode = (typeof EDGE_MODES)[number];
 export const DEFAULT_ORIGIN_TIMEOUT_MS = 5000;
 export const DEFAULT_L1_MAX_AGE_SECONDS = 30; // the purge propagation bound for colo-local copies
 export const DEFAULT_STALE_IF_ERROR_SECONDS = 300;
+export const DEFAULT_SHIELD_SHARDS = 16; // a hot user/uid family spread over 16 objects of ~1,000 req/s each
+/** SQLite-backed Durable Objects refuse a row over 2 MB; 1 MiB leaves room for the envelope. */
+export const DEFAULT_SHIELD_MAX_VALUE_BYTES = 1_048_576;
+export const MAX_SHIELD_VALUE_BYTES = 2_000_000 - 4096;
 export const DEFAULT_COLLAB_MAX_SECONDS = 7 * 86400; // collab entries live until purged, but not forever
 /** A leaked service token is good for at most an hour; the relay and the CLI mint fresh ones. */
 export const DEFAULT_ADMIN_TOKEN_MAX_SECONDS = 3600;
@@ -208,9 +222,12 @@ export function parseConfig(env: Env | Record<string, unknown>): Config {
     l1Enabled: e.L1_CACHE !== "off",
     mode,
     disabledFamilyPatterns,
+    l0MaxBytes: readInt(e, "L0_MAX_BYTES", 0, 0, problems),
     adminTokenMaxSeconds: readInt(e, "ADMIN_TOKEN_MAX_SECONDS", DEFAULT_ADMIN_TOKEN_MAX_SECONDS, 1, problems),
     previousSecrets: readPreviousSecrets(e),
     requestLog: e.REQUEST_LOG !== "off",
+    shieldShards: readInt(e, "SHIELD_SHARDS", DEFAULT_SHIELD_SHARDS, 1, problems),
+    shieldMaxValueBytes: Math.min(readInt(e, "SHIELD_MAX_VALUE_BYTES", DEFAULT_SHIELD_MAX_VALUE_BYTES, 0, problems), MAX_SHIELD_VALUE_BYTES),
     secrets: {
       imageFile: String(e.OSEH_IMAGE_FILE_JWT_SECRET ?? ""),
       contentFile: String(e.OSEH_CONTENT_FILE_JWT_SECRET ?? ""),

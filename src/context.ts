@@ -3,12 +3,18 @@
  * the execution context. Built once per request in src/index.ts; handlers take what they use.
  */
 import type { Config } from "./config";
+import { originClientFor, type FillDeps, type Filler } from "./origin";
+import type { ShieldClient } from "./shield";
 import type { Stats } from "./stats";
 import type { TieredStore } from "./storage";
 
 export interface EdgeContext {
   readonly config: Config;
   readonly store: TieredStore;
+  /** The family shields; absent without the binding (fills then coalesce per isolate). */
+  readonly shield?: ShieldClient;
+  /** Makes fills after a miss: the shields' when bound. */
+  readonly filler?: Filler;
   readonly stats: Stats;
   /** Unix seconds. */
   readonly now: () => number;
@@ -18,9 +24,14 @@ export interface EdgeContext {
 export interface EdgeContextOptions {
   config: Config;
   store: TieredStore;
+  shield?: ShieldClient;
   stats: Stats;
   now: () => number;
   ctx: { waitUntil(promise: Promise<unknown>): void };
+}
+
+function fillDepsOf(config: Config): FillDeps {
+  return { origin: originClientFor(config), collabMaxSeconds: config.collabMaxSeconds };
 }
 
 export function createEdgeContext(options: EdgeContextOptions): EdgeContext {
@@ -28,6 +39,7 @@ export function createEdgeContext(options: EdgeContextOptions): EdgeContext {
   return {
     config: options.config,
     store: options.store,
+    ...(options.shield === undefined ? {} : { shield: options.shield, filler: options.shield.filler(options.store, fillDepsOf(options.config)) }),
     stats: options.stats,
     now: options.now,
     waitUntil: (promise) => ctx.waitUntil(promise),

@@ -16,6 +16,7 @@ export type EdgeFailure =
   | { type: "method_not_allowed"; message: string; allow: string } // 405
   | { type: "too_large"; message: string } // 413
   | { type: "unsupported_media_type"; message: string } // 415
+  | { type: "superseded"; message: string } // 409: X-Edge-Source-Time older than the newest write applied
   | { type: "invalid_value"; message: string } // 422: value fails its codec
   | { type: "storage_error"; message: string } // 503: KV refused the write after retries
   | { type: "misconfigured"; message: string } // 500: startup config error
@@ -41,6 +42,8 @@ function statusOf(failure: EdgeFailure): number {
       return 413;
     case "unsupported_media_type":
       return 415;
+    case "superseded":
+      return 409;
     case "invalid_value":
       return 422;
     case "storage_error":

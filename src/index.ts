@@ -8,6 +8,7 @@ import { failureResponse } from "./errors";
 import { createStats, type Stats } from "./stats";
 import { createTieredStore } from "./storage";
 import { createEdgeContext, type EdgeContext } from "./context";
+import { createShieldClient, type ShieldClient } from "./shield";
 import { handleProxied } from "./origin";
 import { authorizeAdminIdTokenForEdge, matchEdgeRoute, routeEdgeRequest } from "./routes";
 import { observeRequest } from "./observe";
@@ -22,6 +23,28 @@ const systemClock = (): number => Date.now() / 1000;
 
 /** Counters live as long as the isolate (Workers share no memory between isolates). */
 let isolateStats: Stats | undefined;
+
+/** The Durable Object class the `FAMILY_SHIELD` binding names (wrangler.toml). */
+export { FamilyShield } from "./shield";
+
+let warnedNoShield = false;
+
+/** The shields' client, or none — said once per isolate, since every fill is then per isolate. */
+function shieldFor(env: Env, config: Config, clients: WeakMap<object, ShieldClient>): ShieldClient | undefined {
+  if (env.FAMILY_SHIELD === undefined) {
+    if (!warnedNoShield) {
+      warnedNoShield = true;
+      console.warn("FAMILY_SHIELD binding absent: fills coalesce per isolate only, and purges do not order fills across the edge");
+    }
+    return undefined;
+  }
+  let client = clients.get(env.FAMILY_SHIELD);
+  if (client === undefined) {
+    client = createShieldClient(env.FAMILY_SHIELD, { shards: config.shieldShards });
+    clients.set(env.FAMILY_SHIELD, client);
+  }
+  return client;
+}
 
 /**
  * DESIGN §7: edge answers carry `Server-Timing`. Routes set their own; proxied and delegated
@@ -44,6 +67,7 @@ function withServerTiming(response: Response, startedAt: number): Response {
 export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> {
   const now = options.now ?? systemClock;
   const configs = new WeakMap<object, Config>();
+  const shields = new WeakMap<object, ShieldClient>();
 
   function configFor(env: Env): Config {
     let config = configs.get(env);
@@ -90,6 +114,7 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
     const store = createTieredStore({
       kv: env.CACHE,
       ...(config.l1Enabled ? { cache: caches.default } : {}),
+      l0MaxBytes: config.l0MaxBytes,
       l1MaxAgeSeconds: config.l1MaxAgeSeconds,
       staleIfErrorSeconds: config.staleIfErrorSeconds,
       baseUrl: url.origin,
@@ -98,13 +123,15 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
     // The request path sees disabled families as never stored (EDGE_DISABLED_FAMILIES); the
     // admin API keeps the whole store, so an operator can still inspect and purge them.
     const requestStore = withDisabledFamilies(store, disabledFamiliesOf(config));
-    const edge: EdgeContext = createEdgeContext({ config, store: requestStore, stats, now, ctx });
+    const shield = shieldFor(env, config, shields);
+    const edge: EdgeContext = createEdgeContext({ config, store: requestStore, ...(shield === undefined ? {} : { shield }), stats, now, ctx });
 
     try {
       if (url.pathname === ADMIN_BASE || url.pathname.startsWith(`${ADMIN_BASE}/`)) {
         const admin = createAdminApi({
           config,
           store,
+          ...(shield === undefined ? {} : { shield }),
           stats,
           now,
           authorizeIdToken: (token, at) => authorizeAdminIdTokenForEdge(token, edge, at),
@@ -120,7 +147,14 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
       // EDGE_MODE=passthrough: no edge route runs; handleProxied forwards without a token.
       const response =
         (config.mode === "edge" ? await routeEdgeRequest(request, url, edge) : undefined) ??
-        (await handleProxied(request, { config, store: requestStore, stats, now, waitUntil: edge.waitUntil }));
+        (await handleProxied(request, {
+          config,
+          store: requestStore,
+          stats,
+          now,
+          waitUntil: edge.waitUntil,
+          ...(edge.filler === undefined ? {} : { filler: edge.filler }),
+        }));
       return withServerTiming(response, startedAt);
     } catch (error) {
       console.error("unhandled error", request.method, url.pathname, error);

@@ -8,13 +8,14 @@ import { verifyAdminServiceToken } from "../auth/admin-token";
 import { ID_TOKEN_AUDIENCE } from "../auth/jwt";
 import type { Config } from "../config";
 import { failureResponse, type EdgeFailure } from "../errors";
-import { FAMILIES, computeExpiresAt, getFamily, parseKey, validateValueDeep } from "../keys";
+import { FAMILIES, computeExpiresAt, familyLiteralPrefix, getFamily, parseKey, validateValueDeep } from "../keys";
 import type { FamilyEntry, ParsedKey } from "../keys/types";
 import type { Stats } from "../stats";
-import { sha256Hex, type StorageFailure, type TieredStore } from "../storage";
+import { sha256Hex, type PurgeResult, type StorageFailure, type TieredStore } from "../storage";
 import { readCapped } from "../util/bytes";
 import { templateProblem } from "../origin/delegation";
 import { statusPageResponse } from "./ui";
+import type { ShieldClient } from "../shield";
 
 export const ADMIN_BASE = "/_edge/v1";
 
@@ -33,6 +34,11 @@ export type IdAdminResult = { kind: "admin"; sub: string } | { kind: "failure"; 
 export interface AdminApiDeps {
   config: Config;
   store: TieredStore;
+  /**
+   * The family shields: when bound, every PUT, DELETE and purge goes through them so it is
+   * ordered with fills (docs/storage-schema.md §Ordering); `store` then only holds local copies.
+   */
+  shield?: ShieldClient;
   stats: Stats;
   now: () => number;
   /** Admits admins' id tokens (the token taken from its header); absent → service tokens only. */
@@ -69,6 +75,15 @@ async function validateValue(family: FamilyEntry, bytes: Uint8Array): Promise<st
   // Templates must render too, or every delegated render would drop and refetch them.
   return templateProblem(family.name, bytes);
 }
+
+/** `X-Edge-Source-Time`: unix seconds (fractions kept) of the event the write applies. */
+function parseSourceTimeHeader(value: string | null): { ok: true; value?: number } | { ok: false; message: string } {
+  if (value === null) return { ok: true };
+  if (!/^\d{1,12}(\.\d+)?$/.test(value.trim())) return { ok: false, message: "X-Edge-Source-Time must be unix seconds" };
+  return { ok: true, value: Number(value.trim()) };
+}
+
+const SUPERSEDED: EdgeFailure = { type: "superseded", message: "a newer write to this key (X-Edge-Source-Time) was already applied" };
 
 function parseExpiresAtHeader(value: string | null): { ok: true; value?: number } | { ok: false; message: string } {
   if (value === null) return { ok: true };
@@ -156,6 +171,8 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     }
     const expiresHeader = parseExpiresAtHeader(request.headers.get("x-edge-expires-at"));
     if (!expiresHeader.ok) return fail({ type: "bad_request", message: expiresHeader.message });
+    const sourceTime = parseSourceTimeHeader(request.headers.get("x-edge-source-time"));
+    if (!sourceTime.ok) return fail({ type: "bad_request", message: sourceTime.message });
 
     const body = await readCapped(request.body, MAX_VALUE_BYTES);
     if (!body.ok) return fail({ type: "too_large", message: `value exceeds ${MAX_VALUE_BYTES} bytes` });
@@ -172,21 +189,33 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     });
     if (!expiry.ok) return fail({ type: "bad_request", message: expiry.reason });
 
-    const result = await store.write(
-      target.parsed.key,
-      {
-        bytes: body.bytes,
-        envelope: {
-          family: family.name,
-          storedAt: now,
-          expiresAt: expiry.expiresAt,
-          codec: family.codec.name,
-          size: body.bytes.byteLength,
-          sha256: await sha256Hex(body.bytes),
-        },
+    const value = {
+      bytes: body.bytes,
+      envelope: {
+        family: family.name,
+        storedAt: now,
+        expiresAt: expiry.expiresAt,
+        codec: family.codec.name,
+        size: body.bytes.byteLength,
+        sha256: await sha256Hex(body.bytes),
       },
-      now,
-    );
+    };
+    let result;
+    if (deps.shield === undefined) {
+      result = await store.write(target.parsed.key, value, now);
+    } else {
+      let answer;
+      try {
+        answer = await deps.shield.put(target.parsed.key, family, value, now, sourceTime.value);
+      } catch (error) {
+        // The shield unreachable: nothing was applied; the caller retries (PUT is idempotent).
+        return fail({ type: "storage_error", message: `write not applied: ${describe(error)}` });
+      }
+      if (!answer.applied) return fail(SUPERSEDED);
+      if (!answer.result.ok) return fail(storageFailure(answer.result.failure));
+      await store.keepLocal(target.parsed.key, value, now);
+      result = { ok: true as const, skipped: false };
+    }
     if (!result.ok) return fail(storageFailure(result.failure));
     stats.count(family.name, result.skipped ? "skippedWrites" : "writes");
     return new Response(null, { status: 204 });
@@ -221,8 +250,16 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
   const deleteKey: Handler = async (request) => {
     const target = keyFromPath(request);
     if (!target.ok) return target.response;
+    const sourceTime = parseSourceTimeHeader(request.headers.get("x-edge-source-time"));
+    if (!sourceTime.ok) return fail({ type: "bad_request", message: sourceTime.message });
     try {
-      await store.delete(target.parsed.key);
+      if (deps.shield === undefined) {
+        await store.delete(target.parsed.key);
+      } else {
+        const answer = await deps.shield.remove(target.parsed.key, target.parsed.family, Math.floor(deps.now()), sourceTime.value);
+        if (!answer.applied) return fail(SUPERSEDED);
+        await store.forgetLocal(target.parsed.key);
+      }
     } catch (error) {
       // KV still refusing after its 429 retries: say so (retrying is safe; deletes are idempotent).
       return fail({ type: "storage_error", message: `delete failed: ${describe(error)}` });
@@ -269,7 +306,7 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     if (!selector.ok) return fail(selector.failure);
     let result;
     try {
-      result = await store.purge(selector.value, deps.now());
+      result = deps.shield === undefined ? await store.purge(selector.value, deps.now()) : await purgeThroughShields(deps.shield, selector.value);
     } catch (error) {
       // A KV delete or the generation bump still refused after retries. Deletes already done
       // stay done; repeating the same call (same cursor) is safe and finishes the page.
@@ -277,6 +314,33 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     }
     return Response.json(result, { headers: { "Cache-Control": "no-store" } });
   };
+
+  /**
+   * Keys: each deleted by its shield (in order with fills). Family and prefix: the shields record
+   * the purge first (O(1): fills in flight lose, their own copies go), then KV is deleted page by
+   * page behind it as without shields.
+   */
+  async function purgeThroughShields(shield: ShieldClient, selector: PurgeSelector): Promise<PurgeResult> {
+    const now = Math.floor(deps.now());
+    if ("keys" in selector) {
+      for (const key of selector.keys) {
+        const parsed = parseKey(key);
+        if (!parsed.ok) continue; // parsePurgeSelector already refused these
+        await shield.remove(key, parsed.value.family, now);
+        await store.forgetLocal(key);
+      }
+      return { purged: selector.keys.length, cursor: null, visibleWithinSeconds: store.visibleWithinSeconds };
+    }
+    if (selector.cursor === undefined) {
+      if ("family" in selector) {
+        const family = getFamily(selector.family);
+        if (family !== undefined) await shield.purgeFamily(family, now);
+      } else {
+        await shield.purgePrefix(selector.prefix, now);
+      }
+    }
+    return store.purge(selector, now);
+  }
 
   const familiesList: Handler = async () =>
     Response.json(
@@ -290,8 +354,17 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
       { headers: { "Cache-Control": "no-store" } },
     );
 
-  const statsRoute: Handler = async () =>
-    Response.json({ ...stats.snapshot(), storage: store.stats() }, { headers: { "Cache-Control": "no-store" } });
+  /** `?family=<pattern>` adds that family's shield counters (summed over its shards, edge-wide). */
+  const statsRoute: Handler = async (request) => {
+    const name = new URL(request.url).searchParams.get("family");
+    let shield = {};
+    if (name !== null) {
+      const family = getFamily(name);
+      if (family === undefined) return fail({ type: "unknown_family", message: "no such family (GET /_edge/v1/families)" });
+      if (deps.shield !== undefined) shield = { shield: { [family.name]: await deps.shield.stats(family) } };
+    }
+    return Response.json({ ...stats.snapshot(), storage: store.stats(), ...shield }, { headers: { "Cache-Control": "no-store" } });
+  };
 
   const withAuth =
     (handler: Handler): Handler =>
@@ -347,11 +420,6 @@ function storageFailure(failure: StorageFailure): EdgeFailure {
 
 export type PurgeSelector = { keys: string[] } | { prefix: string; cursor?: string } | { family: string; prefix: string; cursor?: string };
 
-/** The literal text before a pattern's first `{…}` param: every key of the family starts with it. */
-export function familyLiteralPrefix(family: FamilyEntry): string {
-  const brace = family.name.indexOf("{");
-  return brace === -1 ? family.name : family.name.slice(0, brace);
-}
 
 function parsePurgeSelector(doc: unknown): { ok: true; value: PurgeSelector } | { ok: false; failure: EdgeFailure } {
   const bad = (message: string) => ({ ok: false as const, failure: { type: "bad_request" as const, message } });

@@ -252,3 +252,20 @@ export function buildKey(family: FamilyEntry, params: Readonly<Record<string, st
   }
   return key;
 }
+
+/** The literal text before a pattern's first `{…}` param: every key of the family starts with it. */
+export function familyLiteralPrefix(family: FamilyEntry): string {
+  const brace = family.name.indexOf("{");
+  return brace === -1 ? family.name : family.name.slice(0, brace);
+}
+
+/**
+ * The families a key starting with `prefix` may belong to: those whose literal prefix starts
+ * with it, or that it starts with (a prefix reaching into a family's params).
+ */
+export function familiesMatchingPrefix(prefix: string): FamilyEntry[] {
+  return FAMILIES.filter((family) => {
+    const literal = familyLiteralPrefix(family);
+    return literal.startsWith(prefix) || prefix.startsWith(literal);
+  });
+}

@@ -2,7 +2,7 @@
  * `Cache-Status` (RFC 9211) values the edge adds to its responses (DESIGN §7). The cache name is
  * `oseh-edge`; `detail` says which tier answered. One function per outcome, so every route spells
  * them the same way:
- * - `oseh-edge; hit; detail=l1` / `detail=l2`: fresh from the colo cache / KV;
+ * - `oseh-edge; hit; detail=l1` / `detail=l2` (`detail=l0`: isolate memory): fresh from the colo cache / KV;
  * - `oseh-edge; fwd=miss; stored`: filled from the origin and stored (`fwd=miss` without `stored`
  *   when the value could not be stored, e.g. already expired);
  * - `oseh-edge; fwd=request; stored`: the client asked for a refill (`Pragma: no-cache`);
@@ -14,7 +14,7 @@
 
 export const CACHE_NAME = "oseh-edge";
 
-export type CacheTier = "l1" | "l2";
+export type CacheTier = "l0" | "l1" | "l2";
 
 export function cacheStatusHit(tier: CacheTier): string {
   return `${CACHE_NAME}; hit; detail=${tier}`;

@@ -84,8 +84,12 @@ export interface OriginClient {
    * streamed body is cut only when it goes idle (../util/streams.ts).
    */
   passthrough(request: Request, options?: PassthroughOptions): Promise<PassthroughResult>;
-  /** One values-endpoint call; the timeout covers the whole body. */
-  fetchValue(key: string): Promise<FetchValueResult>;
+  /**
+   * One values-endpoint call; the timeout covers the whole body. `refresh` (a client's forced
+   * refresh) sends `Cache-Control: no-cache`: the origin must answer from its source of truth,
+   * not from a cache of its own (docs/origin.md §3).
+   */
+  fetchValue(key: string, options?: { refresh?: boolean }): Promise<FetchValueResult>;
 }
 
 function describeError(error: unknown): string {
@@ -146,7 +150,7 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
       }
     },
 
-    async fetchValue(key) {
+    async fetchValue(key, options = {}) {
       const url = `${base}${VALUES_PATH}${encodeURIComponent(key)}`;
       let response: Response;
       let bytes: Uint8Array;
@@ -154,7 +158,11 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
         const token = await getValuesToken(config.edgeOriginSecret, tokenClock());
         response = await doFetch(url, {
           method: "GET",
-          headers: { [EDGE_TOKEN_HEADER]: token, Accept: "application/octet-stream" },
+          headers: {
+            [EDGE_TOKEN_HEADER]: token,
+            Accept: "application/octet-stream",
+            ...(options.refresh === true ? { "Cache-Control": "no-cache" } : {}),
+          },
           signal: AbortSignal.timeout(config.originTimeoutMs),
         });
         // Read the body under the same deadline; every outcome below needs it consumed or read.

@@ -28,6 +28,11 @@ export type LoadOutcome =
 export interface LoadDeps {
   store: TieredStore;
   origin: OriginClient;
+  /**
+   * Who makes the origin fill after a miss: the family's shield (src/shield/) when bound, else
+   * `isolateFiller` (one fill per key per isolate). Defaults to the latter.
+   */
+  filler?: Filler;
   /** Cap for families with no expiry of their own (Config.collabMaxSeconds). */
   collabMaxSeconds: number;
   waitUntil: (promise: Promise<unknown>) => void;
@@ -43,17 +48,63 @@ export interface LoadOptions {
 }
 
 /** What one origin fill produced; shared by coalesced callers, so plain data only. */
-type Fill =
+export type Fill =
   | { kind: "value"; value: StoredValue; stored: boolean }
   | { kind: "absent" }
   | { kind: "unsupported"; reason: string }
   | OriginError;
 
+/** What an origin fill needs besides the key. */
+export type FillDeps = Pick<LoadDeps, "origin" | "collabMaxSeconds" | "random">;
+
+/**
+ * Makes the fill after a miss and stores its value, or declines to (ordering rule,
+ * docs/storage-schema.md §Ordering). `refresh`: the client asked for a refill (`Pragma:
+ * no-cache`); it reaches the origin as `Cache-Control: no-cache` and joins no older fill.
+ */
+export interface Filler {
+  fill(key: string, family: FamilyEntry, now: number, options: { refresh: boolean }): Promise<Fill>;
+  /** The origin said the value is gone: drop every stored copy (in order with other writes). */
+  forget(key: string, now: number): Promise<void>;
+}
+
 /** Namespaced so the store's in-flight map can serve other coalescing uses too. */
 const FILL_FLIGHT_PREFIX = "origin-fill:";
+/** A refresh joins only another refresh (started no earlier than itself asked), never a plain fill. */
+const REFRESH_FLIGHT_PREFIX = "origin-refresh:";
 
-async function fill(key: string, family: FamilyEntry, now: number, deps: LoadDeps): Promise<Fill> {
-  const fetched = await deps.origin.fetchValue(key);
+/**
+ * The fill with no shield bound: concurrent misses in this isolate share one origin call, and
+ * the value is written in the background. Other isolates and colos fill on their own.
+ */
+export function isolateFiller(store: TieredStore, deps: FillDeps, waitUntil: (promise: Promise<unknown>) => void): Filler {
+  return {
+    async fill(key, family, now, { refresh }) {
+      const flight = `${refresh ? REFRESH_FLIGHT_PREFIX : FILL_FLIGHT_PREFIX}${key}`;
+      return store.singleFlight(flight, async () => {
+        const filled = await originFill(key, family, now, deps, { refresh });
+        if (filled.kind !== "value" || !filled.stored) return filled;
+        // A view that never writes this key (a disabled family): served once, stored nowhere.
+        if (store.writes?.(key) === false) return { ...filled, stored: false };
+        // Written in the background (docs/storage-schema.md); the response does not wait for KV.
+        waitUntil(
+          store.write(key, filled.value, now).then((written) => {
+            if (!written.ok) console.error("origin fill not stored", key, written.failure.reason, written.failure.message);
+          }),
+        );
+        return filled;
+      });
+    },
+    forget: (key) => store.delete(key),
+  };
+}
+
+/**
+ * One values-endpoint call, checked (codec, render framing) and given its expiry. Stores nothing:
+ * `stored` says whether the value may be stored (it is not already expired).
+ */
+export async function originFill(key: string, family: FamilyEntry, now: number, deps: FillDeps, options: { refresh: boolean }): Promise<Fill> {
+  const fetched = await deps.origin.fetchValue(key, options);
   if (fetched.kind !== "value") return fetched;
 
   const valid = await validateValueDeep(family.codec, fetched.bytes);
@@ -78,16 +129,7 @@ async function fill(key: string, family: FamilyEntry, now: number, deps: LoadDep
   });
   if (!expiry.ok) return { kind: "error", status: 502, message: `no expiry for ${key}: ${expiry.reason}` };
   const value = await buildStoredValue(fetched.bytes, { family: family.name, codec: family.codec.name, expiresAt: expiry.expiresAt }, now);
-  const storable = expiry.expiresAt > now && deps.store.writes?.(key) !== false;
-  if (storable) {
-    // Written in the background (DESIGN §3); the response does not wait for KV.
-    deps.waitUntil(
-      deps.store.write(key, value, now).then((written) => {
-        if (!written.ok) console.error("origin fill not stored", key, written.failure.reason, written.failure.message);
-      }),
-    );
-  }
-  return { kind: "value", value, stored: storable };
+  return { kind: "value", value, stored: expiry.expiresAt > now };
 }
 
 /** Reads `key` through the tiers, filling from the origin on a miss. Never throws for origin trouble. */
@@ -120,7 +162,8 @@ export async function loadThroughCache(key: string, family: FamilyEntry, clock: 
   }
   count("misses");
 
-  const filled = await deps.store.singleFlight(`${FILL_FLIGHT_PREFIX}${key}`, () => fill(key, family, now, deps));
+  const filler = deps.filler ?? isolateFiller(deps.store, deps, deps.waitUntil);
+  const filled = await filler.fill(key, family, now, { refresh: options.refresh === true });
   switch (filled.kind) {
     case "value":
       count("fills");
@@ -130,7 +173,7 @@ export async function loadThroughCache(key: string, family: FamilyEntry, clock: 
       // outlive that.
       if (stale !== undefined || options.refresh === true) {
         deps.waitUntil(
-          deps.store.delete(key).catch((error: unknown) => {
+          filler.forget(key, now).catch((error: unknown) => {
             // Counted by the store (`deleteFailures`); the copy still expires on its own.
             console.error("dropping a value the origin no longer has failed", key, error instanceof Error ? error.message : String(error));
           }),

@@ -14,7 +14,7 @@ import type { TieredStore } from "../storage";
 import { appendCacheStatus, cacheStatusBypass, cacheStatusError } from "./cache-status";
 import { createOriginClient, type OriginClient } from "./client";
 import { isDelegation, MAX_DELEGATION_BYTES, parseDelegation, type Delegation } from "./delegation";
-import { cacheStatusOf, loadThroughCache, type LoadDeps, type LoadOutcome } from "./load";
+import { cacheStatusOf, loadThroughCache, type Filler, type LoadDeps, type LoadOutcome } from "./load";
 import { originFailureOf, originFailureResponse } from "./responses";
 import { readPrefixBy } from "../util/bytes";
 import { failureResponse } from "../errors";
@@ -30,6 +30,8 @@ export interface ProxyDeps {
   origin?: OriginClient;
   /** Defaults to one token service per config (keys imported once per isolate). */
   tokens?: TokenService;
+  /** Who fills a template after a miss (the family shield when bound); see LoadDeps. */
+  filler?: Filler;
 }
 
 const clients = new WeakMap<Config, OriginClient>();
@@ -86,7 +88,8 @@ async function renderTemplate(delegation: Delegation, deps: ProxyDeps, loadDeps:
         if (rendered.ok) return { ok: true, body: rendered.body, outcome };
         console.error("corrupt template dropped", delegation.key, outcome.state, rendered.failure.reason, rendered.failure.message);
         try {
-          await deps.store.delete(delegation.key);
+          // Through the shield when bound, so the drop is ordered with the family's other writes.
+          await (loadDeps.filler === undefined ? deps.store.delete(delegation.key) : loadDeps.filler.forget(delegation.key, now));
         } catch (error) {
           // Counted by the store (`deleteFailures`); the refetch below overwrites the corrupt copy anyway.
           console.error("corrupt template not deleted", delegation.key, error instanceof Error ? error.message : String(error));
@@ -132,6 +135,7 @@ async function renderDelegated(response: Response, deadline: number, deps: Proxy
     collabMaxSeconds: deps.config.collabMaxSeconds,
     waitUntil: deps.waitUntil,
     ...(deps.stats === undefined ? {} : { stats: deps.stats }),
+    ...(deps.filler === undefined ? {} : { filler: deps.filler }),
   };
   const rendered = await renderTemplate(parsed.delegation, deps, loadDeps, tokens, now);
   if (!rendered.ok) return rendered.response;

@@ -79,6 +79,8 @@ export function withDisabledFamilies(store: TieredStore, disabled: ReadonlySet<s
     list: (options) => store.list(options),
     purge: (selector, now) => store.purge(selector, now),
     delete: (key) => store.delete(key),
+    keepLocal: (key, value, now) => (isKeyDisabled(key, disabled) ? Promise.resolve() : store.keepLocal(key, value, now)),
+    forgetLocal: (key) => store.forgetLocal(key),
     stats: () => store.stats(),
     visibleWithinSeconds: store.visibleWithinSeconds,
   };

@@ -11,6 +11,7 @@ import type { RouteIo } from "./io";
 export function createRouteIo(edge: EdgeContext, now: number): RouteIo {
   const loadDeps: LoadDeps = {
     store: edge.store,
+    ...(edge.filler === undefined ? {} : { filler: edge.filler }),
     origin: originClientFor(edge.config),
     collabMaxSeconds: edge.config.collabMaxSeconds,
     waitUntil: edge.waitUntil,
@@ -34,6 +35,7 @@ export function createRouteIo(edge: EdgeContext, now: number): RouteIo {
         waitUntil: edge.waitUntil,
         stats: edge.stats,
         origin: loadDeps.origin,
+        ...(edge.filler === undefined ? {} : { filler: edge.filler }),
       });
     },
   };

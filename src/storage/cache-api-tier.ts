@@ -6,7 +6,7 @@
  */
 import { checkStorable, isEnvelope, keyProblem } from "./envelope";
 import { L1_PATH_PREFIX } from "./limits";
-import type { Envelope, PutResult, StoredValue, Tier } from "./tier";
+import type { Envelope, GenerationalTier, PutResult, StoredValue } from "./tier";
 
 /** Generation of an entry whose family is unknown, or whose family was never purged. */
 export const INITIAL_GENERATION = "0";
@@ -25,16 +25,10 @@ export interface CacheApiTierOptions {
   onDeleteFailure?: (key: string) => void;
 }
 
-/**
- * The `…At` variants take the generation explicitly: the tiered store resolves it once per read,
- * so a back-fill that started before a purge lands under the old, unreachable generation.
- */
-export interface CacheApiTier extends Tier {
+/** Entries expire by the platform's clock (`max-age`), so `getAt` ignores `now`. */
+export interface CacheApiTier extends GenerationalTier {
   readonly name: "l1";
   urlFor(key: string, generation: string): string;
-  getAt(key: string, generation: string): Promise<StoredValue | undefined>;
-  putAt(key: string, value: StoredValue, now: number, generation: string): Promise<PutResult>;
-  deleteAt(key: string, generation: string): Promise<void>;
 }
 
 const H = {
@@ -103,7 +97,7 @@ export function createCacheApiTier(cache: Cache, options: CacheApiTierOptions): 
     }
   };
 
-  const getAt = async (key: string, generation: string): Promise<StoredValue | undefined> => {
+  const getAt = async (key: string, generation: string, _now?: number): Promise<StoredValue | undefined> => {
     if (keyProblem(key) !== null) return undefined;
     const response = await cache.match(urlFor(key, generation));
     if (response === undefined) return undefined;

@@ -29,6 +29,18 @@ export function newGenerationToken(now: number): string {
   return `${now.toString(36)}.${Array.from(random, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
+/**
+ * The second a token was made, i.e. when its family was last purged: KV values stored before it
+ * are misses at once, without waiting for the purge's paged deletes to reach them. The initial
+ * token (never purged) has none.
+ */
+export function generationTime(token: string): number | undefined {
+  const match = /^([0-9a-z]+)\.[0-9a-f]+$/.exec(token);
+  if (match === null) return undefined;
+  const seconds = parseInt(match[1] as string, 36);
+  return Number.isSafeInteger(seconds) ? seconds : undefined;
+}
+
 export interface Generations {
   current(family: string, now: number): Promise<string>;
   /** Every token this isolate may have used for the family: the remembered one (any age) and KV's. */

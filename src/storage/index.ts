@@ -1,5 +1,21 @@
 /** The storage layer's public surface (DESIGN §3; layout in docs/storage-schema.md). */
-export type { Envelope, PutResult, StorageFailure, StoredValue, Tier } from "./tier";
+export type {
+  AddressedTier,
+  ByteRange,
+  Envelope,
+  GenerationalTier,
+  ObjectWriteResult,
+  Pointer,
+  PutResult,
+  StorageFailure,
+  StoredValue,
+  StreamedValue,
+  StreamingTier,
+  Tier,
+  TierName,
+} from "./tier";
+export { collectStreamed, resolveRange, sliceStream, streamOf } from "./streams";
+export { createL0Memory, createL0Tier, type L0Memory, type L0Tier, type L0TierOptions } from "./l0-tier";
 export { buildStoredValue, classifyFreshness, sha256Hex, type Freshness } from "./envelope";
 export { createKvTier, kvExpirationTtl, type KvTier, type KvTierOptions } from "./kv-tier";
 export {

@@ -4,9 +4,10 @@
  * and the envelope rides in KV metadata. Layout: docs/storage-schema.md.
  */
 import { checkStorable, isEnvelope, keyProblem, pickEnvelope } from "./envelope";
-import { KV_MAX_TTL_SECONDS, KV_MIN_TTL_SECONDS } from "./limits";
+import { KV_MAX_TTL_SECONDS, KV_MIN_TTL_SECONDS, MAX_VALUE_BYTES } from "./limits";
 import { realSleep, retryKvWrite, type Sleep } from "./retry";
-import type { Envelope, PutResult, StoredValue, Tier } from "./tier";
+import { collectStreamed, resolveRange, sliceStream } from "./streams";
+import type { Envelope, PutResult, StoredValue, StreamingTier } from "./tier";
 
 export interface KvTierOptions {
   /**
@@ -22,7 +23,12 @@ export interface KvTierOptions {
   onRetry?: (retry: { key: string; family: string | undefined; attempt: number; delayMs: number }) => void;
 }
 
-export interface KvTier extends Tier {
+/**
+ * KV streams reads (a range is cut from the stream: KV cannot seek). A streamed write is read
+ * whole and checked against its envelope first: KV values are at most 25 MiB, and a 429 retry
+ * must be able to send the bytes again.
+ */
+export interface KvTier extends StreamingTier {
   readonly name: "l2";
   /**
    * The envelope alone: reads the value as a stream and cancels it, so checking whether a write
@@ -56,8 +62,32 @@ export function createKvTier(kv: KVNamespace, options: KvTierOptions): KvTier {
     onRetry: (attempt: number, delayMs: number) => options.onRetry?.({ key, family, attempt, delayMs }),
   });
 
+  const put = async (key: string, value: StoredValue, now: number): Promise<PutResult> => {
+    const checked = checkStorable(key, value);
+    if (!checked.ok) return checked;
+    const { metadata } = checked;
+    const expirationTtl = kvExpirationTtl(metadata, now, options.graceSeconds);
+    const outcome = await retryKvWrite(
+      () => kv.put(key, value.bytes, { expirationTtl, metadata }),
+      retryOptions(key, metadata.family),
+    );
+    if (outcome.ok) return { ok: true };
+    if (outcome.rateLimited) {
+      return {
+        ok: false,
+        failure: {
+          reason: "rate_limited",
+          message: `KV kept refusing the write (429) after ${outcome.attempts} attempts`,
+          attempts: outcome.attempts,
+        },
+      };
+    }
+    return { ok: false, failure: { reason: "backend_error", message: `KV write failed: ${outcome.message}` } };
+  };
+
   return {
     name: "l2",
+    put,
 
     async get(key) {
       if (keyProblem(key) !== null) return undefined;
@@ -73,27 +103,23 @@ export function createKvTier(kv: KVNamespace, options: KvTierOptions): KvTier {
       return isEnvelope(metadata) ? pickEnvelope(metadata) : undefined;
     },
 
-    async put(key, value, now): Promise<PutResult> {
-      const checked = checkStorable(key, value);
-      if (!checked.ok) return checked;
-      const { metadata } = checked;
-      const expirationTtl = kvExpirationTtl(metadata, now, options.graceSeconds);
-      const outcome = await retryKvWrite(
-        () => kv.put(key, value.bytes, { expirationTtl, metadata }),
-        retryOptions(key, metadata.family),
-      );
-      if (outcome.ok) return { ok: true };
-      if (outcome.rateLimited) {
-        return {
-          ok: false,
-          failure: {
-            reason: "rate_limited",
-            message: `KV kept refusing the write (429) after ${outcome.attempts} attempts`,
-            attempts: outcome.attempts,
-          },
-        };
+    async getStream(key, _now, range) {
+      if (keyProblem(key) !== null) return undefined;
+      const { value, metadata } = await kv.getWithMetadata<unknown>(key, { type: "stream" });
+      if (value === null) return undefined;
+      const resolved = isEnvelope(metadata) ? resolveRange(metadata.size, range) : null;
+      if (!isEnvelope(metadata) || resolved === null) {
+        await value.cancel().catch(() => undefined);
+        return undefined;
       }
-      return { ok: false, failure: { reason: "backend_error", message: `KV write failed: ${outcome.message}` } };
+      const envelope = pickEnvelope(metadata);
+      if (range === undefined) return { body: value, envelope };
+      return { body: sliceStream(value, resolved.offset, resolved.length), envelope, range: resolved };
+    },
+
+    async putStream(key, value, now) {
+      const collected = await collectStreamed(value, MAX_VALUE_BYTES);
+      return collected.ok ? put(key, collected.value, now) : collected;
     },
 
     async delete(key) {

@@ -4,6 +4,7 @@
  */
 
 export const STORAGE_COUNTERS = [
+  "l0Hits",
   "l1Hits",
   "l2Hits",
   "misses",

@@ -1,13 +1,15 @@
 /**
- * The tiered store (DESIGN §3): L1 Cache API (colo) → L2 KV (global). Freshness is decided from
+ * The tiered store (docs/storage-schema.md): L0 isolate memory (optional) → L1 Cache API (colo) →
+ * L2 KV (global). Freshness is decided from
  * the envelope with the caller's `now`; platform TTLs are only garbage collection. Everything the
  * rest of the Worker does with storage goes through the methods below.
  */
 import { parseKey } from "../keys";
 import { createCacheApiTier, type CacheApiTier, INITIAL_GENERATION } from "./cache-api-tier";
 import { checkStorable, classifyFreshness, isReservedKey, keyProblem } from "./envelope";
-import { createGenerations, type GenerationMemory, isolateGenerationMemory } from "./generations";
+import { createGenerations, type GenerationMemory, generationTime, isolateGenerationMemory } from "./generations";
 import { createKvTier } from "./kv-tier";
+import { createL0Tier, isolateL0Memory, type L0Memory } from "./l0-tier";
 import {
   KV_LIST_MAX_LIMIT,
   KV_PROPAGATION_SECONDS,
@@ -23,10 +25,11 @@ import {
   type StorageCounterValues,
   UNKNOWN_FAMILY,
 } from "./stats";
-import type { Envelope, StorageFailure, StoredValue } from "./tier";
+import type { Envelope, GenerationalTier, StorageFailure, StoredValue } from "./tier";
 
 export type ReadResult =
-  | { state: "fresh" | "stale"; tier: "l1" | "l2"; value: StoredValue }
+  | { state: "fresh"; tier: "l0" | "l1" | "l2"; value: StoredValue }
+  | { state: "stale"; tier: "l2"; value: StoredValue }
   /** `failed`: KV threw, so "no value" is not known (counted as `readFailures`). */
   | { state: "miss"; failed?: true };
 
@@ -60,7 +63,14 @@ export interface TieredStoreOptions {
   kv: KVNamespace;
   /** The colo-local tier; absent (workers.dev, tests) means every read goes to KV. */
   cache?: Cache;
-  /** Upper bound of an L1 entry's life and of a remembered generation's. */
+  /**
+   * Bytes of small hot values kept in isolate memory (L0); 0 or absent = no L0. Its entries live
+   * at most `l1MaxAgeSeconds` and honour generations, so the purge bound is unchanged.
+   */
+  l0MaxBytes?: number;
+  /** Defaults to the isolate's memory; tests pass their own to play another isolate. */
+  l0Memory?: L0Memory;
+  /** Upper bound of an L1 (and L0) entry's life and of a remembered generation's. */
   l1MaxAgeSeconds: number;
   /** How long after `expiresAt` a value may still be served as `stale` (and is kept in KV). */
   staleIfErrorSeconds: number;
@@ -77,9 +87,9 @@ export interface TieredStoreOptions {
    */
   familyOf?: (key: string) => string | undefined;
   /**
-   * Whether a key may have a colo-local (L1) copy. Defaults to the registry: every family but the
-   * `secret` ones, which are write-only (DESIGN §2) — no route ever reads them, so an L1 copy
-   * would only add a place the bytes sit under a URL of the Worker's own host.
+   * Whether a key may have a local (L0/L1) copy. Defaults to the registry: every family but the
+   * `secret` ones, which are write-only (docs/families.md) — no route ever reads them, so a local
+   * copy would only add a place the bytes sit (for L1, under a URL of the Worker's own host).
    */
   l1Allowed?: (key: string) => boolean;
   /** Defaults to the isolate-wide counters. */
@@ -98,6 +108,13 @@ export interface TieredStore {
   /** False for a key this view never writes (src/rollout: disabled families); absent: every key. */
   writes?(key: string): boolean;
   delete(key: string): Promise<void>;
+  /**
+   * This isolate's and colo's copies only (L0, L1), for a writer that stored KV elsewhere (the
+   * family's shield): `keepLocal` after the shield committed a value, `forgetLocal` after it
+   * deleted or purged one.
+   */
+  keepLocal(key: string, value: StoredValue, now: number): Promise<void>;
+  forgetLocal(key: string): Promise<void>;
   singleFlight<T>(key: string, load: () => Promise<T>): Promise<T>;
   list(options: ListOptions): Promise<ListResult>;
   purge(selector: PurgeSelector, now: number): Promise<PurgeResult>;
@@ -177,37 +194,60 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
           maxAgeSeconds: options.l1MaxAgeSeconds,
           onDeleteFailure: (key) => counters.count(familyLabel(key), "l1Failures"),
         });
+  const l0: GenerationalTier | undefined =
+    options.l0MaxBytes === undefined || options.l0MaxBytes <= 0
+      ? undefined
+      : createL0Tier({
+          maxAgeSeconds: options.l1MaxAgeSeconds,
+          maxBytes: options.l0MaxBytes,
+          memory: options.l0Memory ?? isolateL0Memory,
+        });
+  /** The local copies, nearest first. */
+  const locals: GenerationalTier[] = [...(l0 === undefined ? [] : [l0]), ...(l1 === undefined ? [] : [l1])];
 
   const generationFor = async (key: string, now: number): Promise<string> => {
     const family = familyOf(key);
     return family === undefined ? INITIAL_GENERATION : generations.current(family, now);
   };
 
-  /** L1 is best effort: a Cache API failure is a miss there, never a failed read. */
-  const readL1 = async (key: string, generation: string): Promise<StoredValue | undefined> => {
-    if (l1 === undefined) return undefined;
+  /** Local copies are best effort: a failure there is a miss, never a failed read. */
+  const readLocal = async (
+    tier: GenerationalTier | undefined,
+    key: string,
+    generation: string,
+    now: number,
+  ): Promise<StoredValue | undefined> => {
+    if (tier === undefined) return undefined;
     try {
-      return await l1.getAt(key, generation);
+      return await tier.getAt(key, generation, now);
     } catch {
       counters.count(familyLabel(key), "l1Failures");
       return undefined;
     }
   };
 
-  const writeL1 = async (key: string, value: StoredValue, now: number, generation: string): Promise<void> => {
-    if (l1 === undefined || !l1Allowed(key)) return;
+  const writeLocal = async (
+    tier: GenerationalTier | undefined,
+    key: string,
+    value: StoredValue,
+    now: number,
+    generation: string,
+  ): Promise<void> => {
+    if (tier === undefined || !l1Allowed(key)) return;
     try {
-      const put = await l1.putAt(key, value, now, generation);
-      if (!put.ok) counters.count(value.envelope.family, "l1Failures");
+      const put = await tier.putAt(key, value, now, generation);
+      // L0 declining a value (over its bounds) is by design; the Cache API refusing one is a fault.
+      if (!put.ok && tier === l1) counters.count(value.envelope.family, "l1Failures");
     } catch {
       // best effort, as above
       counters.count(value.envelope.family, "l1Failures");
     }
   };
 
-  const deleteL1 = async (key: string, generations: Iterable<string>): Promise<void> => {
-    if (l1 === undefined) return;
-    for (const generation of new Set(generations)) await l1.deleteAt(key, generation);
+  const deleteLocal = async (key: string, generations: Iterable<string>): Promise<void> => {
+    for (const tier of locals) {
+      for (const generation of new Set(generations)) await tier.deleteAt(key, generation);
+    }
   };
 
   /** KV list; a throw is counted under `(unknown)` (a prefix may span families) and rethrown (callers answer 503). */
@@ -242,26 +282,37 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
         return { state: "miss", failed: true };
       };
       // Resolved once, so a back-fill racing a purge lands under the old, unreachable generation.
-      // Unknown (KV failing) means L1 cannot be trusted either: an entry may be purged.
+      // Unknown (KV failing) means local copies cannot be trusted either: an entry may be purged.
       let generation: string;
       try {
-        generation = l1 === undefined ? INITIAL_GENERATION : await generationFor(key, now);
+        generation = await generationFor(key, now);
       } catch {
         return failed();
       }
 
-      const local = await readL1(key, generation);
+      const nearest = await readLocal(l0, key, generation, now);
+      if (nearest !== undefined && classifyFreshness(nearest.envelope, now, options.staleIfErrorSeconds) === "fresh") {
+        counters.count(nearest.envelope.family, "l0Hits");
+        return { state: "fresh", tier: "l0", value: nearest };
+      }
+      // An L1 hit does not fill L0: the L1 copy may be nearly `l1MaxAgeSeconds` old already, and
+      // L0 would stretch the purge bound past it. L0 is filled only from KV and from writes.
+      const local = await readLocal(l1, key, generation, now);
       if (local !== undefined && classifyFreshness(local.envelope, now, options.staleIfErrorSeconds) === "fresh") {
         counters.count(local.envelope.family, "l1Hits");
         return { state: "fresh", tier: "l1", value: local };
       }
 
-      let global: StoredValue | undefined;
+      let found: StoredValue | undefined;
       try {
-        global = await l2.get(key);
+        found = await l2.get(key, now);
       } catch {
         return failed();
       }
+      // A family purge's "purged before" time: older KV values are misses before the paged
+      // deletes reach them (docs/storage-schema.md §Generations).
+      const purgedBefore = generationTime(generation);
+      const global = found !== undefined && purgedBefore !== undefined && found.envelope.storedAt < purgedBefore ? undefined : found;
       const state =
         global === undefined ? "expired" : classifyFreshness(global.envelope, now, options.staleIfErrorSeconds);
       if (global === undefined || state === "expired") {
@@ -273,9 +324,10 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
         return { state: "stale", tier: "l2", value: global };
       }
       counters.count(global.envelope.family, "l2Hits");
+      await writeLocal(l0, key, global, now, generation);
       if (l1 !== undefined) {
         options.waitUntil(
-          writeL1(key, global, now, generation).then(() => counters.count(global.envelope.family, "backFills")),
+          writeLocal(l1, key, global, now, generation).then(() => counters.count(global.envelope.family, "backFills")),
         );
       }
       return { state: "fresh", tier: "l2", value: global };
@@ -311,25 +363,37 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
       }
       // L1 mirrors what KV holds: when skipped, that is the existing envelope (same bytes).
       const held = skipped && existing !== undefined ? { bytes: value.bytes, envelope: existing } : value;
-      let generation: string;
-      try {
-        generation = await generationFor(key, now);
-      } catch {
-        // KV is stored; without the generation no L1 copy is made (a copy under an old one could be purged).
-        counters.count(family, "l1Failures");
-        return { ok: true, skipped };
+      if (locals.length > 0) {
+        let generation: string;
+        try {
+          generation = await generationFor(key, now);
+        } catch {
+          // KV is stored; without the generation no local copy is made (a copy under an old one could be purged).
+          counters.count(family, "l1Failures");
+          return { ok: true, skipped };
+        }
+        for (const tier of locals) await writeLocal(tier, key, held, now, generation);
       }
-      await writeL1(key, held, now, generation);
       return { ok: true, skipped };
     },
 
     async delete(key) {
       if (isReservedKey(key)) return;
       await deleteCounted(key);
-      if (l1 === undefined) return;
+      await store.forgetLocal(key);
+    },
+
+    async keepLocal(key, value, now) {
+      if (locals.length === 0 || isReservedKey(key) || value.envelope.expiresAt <= now) return;
+      const generation = await generationFor(key, now);
+      for (const tier of locals) await writeLocal(tier, key, value, now, generation);
+    },
+
+    async forgetLocal(key) {
+      if (locals.length === 0 || isReservedKey(key)) return;
       // No `now` here, so no memory-age check: delete under every token this isolate may have used.
       const family = familyOf(key);
-      await deleteL1(key, family === undefined ? [INITIAL_GENERATION] : await generations.known(family));
+      await deleteLocal(key, family === undefined ? [INITIAL_GENERATION] : await generations.known(family));
     },
 
     singleFlight(key, load) {
@@ -393,7 +457,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
       );
       await forEachLimited(targets, PURGE_DELETE_CONCURRENCY, async (key) => {
         await deleteCounted(key);
-        await deleteL1(key, await l1Generations(key));
+        await deleteLocal(key, await l1Generations(key));
         counters.count(familyLabel(key), "purged");
       });
       return { purged: targets.length, cursor, visibleWithinSeconds };

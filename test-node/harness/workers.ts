@@ -47,8 +47,9 @@ async function bundle(entry: string): Promise<string> {
     target: "es2022",
     conditions: ["workerd", "worker", "browser"],
     mainFields: ["module", "main"],
-    // Node built-ins come from the runtime (nodejs_compat), as under wrangler.
-    external: ["node:*"],
+    // Node built-ins come from the runtime (nodejs_compat), and `cloudflare:*` modules (the
+    // Durable Object base class) from workerd itself, as under wrangler.
+    external: ["node:*", "cloudflare:*"],
     logLevel: "silent",
   });
   const script = result.outputFiles[0]?.text;

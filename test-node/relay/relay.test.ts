@@ -247,7 +247,7 @@ describe("what the relay sends and reports", () => {
       expect(put?.headers["x-edge-expires-at"]).toBe(String(laMidnightStartOf(today + 1)));
       expect(Number(put?.headers["x-edge-source-time"])).toBeGreaterThan(1_700_000_000);
       expect(del).toMatchObject({ method: "DELETE", path: `/_edge/v1/keys/${encodeURIComponent("entitlements:oseh_u_relayHdr1")}` });
-      expect(del?.headers["x-edge-source-time"]).toBe("1764547001"); // an eviction's time rounds up
+      expect(del?.headers["x-edge-source-time"]).toBe("1764547000.25"); // the framing's time, exactly
       const token = String(put?.headers.authorization).replace(/^bearer /, "");
       const claims = JSON.parse(Buffer.from(token.split(".")[1] as string, "base64url").toString()) as { exp: number; iat: number; aud: string };
       expect(claims.aud).toBe("oseh-edge-admin");

@@ -12,7 +12,10 @@ export const wallNow = (): number => Math.floor(Date.now() / 1000);
 
 /** The test environment with some vars or bindings changed (a fresh object: the Worker re-parses it). */
 export function envWith(overrides: Record<string, unknown>): Record<string, unknown> {
-  return { ...(env as unknown as Record<string, unknown>), ...overrides };
+  // The overrides (a wrapped KV, another ORIGIN_URL or timeout) reach this Worker's env only: a
+  // FamilyShield object runs on its own env, so these tests take the in-isolate fill path. The
+  // shield's own faults (unreachable, late writes) are tested in test/shield.
+  return { ...(env as unknown as Record<string, unknown>), FAMILY_SHIELD: undefined, ...overrides };
 }
 
 /** One request through the Worker's fetch, on the wall clock unless told otherwise. */

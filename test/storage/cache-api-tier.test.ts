@@ -48,7 +48,7 @@ describe("Cache API tier", () => {
 
     // An expired write removes the older copy rather than leaving it to be served.
     await tier.put(key, await valueOf("late", { expiresAt: NOW }), NOW);
-    expect(await tier.get(key)).toBeUndefined();
+    expect(await tier.get(key, NOW)).toBeUndefined();
   });
 
   it("puts the generation in the URL, so a new generation cannot see older entries", async () => {
@@ -57,32 +57,32 @@ describe("Cache API tier", () => {
     const tier = createCacheApiTier(cache, { baseUrl: BASE_URL, maxAgeSeconds: MAX_AGE, generationOf: () => generation });
     const key = `${uniquePrefix("gen")}k`;
     await tier.put(key, await valueOf("old generation"), NOW);
-    expect(await tier.get(key)).toBeDefined();
+    expect(await tier.get(key, NOW)).toBeDefined();
     generation = "g2";
-    expect(await tier.get(key)).toBeUndefined();
-    expect(new TextDecoder().decode((await tier.getAt(key, "g1"))?.bytes)).toBe("old generation");
+    expect(await tier.get(key, NOW)).toBeUndefined();
+    expect(new TextDecoder().decode((await tier.getAt(key, "g1", NOW))?.bytes)).toBe("old generation");
     await tier.deleteAt(key, "g1");
-    expect(await tier.getAt(key, "g1")).toBeUndefined();
+    expect(await tier.getAt(key, "g1", NOW)).toBeUndefined();
   });
 
   it("returns fresh bytes on every read (no body shared between requests)", async () => {
     const tier = createCacheApiTier(await open(), { baseUrl: BASE_URL, maxAgeSeconds: MAX_AGE });
     const key = `${uniquePrefix("copies")}k`;
     await tier.put(key, await valueOf("abc"), NOW);
-    const a = await tier.get(key);
-    const b = await tier.get(key);
+    const a = await tier.get(key, NOW);
+    const b = await tier.get(key, NOW);
     expect(a?.bytes).toBeInstanceOf(Uint8Array);
     expect(a?.bytes.buffer).not.toBe(b?.bytes.buffer);
     a?.bytes.fill(0);
     expect(new TextDecoder().decode(b?.bytes)).toBe("abc");
-    expect(new TextDecoder().decode((await tier.get(key))?.bytes)).toBe("abc");
+    expect(new TextDecoder().decode((await tier.get(key, NOW))?.bytes)).toBe("abc");
   });
 
   it("works on caches.default too", async () => {
     const tier = createCacheApiTier(caches.default, { baseUrl: BASE_URL, maxAgeSeconds: MAX_AGE });
     const key = `${uniquePrefix("default")}k`;
     await tier.put(key, await valueOf("in default"), NOW);
-    expect(new TextDecoder().decode((await tier.get(key))?.bytes)).toBe("in default");
+    expect(new TextDecoder().decode((await tier.get(key, NOW))?.bytes)).toBe("in default");
   });
 
   it("makes Cache-Tag values printable ASCII without commas", () => {

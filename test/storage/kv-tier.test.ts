@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createKvTier, kvExpirationTtl } from "../../src/storage/kv-tier";
 import { KV, NOW, noSleep, rateLimitedKv, recordingSleep, uniquePrefix, valueOf } from "./helpers";
-import { describeTierContract, tierSubject } from "./tier-contract";
+import { describeStreamingContract, describeTierContract, tierSubject } from "./tier-contract";
 
 const GRACE = 300;
 
@@ -43,7 +43,7 @@ describe("KV tier", () => {
     expect(kvExpirationTtl({ ...(await valueOf("x")).envelope, expiresAt: far }, NOW, GRACE)).toBe(365 * 24 * 3600);
     const value = await valueOf("far", { expiresAt: far });
     expect(await tier().put(key, value, NOW)).toEqual({ ok: true });
-    expect((await tier().get(key))?.envelope.expiresAt).toBe(far);
+    expect((await tier().get(key, NOW))?.envelope.expiresAt).toBe(far);
   });
 
   it("refuses an envelope over 1024 bytes of metadata before writing", async () => {
@@ -58,8 +58,8 @@ describe("KV tier", () => {
     await KV.put(`${prefix}plain`, "no metadata");
     const value = await valueOf("abc");
     await KV.put(`${prefix}short`, "ab", { metadata: value.envelope });
-    expect(await tier().get(`${prefix}plain`)).toBeUndefined();
-    expect(await tier().get(`${prefix}short`)).toBeUndefined();
+    expect(await tier().get(`${prefix}plain`, NOW)).toBeUndefined();
+    expect(await tier().get(`${prefix}short`, NOW)).toBeUndefined();
   });
 
   it("reads the envelope alone", async () => {
@@ -101,3 +101,5 @@ describe("KV tier", () => {
     expect(await KV.get(key)).toBeNull();
   });
 });
+
+describeStreamingContract("KV tier", () => createKvTier(KV, { graceSeconds: GRACE, sleep: noSleep }));

@@ -6,7 +6,9 @@
 import { describe, expect, it } from "vitest";
 import { classifyFreshness } from "../../src/storage/envelope";
 import { MAX_VALUE_BYTES } from "../../src/storage/limits";
-import type { PutResult, StoredValue, Tier } from "../../src/storage/tier";
+import { streamOf } from "../../src/storage/streams";
+import type { PutResult, StoredValue, StreamingTier, Tier } from "../../src/storage/tier";
+import { readAll } from "../../src/util/bytes";
 import { NOW, uniquePrefix, valueOf } from "./helpers";
 
 export type ContractRead = { state: "fresh" | "stale" | "expired"; value: StoredValue } | undefined;
@@ -16,18 +18,21 @@ export interface ContractSubject {
   /** What a reader at `now` gets: the value with its freshness, or a miss. */
   read(key: string, now: number): Promise<ContractRead>;
   delete(key: string): Promise<void>;
-  /** How a value reads one second after `expiresAt`: a raw tier still returns it (expired), the store serves it stale. */
-  readonly afterExpiry: "expired" | "stale";
+  /**
+   * How a value reads one second after `expiresAt`: a raw tier still returns it (expired), the
+   * store serves it stale, L0 has forgotten it (gone).
+   */
+  readonly afterExpiry: "expired" | "stale" | "gone";
 }
 
 /** Adapts a raw tier: it returns values regardless of age, and the envelope says whether they are fresh. */
-export function tierSubject(tier: Tier): ContractSubject {
+export function tierSubject(tier: Tier, afterExpiry: "expired" | "gone" = "expired"): ContractSubject {
   return {
-    afterExpiry: "expired",
+    afterExpiry,
     put: (key, value, now) => tier.put(key, value, now),
     delete: (key) => tier.delete(key),
     async read(key, now) {
-      const value = await tier.get(key);
+      const value = await tier.get(key, now);
       if (value === undefined) return undefined;
       const state = classifyFreshness(value.envelope, now, 0);
       return { state: state === "fresh" ? "fresh" : "expired", value };
@@ -59,8 +64,12 @@ export function describeTierContract(name: string, makeSubject: () => ContractSu
       await subject.put(key, await valueOf("soon stale", { expiresAt: NOW + 100 }), NOW);
       expect((await subject.read(key, NOW + 99))?.state).toBe("fresh");
       const after = await subject.read(key, NOW + 101);
-      expect(after?.state).toBe(subject.afterExpiry);
-      expect(new TextDecoder().decode(after?.value.bytes)).toBe("soon stale");
+      if (subject.afterExpiry === "gone") {
+        expect(after).toBeUndefined();
+      } else {
+        expect(after?.state).toBe(subject.afterExpiry);
+        expect(new TextDecoder().decode(after?.value.bytes)).toBe("soon stale");
+      }
     });
 
     it("overwrites a value", async () => {
@@ -166,6 +175,55 @@ export function describeTierContract(name: string, makeSubject: () => ContractSu
       const result = await subject.put(key, await valueOf("x"), NOW);
       expect(result).toMatchObject({ ok: false, failure: { reason: "invalid_key" } });
       expect(await subject.read(key, NOW)).toBeUndefined();
+    });
+  });
+}
+
+/** What a streaming tier adds to the contract: streamed reads, byte ranges, checked streamed writes. */
+export function describeStreamingContract(name: string, makeTier: () => StreamingTier | Promise<StreamingTier>): void {
+  describe(`streaming tier contract: ${name}`, () => {
+    const setup = async (label: string) => ({ tier: await makeTier(), key: `${uniquePrefix(label)}k` });
+    const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+    it("streams a stored value with its envelope", async () => {
+      const { tier, key } = await setup("stream");
+      const value = await valueOf("streamed bytes");
+      await tier.put(key, value, NOW);
+      const read = await tier.getStream(key, NOW);
+      expect(read?.envelope).toEqual(value.envelope);
+      expect(read?.range).toBeUndefined();
+      expect(text(await readAll(read!.body))).toBe("streamed bytes");
+    });
+
+    it("reads byte ranges, and misses a range past the end", async () => {
+      const { tier, key } = await setup("range");
+      await tier.put(key, await valueOf("0123456789"), NOW);
+      const middle = await tier.getStream(key, NOW, { offset: 3, length: 4 });
+      expect(middle?.range).toEqual({ offset: 3, length: 4 });
+      expect(text(await readAll(middle!.body))).toBe("3456");
+      const tail = await tier.getStream(key, NOW, { offset: 8 });
+      expect(text(await readAll(tail!.body))).toBe("89");
+      expect(middle?.envelope.size).toBe(10);
+      expect(await tier.getStream(key, NOW, { offset: 10 })).toBeUndefined();
+      expect(await tier.getStream(`${key}-never`, NOW)).toBeUndefined();
+    });
+
+    it("stores a streamed value whole", async () => {
+      const { tier, key } = await setup("put-stream");
+      const value = await valueOf("from a stream");
+      expect(await tier.putStream(key, streamOf(value)!, NOW)).toEqual({ ok: true });
+      expect(text((await tier.get(key, NOW))!.bytes)).toBe("from a stream");
+    });
+
+    it("refuses a streamed body that disagrees with its envelope, storing nothing", async () => {
+      const { tier, key } = await setup("put-stream-bad");
+      const value = await valueOf("honest");
+      const other = await valueOf("liar!!");
+      const swapped = await tier.putStream(key, { body: streamOf(other)!.body, envelope: value.envelope }, NOW);
+      expect(swapped).toMatchObject({ ok: false, failure: { reason: "invalid_envelope" } });
+      const short = await tier.putStream(key, { body: streamOf(await valueOf("hon"))!.body, envelope: value.envelope }, NOW);
+      expect(short).toMatchObject({ ok: false, failure: { reason: "invalid_envelope" } });
+      expect(await tier.get(key, NOW)).toBeUndefined();
     });
   });
 }

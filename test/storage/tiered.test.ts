@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createCacheApiTier } from "../../src/storage/cache-api-tier";
 import { generationKey } from "../../src/storage/generations";
 import { createKvTier } from "../../src/storage/kv-tier";
+import { createL0Memory } from "../../src/storage/l0-tier";
 import { createStorageCounters } from "../../src/storage/stats";
 import { createTieredStore, type TieredStore, type TieredStoreOptions } from "../../src/storage/tiered";
 import {
@@ -69,6 +70,9 @@ function storeSubject(store: TieredStore): ContractSubject {
 
 describeTierContract("tiered store (L1 + L2)", () => storeSubject(makeStore().store));
 describeTierContract("tiered store (L2 only)", () => storeSubject(makeStore({ cache: undefined }).store));
+describeTierContract("tiered store (L0 + L1 + L2)", () =>
+  storeSubject(makeStore({ l0MaxBytes: 1 << 20, l0Memory: createL0Memory() }).store),
+);
 
 const text = (bytes: Uint8Array | undefined) => new TextDecoder().decode(bytes);
 
@@ -95,7 +99,7 @@ describe("tiered store: reads", () => {
     // The L1 tier alone, under the family's current generation, now has it.
     const generation = memory.get(familyOf(key) ?? "")?.token ?? "0";
     const l1 = createCacheApiTier(cache, { baseUrl: BASE_URL, maxAgeSeconds: L1_MAX_AGE });
-    const local = await l1.getAt(key, generation);
+    const local = await l1.getAt(key, generation, NOW);
     expect(text(local?.bytes)).toBe("from kv");
     expect(local?.envelope.family).toBe("fam");
 
@@ -120,12 +124,12 @@ describe("tiered store: reads", () => {
     expect(await store.write(secretKey, secret, NOW)).toMatchObject({ ok: true });
     await store.read(secretKey, NOW); // an L2 hit would back-fill L1 for any other family
     await background.settle();
-    expect(await l1.getAt(secretKey, generationOf("sticky_random_group_number:{name}"))).toBeUndefined();
+    expect(await l1.getAt(secretKey, generationOf("sticky_random_group_number:{name}"), NOW)).toBeUndefined();
     expect(await store.read(secretKey, NOW)).toMatchObject({ state: "fresh", tier: "l2" });
 
     const plainKey = `auth:is_admin:oseh_u_${uniquePrefix("plain").replace(/[^A-Za-z0-9_-]/g, "")}`;
     expect(await store.write(plainKey, await valueOf("1", { family: "auth:is_admin:{sub}", codec: "flag" }), NOW)).toMatchObject({ ok: true });
-    expect(await l1.getAt(plainKey, generationOf("auth:is_admin:{sub}"))).toBeDefined();
+    expect(await l1.getAt(plainKey, generationOf("auth:is_admin:{sub}"), NOW)).toBeDefined();
   });
 
   it("serves stale from L2 within staleIfErrorSeconds, then misses", async () => {
@@ -334,7 +338,7 @@ describe("tiered store: purge", () => {
     for (const key of keys) {
       expect(await store.read(key, NOW)).toEqual({ state: "miss" });
       expect(await KV.get(key)).toBeNull();
-      expect(await l1.getAt(key, "0")).toBeUndefined();
+      expect(await l1.getAt(key, "0", NOW)).toBeUndefined();
     }
     expect(await store.read(survivor, NOW)).toMatchObject({ state: "fresh" });
   });
@@ -390,7 +394,7 @@ describe("tiered store: purge", () => {
     // …but once its memory of the generation is older than l1MaxAgeSeconds, it is not served,
     // although the entry is still physically in that colo's cache.
     const l1 = createCacheApiTier(otherColoCache, { baseUrl: BASE_URL, maxAgeSeconds: L1_MAX_AGE });
-    expect(text((await l1.getAt(key, oldToken))?.bytes)).toBe("cached elsewhere");
+    expect(text((await l1.getAt(key, oldToken, NOW))?.bytes)).toBe("cached elsewhere");
     expect(await other.store.read(key, NOW + 2 + L1_MAX_AGE)).toEqual({ state: "miss" });
 
     // The generation key itself survives purges and is never listed.
@@ -408,5 +412,75 @@ describe("tiered store: purge", () => {
     // A new value is written and served under the new generation.
     await store.write(key, await valueOf("v2", { family }), NOW);
     expect(await store.read(key, NOW)).toMatchObject({ state: "fresh", tier: "l1", value: { bytes: new TextEncoder().encode("v2") } });
+  });
+});
+
+describe("tiered store: L0", () => {
+  it("answers from isolate memory after an L2 read, never from an L1 hit", async () => {
+    const key = `${uniquePrefix("l0")}fam|1`;
+    await createKvTier(KV, { graceSeconds: STALE_IF_ERROR, sleep: noSleep }).put(key, await valueOf("hot", { family: "fam" }), NOW);
+    const l0Memory = createL0Memory();
+    const { store, background, counters } = makeStore({ l0MaxBytes: 1 << 20, l0Memory });
+    expect(await store.read(key, NOW)).toMatchObject({ state: "fresh", tier: "l2" });
+    await background.settle();
+    await KV.delete(key);
+    expect(await store.read(key, NOW + 1)).toMatchObject({ state: "fresh", tier: "l0" });
+    expect(counters.snapshot().fam).toMatchObject({ l0Hits: 1, l2Hits: 1 });
+
+    // Another isolate with an empty L0 finds it in the colo's L1, and does not copy it into L0.
+    const other = makeStore({ l0MaxBytes: 1 << 20, l0Memory: createL0Memory() });
+    expect(await other.store.read(key, NOW + 2)).toMatchObject({ state: "fresh", tier: "l1" });
+    expect(await other.store.read(key, NOW + 3)).toMatchObject({ state: "fresh", tier: "l1" });
+  });
+
+  it("never serves an L0 copy older than l1MaxAgeSeconds", async () => {
+    const key = `${uniquePrefix("l0-age")}fam|1`;
+    const { store } = makeStore({ cache: undefined, l0MaxBytes: 1 << 20, l0Memory: createL0Memory() });
+    await store.write(key, await valueOf("v", { family: "fam", expiresAt: NOW + 3600 }), NOW);
+    expect(await store.read(key, NOW + L1_MAX_AGE - 1)).toMatchObject({ tier: "l0" });
+    expect(await store.read(key, NOW + L1_MAX_AGE)).toMatchObject({ tier: "l2" });
+  });
+
+  it("a delete or purge in this isolate drops the L0 copy at once", async () => {
+    const prefix = uniquePrefix("l0-purge");
+    const family = `${prefix}fam`;
+    const { store } = makeStore({ l0MaxBytes: 1 << 20, l0Memory: createL0Memory() });
+    await store.write(`${family}|1`, await valueOf("a", { family }), NOW);
+    await store.write(`${family}|2`, await valueOf("b", { family }), NOW);
+    await store.delete(`${family}|1`);
+    expect(await store.read(`${family}|1`, NOW)).toEqual({ state: "miss" });
+    await store.purge({ keys: [`${family}|2`] }, NOW);
+    expect(await store.read(`${family}|2`, NOW)).toEqual({ state: "miss" });
+  });
+
+  it("another isolate's L0 copy stops being served after a family purge within the L1 bound", async () => {
+    const prefix = uniquePrefix("l0-purge-family");
+    const family = `${prefix}fam`;
+    const key = `${family}|1`;
+    const other = makeStore({ cache: undefined, l0MaxBytes: 1 << 20, l0Memory: createL0Memory() });
+    await other.store.write(key, await valueOf("elsewhere", { family, expiresAt: NOW + 3600 }), NOW);
+    await makeStore({ cache: undefined }).store.purge({ family, prefix: family }, NOW + 1);
+    // Remembered generation and L0 copy both end within l1MaxAgeSeconds.
+    expect(await other.store.read(key, NOW + L1_MAX_AGE)).toEqual({ state: "miss" });
+  });
+});
+
+describe("tiered store: a family purge's purged-before time", () => {
+  it("makes KV values stored before it misses at once, before the paged deletes reach them", async () => {
+    const prefix = uniquePrefix("purged-before");
+    const family = `${prefix}fam`;
+    const { store } = makeStore({ cache: undefined, purgePageSize: 1 });
+    await store.write(`${family}|1`, await valueOf("a", { family, expiresAt: NOW + 3600 }, NOW - 10), NOW - 10);
+    await store.write(`${family}|2`, await valueOf("b", { family, expiresAt: NOW + 3600 }, NOW - 10), NOW - 10);
+    const first = await store.purge({ family, prefix: family }, NOW);
+    expect(first.cursor).not.toBeNull(); // one key deleted, one still in KV
+    expect((await KV.list({ prefix: family })).keys).toHaveLength(1);
+    // Another isolate, once it reads the new generation, does not serve the one left in KV.
+    const other = makeStore({ cache: undefined });
+    expect(await other.store.read(`${family}|1`, NOW + 1)).toEqual({ state: "miss" });
+    expect(await other.store.read(`${family}|2`, NOW + 1)).toEqual({ state: "miss" });
+    // A value written after the purge is served.
+    await store.write(`${family}|3`, await valueOf("c", { family, expiresAt: NOW + 3600 }, NOW + 1), NOW + 1);
+    expect(await other.store.read(`${family}|3`, NOW + 2)).toMatchObject({ state: "fresh", tier: "l2" });
   });
 });

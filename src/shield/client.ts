@@ -1,0 +1,101 @@
+/**
+ * The Worker's side of the shields (docs/storage-schema.md §Shield): which object to ask, and
+ * what this isolate and colo do with the answer. The hit path (L0/L1/L2) never comes here; only
+ * misses, admin writes and purges do. Local copies (L0, L1) follow the shield's answer: written
+ * only when the shield committed (or answered from its own storage), dropped after a delete or
+ * purge.
+ */
+import { parseKey, type FamilyEntry } from "../keys";
+import { originFill, type Fill, type FillDeps, type Filler } from "../origin";
+import type { StoredValue, TieredStore } from "../storage";
+import type { FamilyShield, ShieldStats, ShieldWriteAnswer } from "./family-shield";
+import { SHIELD_COUNTERS } from "./family-shield";
+import { shieldNameFor, shieldNamesForPrefix, shieldNamesOfFamily } from "./placement";
+
+export interface ShieldClient {
+  /**
+   * The `Filler` for misses of this request's store. `fallback` fills when the shield cannot be
+   * reached; its value is served but stored nowhere, since only the shield may order writes.
+   */
+  filler(store: TieredStore, fallback: FillDeps): Filler;
+  put(key: string, family: FamilyEntry, value: StoredValue, now: number, sourceTime?: number): Promise<ShieldWriteAnswer>;
+  remove(key: string, family: FamilyEntry, now: number, sourceTime?: number): Promise<ShieldWriteAnswer>;
+  /** The O(1) part of a family purge: every shield of the family. */
+  purgeFamily(family: FamilyEntry, now: number): Promise<void>;
+  /** The O(1) part of a prefix purge: every shield whose family the prefix can match. */
+  purgePrefix(prefix: string, now: number): Promise<void>;
+  /** A family's shield counters, summed over its shards. */
+  stats(family: FamilyEntry): Promise<ShieldStats>;
+}
+
+/** Purge fan-out: at most this many shields asked at once. */
+const PURGE_CONCURRENCY = 16;
+
+async function eachLimited(names: readonly string[], run: (name: string) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < names.length) await run(names[next++] as string);
+  };
+  await Promise.all(Array.from({ length: Math.min(PURGE_CONCURRENCY, names.length) }, worker));
+}
+
+export function createShieldClient(namespace: DurableObjectNamespace<FamilyShield>, options: { shards: number }): ShieldClient {
+  const stub = (name: string) => namespace.get(namespace.idFromName(name));
+  const stubFor = (key: string, family: FamilyEntry) => stub(shieldNameFor(family, key, options.shards));
+
+  return {
+    filler(store, fallback) {
+      return {
+        async fill(key, family, now, { refresh }): Promise<Fill> {
+          const unstored = async (): Promise<Fill> => {
+            const filled = await store.singleFlight(`unstored-fill:${key}`, () => originFill(key, family, now, fallback, { refresh }));
+            return filled.kind === "value" ? { ...filled, stored: false } : filled;
+          };
+          // A view that never writes this key (a disabled family) must not have the shield write it.
+          if (store.writes?.(key) === false) return unstored();
+          let answer;
+          try {
+            answer = await stubFor(key, family).fill({ key, now, refresh });
+          } catch (error) {
+            // Unreachable or overloaded: the client is still answered, one fill per isolate.
+            console.error("shield unavailable; filling without storing", key, error instanceof Error ? error.message : String(error));
+            return unstored();
+          }
+          const { fill } = answer;
+          // The shield's own copy and a committed fill are current: keep them here too. A fill
+          // that lost to a later write leaves nothing locally either.
+          if (fill.kind === "value" && (answer.source === "shield" || answer.committed)) {
+            await store.keepLocal(key, fill.value, now);
+          }
+          return fill;
+        },
+        async forget(key, now) {
+          const parsed = parseKey(key);
+          if (parsed.ok) await stubFor(key, parsed.value.family).remove({ key, now });
+          await store.forgetLocal(key);
+        },
+      };
+    },
+
+    put: (key, family, value, now, sourceTime) =>
+      stubFor(key, family).put({ key, value, now, ...(sourceTime === undefined ? {} : { sourceTime }) }),
+
+    remove: (key, family, now, sourceTime) =>
+      stubFor(key, family).remove({ key, now, ...(sourceTime === undefined ? {} : { sourceTime }) }),
+
+    purgeFamily: (family, now) =>
+      eachLimited(shieldNamesOfFamily(family, options.shards), (name) => stub(name).purge({ prefix: "", now })),
+
+    purgePrefix: (prefix, now) =>
+      eachLimited(shieldNamesForPrefix(prefix, options.shards), (name) => stub(name).purge({ prefix, now })),
+
+    async stats(family) {
+      const total = Object.fromEntries(SHIELD_COUNTERS.map((name) => [name, 0])) as ShieldStats;
+      await eachLimited(shieldNamesOfFamily(family, options.shards), async (name) => {
+        const one = await stub(name).stats();
+        for (const counter of SHIELD_COUNTERS) total[counter] += one[counter];
+      });
+      return total;
+    },
+  };
+}
