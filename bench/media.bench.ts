@@ -14,6 +14,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { inject, it } from "vitest";
 import { createWorker } from "../src/index";
+import { setFault } from "../test/helpers/dev-origin";
 import { signToken, TEST_SECRETS } from "../test/helpers/tokens";
 import { clock, median } from "./timing";
 
@@ -49,10 +50,7 @@ it("media: a 4 MiB part from L1, R2 and passthrough, a 1 MiB range, and a 40 MiB
   const partPath = (tail: string) => `/api/1/content_files/exports/parts/oseh_cfep_${tail}.mp4`;
   const cached = partPath(`bench4MiB${run}`);
   const unserved = partPath(`benchPass4MiB${run}`);
-  await fetch(`${originUrl}/__dev/faults`, {
-    method: "POST",
-    body: JSON.stringify({ key: `s3_files:oseh_s3f_benchPass4MiB${run}`, fault: { kind: "unsupported" } }),
-  });
+  await setFault(`s3_files:oseh_s3f_benchPass4MiB${run}`, { kind: "unsupported" });
 
   const tally: Record<string, Record<string, number>> = {};
   const viaEdge = async (label: string, path: string, e: Record<string, unknown>, range?: string): Promise<number> => {
