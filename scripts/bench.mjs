@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// `npm run bench`: inside workerd (vitest.bench.config.ts), one run: the journey render
+// `npm run bench`: inside workerd (vitest.bench.config.ts), one run: media (bench/media.bench.ts:
+// a 4 MiB part from L1, R2 and passthrough, a 1 MiB range, a 40 MiB part with this run's workerd
+// processes' RSS sampled from here, per phase); the journey render
 // (bench/render.bench.ts) cold — every JWT freshly signed with jose — against the jose floor (the
 // same six SignJWT calls), warm — this second's tokens reused — against the old renderer kept in
 // bench/baseline/ as the baseline, and the renderer alone against a TransformStream passing the
@@ -8,8 +10,8 @@
 // passthrough), as requests/s and ratios taken within each round; then peak memory of a 10 MiB
 // render (bench/memory.ts, bundled with esbuild, run in Node with --expose-gc). Figures only;
 // nothing is asserted. Ratios are time ratios per round, median of the rounds.
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
@@ -21,10 +23,81 @@ function grab(output, tag) {
   return JSON.parse(line.replace(/\x1b\[[0-9;]*m/g, "").slice(line.replace(/\x1b\[[0-9;]*m/g, "").indexOf(`${tag} `) + tag.length + 1));
 }
 
-const run = spawnSync("npx", ["vitest", "run", "--config", "vitest.bench.config.ts"], { encoding: "utf8" });
+/** The parent pid of `pid` (Linux /proc), or 0. */
+function parentOf(pid) {
+  try {
+    // `pid (comm) state ppid …`; comm may hold spaces, so read after the last ")".
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return 0;
+  }
+}
+
+function descendsFrom(pid, root) {
+  for (let p = Number(pid), hops = 0; p > 1 && hops < 64; p = parentOf(p), hops++) if (p === root) return true;
+  return false;
+}
+
+/** RSS (KiB) of this run's workerd processes (under `root`) now, by pid (Linux /proc; empty elsewhere). */
+function workerdRss(root) {
+  const out = {};
+  let pids = [];
+  try {
+    pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return out;
+  }
+  for (const pid of pids) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("workerd") || !descendsFrom(pid, root)) continue;
+      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      if (rss) out[pid] = Number(rss[1]);
+    } catch {
+      // the process ended between the listing and the read
+    }
+  }
+  return out;
+}
+
+/** The workerd run, with every workerd process's RSS sampled every 50 ms (for the 40 MiB part). */
+function runVitest() {
+  return new Promise((resolve) => {
+    const child = spawn("npx", ["vitest", "run", "--config", "vitest.bench.config.ts"]);
+    let stdout = "";
+    let stderr = "";
+    const samples = [];
+    // Only this run's workerd processes: other runs on the machine have their own.
+    const timer = setInterval(() => samples.push({ at: Date.now(), rss: workerdRss(child.pid) }), 50);
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (status) => {
+      clearInterval(timer);
+      resolve({ status, stdout, stderr, samples });
+    });
+  });
+}
+
+/** Per workerd process: RSS at mark `from`, the peak until mark `to`, and at `to`. */
+function memoryDuring(samples, marks, from, to) {
+  if (!marks || marks[from] === undefined || marks[to] === undefined) return null;
+  const within = samples.filter((s) => s.at >= marks[from] && s.at <= marks[to]);
+  if (within.length === 0) return null;
+  const first = within[0].rss;
+  const last = within[within.length - 1].rss;
+  return Object.keys(first).map((pid) => ({
+    pid,
+    startKiB: first[pid],
+    peakKiB: Math.max(...within.map((s) => s.rss[pid] ?? 0)),
+    endKiB: last[pid] ?? null,
+  }));
+}
+
+const run = await runVitest();
 const render = grab(`${run.stdout}\n${run.stderr}`, "BENCH_JSON");
 const path = grab(`${run.stdout}\n${run.stderr}`, "BENCH_PATH_JSON");
-if (run.status !== 0 || render === null || path === null) {
+const media = grab(`${run.stdout}\n${run.stderr}`, "BENCH_MEDIA_JSON");
+if (run.status !== 0 || render === null || path === null || media === null) {
   process.stdout.write(run.stdout);
   process.stderr.write(run.stderr);
   console.error("bench: the workerd run failed");
@@ -91,6 +164,32 @@ console.log(`  jose floor / HMAC floor ${q.joseFloorOverHmacFloor}×   baseline 
   console.log(`    fill: edge fill − values direct ${a.fillMinusValuesDirect} (edge's own share); of a fill, ${p.fillSplit.answerMs} until the answer is read, ${p.fillSplit.waitUntilMs} in waitUntil (KV + L1 writes)`);
     console.log(`    shield: fill − fill without the shield ${a.fillMinusFillNoShield} ms (what the family shield adds to a miss)`);
   const tally = Object.entries(p.tally)
+    .map(([s, counts]) => `${s}: ${Object.entries(counts).map(([k, n]) => `${n}× ${k}`).join(", ")}`)
+    .join("\n    ");
+  console.log(`  answers (status cache-status)\n    ${tally}`);
+}
+{
+  const m = media;
+  const row = (label, key) =>
+    console.log(`  ${label.padEnd(40)} ${m.msPerRequest[key].toFixed(3).padStart(8)} ms/req  ${String(m.mibPerSecond[key]).padStart(8)} MiB/s`);
+  console.log(`media via the Worker's fetch (workerd; one request at a time, body read and waitUntil settled; median of ${m.rounds} rounds)`);
+  console.log("  4 MiB content export part");
+  row("  L1 (colo copy of the object)", "l1");
+  row("  R2 (L1_CACHE=off)", "r2");
+  row("  passthrough (origin does not serve s3_files)", "passthrough");
+  row("  straight from the dev origin", "direct");
+  console.log("  1 MiB range of it (Range: bytes=1048576-2097151)");
+  row("  from L1", "rangeL1");
+  row("  from R2", "rangeR2");
+  const r = m.ratios;
+  console.log(`    L1 / R2 ${r.l1OverR2}×   R2 / passthrough ${r.r2OverPassthrough}×   L1 / passthrough ${r.l1OverPassthrough}×   passthrough / direct ${r.passthroughOverDirect}×   range L1 / R2 ${r.rangeL1OverRangeR2}×`);
+  console.log(`  40 MiB part: fill ${m.big.fillBytes} B in ${m.big.fillMs} ms; from R2 ${m.big.hitBytes} B in ${m.big.hitMs} ms`);
+  for (const [phase, from, to] of [["fill", "big-start", "big-mid"], ["read from R2", "big-mid", "big-end"]]) {
+    const mem = memoryDuring(run.samples, m.big.marks, from, to);
+    if (mem === null) console.log(`    ${phase}: workerd RSS not sampled (no /proc?)`);
+    else for (const p of mem) console.log(`    ${phase}: workerd pid ${p.pid} RSS ${kib(p.startKiB * 1024)} before, peak ${kib(p.peakKiB * 1024)} (+${kib((p.peakKiB - p.startKiB) * 1024)}), ${p.endKiB === null ? "?" : kib(p.endKiB * 1024)} after`);
+  }
+  const tally = Object.entries(m.tally)
     .map(([s, counts]) => `${s}: ${Object.entries(counts).map(([k, n]) => `${n}× ${k}`).join(", ")}`)
     .join("\n    ");
   console.log(`  answers (status cache-status)\n    ${tally}`);

@@ -5,6 +5,7 @@
 import type { Config } from "./config";
 import { originClientFor, type FillDeps, type Filler } from "./origin";
 import type { ShieldClient } from "./shield";
+import type { MediaStore } from "./media";
 import type { Stats } from "./stats";
 import type { TieredStore } from "./storage";
 
@@ -15,6 +16,8 @@ export interface EdgeContext {
   readonly shield?: ShieldClient;
   /** Makes fills after a miss: the shields' when bound. */
   readonly filler?: Filler;
+  /** Media bytes (R2); absent without the MEDIA binding. */
+  readonly media: MediaStore | undefined;
   readonly stats: Stats;
   /** Unix seconds. */
   readonly now: () => number;
@@ -25,6 +28,7 @@ export interface EdgeContextOptions {
   config: Config;
   store: TieredStore;
   shield?: ShieldClient;
+  media?: MediaStore;
   stats: Stats;
   now: () => number;
   ctx: { waitUntil(promise: Promise<unknown>): void };
@@ -40,6 +44,7 @@ export function createEdgeContext(options: EdgeContextOptions): EdgeContext {
     config: options.config,
     store: options.store,
     ...(options.shield === undefined ? {} : { shield: options.shield, filler: options.shield.filler(options.store, fillDepsOf(options.config)) }),
+    media: options.media,
     stats: options.stats,
     now: options.now,
     waitUntil: (promise) => ctx.waitUntil(promise),

@@ -6,10 +6,11 @@ import { ADMIN_BASE, createAdminApi } from "./admin/api";
 import { ConfigError, parseConfig, type Config, type Env } from "./config";
 import { failureResponse } from "./errors";
 import { createStats, type Stats } from "./stats";
-import { createTieredStore } from "./storage";
+import { createR2Tier, createTieredStore } from "./storage";
+import { createMediaStore } from "./media";
 import { createEdgeContext, type EdgeContext } from "./context";
 import { createShieldClient, type ShieldClient } from "./shield";
-import { handleProxied } from "./origin";
+import { handleProxied, originClientFor } from "./origin";
 import { authorizeAdminIdTokenForEdge, matchEdgeRoute, routeEdgeRequest } from "./routes";
 import { observeRequest } from "./observe";
 import { disabledFamiliesOf, switchProblems, withDisabledFamilies } from "./rollout/switches";
@@ -111,20 +112,40 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
   } satisfies ExportedHandler<Env>;
 
   async function answer(request: Request, url: URL, env: Env, ctx: ExecutionContext, config: Config, stats: Stats): Promise<Response> {
-    const store = createTieredStore({
-      kv: env.CACHE,
+    const r2 = (env.MEDIA as R2Bucket | undefined) === undefined ? undefined : createR2Tier(env.MEDIA);
+    // What the tiered store and the media store share: the colo cache and its rules.
+    const local = {
       ...(config.l1Enabled ? { cache: caches.default } : {}),
-      l0MaxBytes: config.l0MaxBytes,
       l1MaxAgeSeconds: config.l1MaxAgeSeconds,
       staleIfErrorSeconds: config.staleIfErrorSeconds,
       baseUrl: url.origin,
-      waitUntil: (promise) => ctx.waitUntil(promise),
-    });
+      waitUntil: (promise: Promise<unknown>) => ctx.waitUntil(promise),
+    };
+    const store = createTieredStore({ kv: env.CACHE, ...(r2 === undefined ? {} : { media: r2 }), l0MaxBytes: config.l0MaxBytes, ...local });
     // The request path sees disabled families as never stored (EDGE_DISABLED_FAMILIES); the
     // admin API keeps the whole store, so an operator can still inspect and purge them.
     const requestStore = withDisabledFamilies(store, disabledFamiliesOf(config));
     const shield = shieldFor(env, config, shields);
-    const edge: EdgeContext = createEdgeContext({ config, store: requestStore, ...(shield === undefined ? {} : { shield }), stats, now, ctx });
+    const media =
+      r2 === undefined
+        ? undefined
+        : createMediaStore({
+            ...local,
+            r2,
+            origin: originClientFor(config),
+            collabMaxSeconds: config.collabMaxSeconds,
+            stats,
+            ...(shield === undefined ? {} : { lease: (key, family, at) => shield.lease(key, family, at) }),
+          });
+    const edge: EdgeContext = createEdgeContext({
+      config,
+      store: requestStore,
+      ...(shield === undefined ? {} : { shield }),
+      ...(media === undefined ? {} : { media }),
+      stats,
+      now,
+      ctx,
+    });
 
     try {
       if (url.pathname === ADMIN_BASE || url.pathname.startsWith(`${ADMIN_BASE}/`)) {

@@ -4,6 +4,7 @@
  * - `GET /api/1/edge/values/{key}`: the values endpoint (routes/values.ts), values token only;
  * - the journey/prompt start routes (routes/start.ts), delegating only to a bound proxy token;
  * - `/api/1/dev/{echo,stream,teapot,bytes,gzip,delegate}`: passthrough and delegation targets (routes/plain.ts);
+ * - the media routes (routes/media.ts): image exports, email images, content export parts;
  * - `/__dev/…`: test controls (routes/dev-controls.ts), behind the bearer DEV_CONTROL_SECRET.
  * Routing is on the percent-decoded path, as Starlette's; every request's target and
  * `X-Oseh-Edge` are logged for `GET /__dev/seen`.
@@ -14,6 +15,7 @@ import { checkProxyToken } from "./auth";
 import { recordSeen, type SeenRequest } from "./controls";
 import { handleDevControls, hasControlSecret } from "./routes/dev-controls";
 import { bytes, delegate, echo, gzipped, stream, teapot } from "./routes/plain";
+import { handleMedia } from "./routes/media";
 import { findStartRoute, handleStart } from "./routes/start";
 import { ORIGIN_ONLY_PREFIX, handleValues } from "./routes/values";
 
@@ -58,6 +60,8 @@ async function route(request: Request, env: DevOriginEnv, seen: SeenRequest): Pr
   const start = findStartRoute(request.method, path);
   if (start !== undefined) return handleStart(start, request, env, wallClock);
   if (path.startsWith("/__dev/")) return handleDevControls(request, url, env.DEV_CONTROL_SECRET);
+  const media = await handleMedia(request, url, env);
+  if (media !== undefined) return media;
   switch (path) {
     case "/api/1/dev/echo":
       return echo(request, url);

@@ -14,7 +14,8 @@
 
 export const CACHE_NAME = "oseh-edge";
 
-export type CacheTier = "l0" | "l1" | "l2";
+/** l0: isolate memory; r2: the media object store (src/storage/r2-tier.ts). */
+export type CacheTier = "l0" | "l1" | "l2" | "r2";
 
 export function cacheStatusHit(tier: CacheTier): string {
   return `${CACHE_NAME}; hit; detail=${tier}`;

@@ -28,6 +28,12 @@ export const VALUE_STATE_HEADER = "X-Edge-Value";
  */
 export const PASSTHROUGH_IDLE_TIMEOUT_MS = 100_000;
 
+/**
+ * Media fills stream objects of any size, so no whole-body deadline fits them: the body is cut
+ * only when the origin sends nothing for this long (a stalled S3 read).
+ */
+export const MEDIA_FILL_IDLE_TIMEOUT_MS = 30_000;
+
 export interface OriginError {
   kind: "error";
   status: 502 | 504;
@@ -40,6 +46,11 @@ export type FetchValueResult =
   | { kind: "absent" }
   | { kind: "unsupported"; reason: string }
   | OriginError;
+
+/** A value streamed from the values endpoint: its length is known before its bytes. */
+export type FetchStreamResult =
+  | { kind: "stream"; body: ReadableStream<Uint8Array>; size: number; expiresAt?: number }
+  | Exclude<FetchValueResult, { kind: "value" }>;
 
 export type PassthroughResult =
   /** `deadline`: the `Date.now()` by which a body the edge reads itself must have arrived whole. */
@@ -90,6 +101,11 @@ export interface OriginClient {
    * not from a cache of its own (docs/origin.md §3).
    */
   fetchValue(key: string, options?: { refresh?: boolean }): Promise<FetchValueResult>;
+  /**
+   * One values-endpoint call for a media value: the timeout covers the response head; the body
+   * streams under an idle deadline (MEDIA_FILL_IDLE_TIMEOUT_MS) and must have a Content-Length.
+   */
+  fetchValueStream(key: string): Promise<FetchStreamResult>;
 }
 
 function describeError(error: unknown): string {
@@ -105,6 +121,24 @@ export function parseExpiresAtHeader(value: string | null): { ok: true; expiresA
   if (value === null) return { ok: true };
   if (!/^\d{1,12}$/.test(value.trim())) return { ok: false };
   return { ok: true, expiresAt: Number(value.trim()) };
+}
+
+/** Any values-endpoint answer but 200 (docs/origin.md), its body already read or cancelled. */
+function notAValue(response: Response, key: string): Exclude<FetchValueResult, { kind: "value" }> {
+  switch (response.status) {
+    case 404:
+      return response.headers.get(VALUE_STATE_HEADER) === "absent"
+        ? { kind: "absent" }
+        : { kind: "unsupported", reason: "values endpoint answered 404 without X-Edge-Value: absent" };
+    case 501:
+      return { kind: "unsupported", reason: "values endpoint answered 501" };
+    case 401:
+    case 403:
+      // The origin refused our token: a secret mismatch between edge and origin.
+      return { kind: "error", status: 502, message: `values endpoint refused the edge token (${response.status}) for ${key}` };
+    default:
+      return { kind: "error", status: 502, message: `values endpoint answered ${response.status} for ${key}` };
+  }
 }
 
 export function createOriginClient(options: OriginClientOptions): OriginClient {
@@ -178,26 +212,45 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
         return { kind: "error", status: 502, message: `values endpoint unreachable for ${key}: ${describeError(error)}` };
       }
 
-      const state = response.headers.get(VALUE_STATE_HEADER);
-      switch (response.status) {
-        case 200: {
-          const expires = parseExpiresAtHeader(response.headers.get(EXPIRES_AT_HEADER));
-          if (!expires.ok) return { kind: "error", status: 502, message: `values endpoint sent a malformed ${EXPIRES_AT_HEADER} for ${key}` };
-          return expires.expiresAt === undefined ? { kind: "value", bytes } : { kind: "value", bytes, expiresAt: expires.expiresAt };
-        }
-        case 404:
-          return state === "absent"
-            ? { kind: "absent" }
-            : { kind: "unsupported", reason: "values endpoint answered 404 without X-Edge-Value: absent" };
-        case 501:
-          return { kind: "unsupported", reason: "values endpoint answered 501" };
-        case 401:
-        case 403:
-          // The origin refused our token: a secret mismatch between edge and origin.
-          return { kind: "error", status: 502, message: `values endpoint refused the edge token (${response.status}) for ${key}` };
-        default:
-          return { kind: "error", status: 502, message: `values endpoint answered ${response.status} for ${key}` };
+      if (response.status !== 200) return notAValue(response, key);
+      const expires = parseExpiresAtHeader(response.headers.get(EXPIRES_AT_HEADER));
+      if (!expires.ok) return { kind: "error", status: 502, message: `values endpoint sent a malformed ${EXPIRES_AT_HEADER} for ${key}` };
+      return expires.expiresAt === undefined ? { kind: "value", bytes } : { kind: "value", bytes, expiresAt: expires.expiresAt };
+    },
+
+    async fetchValueStream(key) {
+      const url = `${base}${VALUES_PATH}${encodeURIComponent(key)}`;
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(new DOMException("values endpoint head timed out", "TimeoutError")), config.originTimeoutMs);
+      let response: Response;
+      try {
+        response = await doFetch(url, {
+          method: "GET",
+          headers: { [EDGE_TOKEN_HEADER]: await getValuesToken(config.edgeOriginSecret, tokenClock()), Accept: "application/octet-stream" },
+          signal: controller.signal,
+        });
+      } catch (error) {
+        if (controller.signal.aborted || isTimeout(error)) return { kind: "error", status: 504, message: `values endpoint timed out after ${config.originTimeoutMs} ms for ${key}` };
+        return { kind: "error", status: 502, message: `values endpoint unreachable for ${key}: ${describeError(error)}` };
+      } finally {
+        clearTimeout(timer);
       }
+      const refuse = async (message: string): Promise<OriginError> => {
+        await response.body?.cancel().catch(() => undefined);
+        return { kind: "error", status: 502, message };
+      };
+      if (response.status !== 200) {
+        await response.body?.cancel().catch(() => undefined);
+        return notAValue(response, key);
+      }
+      const expires = parseExpiresAtHeader(response.headers.get(EXPIRES_AT_HEADER));
+      if (!expires.ok) return refuse(`values endpoint sent a malformed ${EXPIRES_AT_HEADER} for ${key}`);
+      const length = response.headers.get("Content-Length");
+      // R2 takes a stream only with its length known up front (and it bounds what is written).
+      if (length === null || !/^\d{1,15}$/.test(length)) return refuse(`values endpoint sent no Content-Length for media value ${key}`);
+      const body = withIdleTimeout(response.body ?? new ReadableStream({ start: (c) => c.close() }), MEDIA_FILL_IDLE_TIMEOUT_MS);
+      const size = Number(length);
+      return expires.expiresAt === undefined ? { kind: "stream", body, size } : { kind: "stream", body, size, expiresAt: expires.expiresAt };
     },
   };
 }

@@ -3,8 +3,8 @@
  * with a proxy token, the values endpoint with the values token), read-through loads with fill on miss and
  * stale-if-error, the delegated render, and the `Cache-Status` vocabulary.
  */
-export { createOriginClient, parseExpiresAtHeader, EXPIRES_AT_HEADER, VALUES_PATH, VALUE_STATE_HEADER } from "./client";
-export type { FetchValueResult, OriginClient, OriginClientConfig, OriginClientOptions, OriginError, PassthroughResult } from "./client";
+export { createOriginClient, parseExpiresAtHeader, EXPIRES_AT_HEADER, MEDIA_FILL_IDLE_TIMEOUT_MS, VALUES_PATH, VALUE_STATE_HEADER } from "./client";
+export type { FetchStreamResult, FetchValueResult, OriginClient, OriginClientConfig, OriginClientOptions, OriginError, PassthroughResult } from "./client";
 export {
   getValuesToken,
   mintProxyToken,

@@ -27,6 +27,10 @@ export function createRouteIo(edge: EdgeContext, now: number): RouteIo {
       const load = toRouteLoad(outcome);
       return load.kind === "value" && outcome.kind === "value" && outcome.state === "stale" ? { ...load, stale: true } : load;
     },
+    async readMedia(key, family, plan) {
+      if (edge.media === undefined) return { kind: "passthrough", reason: "no MEDIA bucket bound" };
+      return edge.media.read(key, family, now, plan);
+    },
     passthrough(request) {
       return handleProxied(request, {
         config: edge.config,

@@ -5,6 +5,7 @@
  */
 import type { TokenService } from "../auth/jwt";
 import type { FamilyEntry } from "../keys";
+import type { MediaRead, RangePlan } from "../media";
 
 export type LoadResult =
   /** The value's bytes; `cacheStatus` is the `Cache-Status` header value describing how. */
@@ -32,6 +33,11 @@ export interface RouteIo {
   readonly now: number;
   readonly tokens: TokenService;
   load(key: string, family: FamilyEntry, options?: LoadOptions): Promise<LoadResult>;
+  /**
+   * A media object's bytes (R2 / colo cache / streaming fill) shaped by `plan(size)`; a
+   * passthrough when the edge has no media store or the origin does not serve the family.
+   */
+  readMedia(key: string, family: FamilyEntry, plan: (size: number) => RangePlan): Promise<MediaRead>;
   /** Forward the request to the origin unchanged and stream its answer back. */
   passthrough(request: Request): Promise<Response>;
 }

@@ -73,10 +73,25 @@ export function planWebPlaylist(params: URLSearchParams, authorization: string |
   const presignParam = parseOptionalPyBool(lastQueryValue(params, "presign"));
   if (!presignParam.ok) return { kind: "passthrough", reason: "bool spelling not handled at the edge" };
   const presign = presignParam.value ?? authorization === null;
-  const jwt = lastQueryValue(params, "jwt");
-  const checked = authorization ?? (jwt === null ? null : `bearer ${jwt}`);
+  const checked = headerElseQuery(params, authorization);
   if (checked === null) return NOT_SET;
   return fromBearer(checked, (token) => (presign ? token : null));
+}
+
+/** The header if given, else `"bearer " + jwt` (the last `?jwt=`, as FastAPI reads it), else null. */
+function headerElseQuery(params: URLSearchParams, authorization: string | null): string | null {
+  const jwt = lastQueryValue(params, "jwt");
+  return authorization ?? (jwt === null ? null : `bearer ${jwt}`);
+}
+
+/**
+ * `image_files/routes/image.py` and `content_files/exports/parts/routes/show.py`: the header
+ * wins, else `"bearer " + jwt`, else not set (401). Nothing is presigned.
+ */
+export function planMediaCredential(params: URLSearchParams, authorization: string | null): Credential {
+  const checked = headerElseQuery(params, authorization);
+  if (checked === null) return NOT_SET;
+  return fromBearer(checked, () => null);
 }
 
 /**

@@ -8,7 +8,7 @@ import { gunzip, decodeU64Json } from "../render/u64";
 import { ANY_KEY, createM3uPresigner, EACH_ELEMENT, presignJsonUrls, type JsonUrlPath } from "../render/presign";
 import { concatBytes } from "../util/bytes";
 import type { RouteIo, RouteRequest } from "./io";
-import { routeKey } from "./keys";
+import { loadKey, type Loaded } from "./load-key";
 import { planMobileFilters } from "./mobile-filters";
 import { JSON_CONTENT_TYPE, M3U_CONTENT_TYPE } from "./content-types";
 import { authOutcome, passthroughOutcome, type RouteOutcome } from "./respond";
@@ -26,28 +26,6 @@ const INVALID = { reason: "invalid", detail: "" } as const;
 const IMAGE_PLAYLIST_URLS: JsonUrlPath = ["items", ANY_KEY, EACH_ELEMENT, "url"];
 /** `show_web_playlist.py`: `for item in raw.exports: item.url += "?" + urlencode(...)`, nothing else. */
 const WEB_PLAYLIST_URLS: JsonUrlPath = ["exports", EACH_ELEMENT, "url"];
-
-type Loaded =
-  | { ok: true; bytes: Uint8Array; cacheStatus: string; stale: boolean }
-  | { ok: false; outcome: RouteOutcome }
-  | { ok: false; absent: true; cacheStatus: string };
-
-/** Load one key; a refused key or an unavailable family is a passthrough. */
-async function loadKey(io: RouteIo, family: string, values: readonly string[]): Promise<Loaded> {
-  const key = routeKey(family, values);
-  if (!key.ok) return { ok: false, outcome: passthroughOutcome(key.reason) };
-  const loaded = await io.load(key.key, key.family);
-  switch (loaded.kind) {
-    case "value":
-      return { ok: true, bytes: loaded.bytes, cacheStatus: loaded.cacheStatus, stale: loaded.stale === true };
-    case "absent":
-      return { ok: false, absent: true, cacheStatus: loaded.cacheStatus };
-    case "passthrough":
-      return { ok: false, outcome: passthroughOutcome(loaded.reason) };
-    default:
-      return loaded satisfies never;
-  }
-}
 
 /** A value the origin says does not exist: the origin's own route answers it (its 404 bodies). */
 function absentOrOutcome(loaded: Exclude<Loaded, { ok: true }>, reason: string): RouteOutcome {

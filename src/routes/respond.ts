@@ -24,6 +24,14 @@ export type RouteOutcome =
       headers: ReadonlyArray<readonly [string, string]>;
       cacheStatus: string;
     }
+  /** Media answers (./media.ts): any status, headers in the backend's order, a streamed body. */
+  | {
+      kind: "media";
+      status: number;
+      headers: ReadonlyArray<readonly [string, string]>;
+      body: ReadableStream<Uint8Array> | string | null;
+      cacheStatus: string;
+    }
   | { kind: "auth"; failure: AuthFailure }
   | { kind: "invalid-filters"; detail: readonly ValidationItem[] }
   /** `request`: what to forward when the route has read the original's body (./admin.ts). */
@@ -53,6 +61,14 @@ export async function respond(outcome: RouteOutcome, request: Request, io: Route
       const headers = new Headers();
       for (const [name, value] of outcome.headers) headers.append(name, value);
       return withEdgeHeaders(fixedResponse(outcome.body, { status: 200, headers }), outcome.cacheStatus, startedAt);
+    }
+    case "media": {
+      const headers = new Headers();
+      for (const [name, value] of outcome.headers) headers.append(name, value);
+      // The runtime sends a stream chunked unless its length is fixed; the backend sends Content-Length.
+      const length = headers.get("Content-Length");
+      const body = outcome.body === null || typeof outcome.body === "string" || length === null ? outcome.body : outcome.body.pipeThrough(new FixedLengthStream(Number(length)));
+      return withEdgeHeaders(new Response(body, { status: outcome.status, headers }), outcome.cacheStatus, startedAt);
     }
     case "auth": {
       // The backend's exact 401/403 bodies (models.py, blocks-spec conventions).

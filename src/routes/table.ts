@@ -20,13 +20,17 @@ import { ADMIN_ROUTES, ADMIN_PREFIX, type AdminRoute } from "./admin-table";
 import { serveAdminRoute, serveTopSharers } from "./admin";
 import type { RouteIo, RouteRequest } from "./io";
 import type { RouteOutcome } from "./respond";
+import { serveEmailImage, serveExportPart, serveImageExport } from "./media";
 import { serveImagePlaylist, serveMobilePlaylist, serveTranscript, serveVodPlaylist, serveWebPlaylist } from "./resource";
 
 type Handler = (route: RouteRequest, io: RouteIo) => Promise<RouteOutcome>;
 
 export interface EdgeRoute {
   readonly method: "GET" | "POST";
-  /** `{name}` is a whole segment; `{name}.ext` a segment with a fixed suffix. */
+  /**
+   * `{name}` is a whole segment; `{name}.ext` a segment with a fixed suffix; `{name}.{ext}` two
+   * params split at the last dot (Starlette's greedy `(?P<name>[^/]+)\.(?P<ext>[^/]+)`).
+   */
   readonly path: string;
   /** `null`: a backend route the edge leaves to the origin (it shadows a later edge route). */
   readonly handler: Handler | null;
@@ -48,9 +52,13 @@ function adminEntry(admin: AdminRoute): EdgeRoute {
 }
 
 export const EDGE_ROUTES: readonly EdgeRoute[] = [
-  // image_files/router.py: dev_show/{uid} and image/{uid}.{ext} come first but cannot overlap.
+  // image_files/router.py: dev_show, image/{uid}.{ext}, playlist, image/email/{uid}.{ext}; none
+  // of them overlap (the segment counts differ).
+  { method: "GET", path: "/api/1/image_files/image/{uid}.{ext}", handler: (r, io) => serveImageExport(r, uidOf(r), io) },
   { method: "GET", path: "/api/1/image_files/playlist/{uid}", handler: (r, io) => serveImagePlaylist(r, uidOf(r), io) },
+  { method: "GET", path: "/api/1/image_files/image/email/{uid}.{ext}", handler: (r, io) => serveEmailImage(r, uidOf(r), r.params["ext"] ?? "", io) },
   // content_files/router.py: exports (prefix /exports) first, then dev_show, web.json, android, ios.
+  { method: "GET", path: "/api/1/content_files/exports/parts/{uid}.{ext}", handler: (r, io) => serveExportPart(r, uidOf(r), io) },
   { method: "GET", path: "/api/1/content_files/exports/{uid}.m3u8", handler: (r, io) => serveVodPlaylist(r, uidOf(r), io) },
   { method: "GET", path: "/api/1/content_files/dev_show/{uid}", handler: null },
   { method: "GET", path: "/api/1/content_files/{uid}/web.json", handler: (r, io) => serveWebPlaylist(r, uidOf(r), io) },
@@ -65,6 +73,8 @@ export const EDGE_ROUTES: readonly EdgeRoute[] = [
 interface CompiledSegment {
   literal?: string;
   param?: string;
+  /** The second param of `{name}.{ext}`. */
+  extParam?: string;
   suffix?: string;
 }
 
@@ -80,6 +90,8 @@ function compile(route: EdgeRoute): CompiledRoute {
     .split("/")
     .slice(1)
     .map((segment): CompiledSegment => {
+      const withExt = /^\{(\w+)\}\.\{(\w+)\}$/.exec(segment);
+      if (withExt !== null) return { param: withExt[1] ?? "", extParam: withExt[2] ?? "" };
       const match = /^\{(\w+)\}(.*)$/.exec(segment);
       return match === null ? { literal: segment } : { param: match[1] ?? "", suffix: match[2] ?? "" };
     });
@@ -100,6 +112,14 @@ function matchPath(compiled: CompiledRoute, parts: readonly string[]): Record<st
     const part = parts[i] as string;
     if (segment.literal !== undefined) {
       if (part !== segment.literal) return undefined;
+      continue;
+    }
+    if (segment.extParam !== undefined) {
+      // `[^/]+\.[^/]+`, the first greedy: the split is at the last dot.
+      const dot = part.lastIndexOf(".");
+      if (dot <= 0 || dot === part.length - 1) return undefined;
+      params[segment.param ?? ""] = part.slice(0, dot);
+      params[segment.extParam] = part.slice(dot + 1);
       continue;
     }
     const suffix = segment.suffix ?? "";

@@ -7,10 +7,16 @@
  */
 import { parseKey, type FamilyEntry } from "../keys";
 import { originFill, type Fill, type FillDeps, type Filler } from "../origin";
-import type { StoredValue, TieredStore } from "../storage";
+import type { PutResult, StoredValue, TieredStore } from "../storage";
 import type { FamilyShield, ShieldStats, ShieldWriteAnswer } from "./family-shield";
 import { SHIELD_COUNTERS } from "./family-shield";
 import { shieldNameFor, shieldNamesForPrefix, shieldNamesOfFamily } from "./placement";
+
+/** A fill whose bytes go elsewhere (media: origin → R2 → client), started at the shield. */
+export interface ShieldLease {
+  /** Runs `publish` only if no write or purge of the key reached the shield since the lease. */
+  commit(publish: () => Promise<PutResult>, now: number): Promise<{ committed: boolean; result?: PutResult }>;
+}
 
 export interface ShieldClient {
   /**
@@ -26,6 +32,8 @@ export interface ShieldClient {
   purgePrefix(prefix: string, now: number): Promise<void>;
   /** A family's shield counters, summed over its shards. */
   stats(family: FamilyEntry): Promise<ShieldStats>;
+  /** Opens a lease for a fill that streams elsewhere; take it before asking the origin. */
+  lease(key: string, family: FamilyEntry, now: number): Promise<ShieldLease>;
 }
 
 /** Purge fan-out: at most this many shields asked at once. */
@@ -88,6 +96,17 @@ export function createShieldClient(namespace: DurableObjectNamespace<FamilyShiel
 
     purgePrefix: (prefix, now) =>
       eachLimited(shieldNamesForPrefix(prefix, options.shards), (name) => stub(name).purge({ prefix, now })),
+
+    async lease(key, family, now) {
+      const shield = stubFor(key, family);
+      const { lease } = await shield.lease({ key, now });
+      return {
+        async commit(publish, at) {
+          const answer = await shield.commitLease({ key, lease, now: at }, publish);
+          return answer.result === undefined ? { committed: answer.committed } : { committed: answer.committed, result: answer.result };
+        },
+      };
+    },
 
     async stats(family) {
       const total = Object.fromEntries(SHIELD_COUNTERS.map((name) => [name, 0])) as ShieldStats;

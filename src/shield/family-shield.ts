@@ -16,7 +16,7 @@ import { DurableObject } from "cloudflare:workers";
 import { parseConfig, type Config, type Env } from "../config";
 import { parseKey } from "../keys";
 import { originClientFor, originFill, type Fill } from "../origin";
-import { createTieredStore, type PutResult, type StoredValue, type TieredStore } from "../storage";
+import { createR2Tier, createTieredStore, type PutResult, type StoredValue, type TieredStore } from "../storage";
 import {
   beginFill,
   createOrdering,
@@ -83,6 +83,7 @@ export class FamilyShield extends DurableObject<Env> {
       // KV only: the shield has no colo cache of its own, and its own storage is its L1.
       const store = createTieredStore({
         kv: this.env.CACHE,
+        ...(this.env.MEDIA === undefined ? {} : { media: createR2Tier(this.env.MEDIA) }),
         l1MaxAgeSeconds: config.l1MaxAgeSeconds,
         staleIfErrorSeconds: config.staleIfErrorSeconds,
         baseUrl: "https://shield.invalid/",

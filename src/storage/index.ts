@@ -38,4 +38,5 @@ export {
   type WriteResult,
 } from "./tiered";
 export { createStorageCounters, STORAGE_COUNTERS, type StorageCounter, type StorageCounters } from "./stats";
-export { MAX_VALUE_BYTES, PURGE_PAGE_SIZE, KV_PROPAGATION_SECONDS } from "./limits";
+export { MAX_VALUE_BYTES, MEDIA_MAX_OBJECT_BYTES, PURGE_PAGE_SIZE, KV_PROPAGATION_SECONDS } from "./limits";
+export { createR2Tier, type ObjectWriter, type PendingEnvelope, type R2Tier } from "./r2-tier";

@@ -58,3 +58,9 @@ export const WRITE_SKIP_SLACK_FRACTION = 0.1;
 
 /** … and at most this many seconds. A KV write costs 10× a read and is capped at 1/s/key. */
 export const WRITE_SKIP_MAX_SLACK_SECONDS = 60;
+
+/**
+ * Largest media object a fill writes to R2 (1 GiB). R2 takes up to 5 GiB in one put, but a fill
+ * streams through one invocation; larger objects are passed through to the origin instead.
+ */
+export const MEDIA_MAX_OBJECT_BYTES = 1024 * 1024 * 1024;

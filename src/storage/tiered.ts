@@ -25,6 +25,7 @@ import {
   type StorageCounterValues,
   UNKNOWN_FAMILY,
 } from "./stats";
+import type { R2Tier } from "./r2-tier";
 import type { Envelope, GenerationalTier, StorageFailure, StoredValue } from "./tier";
 
 export type ReadResult =
@@ -59,8 +60,16 @@ export interface ListResult {
   cursor: string | null;
 }
 
+/** The family whose bytes live in R2 (./r2-tier.ts), not KV. */
+export const MEDIA_KEY_PREFIX = "s3_files:";
+
 export interface TieredStoreOptions {
   kv: KVNamespace;
+  /**
+   * The media tier (R2): deletes and purges of `s3_files:` keys remove its pointers. Reads and
+   * fills of media go through src/media/, not this store.
+   */
+  media?: Pick<R2Tier, "delete" | "listKeys">;
   /** The colo-local tier; absent (workers.dev, tests) means every read goes to KV. */
   cache?: Cache;
   /**
@@ -379,6 +388,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
 
     async delete(key) {
       if (isReservedKey(key)) return;
+      if (options.media !== undefined && key.startsWith(MEDIA_KEY_PREFIX)) await options.media.delete(key);
       await deleteCounted(key);
       await store.forgetLocal(key);
     },
@@ -439,13 +449,20 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
         } else {
           l1Generations = async (key) => [await generationFor(key, now)];
         }
-        const page = await listCounted({
-          prefix: selector.prefix,
-          limit: pageSize,
-          ...(selector.cursor !== undefined && selector.cursor !== "" ? { cursor: selector.cursor } : {}),
-        });
-        keys = page.keys.map((k) => k.name);
-        cursor = page.list_complete ? null : page.cursor;
+        if (options.media !== undefined && selector.prefix.startsWith(MEDIA_KEY_PREFIX)) {
+          // Media keys live only as R2 pointers: page through those instead of KV.
+          const page = await options.media.listKeys(selector.prefix, selector.cursor, pageSize);
+          keys = page.keys;
+          cursor = page.cursor;
+        } else {
+          const page = await listCounted({
+            prefix: selector.prefix,
+            limit: pageSize,
+            ...(selector.cursor !== undefined && selector.cursor !== "" ? { cursor: selector.cursor } : {}),
+          });
+          keys = page.keys.map((k) => k.name);
+          cursor = page.list_complete ? null : page.cursor;
+        }
       }
 
       // A family's literal prefix can be shared by another family (`daily_journey_share_links:`
@@ -456,6 +473,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
           !isReservedKey(key) && keyProblem(key) === null && (onlyFamily === undefined || familyOf(key) === onlyFamily),
       );
       await forEachLimited(targets, PURGE_DELETE_CONCURRENCY, async (key) => {
+        if (options.media !== undefined && key.startsWith(MEDIA_KEY_PREFIX)) await options.media.delete(key);
         await deleteCounted(key);
         await deleteLocal(key, await l1Generations(key));
         counters.count(familyLabel(key), "purged");

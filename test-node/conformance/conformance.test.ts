@@ -75,7 +75,8 @@ describe("against the dev origin", () => {
     expect(run.stderr).toBe("");
     expect(failures(run.stdout)).toEqual([]);
     expect(run.stdout).toMatch(/\n(\d+) checks: \1 passed, 0 failed\n$/);
-    expect(run.stdout).toContain("ok   value s3_files:oseh_s3f_conformance — not served (501)");
+    expect(run.stdout).toContain("ok   value s3_files:oseh_s3f_conformance — 200, 41234 bytes, bytes");
+    expect(run.stdout).toContain("ok   value updater-lock-key — not served (501)");
     expect(run.stdout).toContain("ok   delegate POST /api/1/users/me/start_ai_journey: the document validates and renders");
     expect(run.code).toBe(0);
   });

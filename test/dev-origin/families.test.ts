@@ -9,7 +9,7 @@ import { FAMILIES, parseKey, validateValueDeep } from "../../src/keys";
 import { getValue } from "./helpers";
 
 /** Families the dev origin answers 501 for (docs/origin.md). */
-const NOT_SERVED = new Set(["s3_files:{uid}", "updater-lock-key"]);
+const NOT_SERVED = new Set(["updater-lock-key"]);
 
 describe("dev origin fixtures cover the registry", () => {
   it("has exactly one fixture per registered family, and no others", () => {

@@ -108,8 +108,8 @@ describe("read-through", () => {
     const h = createHarness();
     const absent = await loadThroughCache("journeys:external:oseh_j_missing", JOURNEY, wallNow(), h.deps);
     expect(absent).toEqual({ kind: "absent" });
-    const s3 = "s3_files:oseh_s3f_devObject000000000001";
-    const unsupported = await loadThroughCache(s3, familyOf(s3), wallNow(), h.deps);
+    const lock = "updater-lock-key";
+    const unsupported = await loadThroughCache(lock, familyOf(lock), wallNow(), h.deps);
     expect(unsupported.kind).toBe("passthrough");
     expect(toRouteLoad(unsupported).kind).toBe("passthrough");
   });

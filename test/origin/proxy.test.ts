@@ -244,6 +244,7 @@ describe("templates that pass the codec but do not render", () => {
     const served: string[] = [];
     const origin = {
       passthrough: (request: Request) => real.origin.passthrough(request),
+      fetchValueStream: (key: string) => real.origin.fetchValueStream(key),
       fetchValue: async (key: string) => {
         served.push(key);
         return { kind: "value" as const, bytes: UNRENDERABLE };

@@ -128,6 +128,7 @@ describe("EDGE_MODE=passthrough", () => {
         return { kind: "response", response, deadline: Date.now() + 5000 };
       },
       fetchValue: () => Promise.reject(new Error("passthrough mode never fetches a value")),
+      fetchValueStream: () => Promise.reject(new Error("passthrough mode never fetches a value")),
     };
     const harness = createHarness();
     const deps = harness.proxyDeps(() => wallNow());

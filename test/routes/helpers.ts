@@ -44,6 +44,9 @@ export function createTestIo(now: number, values: Record<string, Stored>): TestI
       }
       return { kind: "passthrough", reason: value.passthrough };
     },
+    async readMedia() {
+      return { kind: "passthrough", reason: "no media in this table" };
+    },
     async passthrough(request: Request): Promise<Response> {
       passthroughs.push(request);
       return new Response(PASSTHROUGH_BODY, { status: 299 });

@@ -71,6 +71,10 @@ export async function handleValues(request: Request, path: string, env: DevOrigi
       const half = produced.bytes.slice(0, Math.floor(produced.bytes.length / 2));
       return new Response(cut === "truncated" ? half : stallingBody(half, cut.stallMs), { status: 200, headers });
     }
+    case "stream":
+      // A length the edge can trust before the body (it writes R2 through a FixedLengthStream).
+      // A stream keeps its Content-Length only with a fixed length (the runtime sends others chunked).
+      return new Response(produced.open().pipeThrough(new FixedLengthStream(produced.size)), { status: 200, headers: { "Content-Type": "application/octet-stream", "Content-Length": String(produced.size) } });
     case "absent":
       return edgeJson(404, "not_found", "no value for that key", "absent");
     case "unsupported":

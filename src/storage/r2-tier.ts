@@ -1,0 +1,314 @@
+/**
+ * The R2 tier (binding `MEDIA`): media bytes (`s3_files:{uid}`), which KV cannot hold (over
+ * 25 MiB) nor read by range. Layout (docs/storage-schema.md §R2):
+ * - `objects/<id>`: the bytes, written once and never overwritten, with the envelope in the
+ *   object's custom metadata. `<id>` is the sha256 when it is known before the write (a whole
+ *   value), else a fresh uuid (a streamed fill learns its sha256 only once the bytes have passed,
+ *   and R2 cannot rename): either way an object key never names two different byte strings.
+ * - `pointers/<family key>`: an empty object whose custom metadata is the envelope plus the
+ *   object key. Only `commitPointer` writes it, so an object that is still being written, or one
+ *   whose fill lost to a purge, is never readable by key.
+ * R2 is strongly consistent (read-after-write, everywhere), so a committed pointer is seen at
+ * once by every colo, and a deleted one is gone at once.
+ */
+import { checkStorable, isEnvelope, keyProblem, pickEnvelope } from "./envelope";
+import { MEDIA_MAX_OBJECT_BYTES } from "./limits";
+import { resolveRange } from "./streams";
+import { concatBytes } from "../util/bytes";
+import type { AddressedTier, ByteRange, Envelope, ObjectWriteResult, Pointer, PutResult, StorageFailure, StoredValue, StreamedValue } from "./tier";
+
+const OBJECT_PREFIX = "objects/";
+const POINTER_PREFIX = "pointers/";
+/** Zeros written at a time when completing a failed body (see `finish`). */
+const PAD_CHUNK_BYTES = 64 * 1024;
+/**
+ * Origin bodies arrive in chunks of a few KiB, and each write into an R2 upload costs a round of
+ * the upload's pipe: chunks are gathered to this size first (the only bytes a writer holds).
+ */
+const WRITE_BATCH_BYTES = 256 * 1024;
+
+/** An envelope before its bytes have been seen: size and sha256 are learnt while writing. */
+export type PendingEnvelope = Omit<Envelope, "sha256">;
+
+/** Bytes of a new object, fed in order by one writer (a fill serving its client meanwhile). */
+export interface ObjectWriter {
+  readonly objectKey: string;
+  /** Resolves once R2 has taken the chunk (backpressure); false once the write has failed. */
+  write(chunk: Uint8Array): Promise<boolean>;
+  /** Ends the write: the pointer to commit, or why nothing was stored. */
+  close(): Promise<ObjectWriteResult>;
+  /** Abandons the write (the source failed); nothing is stored. */
+  fail(reason?: unknown): Promise<ObjectWriteResult>;
+}
+
+/** The addressed tier, plus what a fill needs: an object read by pointer and a writer fed chunk by chunk. */
+export interface R2Tier extends AddressedTier {
+  readonly name: "r2";
+  /** The object's bytes (or a range of them) as a stream; undefined when the object is gone. */
+  readObject(pointer: Pointer, range?: ByteRange): Promise<ReadableStream<Uint8Array> | undefined>;
+  /**
+   * A new object of exactly `envelope.size` bytes (a FixedLengthStream enforces it), hashed on
+   * the way: for a fill, which learns the sha256 only once the bytes have passed. Publishes nothing.
+   */
+  openObject(envelope: PendingEnvelope): ({ ok: true } & ObjectWriter) | { ok: false; failure: StorageFailure };
+  /** One page of family keys that have a pointer, under `prefix` (purges). */
+  listKeys(prefix: string, cursor: string | undefined, limit: number): Promise<{ keys: string[]; cursor: string | null }>;
+}
+
+function envelopeMetadata(envelope: Envelope): Record<string, string> {
+  const e = pickEnvelope(envelope);
+  return { family: e.family, storedAt: String(e.storedAt), expiresAt: String(e.expiresAt), codec: e.codec, size: String(e.size), sha256: e.sha256 };
+}
+
+function envelopeFrom(meta: Record<string, string> | undefined): Envelope | undefined {
+  if (meta === undefined) return undefined;
+  const number = (text: string | undefined) => (text !== undefined && /^\d{1,15}$/.test(text) ? Number(text) : NaN);
+  const envelope = {
+    family: meta["family"],
+    storedAt: number(meta["storedAt"]),
+    expiresAt: number(meta["expiresAt"]),
+    codec: meta["codec"],
+    size: number(meta["size"]),
+    sha256: meta["sha256"],
+  };
+  return isEnvelope(envelope) ? envelope : undefined;
+}
+
+function backendError(error: unknown): { ok: false; failure: StorageFailure } {
+  return { ok: false, failure: { reason: "backend_error", message: `R2: ${error instanceof Error ? error.message : String(error)}` } };
+}
+
+function hex(buffer: ArrayBuffer): string {
+  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function createR2Tier(bucket: R2Bucket): R2Tier {
+  const pointerKey = (key: string) => `${POINTER_PREFIX}${key}`;
+
+  async function readPointer(key: string): Promise<Pointer | undefined> {
+    const head = await bucket.head(pointerKey(key));
+    const envelope = envelopeFrom(head?.customMetadata);
+    const objectKey = head?.customMetadata?.["object"];
+    if (envelope === undefined || objectKey === undefined || !objectKey.startsWith(OBJECT_PREFIX)) return undefined;
+    return { objectKey, envelope };
+  }
+
+  async function commitPointer(key: string, pointer: Pointer): Promise<PutResult> {
+    if (!isEnvelope(pointer.envelope) || !pointer.objectKey.startsWith(OBJECT_PREFIX)) {
+      return { ok: false, failure: { reason: "invalid_envelope", message: "a pointer needs a whole envelope and an object key" } };
+    }
+    const badKey = keyProblem(key);
+    if (badKey !== null) return { ok: false, failure: { reason: "invalid_key", message: badKey } };
+    try {
+      await bucket.put(pointerKey(key), null, { customMetadata: { ...envelopeMetadata(pointer.envelope), object: pointer.objectKey } });
+      return { ok: true };
+    } catch (error) {
+      return backendError(error);
+    }
+  }
+
+  async function readObject(pointer: Pointer, range?: ByteRange): Promise<ReadableStream<Uint8Array> | undefined> {
+    const object = await bucket.get(pointer.objectKey, range === undefined ? {} : { range });
+    return object === null ? undefined : (object.body as ReadableStream<Uint8Array>);
+  }
+
+  /** Whole bytes (known sha256) under their content address; nothing is published. */
+  async function putWhole(value: StoredValue): Promise<ObjectWriteResult> {
+    const objectKey = `${OBJECT_PREFIX}${value.envelope.sha256}`;
+    try {
+      await bucket.put(objectKey, value.bytes, { customMetadata: envelopeMetadata(value.envelope), sha256: value.envelope.sha256 });
+    } catch (error) {
+      return backendError(error);
+    }
+    return { ok: true, pointer: { objectKey, envelope: pickEnvelope(value.envelope) } };
+  }
+
+  /** A streamed value with a whole envelope: written, then checked against it (else deleted). */
+  async function putStreamed(value: StreamedValue): Promise<ObjectWriteResult> {
+    if (value.range !== undefined || !isEnvelope(value.envelope)) {
+      await value.body.cancel().catch(() => undefined);
+      return { ok: false, failure: { reason: "invalid_envelope", message: "only a whole value with a whole envelope can be stored" } };
+    }
+    const { sha256, ...pending } = value.envelope;
+    const writer = openObject(pending);
+    if (!writer.ok) {
+      await value.body.cancel().catch(() => undefined);
+      return writer;
+    }
+    const reader = value.body.getReader();
+    let tooLong = false;
+    try {
+      for (;;) {
+        const next = await reader.read();
+        if (next.done) break;
+        if (!(await writer.write(next.value))) {
+          tooLong = true;
+          await reader.cancel("object write failed").catch(() => undefined);
+          break;
+        }
+      }
+    } catch (error) {
+      return writer.fail(error);
+    }
+    const written = await writer.close();
+    if (!written.ok) {
+      const mismatch = tooLong || /body (ended|is longer)/.test(written.failure.message);
+      return mismatch ? { ok: false, failure: { reason: "invalid_envelope", message: `envelope size ${pending.size} does not match the streamed bytes` } } : written;
+    }
+    if (written.pointer.envelope.sha256 !== sha256) {
+      await bucket.delete(written.pointer.objectKey).catch(() => undefined);
+      return { ok: false, failure: { reason: "invalid_envelope", message: "streamed bytes do not match the envelope's sha256" } };
+    }
+    return written;
+  }
+
+  function openObject(pending: PendingEnvelope): { ok: true } & ObjectWriter | { ok: false; failure: StorageFailure } {
+    if (pending.size > MEDIA_MAX_OBJECT_BYTES) {
+      return { ok: false, failure: { reason: "too_large", message: `object is ${pending.size} bytes, over the ${MEDIA_MAX_OBJECT_BYTES}-byte media limit`, size: pending.size, limit: MEDIA_MAX_OBJECT_BYTES } };
+    }
+    const objectKey = `${OBJECT_PREFIX}${crypto.randomUUID()}`;
+    const digest = new crypto.DigestStream("SHA-256");
+    const digestWriter = digest.getWriter();
+    // Rejects when the write is abandoned; that failure is reported by `close`/`fail` instead.
+    digest.digest.catch(() => undefined);
+    // A known length is what lets R2 accept a stream; the object appears only once it is complete.
+    const fixed = new FixedLengthStream(pending.size);
+    const out = fixed.writable.getWriter();
+    // The object's metadata lacks only the sha256, learnt at the end; the pointer has it all.
+    const { sha256: _unknown, ...known } = envelopeMetadata({ ...pending, sha256: "" });
+    const stored = bucket.put(objectKey, fixed.readable, { customMetadata: known });
+    let storeError: unknown;
+    stored.catch((error: unknown) => {
+      storeError ??= error;
+    });
+    let written = 0;
+    let problem: unknown;
+    let batch: Uint8Array[] = [];
+    let batched = 0;
+
+    async function flush(): Promise<void> {
+      if (batched === 0) return;
+      const bytes = batch.length === 1 ? (batch[0] as Uint8Array) : concatBytes(batch);
+      batch = [];
+      batched = 0;
+      await digestWriter.write(bytes);
+      await out.write(bytes);
+    }
+
+    async function finish(): Promise<void> {
+      await flush();
+      // An R2 put is never left half-sent: the rest of a body that failed is zeros, and the
+      // finished object is then deleted (an aborted upload is R2's to clean up, and noisy).
+      for (let left = pending.size - written; left > 0 && storeError === undefined; left = pending.size - written) {
+        const n = Math.min(PAD_CHUNK_BYTES, left);
+        await out.write(new Uint8Array(n));
+        written += n;
+      }
+      await out.close();
+      await stored;
+    }
+
+    return {
+      ok: true,
+      objectKey,
+      async write(chunk) {
+        if (problem !== undefined || storeError !== undefined) return false;
+        if (written + chunk.byteLength > pending.size) {
+          problem = new Error(`body is longer than its ${pending.size} bytes`);
+          return false;
+        }
+        try {
+          batch.push(chunk);
+          batched += chunk.byteLength;
+          written += chunk.byteLength;
+          if (batched >= WRITE_BATCH_BYTES) await flush();
+          return true;
+        } catch (error) {
+          storeError ??= error;
+          return false;
+        }
+      },
+      async fail(reason) {
+        problem ??= reason ?? new Error("abandoned");
+        return this.close();
+      },
+      async close() {
+        if (problem === undefined && written < pending.size) problem = new Error(`body ended after ${written} of ${pending.size} bytes`);
+        try {
+          await finish();
+        } catch (error) {
+          storeError ??= error;
+        }
+        const failure = problem ?? storeError;
+        if (failure !== undefined) {
+          await digestWriter.abort(failure).catch(() => undefined);
+          // Nothing points at it; deleting it is tidiness, not correctness.
+          await bucket.delete(objectKey).catch(() => undefined);
+          return backendError(failure);
+        }
+        await digestWriter.close();
+        return { ok: true, pointer: { objectKey, envelope: { ...pending, sha256: hex(await digest.digest) } } };
+      },
+    };
+  }
+
+  return {
+    name: "r2",
+    readPointer,
+    readObject,
+    openObject,
+    commitPointer: (key, pointer) => commitPointer(key, pointer),
+
+    async listKeys(prefix, cursor, limit) {
+      const page = await bucket.list({ prefix: pointerKey(prefix), limit, ...(cursor === undefined || cursor === "" ? {} : { cursor }) });
+      return { keys: page.objects.map((o) => o.key.slice(POINTER_PREFIX.length)), cursor: page.truncated ? page.cursor : null };
+    },
+
+    putObject(value) {
+      return "bytes" in value ? putWhole(value) : putStreamed(value);
+    },
+
+    async get(key) {
+      const pointer = await readPointer(key);
+      if (pointer === undefined) return undefined;
+      const object = await bucket.get(pointer.objectKey);
+      if (object === null) return undefined;
+      return { bytes: new Uint8Array(await object.arrayBuffer()), envelope: pointer.envelope };
+    },
+
+    async getStream(key, _now, range) {
+      const pointer = await readPointer(key);
+      if (pointer === undefined) return undefined;
+      const resolved = resolveRange(pointer.envelope.size, range);
+      if (resolved === null) return undefined;
+      const body = await readObject(pointer, resolved.length === 0 ? undefined : resolved);
+      if (body === undefined) return undefined;
+      return { body, envelope: pointer.envelope, ...(range === undefined ? {} : { range: resolved }) };
+    },
+
+    async put(key, value: StoredValue) {
+      // Whole values (admin PUT, the contract suite) keep KV's limits, so every tier holds the
+      // same values; only streamed values may be larger.
+      const storable = checkStorable(key, value);
+      if (!storable.ok) return storable;
+      const written = await putWhole(value);
+      return written.ok ? commitPointer(key, written.pointer) : written;
+    },
+
+    async putStream(key, value) {
+      const badKey = keyProblem(key);
+      if (badKey !== null) {
+        await value.body.cancel().catch(() => undefined);
+        return { ok: false, failure: { reason: "invalid_key", message: badKey } };
+      }
+      const written = await putStreamed(value);
+      return written.ok ? commitPointer(key, written.pointer) : written;
+    },
+
+    async delete(key) {
+      // The pointer only: the value is unreadable at once. The object may be shared (a sha256
+      // name) or still streaming to a reader; the expiry rule removes it (docs/storage-schema.md).
+      await bucket.delete(pointerKey(key));
+    },
+  };
+}

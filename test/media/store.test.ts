@@ -1,0 +1,104 @@
+/**
+ * The media store against real R2, the real shield and the dev origin: a slow client is moved to
+ * R2 instead of being buffered for, a purge during a fill publishes nothing, and a second reader
+ * during a fill waits for the object instead of downloading it again.
+ */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { inject } from "vitest";
+import { devObjectSlice } from "../../dev/origin/fixtures/media";
+import { parseConfig } from "../../src/config";
+import { getFamily } from "../../src/keys";
+import { createMediaStore, FILL_CLIENT_BUFFER_BYTES, planRangeResponse } from "../../src/media";
+import { startFill } from "../../src/media/fill";
+import { createOriginClient } from "../../src/origin";
+import { createShieldClient } from "../../src/shield";
+import { createR2Tier } from "../../src/storage";
+import { readAll } from "../../src/util/bytes";
+import { fillCount, freshId, wallNow } from "../dev-origin/helpers";
+
+const MEDIA = (env as { MEDIA: R2Bucket }).MEDIA;
+const config = parseConfig({ ...(env as unknown as Record<string, unknown>), ORIGIN_URL: inject("originUrl") });
+const S3 = getFamily("s3_files:{uid}");
+if (S3 === undefined) throw new Error("s3_files is registered");
+const whole = (size: number) => planRangeResponse({ range: null, ifRange: null, contentType: "audio/mp4", size });
+
+function store(ctx: ExecutionContext) {
+  const shield = createShieldClient(env.FAMILY_SHIELD, { shards: config.shieldShards });
+  return {
+    shield,
+    media: createMediaStore({
+      r2: createR2Tier(MEDIA),
+      origin: createOriginClient({ config: { originUrl: config.originUrl, originTimeoutMs: config.originTimeoutMs, edgeOriginSecret: config.secrets.edgeOrigin } }),
+      baseUrl: "https://edge.test",
+      l1MaxAgeSeconds: 30,
+      staleIfErrorSeconds: 300,
+      collabMaxSeconds: config.collabMaxSeconds,
+      waitUntil: (promise) => ctx.waitUntil(promise),
+      lease: (key, family, now) => shield.lease(key, family, now),
+    }),
+  };
+}
+
+/** A source of `size` bytes in 64 KiB chunks, counting how far it has been read. */
+function countingSource(size: number) {
+  const state = { pulled: 0 };
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (state.pulled >= size) return controller.close();
+      const n = Math.min(65536, size - state.pulled);
+      controller.enqueue(new Uint8Array(n).fill(state.pulled / 65536));
+      state.pulled += n;
+    },
+  });
+  return { stream, state };
+}
+
+describe("media fill", () => {
+  it("a client that reads nothing does not hold the fill: R2 gets every byte, the client resumes from R2", async () => {
+    const size = 3 * FILL_CLIENT_BUFFER_BYTES; // 12 MiB
+    const r2 = createR2Tier(MEDIA);
+    const writer = r2.openObject({ family: S3.name, codec: "bytes", storedAt: wallNow(), expiresAt: wallNow() + 900, size });
+    expect(writer.ok).toBe(true);
+    if (!writer.ok) return;
+    const source = countingSource(size);
+    const fill = startFill(source.stream, writer, r2);
+    // Nobody reads the client: the whole object still goes to R2, and the client's queue stays
+    // at the buffer bound instead of growing to the object's size.
+    const written = await fill.written;
+    expect(written.ok).toBe(true);
+    expect(source.state.pulled).toBe(size);
+    const bytes = await readAll(fill.client);
+    expect(bytes.length).toBe(size);
+    for (const at of [0, FILL_CLIENT_BUFFER_BYTES, size - 1]) expect(bytes[at]).toBe(Math.floor(at / 65536) & 0xff);
+  });
+
+  it("a purge that reaches the shield during a fill wins: the client is served, nothing is published", { timeout: 30000 }, async () => {
+    const ctx = createExecutionContext();
+    const { media, shield } = store(ctx);
+    const uid = `oseh_s3f_${freshId("p1MiB")}`;
+    const key = `s3_files:${uid}`;
+    const now = wallNow();
+    const read = await media.read(key, S3, now, whole);
+    expect(read.kind).toBe("body");
+    if (read.kind !== "body") return;
+    await shield.remove(key, S3, now); // an admin DELETE while the bytes stream
+    expect(await readAll(read.body)).toEqual(devObjectSlice(uid, 0, 1024 * 1024));
+    await waitOnExecutionContext(ctx);
+    expect(await MEDIA.head(`pointers/${key}`)).toBeNull();
+  });
+
+  it("a second reader during a fill waits for the object: one origin download", { timeout: 30000 }, async () => {
+    const ctx = createExecutionContext();
+    const { media } = store(ctx);
+    const uid = `oseh_s3f_${freshId("c512KiB")}`;
+    const key = `s3_files:${uid}`;
+    const now = wallNow();
+    const [first, second] = await Promise.all([media.read(key, S3, now, whole), media.read(key, S3, now, whole)]);
+    const bodies = await Promise.all([first, second].map((r) => (r.kind === "body" ? readAll(r.body) : Promise.resolve(new Uint8Array()))));
+    await waitOnExecutionContext(ctx);
+    for (const body of bodies) expect(body).toEqual(devObjectSlice(uid, 0, 512 * 1024));
+    expect(await fillCount(key)).toBe(1);
+  });
+});
