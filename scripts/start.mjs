@@ -5,7 +5,7 @@
 // ORIGIN_PORT, EDGE_INSPECTOR_PORT, ORIGIN_INSPECTOR_PORT and EDGE_STATE_DIR, so two copies (or
 // `npm run check:start`) never collide.
 // Both read their secrets from a `.dev.vars` copied from `.dev.vars.example` when absent, so the
-// tokens one side mints verify on the other (DESIGN §9).
+// tokens one side mints verify on the other (docs/design.md §9).
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { appendFileSync, copyFileSync, existsSync, readFileSync } from "node:fs";

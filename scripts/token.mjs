@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run token -- <kind> <sub>`: prints a dev token signed with the secrets from `.dev.vars`
 // (or `.dev.vars.example`), so curl can talk to `npm start`. Claims follow the backend
-// (blocks-spec §4: sub, iss, aud, iat = now − 1, exp = now + 1800) and DESIGN §4/§8 for the edge's
+// (docs/block-format.md §4: sub, iss, aud, iat = now − 1, exp = now + 1800) and docs/design.md §4/§8 for the edge's
 // own tokens. Kinds: id, admin, image, content, transcript, journey, prompt, values (the edge's
 // values token, for calling the origin's values endpoint by hand).
 import { SignJWT } from "jose";

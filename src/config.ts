@@ -1,6 +1,6 @@
 /**
  * The Worker's environment, parsed once into a typed config. A missing secret or a malformed
- * var is a startup error that names it (DESIGN §9), never a silent default.
+ * var is a startup error that names it (docs/design.md §9), never a silent default.
  */
 
 /**

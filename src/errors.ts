@@ -1,6 +1,6 @@
 /**
  * Expected failures of the edge's own API are values with a tagged `type`; this is the one place
- * that maps them to the wire (status + JSON `{type, message}`, DESIGN §8). Unexpected errors are
+ * that maps them to the wire (status + JSON `{type, message}`, docs/design.md §8). Unexpected errors are
  * caught once at the boundary (src/index.ts), logged with their cause, and answered generically.
  */
 

@@ -48,7 +48,7 @@ function shieldFor(env: Env, config: Config, clients: WeakMap<object, ShieldClie
 }
 
 /**
- * DESIGN §7: edge answers carry `Server-Timing`. Routes set their own; proxied and delegated
+ * docs/design.md §7: edge answers carry `Server-Timing`. Routes set their own; proxied and delegated
  * answers get the time until their headers were ready (a streamed body keeps flowing after).
  */
 function withServerTiming(response: Response, startedAt: number): Response {

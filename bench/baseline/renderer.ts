@@ -265,7 +265,7 @@ const RENDER_SLICE_BYTES = 64 * 1024;
 type RenderValueResult = { ok: true; body: ReadableStream<Uint8Array> } | { ok: false; failure: RenderFailure };
 
 /**
- * Validates the whole stored value first (DESIGN §5: never stream a corrupt value as a 200),
+ * Validates the whole stored value first (docs/design.md §5: never stream a corrupt value as a 200),
  * then returns the rendered body at once; the producer runs detached and always closes or aborts.
  */
 export function baselineRenderValue(bytes: Uint8Array, options: RenderOptions): RenderValueResult {

@@ -1,6 +1,6 @@
 /**
  * The backend's auth rules as the dev origin needs them: the edge's values and proxy tokens on
- * `X-Oseh-Edge` (docs/origin.md §1), std auth (`auth_any`: id tokens and `oseh_ut_` user tokens, blocks-spec
+ * `X-Oseh-Edge` (docs/origin.md §1), std auth (`auth_any`: id tokens and `oseh_ut_` user tokens, docs/block-format.md
  * "Conventions"), resource JWT verification (§4) and minting with the backend's exact bytes.
  */
 import { SignJWT, jwtVerify } from "jose";
@@ -8,7 +8,7 @@ import { parseBearer, type AuthFailure } from "../../src/auth/bearer";
 
 const keys = new Map<string, Promise<CryptoKey>>();
 
-/** HMAC keys are imported once per isolate per secret (platform-facts TL;DR 5). */
+/** HMAC keys are imported once per isolate per secret (docs/platform.md §4.2). */
 export function hmacKey(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret);
   if (key === undefined) {
@@ -18,12 +18,12 @@ export function hmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-export const RESOURCE_JWT_SECONDS = 1800; // blocks-spec §4: every kind's default lifetime
+export const RESOURCE_JWT_SECONDS = 1800; // docs/block-format.md §4: every kind's default lifetime
 const ID_TOKEN_MIN_IAT = 1679589900; // auth.py rejects id tokens issued before this
 
 export type Audience = "oseh-image" | "oseh-content" | "oseh-transcript" | "oseh-journey" | "oseh-interactive-prompt";
 
-/** blocks-spec §4: header `{"alg":"HS256","typ":"JWT"}`, claims `sub, iss, aud, iat, exp`, iat = now − 1. */
+/** docs/block-format.md §4: header `{"alg":"HS256","typ":"JWT"}`, claims `sub, iss, aud, iat, exp`, iat = now − 1. */
 export async function mintResourceJwt(secret: string, aud: Audience, sub: string, now: number): Promise<string> {
   return new SignJWT({ sub, iss: "oseh", aud, iat: now - 1, exp: now + RESOURCE_JWT_SECONDS })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
@@ -65,7 +65,7 @@ export const DEV_USER_TOKENS: Readonly<Record<string, string>> = {
   oseh_ut_devAdmin0000000000001: "oseh_u_devAdmin0000000000001",
 };
 
-/** `auth.auth_any` (blocks-spec "Conventions"). */
+/** `auth.auth_any` (docs/block-format.md "Conventions"). */
 export async function stdAuth(header: string | null, idSecret: string, now: number): Promise<TokenCheck> {
   const bearer = parseBearer(header);
   if (!bearer.ok) return bearer;
@@ -89,7 +89,7 @@ function decodeIat(token: string): number | undefined {
   }
 }
 
-/** A resource JWT given without the `bearer ` prefix (journey/prompt JWTs in bodies, blocks-spec §4). */
+/** A resource JWT given without the `bearer ` prefix (journey/prompt JWTs in bodies, docs/block-format.md §4). */
 export function verifyResourceJwt(token: string, secret: string, aud: Audience, now: number): Promise<TokenCheck> {
   return verifyHs256(token, secret, aud, ["sub", "iss", "exp", "aud", "iat"], now);
 }

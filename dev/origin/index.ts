@@ -1,5 +1,5 @@
 /**
- * The dev origin Worker (DESIGN §1.2): plays the Oseh backend for `npm start` and the integration
+ * The dev origin Worker (docs/design.md §1.2): plays the Oseh backend for `npm start` and the integration
  * tests. Routes:
  * - `GET /api/1/edge/values/{key}`: the values endpoint (routes/values.ts), values token only;
  * - the journey/prompt start routes (routes/start.ts), delegating only to a bound proxy token;
@@ -93,7 +93,7 @@ export default {
       recordSeen(`${url.pathname}${url.search}`, seen);
       return await route(request, env, seen);
     } catch (error) {
-      // The backend's error middleware: a plain 500 (blocks-spec intro), with the cause logged.
+      // The backend's error middleware: a plain 500 (docs/block-format.md intro), with the cause logged.
       console.error("dev origin: unhandled error", error);
       return new Response("internal server error", { status: 500, headers: { "Content-Type": "text/plain; charset=utf-8" } });
     }

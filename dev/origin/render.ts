@@ -1,5 +1,5 @@
 /**
- * The dev origin's own rendering of the block families (blocks-spec §2.3, §3.3), used when a
+ * The dev origin's own rendering of the block families (docs/block-format.md §2.3, §3.3), used when a
  * start route is called without a valid `X-Oseh-Edge`: exactly what the backend streams.
  */
 import { mintResourceJwt } from "./auth";
@@ -11,7 +11,7 @@ export interface Block {
   value: Uint8Array;
 }
 
-const BLOCK_HEADER_BYTES = 5; // u32-BE length + 1-byte type (blocks-spec §1.1)
+const BLOCK_HEADER_BYTES = 5; // u32-BE length + 1-byte type (docs/block-format.md §1.1)
 
 export function decodeBlocks(bytes: Uint8Array): Block[] | undefined {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

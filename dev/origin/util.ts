@@ -1,7 +1,7 @@
 /**
  * Small pure helpers for fixtures: deterministic pseudo-randomness seeded by a key, dates,
  * Python `json.dumps` spacing, gzip. The backend's string and float encoders come from
- * src/render/encode-json.ts (blocks-spec §1.2).
+ * src/render/encode-json.ts (docs/block-format.md §1.2).
  */
 import { pyJsonDumpsString as pyJsonString } from "../../src/render/encode-json";
 
@@ -43,7 +43,7 @@ export function randomInt(random: () => number, min: number, max: number): numbe
 
 const SECONDS_PER_DAY = 86400;
 
-/** `YYYY-MM-DD` of a unix date (days since 1970-01-01 on the LA calendar, blocks-spec conventions). */
+/** `YYYY-MM-DD` of a unix date (days since 1970-01-01 on the LA calendar, docs/block-format.md conventions). */
 export function isoDate(unixDate: number): string {
   return new Date(unixDate * SECONDS_PER_DAY * 1000).toISOString().slice(0, 10);
 }

@@ -1,5 +1,5 @@
 /**
- * The operator/relay API under `/_edge/v1` (DESIGN §8). Every write is validated against the
+ * The operator/relay API under `/_edge/v1` (docs/design.md §8). Every write is validated against the
  * registry and the family's codec before anything is stored; refusals store nothing.
  */
 import { Router, type IRequest } from "itty-router";
@@ -19,7 +19,7 @@ import type { ShieldClient } from "../shield";
 
 export const ADMIN_BASE = "/_edge/v1";
 
-/** KV refuses values over 25 MiB (platform-facts §1.1); refuse before reading further. */
+/** KV refuses values over 25 MiB (docs/platform.md §1.1); refuse before reading further. */
 export const MAX_VALUE_BYTES = 26_214_400;
 /** A purge-by-keys call deletes from KV and L1 per key; 100 keys stay well inside 1,000 ops. */
 export const MAX_PURGE_KEYS = 100;
@@ -225,7 +225,7 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     const target = keyFromPath(request);
     if (!target.ok) return target.response;
     const { family, key } = target.parsed;
-    // Secret families are write-only: never returned by any route (DESIGN §2).
+    // Secret families are write-only: never returned by any route (docs/design.md §2).
     if (family.sensitivity === "secret") {
       return fail({ type: "forbidden", message: `${family.name} is write-only` });
     }

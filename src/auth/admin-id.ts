@@ -1,5 +1,5 @@
 /**
- * The backend's `auth_admin` at the edge (catalog A "admin auth", #4; B §0 "Auth verifiers"):
+ * The backend's `auth_admin` at the edge (A "admin auth", #4; B §0 "Auth verifiers"):
  *
  * 1. `Authorization` must start with lowercase `bearer ` (401 `not_set` / `bad_format`).
  * 2. `bearer oseh_ut_…` is a user token looked up in the origin's database: the edge cannot

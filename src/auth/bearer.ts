@@ -1,5 +1,5 @@
 /**
- * The backend's `Authorization` rules and its three exact error bodies (catalog/blocks-spec.md
+ * The backend's `Authorization` rules and its three exact error bodies (docs/block-format.md
  * "Conventions"; `models.py`). The prefix is lowercase `bearer ` with one space, case-sensitive.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Where a resource route finds its JWT (catalog/blocks-spec.md §4 "Header format"): the
+ * Where a resource route finds its JWT (docs/block-format.md §4 "Header format"): the
  * `authorization: bearer <jwt>` header, or for the image and content routes also `?jwt=`.
  * The header wins when both are present (`image_files/routes/image.py`,
  * `content_files/routes/show_web_playlist.py`), and a header without the lowercase

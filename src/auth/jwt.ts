@@ -1,6 +1,6 @@
 /**
  * Resource JWTs and id tokens, exactly as the backend mints and checks them
- * (catalog/blocks-spec.md §4; DESIGN §5, §6).
+ * (docs/block-format.md §4; docs/design.md §5, §6).
  *
  * Minting: PyJWT HS256, header `{"alg":"HS256","typ":"JWT"}`, payload keys in insertion order
  * `sub, iss, aud, iat, exp`, integer seconds, `iat = now − 1`, `exp = now + 1800`, signed with
@@ -21,7 +21,7 @@ export type ResourceKind = "image" | "content" | "transcript" | "journey" | "int
 
 export const RESOURCE_KINDS: readonly ResourceKind[] = ["image", "content", "transcript", "journey", "interactive_prompt"];
 
-/** `aud` per kind (blocks-spec §4 table). */
+/** `aud` per kind (docs/block-format.md §4 table). */
 export const RESOURCE_AUDIENCE: Readonly<Record<ResourceKind, string>> = {
   image: "oseh-image",
   content: "oseh-content",
@@ -69,7 +69,7 @@ const keyCache = new Map<string, Promise<CryptoKey>>();
 
 /**
  * One HMAC-SHA256 CryptoKey per secret per isolate: jose re-imports a raw secret on every call
- * (research/platform-facts.md §4.2). Imported lazily, since global scope may not do async work.
+ * (docs/platform.md §4.2). Imported lazily, since global scope may not do async work.
  */
 export function importHmacKey(secret: string): Promise<CryptoKey> {
   let key = keyCache.get(secret);

@@ -1,10 +1,10 @@
 /**
- * Value codecs (DESIGN §2): a pure, synchronous `validate(bytes)` per encoding the backend
+ * Value codecs (docs/design.md §2): a pure, synchronous `validate(bytes)` per encoding the backend
  * stores, plus async deep checks for the gzip codecs (the admin PUT path), since inflating is
  * only possible with `DecompressionStream`.
  *
- * `bytes` is an addition to DESIGN's list: `s3_files:{uid}` holds raw S3 object bytes (course
- * zips, video parts; catalog A #3), which have no structure to check.
+ * `bytes` is an addition to the design's codec list (docs/design.md §2): `s3_files:{uid}` holds raw S3 object bytes (course
+ * zips, video parts; A #3), which have no structure to check.
  */
 import type { Codec, CodecName, Validation } from "./types";
 
@@ -145,7 +145,7 @@ export async function validateGzipJsonDeep(bytes: Uint8Array): Promise<Validatio
   return json.ok ? OK : fail(`inflated value is ${json.reason}`);
 }
 
-// --- u64 length prefix (transcripts, top sharers; catalog blocks-spec §5, §6) ---------------
+// --- u64 length prefix (transcripts, top sharers; docs/block-format.md §5, §6) ---------------
 
 const U64_PREFIX_BYTES = 8;
 
@@ -168,14 +168,14 @@ export async function validateU64GzipJsonDeep(bytes: Uint8Array): Promise<Valida
   return validateGzipJsonDeep(split.payload);
 }
 
-// --- block stream (catalog blocks-spec §1.1) -------------------------------------------------
+// --- block stream (docs/block-format.md §1.1) -------------------------------------------------
 
 const BLOCK_HEADER_BYTES = 5;
 const MIN_BLOCK_TYPE = 1;
 const MAX_BLOCK_TYPE = 5;
 const BLOCK_TYPE_TEXT = 1;
 /**
- * Marker values (types 2–5) are spliced into the response raw, unescaped (blocks-spec §1.3), so
+ * Marker values (types 2–5) are spliced into the response raw, unescaped (docs/block-format.md §1.3), so
  * they must be uids: url-safe base64 characters only. A longer or stranger marker value would be
  * a corrupt or hostile stream.
  */

@@ -1,5 +1,5 @@
 /**
- * When a stored value stops being fresh (DESIGN §2 expiry classes), from the family's rule and
+ * When a stored value stops being fresh (docs/design.md §2 expiry classes), from the family's rule and
  * an injected clock. Pure: `now` in, unix seconds out.
  *
  * Writer-supplied expiry (`X-Edge-Expires-At` on the admin PUT, the values endpoint's header):

@@ -1,5 +1,5 @@
 /**
- * Key families (DESIGN §2): the registry, the one key parser/builder, expiry rules, codecs and
+ * Key families (docs/design.md §2): the registry, the one key parser/builder, expiry rules, codecs and
  * LA calendar helpers. Pure code, no I/O.
  */
 export { FAMILIES } from "./registry";

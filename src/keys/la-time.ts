@@ -3,8 +3,8 @@
  *
  * The backend keys its admin charts by the LA "unix date" (days since 1970-01-01 of the LA
  * calendar date, `unix_dates.py`) and means them to live until the next LA midnight
- * (catalog A #12–#16, B §0 "LA-EOD"). Its own arithmetic for #12–#15 adds the UTC offset where it
- * should subtract it (catalog A notes 12–15); this module implements the intended rule instead.
+ * (A #12–#16, B §0 "LA-EOD"). Its own arithmetic for #12–#15 adds the UTC offset where it
+ * should subtract it (A notes 12–15); this module implements the intended rule instead.
  *
  * Implemented with the US DST rule by hand rather than `Intl.DateTimeFormat`: it is a few integer
  * operations per call (the admin routes call it on every request), it needs no ICU data, and the

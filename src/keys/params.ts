@@ -96,7 +96,7 @@ function validateIsoDate(value: string): ParamCheck {
 }
 
 /**
- * content_files mobile playlist filters (catalog A #7): exactly
+ * content_files mobile playlist filters (A #7): exactly
  * `w=<int|>,h=<int|>,pr=<decimal|>,bmin=<int>,bmax=<int|>`, where w, h and pr are all set or all
  * empty, and pr is Python `str(Decimal(pr).normalize())` (so `2`, `1.5`, `1E+1`; never `2.0`).
  */
@@ -147,7 +147,7 @@ function validateFilters(value: string): ParamCheck {
     return problem("pr must be empty when w and h are empty");
   }
   // No bmax >= bmin check: the backend validates the request before defaulting bmin to 90000,
-  // so `?bmax=50000` alone is keyed `bmin=90000,bmax=50000` (catalog A #7).
+  // so `?bmax=50000` alone is keyed `bmin=90000,bmax=50000` (A #7).
   return OK;
 }
 

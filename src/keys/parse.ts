@@ -1,5 +1,5 @@
 /**
- * The only way from an untrusted key string to `(family, params)` (DESIGN §2, STYLE habit 2),
+ * The only way from an untrusted key string to `(family, params)` (docs/design.md §2, STYLE habit 2),
  * and the only way to build a key.
  *
  * Patterns are compiled once into anchored regular expressions: literals match exactly, and each
@@ -11,7 +11,7 @@ import { isPlainUidPrefix, uidPrefixesOf, validateParam } from "./params";
 import { FAMILIES } from "./registry";
 import type { FamilyEntry, KeyFailure, ParamKind, ParamSpec, ParsedKey } from "./types";
 
-/** Workers KV refuses longer keys (research/platform-facts §1.1). */
+/** Workers KV refuses longer keys (docs/platform.md §1.1). */
 export const MAX_KEY_BYTES = 512;
 /** Keys under `_edge:` are the edge's own bookkeeping (generations, stats); never a family. */
 export const RESERVED_KEY_PREFIX = "_edge:";

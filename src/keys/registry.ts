@@ -1,15 +1,15 @@
 /**
- * The key-family registry (DESIGN §2): one entry per family of the backend's diskcache document
- * (`seed/diskcache-keys.md`, 63 families), with the facts from the catalog, which wins where the
+ * The key-family registry (docs/design.md §2): one entry per family of the backend's diskcache document
+ * (the backend's `docs/diskcache/keys.md`, 63 families), with the facts from the backend's code (docs/families.md), which win where the
  * two disagree (see docs/families.md, "Drift from the seed").
  *
- * Catalog references in notes: "A #n" = catalog/families-a.md, "B #n" = catalog/families-b.md,
- * "blocks §n" = catalog/blocks-spec.md.
+ * Catalog references in notes: "A #n" = docs/families.md (A #n), "B #n" = docs/families.md (B #n),
+ * "blocks §n" = docs/block-format.md.
  */
 import { CODECS } from "./codecs";
 import type { CodecName, Expiry, FamilyEntry, FamilyVariant, ParamSpec, Sensitivity } from "./types";
 
-// --- expiry constants (seconds; each is the backend's own value, catalog reference) ---------
+// --- expiry constants (seconds; each is the backend's own value, survey reference, docs/families.md §Sources) ---------
 
 const ONE_MINUTE_SECONDS = 60; // A #1 image playlists
 const TWO_MINUTES_SECONDS = 120; // A #17 profile pictures, renewed by each push
@@ -143,7 +143,7 @@ export const FAMILIES: readonly FamilyEntry[] = Object.freeze([
     codec: "flag",
     expiry: fixed(FIFTEEN_MINUTES_SECONDS),
     sensitivity: "user",
-    note: "A #4: b'1'/b'0', negatives cached; read by the edge's admin auth (DESIGN §6), never served",
+    note: "A #4: b'1'/b'0', negatives cached; read by the edge's admin auth (docs/design.md §6), never served",
   }),
   defineFamily({
     name: "content_files:exports:parts:{uid}",
@@ -247,7 +247,7 @@ export const FAMILIES: readonly FamilyEntry[] = Object.freeze([
     expiry: fixed(TWO_DAYS_SECONDS),
     sensitivity: "resource",
     channel: "ps:journeys:external:push_cache",
-    note: "blocks §2: block stream (types 1–5); served only by delegated render (DESIGN §4.3), collab",
+    note: "blocks §2: block stream (types 1–5); served only by delegated render (docs/design.md §4.3), collab",
   }),
   defineFamily({
     name: "interactive_prompts:external:{uid}",

@@ -1,5 +1,5 @@
 /**
- * The shape of a key-family registry entry (DESIGN §2). Everything about a family lives in its
+ * The shape of a key-family registry entry (docs/design.md §2). Everything about a family lives in its
  * entry; callers get the resolved entry from `parseKey` / `getFamily`, never a name to look up again.
  */
 
@@ -34,7 +34,7 @@ export type Expiry =
 
 /**
  * `iso-date` is a strict `YYYY-MM-DD` calendar date (home screen images); `filters` is the
- * content_files mobile playlist filter identifier `w=…,h=…,pr=…,bmin=…,bmax=…` (catalog A #7).
+ * content_files mobile playlist filter identifier `w=…,h=…,pr=…,bmin=…,bmax=…` (A #7).
  */
 export type ParamKind = "uid" | "unix-date" | "int" | "enum" | "text" | "bool-py" | "iso-date" | "filters";
 
@@ -64,7 +64,7 @@ export interface ParamSpec {
 
 /**
  * A second key form that belongs to the same family, selected by the family's optional enum
- * param `variant` (catalog B #31: `client_flows:{slug}:full` next to `client_flows:{slug}`).
+ * param `variant` (B #31: `client_flows:{slug}:full` next to `client_flows:{slug}`).
  */
 export interface FamilyVariant {
   readonly pattern: string;
@@ -83,7 +83,7 @@ export interface FamilyEntry {
   readonly route: string | null;
   /** Redis pub/sub channel that fills/evicts it, if any. */
   readonly channel: string | null;
-  /** One line: why this entry looks the way it does (catalog reference). */
+  /** One line: why this entry looks the way it does (survey reference, docs/families.md §Sources). */
   readonly note: string;
   /** Extra key forms of the same family; parsed into the optional `variant` param. */
   readonly variants?: readonly FamilyVariant[];

@@ -1,5 +1,5 @@
 /**
- * `Cache-Status` (RFC 9211) values the edge adds to its responses (DESIGN §7). The cache name is
+ * `Cache-Status` (RFC 9211) values the edge adds to its responses (docs/design.md §7). The cache name is
  * `oseh-edge`; `detail` says which tier answered. One function per outcome, so every route spells
  * them the same way:
  * - `oseh-edge; hit; detail=l1` / `detail=l2` (`detail=l0`: isolate memory): fresh from the colo cache / KV;

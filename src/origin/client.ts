@@ -162,7 +162,7 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
           method: request.method,
           headers,
           body: request.method === "GET" || request.method === "HEAD" ? null : request.body,
-          // 3xx go back to the client as they are (DESIGN §4.1: status unchanged).
+          // 3xx go back to the client as they are (docs/design.md §4.1: status unchanged).
           redirect: "manual",
           signal: controller.signal,
         });

@@ -1,5 +1,5 @@
 /**
- * The delegation document (DESIGN §4.3): when a proxied origin response has
+ * The delegation document (docs/design.md §4.3): when a proxied origin response has
  * `Content-Type: application/vnd.oseh.edge-render+json`, its body names what the edge renders.
  * Parsing is pure; every way a document can be wrong is a tagged reason for the logs.
  */
@@ -13,7 +13,7 @@ export const MAX_DELEGATION_BYTES = 64 * 1024;
 const JOURNEY_FAMILY = "journeys:external:{uid}";
 const PROMPT_FAMILY = "interactive_prompts:external:{uid}";
 
-/** Spliced into JSON raw (blocks-spec §1.3), so only the JWT alphabet is accepted. */
+/** Spliced into JSON raw (docs/block-format.md §1.3), so only the JWT alphabet is accepted. */
 const JWT_TEXT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const SESSION_UID = /^oseh_ips_[A-Za-z0-9_-]{1,64}$/;
 

@@ -1,5 +1,5 @@
 /**
- * Which request headers cross to the origin (DESIGN §4): everything the client sent, except
+ * Which request headers cross to the origin (docs/design.md §4): everything the client sent, except
  * the edge's own namespaces, which a client must never be able to supply — `X-Oseh-Edge*` (the
  * origin trusts `X-Oseh-Edge` as proof the request came through the edge) and `X-Edge-*`.
  */

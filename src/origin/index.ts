@@ -1,5 +1,5 @@
 /**
- * The edge's side of the origin contracts (DESIGN §4; docs/origin.md): the client (passthrough
+ * The edge's side of the origin contracts (docs/design.md §4; docs/origin.md): the client (passthrough
  * with a proxy token, the values endpoint with the values token), read-through loads with fill on miss and
  * stale-if-error, the delegated render, and the `Cache-Status` vocabulary.
  */

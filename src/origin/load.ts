@@ -1,5 +1,5 @@
 /**
- * Read-through load of one key (DESIGN §3 tiered read, §4.2 fill on miss): L1 → L2 → origin.
+ * Read-through load of one key (docs/design.md §3 tiered read, §4.2 fill on miss): L1 → L2 → origin.
  * - Concurrent misses for a key in one isolate share one origin call (the store's singleFlight,
  *   coalescing on plain values, never on Responses).
  * - A filled value must pass its family's codec (deep: gzip inflated, JSON parsed) before it is

@@ -1,5 +1,5 @@
 /**
- * Requests the edge does not answer itself: passthrough to the origin (DESIGN §4.1) and the
+ * Requests the edge does not answer itself: passthrough to the origin (docs/design.md §4.1) and the
  * delegated render (§4.3). The origin keeps authorization and session creation; when its answer
  * is a delegation document, the edge streams prefix + the rendered stored value + suffix with the
  * origin's status and headers (Content-Type → JSON, Content-Length and Content-Encoding dropped,
@@ -75,7 +75,7 @@ const badOriginResponse = (): Response => originFailureResponse({ type: "bad_ori
 
 /**
  * Loads the template and renders it. A stored template that fails its framing is dropped from
- * both tiers and refetched once (DESIGN §5); still bad → 502.
+ * both tiers and refetched once (docs/design.md §5); still bad → 502.
  */
 async function renderTemplate(delegation: Delegation, deps: ProxyDeps, loadDeps: LoadDeps, tokens: TokenService, now: number): Promise<Rendered> {
   const options = renderOptions(delegation, deps, tokens);

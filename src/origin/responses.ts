@@ -1,5 +1,5 @@
 /**
- * The edge's own answers when the origin path fails (DESIGN §4): the one place origin failures
+ * The edge's own answers when the origin path fails (docs/design.md §4): the one place origin failures
  * become status + JSON `{type, message}`. Bodies are generic; the specifics go to the logs.
  */
 

@@ -1,6 +1,6 @@
 /**
  * The block format of `journeys:external:{uid}` and `interactive_prompts:external:{uid}`
- * (catalog/blocks-spec.md §1.1, §2.2, §3.2): a sequence of `u32-BE length | 1-byte type | value`
+ * (docs/block-format.md §1.1, §2.2, §3.2): a sequence of `u32-BE length | 1-byte type | value`
  * with no header and no terminator. Type 1 is copied through; the others are markers.
  *
  * Everything here is pure: the whole-value check that compiles a valid value into static runs
@@ -11,7 +11,7 @@ import { concatBytes } from "../util/bytes";
 
 export type BlockKind = "journey" | "prompt";
 
-export const BLOCK_HEADER_BYTES = 5; // u32 length + type byte (blocks-spec §1.1)
+export const BLOCK_HEADER_BYTES = 5; // u32 length + type byte (docs/block-format.md §1.1)
 
 export const BLOCK_COPY = 1;
 /** Journeys: 2 journey JWT (caller's), 3 image JWT, 4 content JWT, 5 transcript JWT (§2.3). */

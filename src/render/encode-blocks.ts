@@ -1,6 +1,6 @@
 /**
  * Builds stored block values exactly as the backend's `convert_to_cacheable` (journeys,
- * catalog/blocks-spec.md §2.2) and `convert_interactive_prompt_to_stored_format` (prompts, §3.2)
+ * docs/block-format.md §2.2) and `convert_interactive_prompt_to_stored_format` (prompts, §3.2)
  * do. Used by the dev origin and the tests; the edge itself only renders stored values.
  */
 import { pyFloatRepr, pyJsonDumpsNullableString, pyJsonDumpsString } from "./encode-json";

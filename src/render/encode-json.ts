@@ -1,5 +1,5 @@
 /**
- * The three string/number encoders of catalog/blocks-spec.md §1.2. Getting the wrong one is the
+ * The three string/number encoders of docs/block-format.md §1.2. Getting the wrong one is the
  * main source of byte mismatches: JS `String(x)` matches neither Python float format, and
  * `JSON.stringify` is wrong for the journey text fields.
  */

@@ -1,5 +1,5 @@
 /**
- * Presigning at serve time (DESIGN §5 last bullet; catalog/families-a.md #1, #6, #7, #9 and
+ * Presigning at serve time (docs/design.md §5 last bullet; docs/families.md (A #n) #1, #6, #7, #9 and
  * convention 4): stored URL-bearing bodies carry no credentials, and the request's resource JWT
  * is appended as `?jwt=<urlencoded>`.
  *

@@ -1,5 +1,5 @@
 /**
- * Renders a stored block value into the response body (catalog/blocks-spec.md §2.3, §3.3): the
+ * Renders a stored block value into the response body (docs/block-format.md §2.3, §3.3): the
  * value is validated and compiled first (./blocks.ts, cached per isolate by ./templates.ts), then
  * its sections flow through one TransformStream, which copies the static runs and splices in
  * the journey JWT, the session uid, or resource JWTs.
@@ -18,7 +18,7 @@ export interface ResourceSigner {
 }
 
 interface WrapperOptions {
-  /** Written before the rendered value (wrapper routes, blocks-spec §2.8 / DESIGN §4.3). */
+  /** Written before the rendered value (wrapper routes, docs/block-format.md §2.8 / docs/design.md §4.3). */
   prefix?: string;
   /** Written after the rendered value. */
   suffix?: string;

@@ -1,5 +1,5 @@
 /**
- * `u64-json` (transcripts, catalog/blocks-spec.md §5) and `u64-gzip-json` (top sharers, §6):
+ * `u64-json` (transcripts, docs/block-format.md §5) and `u64-gzip-json` (top sharers, §6):
  * an 8-byte big-endian length, then exactly that many bytes of JSON or gzip. The route serves
  * the payload with Content-Length taken from the prefix, so a prefix that disagrees with the
  * actual length must be refused, not served.

@@ -1,6 +1,6 @@
 /**
- * Every admin chart/stats route the edge serves, one table entry each (catalog A #12–#16, #22,
- * #23; catalog B #2, #5–#20, #22, #23, #29, #30), and the pure planning step that turns a request
+ * Every admin chart/stats route the edge serves, one table entry each (A #12–#16, #22,
+ * #23; B #2, #5–#20, #22, #23, #29, #30), and the pure planning step that turns a request
  * plus `now` into "serve this key with these headers" or "let the origin answer".
  *
  * The backend computes each key from the America/Los_Angeles date at request time, so the edge
@@ -72,7 +72,7 @@ function generic(path: string, family: string, partialDays: 1 | 2 | 3, ref: stri
 }
 
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
-  // catalog A #12–#16: keyed by today's LA date (#16 by ?date=), plain JSON, constant Cache-Control.
+  // A #12–#16: keyed by today's LA date (#16 by ?date=), plain JSON, constant Cache-Control.
   { path: `${ADMIN_PREFIX}/daily_active_users`, family: "daily_active_users:{unix_date}", window: { kind: "today" }, cacheControl: CHART, gzip: false, ref: "A #12" },
   { path: `${ADMIN_PREFIX}/new_users`, family: "new_users:{unix_date}", window: { kind: "today" }, cacheControl: CHART, gzip: false, ref: "A #13" },
   {
@@ -117,7 +117,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     gzip: false,
     ref: "A #23",
   },
-  // catalog B #2: inclusive range from its own query params, plain JSON.
+  // B #2: inclusive range from its own query params, plain JSON.
   {
     path: `${ADMIN_PREFIX}/daily_phone_verifications`,
     family: "daily_phone_verifications:{from}:{to}",
@@ -126,7 +126,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     gzip: false,
     ref: "B #2",
   },
-  // catalog B #5–#10: hand-written handlers, each with its own window (B §2 "Windows").
+  // B #5–#10: hand-written handlers, each with its own window (B §2 "Windows").
   {
     path: `${ADMIN_PREFIX}/notifs/daily_push_tokens`,
     family: "daily_push_tokens:{start}:{end}",
@@ -170,7 +170,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       ref,
     }),
   ),
-  // catalog B §2.G: `create_daily_stats_route`; P = number of partial days of the partial model.
+  // B #11–#20 (docs/families.md §Sources): `create_daily_stats_route`; P = number of partial days of the partial model.
   generic(`${ADMIN_PREFIX}/email/daily_email_events`, "daily_email_events:{start}:{end}", 2, "B #11"),
   generic(`${ADMIN_PREFIX}/email/daily_email_send`, "daily_email_send:{start}:{end}", 2, "B #12"),
   generic(`${ADMIN_PREFIX}/touch/daily_touch_send`, "daily_touch_send:{start}:{end}", 2, "B #13"),

@@ -1,5 +1,5 @@
 /**
- * The admin group (DESIGN §7): every admin chart/stats route of the table in `admin-table.ts`,
+ * The admin group (docs/design.md §7): every admin chart/stats route of the table in `admin-table.ts`,
  * and the top sharers route. Each is: pure plan (window, key, headers) → admin check → load →
  * the stored bytes with the backend's headers.
  */
@@ -86,7 +86,7 @@ function withForward(outcome: RouteOutcome, forward: Request): RouteOutcome {
   return outcome.kind === "passthrough" ? passthroughOutcome(outcome.reason, forward) : outcome;
 }
 
-/** `POST /api/1/admin/journey_share_links/top_sharers` (blocks-spec §6). */
+/** `POST /api/1/admin/journey_share_links/top_sharers` (docs/block-format.md §6). */
 export async function serveTopSharers(request: Request, io: RouteIo): Promise<RouteOutcome> {
   const { text, forward } = await readSmallBody(request);
   if (text === null) return passthroughOutcome("body too large or not UTF-8", forward);

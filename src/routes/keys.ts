@@ -1,5 +1,5 @@
 /**
- * Route → key, through the registry only (DESIGN §2). Route inputs are untrusted (a uid from the
+ * Route → key, through the registry only (docs/design.md §2). Route inputs are untrusted (a uid from the
  * path, a sub from a token), and `buildKey` throws on a param its family refuses, so a refusal
  * here is a value: the caller lets the request pass through and the origin judges the input.
  */

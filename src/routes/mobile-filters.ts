@@ -1,6 +1,6 @@
 /**
  * The mobile playlist filters of `GET /api/1/content_files/{uid}/{ios,android}.m3u8`, and their
- * stable identifier, built exactly as the backend does (catalog A #7;
+ * stable identifier, built exactly as the backend does (A #7;
  * `content_files/routes/show_mobile_playlist.py`: `M3U8Size`, `M3U8VODFilters`):
  *
  *   `w=<int or empty>,h=<int or empty>,pr=<decimal or empty>,bmin=<int>,bmax=<int or empty>`

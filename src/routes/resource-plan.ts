@@ -1,7 +1,7 @@
 /**
  * The pure part of the resource routes: where the credential comes from and whether the response
- * is presigned, per route, exactly as each backend handler decides it (catalog A #1, #6–#9,
- * blocks-spec §4–§5). The routes differ in small ways that clients can see, so each has its own
+ * is presigned, per route, exactly as each backend handler decides it (A #1, #6–#9,
+ * docs/block-format.md §4–§5). The routes differ in small ways that clients can see, so each has its own
  * function rather than one shared rule:
  *
  * | route | no header, no `?jwt=` | presign default |

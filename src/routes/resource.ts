@@ -1,5 +1,5 @@
 /**
- * The resource group (DESIGN §7): image playlists, content playlists (web and mobile), VOD
+ * The resource group (docs/design.md §7): image playlists, content playlists (web and mobile), VOD
  * playlists and transcripts. Each handler is: pure plan → verify the resource JWT → load the
  * key(s) through the cache → build the backend's exact body and headers.
  */
@@ -61,7 +61,7 @@ function presignM3u(bytes: Uint8Array, jwt: string | null): Uint8Array {
 
 const decoder = new TextDecoder();
 
-/** `GET /api/1/image_files/playlist/{uid}` (catalog A #1, #19). */
+/** `GET /api/1/image_files/playlist/{uid}` (A #1, #19). */
 export async function serveImagePlaylist({ request, url }: RouteRequest, uid: string, io: RouteIo): Promise<RouteOutcome> {
   const plan = planImagePlaylist(url.searchParams, request.headers.get("authorization"));
   if (plan.kind === "passthrough") return passthroughOutcome(plan.reason);
@@ -102,7 +102,7 @@ export async function serveImagePlaylist({ request, url }: RouteRequest, uid: st
   return { kind: "body", body: playlist.bytes, headers, cacheStatus: playlist.cacheStatus };
 }
 
-/** `GET /api/1/content_files/{uid}/web.json` (catalog A #6). */
+/** `GET /api/1/content_files/{uid}/web.json` (A #6). */
 export async function serveWebPlaylist({ request, url }: RouteRequest, uid: string, io: RouteIo): Promise<RouteOutcome> {
   const credential = planWebPlaylist(url.searchParams, request.headers.get("authorization"));
   const verified = await verifyCredential(credential, "content", io, uid);
@@ -113,7 +113,7 @@ export async function serveWebPlaylist({ request, url }: RouteRequest, uid: stri
   return { kind: "body", body, headers: [["Content-Type", JSON_CONTENT_TYPE]], cacheStatus: playlist.cacheStatus };
 }
 
-/** `GET /api/1/content_files/{uid}/{ios,android}.m3u8` (catalog A #7); both are one handler. */
+/** `GET /api/1/content_files/{uid}/{ios,android}.m3u8` (A #7); both are one handler. */
 export async function serveMobilePlaylist({ request, url }: RouteRequest, uid: string, io: RouteIo): Promise<RouteOutcome> {
   const params = url.searchParams;
   // FastAPI validates `presign` before the handler runs, so an unparsed spelling must reach the
@@ -161,7 +161,7 @@ function readContentFileUid(meta: Uint8Array): string | undefined {
   return undefined;
 }
 
-/** `GET /api/1/content_files/exports/{uid}.m3u8` (catalog A #8–#9); `uid` is the export's. */
+/** `GET /api/1/content_files/exports/{uid}.m3u8` (A #8–#9); `uid` is the export's. */
 export async function serveVodPlaylist({ request, url }: RouteRequest, uid: string, io: RouteIo): Promise<RouteOutcome> {
   const params = url.searchParams;
   const verified = await verifyCredential(planM3uCredential(params, request.headers.get("authorization")), "content", io, undefined);
@@ -183,7 +183,7 @@ export async function serveVodPlaylist({ request, url }: RouteRequest, uid: stri
   };
 }
 
-/** `GET /api/1/transcripts/{uid}` (blocks-spec §5). */
+/** `GET /api/1/transcripts/{uid}` (docs/block-format.md §5). */
 export async function serveTranscript({ request }: RouteRequest, uid: string, io: RouteIo): Promise<RouteOutcome> {
   const verified = await verifyCredential(planTranscriptCredential(request.headers.get("authorization")), "transcript", io, uid);
   if (!verified.ok) return verified.outcome;

@@ -71,11 +71,11 @@ export async function respond(outcome: RouteOutcome, request: Request, io: Route
       return withEdgeHeaders(new Response(body, { status: outcome.status, headers }), outcome.cacheStatus, startedAt);
     }
     case "auth": {
-      // The backend's exact 401/403 bodies (models.py, blocks-spec conventions).
+      // The backend's exact 401/403 bodies (models.py, docs/block-format.md conventions).
       return withEdgeHeaders(authFailureResponse(outcome.failure), CACHE_STATUS_NOT_CONSULTED, startedAt);
     }
     case "invalid-filters": {
-      // show_mobile_playlist.py builds this 422 itself (json.dumps), not FastAPI (catalog A #7).
+      // show_mobile_playlist.py builds this 422 itself (json.dumps), not FastAPI (A #7).
       const response = fixedResponse(filtersErrorBody(outcome.detail), {
         status: 422,
         headers: new Headers({ "Content-Type": "application/json; charset=utf-8" }),

@@ -1,5 +1,5 @@
 /**
- * `POST /api/1/admin/journey_share_links/top_sharers` (catalog/blocks-spec.md §6;
+ * `POST /api/1/admin/journey_share_links/top_sharers` (docs/block-format.md §6;
  * `admin/journey_share_links/routes/read_top_sharers.py`): the pure part — body → key dates.
  *
  * - Body `{"start_date": "YYYY-MM-DD"|null, "end_date": "YYYY-MM-DD"|null}`, both optional,

@@ -1,5 +1,5 @@
 /**
- * L1: the Cache API, colo-local (DESIGN §3). Entries are synthetic GET URLs on the Worker's own
+ * L1: the Cache API, colo-local (docs/design.md §3). Entries are synthetic GET URLs on the Worker's own
  * host under `/_edge/l1/`, carrying the envelope as `X-Edge-*` headers. Every body is read into
  * bytes on the way in and out: a Response or stream from one request must never be used by
  * another. Layout: docs/storage-schema.md.
@@ -17,7 +17,7 @@ export interface CacheApiTierOptions {
   /** Upper bound of every entry's `max-age`: the time a purge takes to reach other colos' L1. */
   maxAgeSeconds: number;
   /**
-   * The current generation of the key's family (DESIGN §3 purge). It is part of the URL, so a
+   * The current generation of the key's family (docs/design.md §3 purge). It is part of the URL, so a
    * bumped generation makes every older entry unreachable. Defaults to a constant.
    */
   generationOf?: (key: string) => string | Promise<string>;

@@ -1,5 +1,5 @@
 /**
- * Pure helpers around the envelope (DESIGN §3): building it, checking it, and deciding freshness
+ * Pure helpers around the envelope (docs/design.md §3): building it, checking it, and deciding freshness
  * from it with an injected `now`. Nothing here does I/O except hashing.
  */
 import { MAX_KEY_BYTES, MAX_METADATA_BYTES, MAX_VALUE_BYTES, RESERVED_KEY_PREFIX } from "./limits";

@@ -1,5 +1,5 @@
 /**
- * Per-family L1 generations (DESIGN §3 purge). The current token of a family is part of every L1
+ * Per-family L1 generations (docs/design.md §3 purge). The current token of a family is part of every L1
  * URL of its keys; a family purge writes a new token to KV, so entries under the old one become
  * unreachable. Each isolate remembers a token for at most `maxAgeSeconds` (the L1 bound), so a
  * hit costs no KV read while a bump is still seen within KV propagation + that bound.

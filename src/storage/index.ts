@@ -1,4 +1,4 @@
-/** The storage layer's public surface (DESIGN §3; layout in docs/storage-schema.md). */
+/** The storage layer's public surface (docs/design.md §3; layout in docs/storage-schema.md). */
 export type {
   AddressedTier,
   ByteRange,

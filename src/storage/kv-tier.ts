@@ -1,5 +1,5 @@
 /**
- * L2: Workers KV, the global tier (DESIGN §3). The KV key is the family key itself, so the
+ * L2: Workers KV, the global tier (docs/design.md §3). The KV key is the family key itself, so the
  * namespace mirrors the backend keyspace and can be listed by prefix; the value is the raw bytes
  * and the envelope rides in KV metadata. Layout: docs/storage-schema.md.
  */

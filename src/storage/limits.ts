@@ -1,6 +1,6 @@
 /**
  * Platform limits and policy constants for the storage tiers, each with its unit and its reason
- * (research/platform-facts.md §1.1, §1.2). docs/storage-schema.md is the prose version.
+ * (docs/platform.md §1.1, §1.2). docs/storage-schema.md is the prose version.
  */
 
 /** KV refuses larger values (`413 Value length of … exceeds limit of 26214400`); applied to L1 too so both tiers hold the same values. */

@@ -1,5 +1,5 @@
 /**
- * In-isolate coalescing of concurrent misses for one key (DESIGN §3). Only plain values and bytes
+ * In-isolate coalescing of concurrent misses for one key (docs/design.md §3). Only plain values and bytes
  * may be shared: a Response, Request or stream belongs to the request that created it, and using
  * it from another request fails (`Cannot perform I/O on behalf of a different request`).
  */

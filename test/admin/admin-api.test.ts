@@ -1,5 +1,5 @@
 /**
- * The admin API (DESIGN §8) through the Worker's own fetch, on miniflare's real KV and Cache API.
+ * The admin API (docs/design.md §8) through the Worker's own fetch, on miniflare's real KV and Cache API.
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";

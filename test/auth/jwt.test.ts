@@ -1,6 +1,6 @@
 /**
- * Verification follows PyJWT 2.8.0 as the backend configures it (blocks-spec §4 "Verification",
- * DESIGN §6), and the resource-credential precedence of the image/content routes.
+ * Verification follows PyJWT 2.8.0 as the backend configures it (docs/block-format.md §4 "Verification",
+ * docs/design.md §6), and the resource-credential precedence of the image/content routes.
  */
 import { SignJWT, type JWTPayload } from "jose";
 import { describe, expect, it } from "vitest";

@@ -1,6 +1,6 @@
 /**
- * The start routes (blocks-spec §2.8, §3.8): std auth and status codes, the delegation document
- * with a valid `X-Oseh-Edge` (DESIGN §4.3), and the dev origin's own rendering without one.
+ * The start routes (docs/block-format.md §2.8, §3.8): std auth and status codes, the delegation document
+ * with a valid `X-Oseh-Edge` (docs/design.md §4.3), and the dev origin's own rendering without one.
  */
 import { describe, expect, it } from "vitest";
 import { renderJourney, renderPrompt } from "../../dev/origin/render";
@@ -71,7 +71,7 @@ describe("journey routes", () => {
     expect(response.headers.get("Cache-Control")).toBe("no-store");
     expect(response.headers.has("Content-Length")).toBe(false);
     const body = await response.text();
-    expect(/^[\x20-\x7e]*$/.test(body)).toBe(true); // journey bodies are pure ASCII (blocks-spec §2.4)
+    expect(/^[\x20-\x7e]*$/.test(body)).toBe(true); // journey bodies are pure ASCII (docs/block-format.md §2.4)
     const parsed = JSON.parse(body) as { uid: string; title: string; transcript: { jwt: string } };
     expect(parsed.uid).toBe(uid);
     expect(parsed.title).toBe("Café ☕ — «Ruhe» 日本語");

@@ -1,4 +1,4 @@
-/** The dev origin's values endpoint (DESIGN §4.2, docs/origin.md) and its test controls. */
+/** The dev origin's values endpoint (docs/design.md §4.2, docs/origin.md) and its test controls. */
 import { describe, expect, it } from "vitest";
 import { ADMIN_SUBS } from "../../dev/origin/fixtures/families";
 import { TEST_SECRETS } from "../helpers/tokens";

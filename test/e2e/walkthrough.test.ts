@@ -81,7 +81,7 @@ describe("walkthrough", () => {
       { now },
     );
     expect(boss.status).toBe(200);
-    expect(boss.headers.get("content-encoding")).toBeNull(); // catalog A #12: plain compact JSON
+    expect(boss.headers.get("content-encoding")).toBeNull(); // A #12: plain compact JSON
     expect(boss.headers.get("cache-control")).toBe("private, max-age=300, stale-while-revalidate=600, stale-if-error=86400");
     expect(JSON.parse(await boss.text())).toHaveProperty("labels");
 
@@ -91,7 +91,7 @@ describe("walkthrough", () => {
       { now },
     );
     expect(gz.status).toBe(200);
-    expect(gz.headers.get("content-encoding")).toBe("gzip"); // catalog B §1: gz-json sent as stored
+    expect(gz.headers.get("content-encoding")).toBe("gzip"); // gz-json families are sent as stored (docs/families.md)
     const bytes = new Uint8Array(await gz.arrayBuffer());
     expect([bytes[0], bytes[1]]).toEqual([0x1f, 0x8b]);
 

@@ -22,7 +22,7 @@ export async function signToken({ secret, claims, alg = "HS256" }: TokenOptions)
   return new SignJWT(claims).setProtectedHeader({ alg, typ: "JWT" }).sign(new TextEncoder().encode(secret));
 }
 
-/** An edge admin service token (DESIGN §8) valid at `now`. */
+/** An edge admin service token (docs/design.md §8) valid at `now`. */
 export function adminToken(now: number, overrides: Record<string, unknown> = {}): Promise<string> {
   return signToken({
     secret: TEST_SECRETS.edgeAdmin,

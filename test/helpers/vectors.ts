@@ -1,7 +1,7 @@
 /** Golden vectors from test/fixtures/blocks.json (read by test/global-setup.ts). */
 import { inject } from "vitest";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the file's shape is documented in blocks-spec §7.2
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the file's shape is documented in docs/block-format.md §7.2
 export type BlocksVectors = { meta: any; vectors: any[]; float_formatting: any; http_examples: any };
 
 let cached: BlocksVectors | undefined;

@@ -1,5 +1,5 @@
 /**
- * Example keys per family, as the backend builds them. Uids from `shared/vectors/blocks.json`
+ * Example keys per family, as the backend builds them. Uids from `test/fixtures/blocks.json`
  * where the vectors have them; other uids follow `oseh_{prefix}_{token_urlsafe(16)}`.
  */
 export const EXAMPLE_KEYS: Readonly<Record<string, readonly string[]>> = {

@@ -82,7 +82,7 @@ describe("la-midnight", () => {
     expect(expiresAt(computeExpiresAt(dau, FALL_BACK_0130_PDT, { collabMaxSeconds: 1 }))).toBe(NOV_4_LA_MIDNIGHT);
   });
 
-  it("is not the backend's mis-signed 08:00 PST / 10:00 PDT (families-a #12–#15)", () => {
+  it("is not the backend's mis-signed 08:00 PST / 10:00 PDT (A #12–#15)", () => {
     // 2024-01-15 12:00 PST: the backend's formula would give 16:00 UTC that day (in the past).
     const noonPst = Date.UTC(2024, 0, 15, 20) / 1000;
     expect(expiresAt(computeExpiresAt(dau, noonPst, { collabMaxSeconds: 1 }))).toBe(Date.UTC(2024, 0, 16, 8) / 1000);

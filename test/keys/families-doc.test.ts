@@ -21,5 +21,5 @@ it("the table has a row per family, each naming its pattern", () => {
 it("documents the drift from the seed and the bytes codec", () => {
   expect(familiesMarkdown).toContain("## Drift from the seed");
   expect(familiesMarkdown).toContain("client_flows:{slug}:full");
-  expect(familiesMarkdown).toMatch(/`bytes`.*addition to DESIGN/);
+  expect(familiesMarkdown).toMatch(/`bytes`.*addition to the design/);
 });

@@ -45,7 +45,7 @@ describe("registry shape", () => {
     expect(Object.isFrozen(family)).toBe(true);
   });
 
-  it("classifies the sensitive families as the catalog does", () => {
+  it("classifies the sensitive families as the backend does (docs/families.md)", () => {
     const sensitivityOf = (name: string) => getFamily(name)?.sensitivity;
     expect(sensitivityOf("sticky_random_group_number:{name}")).toBe("secret");
     expect(sensitivityOf("updater-lock-key")).toBe("secret");
@@ -58,7 +58,7 @@ describe("registry shape", () => {
     expect(sensitivityOf("image_files:playlist:{uid}")).toBe("resource");
   });
 
-  it("routes every admin chart family and the resource routes of DESIGN §7", () => {
+  it("routes every admin chart family and the resource routes of docs/design.md §7", () => {
     const adminRouted = FAMILIES.filter((f) => f.route?.includes("/api/1/admin/"));
     // 20 daily stats + phone verifications + 5 LA charts (DAU, new users, MAU, retention,
     // subcategory views) + utm + journey feedback + top sharers.
@@ -69,7 +69,7 @@ describe("registry shape", () => {
     expect(getFamily("interactive_prompts:external:{uid}")?.route).toBeNull();
   });
 
-  it("uses the codecs the catalog documents", () => {
+  it("uses the codecs docs/families.md documents", () => {
     const codecOf = (name: string) => getFamily(name)?.codec.name;
     expect(codecOf("journeys:external:{uid}")).toBe("blocks");
     expect(codecOf("transcripts:{uid}")).toBe("u64-json");

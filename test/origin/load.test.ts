@@ -1,5 +1,5 @@
 /**
- * loadThroughCache against the dev origin over real HTTP (DESIGN §3, §4.2): miss → fill → hit,
+ * loadThroughCache against the dev origin over real HTTP (docs/design.md §3, §4.2): miss → fill → hit,
  * coalescing, origin down / slow / 500 / garbage, stale-if-error within the window.
  */
 import { describe, expect, it, vi } from "vitest";
@@ -9,7 +9,7 @@ import { createHarness, family, familyOf, wallNow } from "./helpers";
 import { captureConsoleErrors } from "../helpers/console";
 
 const JOURNEY = family("journeys:external:{uid}");
-const JOURNEY_TTL_SECONDS = 172800; // blocks-spec §2.5
+const JOURNEY_TTL_SECONDS = 172800; // docs/block-format.md §2.5
 
 const journeyKey = (label: string) => `journeys:external:oseh_j_gen${freshId(label)}`;
 

@@ -1,5 +1,5 @@
 /**
- * handleProxied against the dev origin over real HTTP (DESIGN §4.1, §4.3): passthrough byte for
+ * handleProxied against the dev origin over real HTTP (docs/design.md §4.1, §4.3): passthrough byte for
  * byte, client edge headers stripped, delegated render equal to the origin's own rendering apart
  * from token times, corrupt templates, broken delegation documents.
  */

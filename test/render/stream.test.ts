@@ -12,7 +12,7 @@ import { sha256Hex } from "../../src/storage/envelope";
 import { base64ToBytes, loadBlocksVectors } from "../helpers/vectors";
 import { FROZEN_NOW, createPrng, pipeChunks, readAll, readText, vectorTokenService } from "./support";
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- vector shapes are documented in blocks-spec §7.2 */
+/* eslint-disable @typescript-eslint/no-explicit-any -- vector shapes are documented in docs/block-format.md §7.2 */
 const blockVectors: any[] = loadBlocksVectors().vectors.filter(
   (v: any) => v.cached_bytes_b64 !== undefined && (v.family === "journeys:external" || v.family === "interactive_prompts:external"),
 );
@@ -221,7 +221,7 @@ describe("rendering details", () => {
     expect(body.jwt).toBe("");
   });
 
-  it("writes prefix and suffix around the value (wrapper routes, blocks-spec §2.8)", async () => {
+  it("writes prefix and suffix around the value (wrapper routes, docs/block-format.md §2.8)", async () => {
     const rendered = renderValue(base64ToBytes(journey.cached_bytes_b64), optionsFor(journey, { prefix: '{"journey":', suffix: ',"visitor_uid":"oseh_v_x"}' }));
     if (!rendered.ok) throw new Error("render failed");
     expect(await readText(rendered.body)).toBe(`{"journey":${journey.rendered},"visitor_uid":"oseh_v_x"}`);

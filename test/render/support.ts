@@ -4,7 +4,7 @@ import type { Secrets } from "../../src/config";
 import { createTokenService, type TokenService } from "../../src/auth/jwt";
 import { loadBlocksVectors } from "../helpers/vectors";
 
-/** The backend's clock while the vectors were generated (blocks-spec §7.1). */
+/** The backend's clock while the vectors were generated (docs/block-format.md §7.1). */
 export const FROZEN_NOW = 1700000000;
 
 export function vectorSecrets(): Secrets {

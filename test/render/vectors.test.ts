@@ -12,7 +12,7 @@ import { decodeU64Gzip, decodeU64Json, encodeTopSharers, encodeTranscript, gunzi
 import { base64ToBytes, loadBlocksVectors } from "../helpers/vectors";
 import { FROZEN_NOW, bytesToHex, readText, vectorTokenService } from "./support";
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- vector shapes are documented in blocks-spec §7.2 */
+/* eslint-disable @typescript-eslint/no-explicit-any -- vector shapes are documented in docs/block-format.md §7.2 */
 const { vectors, float_formatting: floatTable } = loadBlocksVectors();
 const byFamily = (family: string): any[] => vectors.filter((v: any) => v.family === family && v.cached_bytes_b64 !== undefined);
 const journeys = byFamily("journeys:external");
@@ -38,7 +38,7 @@ describe("vector inventory", () => {
     expect(bytesToHex(new Uint8Array(digest))).toBe("eb42fd7cc199f920e90082636bb3fb224d86262540ff66c035b303ae6f3685fc");
   });
 
-  it("has the families blocks-spec §7.2 lists", () => {
+  it("has the families docs/block-format.md §7.2 lists", () => {
     expect(journeys).toHaveLength(13);
     expect(prompts).toHaveLength(4);
     expect(transcripts).toHaveLength(2);

@@ -42,7 +42,7 @@ function header(p: AdminPlan, name: string): string | undefined {
 }
 
 describe("the table", () => {
-  it("has one entry per admin route of the catalog (28 GET routes)", () => {
+  it("has one entry per admin route of the backend (28 GET routes)", () => {
     expect(ADMIN_ROUTES.length).toBe(28);
     expect(new Set(ADMIN_ROUTES.map((r) => r.path)).size).toBe(28);
   });
@@ -60,7 +60,7 @@ describe("the table", () => {
 const JUNE = utc("2024-06-15T19:00:00Z");
 const T = day("2024-06-15");
 
-describe("windows (LA dates, catalog B §2 Windows, §2.G)", () => {
+describe("windows (LA dates, as the backend computes them)", () => {
   const cases: Array<[string, number, number]> = [
     ["notifs/daily_push_tokens", T - 91, T],
     ["notifs/daily_push_tickets", T - 93, T - 1],

@@ -194,7 +194,7 @@ describe("GET /api/1/content_files/exports/{uid}.m3u8", () => {
   });
 });
 
-describe("GET /api/1/transcripts/{uid} (blocks-spec §5, http_examples)", () => {
+describe("GET /api/1/transcripts/{uid} (docs/block-format.md §5, http_examples)", () => {
   const vectors = loadBlocksVectors();
   const vector = vectors.vectors.find((v: { id: string }) => v.id === "transcript-basic");
   const examples: Array<{ name: string; request: { path: string; headers: Record<string, string> | null }; status: number; headers: Array<[string, string]>; body: string }> =
@@ -301,7 +301,7 @@ describe("admin routes (id token + auth:is_admin)", () => {
   });
 });
 
-describe("POST /api/1/admin/journey_share_links/top_sharers (blocks-spec §6)", () => {
+describe("POST /api/1/admin/journey_share_links/top_sharers (docs/block-format.md §6)", () => {
   const vector = loadBlocksVectors().vectors.find((v: { id: string }) => v.id === "top-sharers-all-time");
   it("serves the gzip member after the u64 prefix", async () => {
     const r = await call(

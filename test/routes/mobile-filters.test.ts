@@ -17,7 +17,7 @@ function key(query: string): string {
   return result.stableIdentifier;
 }
 
-describe("Python Decimal(pr).normalize() printed with str (catalog A #7)", () => {
+describe("Python Decimal(pr).normalize() printed with str (A #7)", () => {
   const table: Array<[string, string]> = [
     ["2.0", "2"],
     ["1.50", "1.5"],

@@ -1,5 +1,5 @@
 /**
- * Passthrough targets (DESIGN §4.1): routes the edge never serves, so tests can check that
+ * Passthrough targets (docs/design.md §4.1): routes the edge never serves, so tests can check that
  * method, path, query, headers, body, status and response headers cross the edge unchanged.
  */
 import { gzip } from "../util";
@@ -82,7 +82,7 @@ export async function gzipped(): Promise<Response> {
 }
 
 /**
- * `POST /api/1/dev/delegate`: answers with the request body as a delegation document (DESIGN
+ * `POST /api/1/dev/delegate`: answers with the request body as a delegation document (docs/design.md
  * §4.3), so tests can hand the edge broken ones: a test control, so only with the bearer
  * DEV_CONTROL_SECRET, and like every delegating route only to a request bearing a proxy token
  * bound to it (the caller checks both); otherwise 403. `?status=` sets the status, `?delay=<ms>`

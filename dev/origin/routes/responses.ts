@@ -1,4 +1,4 @@
-/** Response helpers with the backend's exact shapes (blocks-spec "Conventions"). */
+/** Response helpers with the backend's exact shapes (docs/block-format.md "Conventions"). */
 import { authFailureResponse, type AuthFailure } from "../../../src/auth/bearer";
 
 export const JSON_UTF8 = "application/json; charset=utf-8";
@@ -15,7 +15,7 @@ export function authError(failure: AuthFailure): Response {
   return authFailureResponse(failure);
 }
 
-/** FastAPI's default 422 for a body that fails validation (items not byte-matched, blocks-spec intro). */
+/** FastAPI's default 422 for a body that fails validation (items not byte-matched, docs/block-format.md intro). */
 export function validationError(loc: readonly (string | number)[], msg: string): Response {
   return new Response(JSON.stringify({ detail: [{ type: "value_error", loc, msg, input: null }] }), {
     status: 422,
@@ -23,7 +23,7 @@ export function validationError(loc: readonly (string | number)[], msg: string):
   });
 }
 
-/** Streamed body with no Content-Length, as uvicorn sends the block families (blocks-spec §2.8). */
+/** Streamed body with no Content-Length, as uvicorn sends the block families (docs/block-format.md §2.8). */
 export function streamedBody(parts: readonly Uint8Array[]): ReadableStream<Uint8Array> {
   let index = 0;
   return new ReadableStream<Uint8Array>({

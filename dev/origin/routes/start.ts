@@ -1,5 +1,5 @@
 /**
- * The journey and prompt start routes (blocks-spec §2.8, §3.8) with the backend's auth, status
+ * The journey and prompt start routes (docs/block-format.md §2.8, §3.8) with the backend's auth, status
  * codes and headers. With a proxy token bound to the request they delegate the body to the edge:
  * 200, `Content-Type: application/vnd.oseh.edge-render+json`, the route's other headers, and a
  * document naming the key and the per-request parts. Without it they render the body themselves,
@@ -15,7 +15,7 @@ import { JSON_UTF8, authError, readJson, standardError, streamedBody, stringFiel
 
 export const EDGE_RENDER_CONTENT_TYPE = "application/vnd.oseh.edge-render+json";
 
-const JOURNEY_HEADERS = { "Cache-Control": "no-store" } as const; // journeys only (blocks-spec §8.5)
+const JOURNEY_HEADERS = { "Cache-Control": "no-store" } as const; // journeys only (docs/block-format.md §8.5)
 const NO_EXTRA_HEADERS = {} as const;
 
 interface StartContext {
@@ -80,7 +80,7 @@ const startIntroductoryJourney: Handler = async (ctx) => {
   if (!auth.ok) return authError(auth.failure);
   const uid = new URL(ctx.request.url).searchParams.get("uid") ?? AI_JOURNEY_UID;
   if (findJourney(uid) === undefined) return standardError(503, "no_introductory_journeys", "there are no introductory journeys");
-  // Declared 201, actually 200 (blocks-spec §8.6).
+  // Declared 201, actually 200 (docs/block-format.md §8.6).
   return respondJourney(ctx, { uid, extraHeaders: JOURNEY_HEADERS });
 };
 
@@ -98,7 +98,7 @@ const PUBLIC_LINK_SOURCES = new Set(["browser", "ios", "android"]);
 const VISITOR_UID = /^oseh_v_[A-Za-z0-9_-]+$/;
 
 const startPublicLink: Handler = async (ctx) => {
-  // Optional std auth, but when sent it must be valid (blocks-spec §2.8).
+  // Optional std auth, but when sent it must be valid (docs/block-format.md §2.8).
   if (ctx.request.headers.has("authorization")) {
     const auth = await stdAuth(ctx.request.headers.get("authorization"), ctx.env.OSEH_ID_TOKEN_SECRET, ctx.now());
     if (!auth.ok) return authError(auth.failure);
@@ -112,7 +112,7 @@ const startPublicLink: Handler = async (ctx) => {
   if (uid === undefined) return standardError(404, "invalid_code", "That code is invalid or has expired");
   const visitorHeader = ctx.request.headers.get("visitor");
   const visitorUid = visitorHeader !== null && VISITOR_UID.test(visitorHeader) ? visitorHeader : `oseh_v_${await urlSafeDigest(`visitor:${code}`)}`;
-  // The wrapper route sends Content-Type only, no Cache-Control (blocks-spec §8.5).
+  // The wrapper route sends Content-Type only, no Cache-Control (docs/block-format.md §8.5).
   return respondJourney(ctx, { uid, prefix: '{"journey":', suffix: `,"visitor_uid":"${visitorUid}"}`, extraHeaders: NO_EXTRA_HEADERS });
 };
 
@@ -127,13 +127,13 @@ const startInteractivePrompt: Handler = async (ctx) => {
   const journeyJwt = body.ok ? stringField(body.value, "journey_jwt") : undefined;
   if (journeyUid === undefined) return validationError(["body", "journey_uid"], "Field required");
   if (journeyJwt === undefined) return validationError(["body", "journey_jwt"], "Field required");
-  // The server prepends `bearer `, so a client-sent prefix makes the token invalid (blocks-spec §4).
+  // The server prepends `bearer `, so a client-sent prefix makes the token invalid (docs/block-format.md §4).
   const jwtCheck = await verifyResourceJwt(journeyJwt, ctx.env.OSEH_JOURNEY_JWT_SECRET, "oseh-journey", ctx.now());
   if (!jwtCheck.ok) return authError(jwtCheck.failure);
   if (jwtCheck.sub !== journeyUid) return standardError(403, "invalid", JOURNEY_MISMATCH_MESSAGE);
   const journey = findJourney(journeyUid);
   if (journey === undefined) return standardError(503, "journey_gone", "That journey has been deleted", { "Retry-After": "15" });
-  // Declared 201, actually 200 (blocks-spec §3.8).
+  // Declared 201, actually 200 (docs/block-format.md §3.8).
   return respondPrompt(ctx, auth.sub, journey.interactivePromptUid);
 };
 
@@ -145,7 +145,7 @@ const startPublicPrompt: Handler = async (ctx) => {
   const body = await readJson(ctx.request);
   const identifier = body.ok ? stringField(body.value, "identifier") : undefined;
   if (identifier === undefined || !PUBLIC_PROMPT_IDENTIFIERS.has(identifier)) return validationError(["body", "identifier"], "Input should be a known identifier");
-  // The prompt uid comes from `interactive_prompts:special:{identifier}:info` (families-b #1).
+  // The prompt uid comes from `interactive_prompts:special:{identifier}:info` (B #1).
   const info = await produceValue(`interactive_prompts:special:${identifier}:info`, { now: ctx.now() });
   const promptUid = info.kind === "value" ? stringField(JSON.parse(new TextDecoder().decode(info.bytes)), "uid") : undefined;
   if (promptUid === undefined || findPrompt(promptUid) === undefined) return standardError(503, "failed_to_read_prompt", "failed to read the prompt", { "Retry-After": "15" });

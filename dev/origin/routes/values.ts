@@ -1,5 +1,5 @@
 /**
- * `GET /api/1/edge/values/{encodeURIComponent(key)}` (DESIGN §4.2, docs/origin.md):
+ * `GET /api/1/edge/values/{encodeURIComponent(key)}` (docs/design.md §4.2, docs/origin.md):
  * - 200: the exact value bytes, `Content-Type: application/octet-stream`, and
  *   `X-Edge-Expires-At: <unix seconds>` when the family's expiry is absolute;
  * - 404 + `X-Edge-Value: absent`: the family is served but this key has no value;
