@@ -13,6 +13,7 @@ import { createShieldClient, type ShieldClient } from "./shield";
 import { handleProxied, originClientFor } from "./origin";
 import { authorizeAdminIdTokenForEdge, matchEdgeRoute, routeEdgeRequest } from "./routes";
 import { observeRequest } from "./observe";
+import { errorFields, logEvent } from "./observe/log";
 import { disabledFamiliesOf, switchProblems, withDisabledFamilies } from "./rollout/switches";
 
 export interface WorkerOptions {
@@ -91,7 +92,7 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         // The names of what is missing, never any value: this is what an operator needs to fix it.
-        console.error(error.message);
+        logEvent("misconfigured", { message: error.message });
         return failureResponse({ type: "misconfigured", message: error.message });
       }
       isolateStats ??= createStats(now());
@@ -178,7 +179,8 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
         }));
       return withServerTiming(response, startedAt);
     } catch (error) {
-      console.error("unhandled error", request.method, url.pathname, error);
+      // The route label, not the path (it may carry ids); the error's name and message, no objects.
+      logEvent("unhandled error", { method: request.method, route: routeLabel(request.method, url.pathname), ...errorFields(error) });
       return failureResponse({ type: "internal", message: "internal error" });
     }
   }

@@ -10,6 +10,7 @@
  * counts everything, and the request remembers what it counted for its log line and data points.
  */
 import { COUNTERS, createStats, type Counter, type FamilyCounters, type Stats } from "../stats";
+import { errorFields, logEvent } from "./log";
 
 /** Where the answer's bytes came from. */
 export type Tier = "l1" | "l2" | "stale" | "origin" | "edge";
@@ -133,7 +134,7 @@ export function observeRequest(options: ObserveOptions): RequestObserver {
             });
           } catch (error) {
             // Metrics are best effort: a refused data point never fails the request.
-            console.error(JSON.stringify({ msg: "metrics write failed", error: error instanceof Error ? error.message : String(error) }));
+            logEvent("metrics write failed", errorFields(error));
           }
         }
       }

@@ -176,9 +176,9 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
         };
       } catch (error) {
         if (controller.signal.aborted || isTimeout(error)) {
-          return { kind: "error", status: 504, message: `origin did not answer ${request.method} ${incoming.pathname} within ${config.originTimeoutMs} ms` };
+          return { kind: "error", status: 504, message: `origin did not answer within ${config.originTimeoutMs} ms` };
         }
-        return { kind: "error", status: 502, message: `origin unreachable for ${request.method} ${incoming.pathname}: ${describeError(error)}` };
+        return { kind: "error", status: 502, message: `origin unreachable: ${describeError(error)}` };
       } finally {
         clearTimeout(timer);
       }

@@ -18,6 +18,7 @@ import { cacheStatusOf, loadThroughCache, type Filler, type LoadDeps, type LoadO
 import { originFailureOf, originFailureResponse } from "./responses";
 import { readPrefixBy } from "../util/bytes";
 import { failureResponse } from "../errors";
+import { errorFields, logEvent } from "../observe/log";
 
 export interface ProxyDeps {
   config: Config;
@@ -86,21 +87,21 @@ async function renderTemplate(delegation: Delegation, deps: ProxyDeps, loadDeps:
         // The envelope's sha256 keys the isolate's compiled templates: a hot journey compiles once.
         const rendered = renderValue(outcome.value.bytes, options, outcome.value.envelope.sha256);
         if (rendered.ok) return { ok: true, body: rendered.body, outcome };
-        console.error("corrupt template dropped", delegation.key, outcome.state, rendered.failure.reason, rendered.failure.message);
+        logEvent("corrupt template dropped", { family: delegation.family.name, state: outcome.state, reason: rendered.failure.reason, message: rendered.failure.message });
         try {
           // Through the shield when bound, so the drop is ordered with the family's other writes.
           await (loadDeps.filler === undefined ? deps.store.delete(delegation.key) : loadDeps.filler.forget(delegation.key, now));
         } catch (error) {
           // Counted by the store (`deleteFailures`); the refetch below overwrites the corrupt copy anyway.
-          console.error("corrupt template not deleted", delegation.key, error instanceof Error ? error.message : String(error));
+          logEvent("corrupt template not deleted", { family: delegation.family.name, ...errorFields(error) });
         }
         continue;
       }
       case "absent":
-        console.error("origin delegated a value it does not have", delegation.key);
+        logEvent("origin delegated a value it does not have", { family: delegation.family.name });
         return { ok: false, response: badOriginResponse() };
       case "passthrough":
-        console.error("origin delegated a family it does not serve", delegation.key, outcome.reason);
+        logEvent("origin delegated a family it does not serve", { family: delegation.family.name });
         return { ok: false, response: badOriginResponse() };
       case "error":
         return { ok: false, response: originFailureResponse(originFailureOf(outcome.status), cacheStatusOf(outcome)) };
@@ -116,16 +117,17 @@ async function renderDelegated(response: Response, deadline: number, deps: Proxy
   const read = await readPrefixBy(response.body, MAX_DELEGATION_BYTES, deadline);
   if (!read.complete) {
     if ("timedOut" in read) {
-      console.error("delegation document did not arrive whole within", deps.config.originTimeoutMs, "ms");
+      logEvent("delegation document did not arrive whole", { timeoutMs: deps.config.originTimeoutMs });
       return originFailureResponse(originFailureOf(504), cacheStatusError(504));
     }
     await read.reader.cancel().catch(() => undefined);
-    console.error("delegation document refused: over", MAX_DELEGATION_BYTES, "bytes");
+    logEvent("delegation document refused", { reason: "too_large", maxBytes: MAX_DELEGATION_BYTES });
     return badOriginResponse();
   }
   const parsed = parseDelegation(read.bytes);
   if (!parsed.ok) {
-    console.error("delegation document refused", parsed.problem.reason, parsed.problem.message);
+    // The reason only: a problem's message may quote the document (a JWT, a key with its ids).
+    logEvent("delegation document refused", { reason: parsed.problem.reason });
     return badOriginResponse();
   }
   const tokens = deps.tokens ?? tokenServiceFor(deps.config);
@@ -166,7 +168,8 @@ export async function handleProxied(request: Request, deps: ProxyDeps): Promise<
     return failureResponse({ type: "not_found", message: "no such route" });
   }
   if (result.kind === "error") {
-    console.error("passthrough failed", request.method, new URL(request.url).pathname, result.status, result.message);
+    // No path: it may carry ids (the request line names the route instead).
+    logEvent("passthrough failed", { method: request.method, status: result.status, message: result.message });
     return originFailureResponse(originFailureOf(result.status), cacheStatusError(result.status));
   }
   if (!pure && isDelegation(result.response)) return renderDelegated(result.response, result.deadline, { ...deps, origin }, now);

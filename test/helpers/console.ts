@@ -20,3 +20,16 @@ export function captureConsoleErrors(expected: RegExp): { lines: () => string[] 
   });
   return { lines: () => [...lines] };
 }
+
+/**
+ * The Worker's event lines (src/observe/log.ts) as objects; fails the test on a line that is not
+ * one JSON object with a `msg`, or that contains any of `forbidden` (ids, tokens, paths).
+ */
+export function eventRecords(lines: readonly string[], forbidden: readonly string[] = []): Record<string, unknown>[] {
+  return lines.map((line) => {
+    for (const text of forbidden) expect(line).not.toContain(text);
+    const record = JSON.parse(line) as Record<string, unknown>;
+    expect(typeof record.msg).toBe("string");
+    return record;
+  });
+}

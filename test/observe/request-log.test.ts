@@ -8,6 +8,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { COUNTERS } from "../../src/stats";
 import { adminToken, signToken, TEST_SECRETS } from "../helpers/tokens";
 import { callWorker } from "../helpers/worker";
+import { eventRecords } from "../helpers/console";
 
 const NOW = 1_700_000_000;
 const EDGE = "http://edge.test";
@@ -122,6 +123,26 @@ describe("request log", () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain("OSEH_ID_TOKEN_SECRET");
     for (const secret of Object.values(TEST_SECRETS)) expect(errors[0]).not.toContain(secret);
+    expect(eventRecords(errors)).toEqual([{ msg: "misconfigured", message: expect.stringContaining("OSEH_ID_TOKEN_SECRET") }]);
+  });
+
+  it("an unhandled error is one JSON line with the route label: no path, no token, no stack", async () => {
+    // The isolate's counters exist first, so the clock below only fails inside the route.
+    await callWorker(`${EDGE}/_edge/v1/health`, {}, { now: NOW });
+    const errors: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => {
+      errors.push(args.map(String).join(" "));
+    });
+    const failingClock = (): number => {
+      throw new TypeError("clock broke");
+    };
+    const res = await callWorker(`${EDGE}/api/1/transcripts/${TRANSCRIPT}`, { headers: { authorization: `bearer ${TRANSCRIPT_TOKEN}` } }, { now: failingClock });
+    vi.restoreAllMocks();
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ type: "internal", message: "internal error" });
+    expect(eventRecords(errors, [TRANSCRIPT, TRANSCRIPT_TOKEN, "\n    at "])).toEqual([
+      { msg: "unhandled error", method: "GET", route: "/api/1/transcripts/{uid}", error: "TypeError", message: "clock broke" },
+    ]);
   });
 });
 

@@ -12,7 +12,7 @@ import { decodeJwtPayload, fillCount, freshId, originUrl, seenRequests, setFault
 import { devControlHeaders } from "../helpers/dev-origin";
 import { createHarness, family, normaliseJwts, wallNow } from "./helpers";
 import { jwtVerify } from "jose";
-import { captureConsoleErrors } from "../helpers/console";
+import { captureConsoleErrors, eventRecords } from "../helpers/console";
 
 const CONTROL = devControlHeaders();
 
@@ -35,7 +35,7 @@ function headerList(r: Response, drop: readonly string[] = []): [string, string]
 }
 
 describe("passthrough", () => {
-  const logged = captureConsoleErrors(/^(origin fill failed|passthrough failed|store read failed) /);
+  const logged = captureConsoleErrors(/^(origin fill failed|store read failed) |^\{"msg":"passthrough failed"/);
   it("forwards method, path, query, headers and body; strips client edge headers", async () => {
     const init = {
       method: "PUT",
@@ -112,7 +112,11 @@ describe("passthrough", () => {
     const slow = await viaEdge("/api/1/dev/delegate?delay=1500", { method: "POST", headers: CONTROL, body: "{}" }, createHarness({ originTimeoutMs: 150 }));
     expect(slow.status).toBe(504);
     expect(((await slow.json()) as { type: string }).type).toBe("origin_timeout");
-    expect(logged.lines()).toEqual([expect.stringMatching(/^passthrough failed GET \/api\/1\/dev\/echo 502 /), expect.stringMatching(/^passthrough failed POST .* 504 /)]);
+    // One JSON line each, without the path (it may carry ids).
+    expect(eventRecords(logged.lines(), ["/api/1/dev"])).toEqual([
+      { msg: "passthrough failed", method: "GET", status: 502, message: expect.stringMatching(/^origin unreachable: /) },
+      { msg: "passthrough failed", method: "POST", status: 504, message: "origin did not answer within 150 ms" },
+    ]);
   });
 });
 
@@ -203,8 +207,9 @@ describe("corrupt templates", () => {
     await storeCorrupt(h, key, now);
     const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
     const response = await delegateTo(key, h, now);
-    expect(errors.mock.calls.some((call) => call[0] === "corrupt template dropped")).toBe(true);
+    const logged = eventRecords(errors.mock.calls.map((c) => c.join(" ")), [key]);
     errors.mockRestore();
+    expect(logged).toContainEqual(expect.objectContaining({ msg: "corrupt template dropped", family: JOURNEY.name }));
     expect(response.status).toBe(200);
     expect(response.headers.get("Cache-Status")).toBe("oseh-edge; fwd=request; stored");
     expect(response.headers.get("Cache-Control")).toBe("private, max-age=3"); // the origin's headers kept
@@ -291,6 +296,8 @@ describe("bad delegation documents", () => {
     expect(response.status).toBe(502);
     expect(await response.json()).toEqual({ type: "bad_origin_response", message: "the origin's response could not be rendered" });
     expect(logged.length).toBeGreaterThan(0);
+    // JSON lines naming the problem, never the document's jwt or key ids.
+    eventRecords(logged, ["a.b.c", 'a"b.c.d', "oseh_j_", "oseh_ip_", "oseh_t_", "not json"]);
   });
 
   it("the origin refuses to delegate to a request without a valid edge token", async () => {

@@ -64,7 +64,7 @@ describe("config", () => {
     const response = await callWorker(`${BASE}${target}`, undefined, { env: envWith(vars) });
     expect(response.status).toBe(500);
     expect(((await response.json()) as { type: string; message: string }).message).toContain(named);
-    expect(errors).toHaveBeenCalledWith(expect.stringContaining(named));
+    expect(errors.mock.calls.map((c) => JSON.parse(String(c[0])) as unknown)).toEqual([{ msg: "misconfigured", message: expect.stringContaining(named) }]);
     expect(await seenRequests(target)).toEqual([]);
     errors.mockRestore();
   });

@@ -87,7 +87,7 @@ describe("origin bodies: deadlines", () => {
     errors.mockRestore();
     expect(response.status).toBe(504);
     expect(await response.json()).toEqual({ type: "origin_timeout", message: "the origin did not answer in time" });
-    expect(logged).toEqual(["delegation document did not arrive whole within 300 ms"]);
+    expect(logged).toEqual([JSON.stringify({ msg: "delegation document did not arrive whole", timeoutMs: 300 })]);
   });
 
   it("withIdleTimeout passes a body through and cuts one that goes silent", async () => {

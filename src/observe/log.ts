@@ -1,0 +1,16 @@
+/**
+ * The Worker's one way to print an event that is not the per-request line (./index.ts): one JSON
+ * object on one line, `msg` first, so log queries and alerts (docs/deploy.md) can select it.
+ * Fields are scalars on purpose: callers pass labels they chose (a family pattern, a status, a
+ * reason), never a request, a header, a key with its ids, a token or a value.
+ */
+export type LogField = string | number | boolean | null;
+
+export function logEvent(msg: string, fields: Record<string, LogField> = {}): void {
+  console.error(JSON.stringify({ msg, ...fields }));
+}
+
+/** An error as two scalar fields: its name and its message (no stack, no attached objects). */
+export function errorFields(error: unknown): { error: string; message: string } {
+  return error instanceof Error ? { error: error.name, message: error.message } : { error: typeof error, message: String(error) };
+}
