@@ -2,42 +2,12 @@
  * The command table of `oseh-edge`: one entry per command, each with its usage line and options.
  * A new command is one more entry in COMMANDS.
  */
-import type { ParseArgsConfig } from "node:util";
 import { readFile, writeFile } from "node:fs/promises";
-import type { EdgeClient } from "./client.ts";
-import { CliError, EXIT, type ExitCode } from "./errors.ts";
+import type { Command, CommandContext } from "./command.ts";
+import { CliError, EXIT } from "./errors.ts";
 import { conformanceCommand } from "./conformance.ts";
 import { purgeCommand } from "./purge.ts";
 import { mintAdminToken } from "./token.ts";
-
-export interface CliIo {
-  env: Record<string, string | undefined>;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-  stdin: NodeJS.ReadableStream;
-  /** Aborted on Ctrl-C: long commands stop at a safe point and say how to resume. */
-  signal: AbortSignal;
-  /** Unix seconds. */
-  now: () => number;
-}
-
-export interface CommandContext {
-  io: CliIo;
-  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
-  positionals: string[];
-  json: boolean;
-  client(): EdgeClient;
-  /** Prints `human` (lines) or, with --json, `data` as one JSON document. */
-  print(human: string, data: unknown): void;
-}
-
-export interface Command {
-  name: string;
-  usage: string;
-  summary: string;
-  options?: NonNullable<ParseArgsConfig["options"]>;
-  run(ctx: CommandContext): Promise<ExitCode>;
-}
 
 interface FamilyInfo {
   name: string;

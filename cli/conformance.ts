@@ -11,7 +11,7 @@ import {
   CONFORMANCE_USAGE,
   type RunConformanceCommand,
 } from "../conformance/usage.ts";
-import type { Command } from "./commands.ts";
+import type { Command } from "./command.ts";
 import type { ExitCode } from "./errors.ts";
 
 export const conformanceCommand: Command = {

@@ -6,7 +6,8 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { createClient, type EdgeClient } from "./client.ts";
-import { COMMANDS, type CliIo, type CommandContext } from "./commands.ts";
+import type { CliIo, CommandContext } from "./command.ts";
+import { COMMANDS } from "./commands.ts";
 import { CliError, EXIT, type ExitCode } from "./errors.ts";
 
 const GLOBAL_OPTIONS: NonNullable<ParseArgsConfig["options"]> = {

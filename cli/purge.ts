@@ -5,7 +5,7 @@
  * flight and prints the cursor; `--cursor` resumes there.
  */
 import { SingleBar } from "cli-progress";
-import type { Command, CommandContext } from "./commands.ts";
+import type { Command, CommandContext } from "./command.ts";
 import { CliError, EXIT } from "./errors.ts";
 
 /** The edge's limit for one purge-by-keys call (src/admin/api.ts MAX_PURGE_KEYS). */

@@ -11,7 +11,7 @@ import { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { runCli } from "../../cli/main.ts";
-import type { CliIo } from "../../cli/commands.ts";
+import type { CliIo } from "../../cli/command.ts";
 import { startEdge, type ServedWorker } from "../harness/workers";
 
 const SECRET = inject("edgeAdminSecret");
