@@ -3,7 +3,7 @@
  * tests. Routes:
  * - `GET /api/1/edge/values/{key}`: the values endpoint (routes/values.ts), values token only;
  * - the journey/prompt start routes (routes/start.ts), delegating only to a bound proxy token;
- * - `/api/1/dev/{echo,stream,teapot,bytes,gzip,delegate}`: passthrough and delegation targets (routes/plain.ts);
+ * - `/api/1/dev/{echo,reflect,stream,teapot,bytes,gzip,delegate}`: passthrough and delegation targets (routes/plain.ts);
  * - the media routes (routes/media.ts): image exports, email images, content export parts;
  * - `/__dev/…`: test controls (routes/dev-controls.ts), behind the bearer DEV_CONTROL_SECRET.
  * Routing is on the percent-decoded path, as Starlette's; every request's target and
@@ -14,7 +14,7 @@ import type { DevOriginEnv } from "./env";
 import { checkProxyToken } from "./auth";
 import { recordSeen, type SeenRequest } from "./controls";
 import { handleDevControls, hasControlSecret } from "./routes/dev-controls";
-import { bytes, delegate, echo, gzipped, stream, teapot } from "./routes/plain";
+import { bytes, delegate, echo, gzipped, reflect, stream, teapot } from "./routes/plain";
 import { handleMedia } from "./routes/media";
 import { findStartRoute, handleStart } from "./routes/start";
 import { ORIGIN_ONLY_PREFIX, handleValues } from "./routes/values";
@@ -65,6 +65,8 @@ async function route(request: Request, env: DevOriginEnv, seen: SeenRequest): Pr
   switch (path) {
     case "/api/1/dev/echo":
       return echo(request, url);
+    case "/api/1/dev/reflect":
+      return reflect(request);
     case "/api/1/dev/stream":
       return stream();
     case "/api/1/dev/teapot":

@@ -116,6 +116,23 @@ function isTimeout(error: unknown): boolean {
   return error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
 }
 
+/**
+ * The origin's response headers minus any that would hand the edge's credential to the client: a
+ * route that reflects request headers (a debug header, a cookie) would otherwise give out the
+ * proxy token it was sent. Drops `X-Oseh-Edge*` and every header whose value contains the token.
+ */
+function withoutEdgeToken(upstream: Headers, token: string | undefined): Headers {
+  const out = new Headers();
+  for (const [name, value] of upstream) {
+    if (name.toLowerCase().startsWith("x-oseh-edge") || (token !== undefined && value.includes(token))) continue;
+    out.append(name, value);
+  }
+  // Iterating Headers joins Set-Cookie values with ", "; take them one by one instead.
+  out.delete("Set-Cookie");
+  for (const cookie of upstream.getSetCookie()) if (token === undefined || !cookie.includes(token)) out.append("Set-Cookie", cookie);
+  return out;
+}
+
 /** Unix seconds as the header's decimal digits; anything else is an origin error. */
 export function parseExpiresAtHeader(value: string | null): { ok: true; expiresAt?: number } | { ok: false } {
   if (value === null) return { ok: true };
@@ -154,7 +171,8 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
       const startedAt = Date.now();
       const target = `${base}${incoming.pathname}${incoming.search}`;
       const headers = forwardedRequestHeaders(request.headers);
-      if (options.delegate !== false) headers.set(EDGE_TOKEN_HEADER, await mintProxyToken(config.edgeOriginSecret, request.method, target, tokenClock()));
+      const token = options.delegate === false ? undefined : await mintProxyToken(config.edgeOriginSecret, request.method, target, tokenClock());
+      if (token !== undefined) headers.set(EDGE_TOKEN_HEADER, token);
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(new DOMException("origin response head timed out", "TimeoutError")), config.originTimeoutMs);
       try {
@@ -171,7 +189,7 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
         // request's Accept-Encoding is Cloudflare's rewrite, not the client's (docs/routes.md).
         return {
           kind: "response",
-          response: new Response(upstream.body === null ? null : withIdleTimeout(upstream.body, PASSTHROUGH_IDLE_TIMEOUT_MS), { status: upstream.status, statusText: upstream.statusText, headers: upstream.headers }),
+          response: new Response(upstream.body === null ? null : withIdleTimeout(upstream.body, PASSTHROUGH_IDLE_TIMEOUT_MS), { status: upstream.status, statusText: upstream.statusText, headers: withoutEdgeToken(upstream.headers, token) }),
           deadline: startedAt + config.originTimeoutMs,
         };
       } catch (error) {

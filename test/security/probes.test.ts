@@ -66,6 +66,23 @@ describe("edge credentials never reach a client, and a captured one is good for 
     expect(Number(claims.exp) - Number(claims.iat)).toBeLessThanOrEqual(60);
   });
 
+  it("a route that reflects the token in its response headers: the edge lets none of them out", async () => {
+    const target = `/api/1/dev/reflect?probe=${freshId("r")}`;
+    const response = await viaEdge(target);
+    expect(response.status).toBe(200);
+    const [seen] = await seenRequests(target);
+    const token = seen?.edgeToken ?? "";
+    expect(token).toMatch(/^eyJ/);
+    for (const [name, value] of response.headers) {
+      expect([name, value]).not.toEqual([name, expect.stringContaining(token)]);
+      expect(name.toLowerCase().startsWith("x-oseh-edge")).toBe(false);
+    }
+    // Only the headers carrying it are dropped; the route's other cookie and headers stay.
+    expect(response.headers.getSetCookie()).toEqual(["kept=1; Path=/"]);
+    expect(response.headers.get("Content-Type")).toBe("text/plain");
+    expect(await response.text()).toBe("reflected");
+  });
+
   it("a token captured from any forwarded request is refused by the values endpoint and by delegation elsewhere", async () => {
     const startPath = "/api/1/users/me/start_journey_from_history";
     const otherStart = "/api/1/users/me/start_ai_journey";

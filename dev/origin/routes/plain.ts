@@ -22,6 +22,19 @@ export async function echo(request: Request, url: URL): Promise<Response> {
   });
 }
 
+/**
+ * A careless backend route: it copies the request's `X-Oseh-Edge` into its response headers, as
+ * that header and inside another one (a debug header, a cookie), so a test can show the edge
+ * never lets its own token back out to the client.
+ */
+export function reflect(request: Request): Response {
+  const token = request.headers.get("X-Oseh-Edge") ?? "";
+  const headers = new Headers({ "Content-Type": "text/plain", "X-Oseh-Edge": token, "X-Debug-Request": `x-oseh-edge=${token}` });
+  headers.append("Set-Cookie", `edge=${token}; Path=/`);
+  headers.append("Set-Cookie", "kept=1; Path=/");
+  return new Response("reflected", { status: 200, headers });
+}
+
 const STREAM_CHUNKS = 5;
 const STREAM_CHUNK_DELAY_MS = 20; // long enough that chunks arrive separately, short for tests
 
