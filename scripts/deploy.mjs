@@ -7,7 +7,7 @@
 // - the dev environment (`--env dev`), which is local only.
 // docs/deploy.md walks through a first deploy.
 import { spawnSync } from "node:child_process";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { unstable_readConfig } from "wrangler";
 import { ConfigError, SECRET_NAMES, parseConfig } from "../src/config.ts";
@@ -15,13 +15,23 @@ import { ConfigError, SECRET_NAMES, parseConfig } from "../src/config.ts";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
 
-function optionValues(names) {
+/**
+ * Every value given to an option, as wrangler's parser reads them: `--name value`, `--name=value`,
+ * and for an array option (`--var`) every word after the flag up to the next option
+ * (`--var A:1 ORIGIN_URL:…` sets both).
+ */
+function optionValues(names, { array = false } = {}) {
   const values = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     for (const name of names) {
-      if (arg === name && i + 1 < args.length) values.push(args[i + 1]);
-      else if (arg.startsWith(`${name}=`)) values.push(arg.slice(name.length + 1));
+      if (arg.startsWith(`${name}=`)) values.push(arg.slice(name.length + 1));
+      else if (arg === name) {
+        for (let j = i + 1; j < args.length && !args[j].startsWith("-"); j++) {
+          values.push(args[j]);
+          if (!array) break;
+        }
+      }
     }
   }
   return values;
@@ -39,18 +49,20 @@ const envName = optionValues(["--env", "-e"]).at(-1);
 const label = envName === undefined ? "production (top level)" : `[env.${envName}]`;
 if (envName === "dev") refuse("the dev environment is local only (its origin is the dev origin on loopback)");
 
-const config = unstable_readConfig({ config: join(root, "wrangler.toml"), ...(envName ? { env: envName } : {}) }, {});
+// The file wrangler will deploy: `--config`/`-c` when given, else the repo's.
+const configPath = optionValues(["--config", "-c"]).at(-1) ?? join(root, "wrangler.toml");
+const config = unstable_readConfig({ config: configPath, ...(envName ? { env: envName } : {}) }, {});
 
 const cache = (config.kv_namespaces ?? []).find((ns) => ns.binding === "CACHE");
 if (cache === undefined || !cache.id || /^0+$/.test(cache.id)) {
   problems.push(
-    `wrangler.toml ${label} binds CACHE to the placeholder KV id ${JSON.stringify(cache?.id ?? "")}.\n` +
+    `${relative(root, configPath) || configPath} ${label} binds CACHE to the placeholder KV id ${JSON.stringify(cache?.id ?? "")}.\n` +
       "Create the namespace with `npx wrangler kv namespace create CACHE` and put its id in the CACHE binding.",
   );
 }
 
 const vars = { ...config.vars };
-for (const pair of optionValues(["--var"])) {
+for (const pair of optionValues(["--var"], { array: true })) {
   const colon = pair.indexOf(":");
   if (colon > 0) vars[pair.slice(0, colon)] = pair.slice(colon + 1);
 }

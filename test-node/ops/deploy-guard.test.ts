@@ -3,6 +3,9 @@
  * asked to upload anything (the repo's wrangler.toml ships the placeholders).
  */
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
@@ -39,6 +42,26 @@ describe("npm run deploy", () => {
     const run = deploy("--var", "ORIGIN_URL:https://origin-api.example.com", "--var", "EDGE_MODE:off");
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('EDGE_MODE must be one of "edge", "passthrough", got "off"');
+  });
+
+  it("reads every value of one --var flag, as wrangler does", () => {
+    const run = deploy("--var", "EDGE_MODE:edge", "ORIGIN_URL:http://127.0.0.1:8788");
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('got "http://127.0.0.1:8788"');
+  });
+
+  it("checks the file --config names, not the repo's", () => {
+    const dir = mkdtempSync(join(tmpdir(), "deploy-guard-"));
+    const file = join(dir, "other.toml");
+    writeFileSync(file, ['name = "other"', 'main = "index.ts"', 'compatibility_date = "2025-01-01"', "[vars]", 'ORIGIN_URL = "http://10.1.2.3"', "[[kv_namespaces]]", 'binding = "CACHE"', 'id = "abc123"'].join("\n"));
+    try {
+      const run = deploy("--config", file);
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain('got "http://10.1.2.3"');
+      expect(run.stderr).not.toMatch(/placeholder KV id/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("refuses the dev environment", () => {
