@@ -153,10 +153,20 @@ export async function checkValuesToken(header: string | null, secrets: EdgeSecre
  * `oseh-edge-proxy`, at most 60 s) whose `htm` is this request's method and `htu` this request's
  * raw path (escapes as received, no query — Starlette's `scope["raw_path"]`).
  */
-export async function checkProxyToken(header: string | null, secrets: EdgeSecrets, method: string, rawPath: string, now: number): Promise<EdgeTokenCheck> {
+/** The answer a delegation document must carry: `X-Oseh-Edge-Delegation` = the proxy token's `jti`. */
+export const DELEGATION_ACK_HEADER = "X-Oseh-Edge-Delegation";
+
+export async function checkProxyToken(
+  header: string | null,
+  secrets: EdgeSecrets,
+  method: string,
+  rawPath: string,
+  now: number,
+): Promise<{ ok: true; jti: string } | Extract<EdgeTokenCheck, { ok: false }>> {
   const checked = await verifyEdgeToken(header, secrets, PROXY_AUDIENCE, PROXY_MAX_LIFETIME_SECONDS, now);
   if (!checked.ok) return checked;
   if (checked.payload.htm !== method) return { ok: false, status: 403, reason: "htm does not match the request method" };
   if (checked.payload.htu !== rawPath) return { ok: false, status: 403, reason: "htu does not match the request path" };
-  return { ok: true };
+  if (typeof checked.payload.jti !== "string" || checked.payload.jti === "") return { ok: false, status: 403, reason: "no jti" };
+  return { ok: true, jti: checked.payload.jti };
 }

@@ -3,7 +3,7 @@
  * tests. Routes:
  * - `GET /api/1/edge/values/{key}`: the values endpoint (routes/values.ts), values token only;
  * - the journey/prompt start routes (routes/start.ts), delegating only to a bound proxy token;
- * - `/api/1/dev/{echo,reflect,stream,teapot,bytes,gzip,delegate}`: passthrough and delegation targets (routes/plain.ts);
+ * - `/api/1/dev/{echo,reflect,upload,stream,teapot,bytes,gzip,delegate}`: passthrough and delegation targets (routes/plain.ts);
  * - the media routes (routes/media.ts): image exports, email images, content export parts;
  * - `/__dev/…`: test controls (routes/dev-controls.ts), behind the bearer DEV_CONTROL_SECRET.
  * Routing is on the percent-decoded path, as Starlette's; every request's target and
@@ -14,7 +14,7 @@ import type { DevOriginEnv } from "./env";
 import { checkProxyToken } from "./auth";
 import { recordSeen, type SeenRequest } from "./controls";
 import { handleDevControls, hasControlSecret } from "./routes/dev-controls";
-import { bytes, delegate, echo, gzipped, reflect, stream, teapot } from "./routes/plain";
+import { bytes, delegate, echo, gzipped, reflect, stream, teapot, upload } from "./routes/plain";
 import { handleMedia } from "./routes/media";
 import { findStartRoute, handleStart } from "./routes/start";
 import { ORIGIN_ONLY_PREFIX, handleValues } from "./routes/values";
@@ -67,6 +67,8 @@ async function route(request: Request, env: DevOriginEnv, seen: SeenRequest): Pr
       return echo(request, url);
     case "/api/1/dev/reflect":
       return reflect(request);
+    case "/api/1/dev/upload":
+      return upload(request, url);
     case "/api/1/dev/stream":
       return stream();
     case "/api/1/dev/teapot":
@@ -78,9 +80,9 @@ async function route(request: Request, env: DevOriginEnv, seen: SeenRequest): Pr
     case "/api/1/dev/delegate": {
       // An arbitrary delegation document is a test control: the control secret, and like every
       // delegation, a proxy token bound to this very request.
-      if (!hasControlSecret(request, env.DEV_CONTROL_SECRET)) return delegate(request, url, false);
+      if (!hasControlSecret(request, env.DEV_CONTROL_SECRET)) return delegate(request, url, undefined);
       const proxy = await checkProxyToken(request.headers.get("X-Oseh-Edge"), env, request.method, url.pathname, wallClock());
-      return delegate(request, url, proxy.ok);
+      return delegate(request, url, proxy.ok ? proxy.jti : undefined);
     }
   }
   await digestBody(request, seen);

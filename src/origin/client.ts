@@ -12,7 +12,7 @@
  * - timeout → 504; connection failure, 5xx or any other status → 502. None of these is cached.
  */
 import { isOriginOnlyPath } from "./forward-guard";
-import { EDGE_TOKEN_HEADER, getValuesToken, mintProxyToken } from "./tokens";
+import { DELEGATION_ACK_HEADER, EDGE_TOKEN_HEADER, getValuesToken, mintProxyToken } from "./tokens";
 import { forwardedRequestHeaders } from "./headers";
 import { MAX_VALUE_BYTES } from "../storage/limits";
 import { readCapped } from "../util/bytes";
@@ -54,7 +54,8 @@ export type FetchStreamResult =
 
 export type PassthroughResult =
   /** `deadline`: the `Date.now()` by which a body the edge reads itself must have arrived whole. */
-  | { kind: "response"; response: Response; deadline: number }
+  /** `proxyTokenId`: the `jti` of the proxy token sent, which a delegation must acknowledge. */
+  | { kind: "response"; response: Response; deadline: number; proxyTokenId?: string }
   /** The path could route to the origin's edge-only endpoints: never forwarded. */
   | { kind: "refused" }
   | OriginError;
@@ -119,12 +120,14 @@ function isTimeout(error: unknown): boolean {
 /**
  * The origin's response headers minus any that would hand the edge's credential to the client: a
  * route that reflects request headers (a debug header, a cookie) would otherwise give out the
- * proxy token it was sent. Drops `X-Oseh-Edge*` and every header whose value contains the token.
+ * proxy token it was sent. Drops `X-Oseh-Edge*` (but the delegation acknowledgement, which the
+ * proxy reads and removes) and every header whose value contains the token.
  */
 function withoutEdgeToken(upstream: Headers, token: string | undefined): Headers {
   const out = new Headers();
   for (const [name, value] of upstream) {
-    if (name.toLowerCase().startsWith("x-oseh-edge") || (token !== undefined && value.includes(token))) continue;
+    const lower = name.toLowerCase();
+    if ((lower.startsWith("x-oseh-edge") && lower !== DELEGATION_ACK_HEADER.toLowerCase()) || (token !== undefined && value.includes(token))) continue;
     out.append(name, value);
   }
   // Iterating Headers joins Set-Cookie values with ", "; take them one by one instead.
@@ -171,8 +174,8 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
       const startedAt = Date.now();
       const target = `${base}${incoming.pathname}${incoming.search}`;
       const headers = forwardedRequestHeaders(request.headers);
-      const token = options.delegate === false ? undefined : await mintProxyToken(config.edgeOriginSecret, request.method, target, tokenClock());
-      if (token !== undefined) headers.set(EDGE_TOKEN_HEADER, token);
+      const proxy = options.delegate === false ? undefined : await mintProxyToken(config.edgeOriginSecret, request.method, target, tokenClock());
+      if (proxy !== undefined) headers.set(EDGE_TOKEN_HEADER, proxy.token);
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(new DOMException("origin response head timed out", "TimeoutError")), config.originTimeoutMs);
       try {
@@ -189,8 +192,9 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
         // request's Accept-Encoding is Cloudflare's rewrite, not the client's (docs/routes.md).
         return {
           kind: "response",
-          response: new Response(upstream.body === null ? null : withIdleTimeout(upstream.body, PASSTHROUGH_IDLE_TIMEOUT_MS), { status: upstream.status, statusText: upstream.statusText, headers: withoutEdgeToken(upstream.headers, token) }),
+          response: new Response(upstream.body === null ? null : withIdleTimeout(upstream.body, PASSTHROUGH_IDLE_TIMEOUT_MS), { status: upstream.status, statusText: upstream.statusText, headers: withoutEdgeToken(upstream.headers, proxy?.token) }),
           deadline: startedAt + config.originTimeoutMs,
+          ...(proxy === undefined ? {} : { proxyTokenId: proxy.jti }),
         };
       } catch (error) {
         if (controller.signal.aborted || isTimeout(error)) {

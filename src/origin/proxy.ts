@@ -13,6 +13,7 @@ import { renderValue, type RenderOptions } from "../render/stream";
 import type { TieredStore } from "../storage";
 import { appendCacheStatus, cacheStatusBypass, cacheStatusError } from "./cache-status";
 import { createOriginClient, type OriginClient } from "./client";
+import { DELEGATION_ACK_HEADER } from "./tokens";
 import { isDelegation, MAX_DELEGATION_BYTES, parseDelegation, type Delegation } from "./delegation";
 import { cacheStatusOf, loadThroughCache, type Filler, type LoadDeps, type LoadOutcome } from "./load";
 import { originFailureOf, originFailureResponse } from "./responses";
@@ -172,7 +173,17 @@ export async function handleProxied(request: Request, deps: ProxyDeps): Promise<
     logEvent("passthrough failed", { method: request.method, status: result.status, message: result.message });
     return originFailureResponse(originFailureOf(result.status), cacheStatusError(result.status));
   }
-  if (!pure && isDelegation(result.response)) return renderDelegated(result.response, result.deadline, { ...deps, origin }, now);
+  const acknowledged = result.response.headers.get(DELEGATION_ACK_HEADER);
+  // Between the origin and the edge only; never to the client.
+  result.response.headers.delete(DELEGATION_ACK_HEADER);
+  if (!pure && isDelegation(result.response)) {
+    if (result.proxyTokenId !== undefined && acknowledged === result.proxyTokenId) {
+      return renderDelegated(result.response, result.deadline, { ...deps, origin }, now);
+    }
+    // The media type without the token's jti: not a delegation this request's token allowed (a
+    // route serving a user's upload, say). The origin's answer goes out as it came, unrendered.
+    logEvent("delegation not acknowledged", { method: request.method, status: result.response.status });
+  }
   appendCacheStatus(result.response.headers, cacheStatusBypass());
   return result.response;
 }

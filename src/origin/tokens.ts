@@ -16,6 +16,13 @@ import { SignJWT } from "jose";
 import { importHmacKey } from "../auth/jwt";
 
 export const EDGE_TOKEN_HEADER = "X-Oseh-Edge";
+/**
+ * The origin's answer to a proxy token: a delegation document counts only when this header
+ * carries that token's `jti` (docs/origin.md). The media type alone is not enough: a route that
+ * serves content a user chose (its bytes and its type) would otherwise have the edge render any
+ * template it names, with freshly minted resource JWTs.
+ */
+export const DELEGATION_ACK_HEADER = "X-Oseh-Edge-Delegation";
 export const EDGE_TOKEN_ISSUER = "oseh";
 export const EDGE_TOKEN_SUB = "oseh-edge";
 export const VALUES_TOKEN_AUDIENCE = "oseh-edge-values";
@@ -95,7 +102,8 @@ export async function getValuesToken(secret: string, now: number): Promise<strin
   return (await fresh).token;
 }
 
-/** A fresh proxy token for one forwarded request (never cached: it names that request). */
-export function mintProxyToken(secret: string, method: string, target: string, now: number): Promise<string> {
-  return sign(proxyTokenClaims(method, target, now, crypto.randomUUID()), secret);
+/** A fresh proxy token for one forwarded request (never cached: it names that request), and its `jti`. */
+export async function mintProxyToken(secret: string, method: string, target: string, now: number): Promise<{ token: string; jti: string }> {
+  const jti = crypto.randomUUID();
+  return { token: await sign(proxyTokenClaims(method, target, now, jti), secret), jti };
 }

@@ -47,11 +47,11 @@ describe("edge tokens", () => {
 
   it("proxy tokens are minted per request (never reused) and verify with the shared secret", async () => {
     const secret = `s-${Math.random()}`;
-    const a = await mintProxyToken(secret, "GET", "https://o.test/p", 1_800_000_000);
-    expect(await mintProxyToken(secret, "GET", "https://o.test/p", 1_800_000_000)).not.toBe(a);
+    const { token: a, jti } = await mintProxyToken(secret, "GET", "https://o.test/p", 1_800_000_000);
+    expect((await mintProxyToken(secret, "GET", "https://o.test/p", 1_800_000_000)).token).not.toBe(a);
     const { payload, protectedHeader } = await jwtVerify(a, new TextEncoder().encode(secret), { audience: "oseh-edge-proxy", issuer: "oseh", currentDate: new Date(1_800_000_000_000) });
     expect(protectedHeader).toEqual({ alg: "HS256", typ: "JWT" });
-    expect(payload).toMatchObject({ htm: "GET", htu: "/p" });
+    expect(payload).toMatchObject({ htm: "GET", htu: "/p", jti });
   });
 
   it("the values token is reused until a minute before expiry, then re-minted; per secret", async () => {

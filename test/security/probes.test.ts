@@ -5,7 +5,7 @@
  * forwarded request must not be usable for anything but that request.
  */
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { decodeJwtPayload, freshId, userIdToken } from "../dev-origin/helpers";
 import { devControlHeaders, originUrl, seenRequests } from "../helpers/dev-origin";
 import { callWorker } from "../helpers/worker";
@@ -121,6 +121,27 @@ describe("edge credentials never reach a client, and a captured one is good for 
       expect([request.path, delegated.status]).toEqual([request.path, 403]);
       await delegated.arrayBuffer();
     }
+  });
+
+  it("a document a client uploads with the render media type is served as it came, never rendered", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const doc = JSON.stringify({ key: "journeys:external:oseh_j_devFull0000000000000001", jwt: "a.b.c" });
+    const response = await viaEdge(`/api/1/dev/upload?type=${encodeURIComponent("application/vnd.oseh.edge-render+json")}`, { method: "POST", body: doc });
+    const logged = errors.mock.calls.map((c) => JSON.parse(String(c[0])) as unknown);
+    errors.mockRestore();
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe(doc);
+    expect(response.headers.get("Cache-Status")).toBe("oseh-edge; fwd=bypass");
+    expect(logged).toEqual([{ msg: "delegation not acknowledged", method: "POST", status: 200 }]);
+  });
+
+  it("a delegation acknowledged with another jti is not rendered either", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const doc = JSON.stringify({ key: "journeys:external:oseh_j_devFull0000000000000001", jwt: "a.b.c" });
+    const response = await viaEdge("/api/1/dev/delegate?ack=wrong", { method: "POST", headers: devControlHeaders(), body: doc });
+    errors.mockRestore();
+    expect(await response.text()).toBe(doc);
+    expect(response.headers.get("X-Oseh-Edge-Delegation")).toBeNull();
   });
 
   it("a delegation document the client asks for is refused without the control secret", async () => {

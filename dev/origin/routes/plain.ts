@@ -35,6 +35,14 @@ export function reflect(request: Request): Response {
   return new Response("reflected", { status: 200, headers });
 }
 
+/**
+ * A route that serves what a user uploaded, with the type the user gave it (`?type=`): nothing a
+ * client sends through it may become a delegation the edge renders.
+ */
+export async function upload(request: Request, url: URL): Promise<Response> {
+  return new Response(await request.arrayBuffer(), { status: 200, headers: { "Content-Type": url.searchParams.get("type") ?? "application/octet-stream" } });
+}
+
 const STREAM_CHUNKS = 5;
 const STREAM_CHUNK_DELAY_MS = 20; // long enough that chunks arrive separately, short for tests
 
@@ -104,8 +112,8 @@ export async function gzipped(): Promise<Response> {
  */
 const MAX_DELAY_MS = 60_000; // a typo in a test must not hang the dev origin forever
 
-export async function delegate(request: Request, url: URL, fromEdge: boolean): Promise<Response> {
-  if (!fromEdge) return new Response('{"type":"invalid","message":"edge only"}', { status: 403, headers: { "Content-Type": "application/json" } });
+export async function delegate(request: Request, url: URL, proxyTokenId: string | undefined): Promise<Response> {
+  if (proxyTokenId === undefined) return new Response('{"type":"invalid","message":"edge only"}', { status: 403, headers: { "Content-Type": "application/json" } });
   const status = Number(url.searchParams.get("status") ?? "200") || 200;
   const delay = Math.min(Number(url.searchParams.get("delay") ?? "0") || 0, MAX_DELAY_MS);
   if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
@@ -142,6 +150,8 @@ export async function delegate(request: Request, url: URL, fromEdge: boolean): P
     headers: {
       "Content-Type": "application/vnd.oseh.edge-render+json",
       "X-Dev-Delegate": "1",
+      // Acknowledges the proxy token (docs/origin.md); `?ack=wrong` plays an origin that does not.
+      "X-Oseh-Edge-Delegation": url.searchParams.get("ack") === "wrong" ? "not-the-jti" : proxyTokenId,
       "Cache-Control": "private, max-age=3",
       ETag: '"dev-delegate"',
       "Content-Digest": "sha-256=:AAAA:",

@@ -5,7 +5,7 @@
  * document naming the key and the per-request parts. Without it they render the body themselves,
  * exactly as the backend streams it.
  */
-import { checkProxyToken, mintResourceJwt, stdAuth, verifyResourceJwt } from "../auth";
+import { checkProxyToken, DELEGATION_ACK_HEADER, mintResourceJwt, stdAuth, verifyResourceJwt } from "../auth";
 import type { DevOriginEnv } from "../env";
 import { AI_JOURNEY_UID, PUBLIC_LINK_CODES, findJourney, findPrompt } from "../fixtures/content";
 import { produceValue } from "../fixtures/families";
@@ -169,6 +169,9 @@ export async function handleStart(handler: Handler, request: Request, env: DevOr
   // Only a request bearing a proxy token bound to it (method and raw path) may get a delegation
   // document (docs/origin.md §5); anything else gets the body rendered here.
   const rawPath = new URL(request.url).pathname;
-  const delegate = (await checkProxyToken(request.headers.get("X-Oseh-Edge"), env, request.method, rawPath, now())).ok;
-  return handler({ request, env, now, delegate });
+  const proxy = await checkProxyToken(request.headers.get("X-Oseh-Edge"), env, request.method, rawPath, now());
+  const response = await handler({ request, env, now, delegate: proxy.ok });
+  // A delegation is acknowledged with the token's jti, so the edge renders only what this token allowed.
+  if (proxy.ok && response.headers.get("Content-Type") === EDGE_RENDER_CONTENT_TYPE) response.headers.set(DELEGATION_ACK_HEADER, proxy.jti);
+  return response;
 }
