@@ -5,6 +5,7 @@
  */
 import { computeExpiresAt, parseKey, validateValueDeep, type FamilyEntry } from "../src/keys";
 import { EDGE_RENDER_MEDIA_TYPE, MAX_DELEGATION_BYTES, mediaTypeOf, parseDelegation, templateProblem, type Delegation } from "../src/origin/delegation";
+import { DELEGATION_ACK_HEADER } from "../src/origin/tokens";
 import { renderValue } from "../src/render/stream";
 
 export interface Observed {
@@ -114,9 +115,16 @@ export function checkNotDelegated(name: string, observed: Observed): Check {
     : pass(name, `answered itself (${summary(observed)})`);
 }
 
-/** The delegation document of an answer to a bound proxy token, or the reason it is not one. */
-export function delegationOf(observed: Observed): { ok: true; delegation: Delegation } | { ok: false; problem: string } {
+/**
+ * The delegation document of an answer to a bound proxy token whose `jti` is `jti`, or the reason
+ * it is not one. The edge renders a document only when it acknowledges that jti.
+ */
+export function delegationOf(observed: Observed, jti: string): { ok: true; delegation: Delegation } | { ok: false; problem: string } {
   if (!isDelegationAnswer(observed)) return { ok: false, problem: `no delegation: answered ${summary(observed)} to a bound proxy token` };
+  const ack = observed.headers[DELEGATION_ACK_HEADER.toLowerCase()];
+  if (ack !== jti) {
+    return { ok: false, problem: `${DELEGATION_ACK_HEADER} is ${ack === undefined ? "missing" : JSON.stringify(ack)}, not the proxy token's jti: the edge would pass the document to the client unrendered` };
+  }
   if (observed.status < 200 || observed.status > 299) return { ok: false, problem: `a delegation with status ${observed.status}; the client would get that status over a rendered body` };
   if (observed.body.length > MAX_DELEGATION_BYTES) return { ok: false, problem: `the document is ${observed.body.length} bytes, over ${MAX_DELEGATION_BYTES}` };
   const parsed = parseDelegation(observed.body);

@@ -2,6 +2,7 @@
  * Runs the conformance checks against one origin: every request the checker makes, in order,
  * each answer turned into an `Observed` and judged by ./checks.ts.
  */
+import { decodeJwt } from "jose";
 import { EDGE_TOKEN_HEADER } from "../src/origin/tokens";
 import { VALUES_PATH } from "../src/origin/client";
 import { checkAccepted, checkNotDelegated, checkRefused, checkRenders, checkValue, delegationOf, type Check, type Observed } from "./checks";
@@ -111,9 +112,10 @@ export async function runConformance(options: ConformanceOptions): Promise<Check
     };
 
     const boundName = `delegate ${label}: delegates to a proxy token bound to it`;
-    const bound = await send(boundName, await tokens.proxy(route.method, target));
+    const boundToken = await tokens.proxy(route.method, target);
+    const bound = await send(boundName, boundToken);
     if (bound !== undefined) {
-      const delegation = delegationOf(bound);
+      const delegation = delegationOf(bound, String(decodeJwt(boundToken).jti));
       if (!delegation.ok) checks.push({ name: boundName, ok: false, detail: delegation.problem });
       else {
         checks.push({ name: boundName, ok: true, detail: `${bound.status} ${delegation.delegation.key}` });

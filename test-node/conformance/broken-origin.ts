@@ -10,7 +10,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { jwtVerify } from "jose";
+import { decodeJwt, jwtVerify } from "jose";
 
 export const BROKEN_DELEGATED_KEY = "interactive_prompts:external:oseh_ip_brokenFixture01";
 
@@ -72,7 +72,10 @@ export async function startBrokenOrigin(edgeOriginSecret: string): Promise<Broke
       if (req.method === "POST" && path === "/api/1/users/me/start_ai_journey") {
         // Defect 4: no token check before delegating.
         const document = { key: BROKEN_DELEGATED_KEY, session_uid: "oseh_ips_brokenFixture01", jwt: "a.b.c" };
-        return send(res, 200, { "content-type": "application/vnd.oseh.edge-render+json" }, JSON.stringify(document));
+        // It does acknowledge the jti of whatever token arrives, so only defect 4 shows.
+        const token = req.headers["x-oseh-edge"];
+        const jti = typeof token === "string" ? (decodeJwt(token).jti ?? "") : "";
+        return send(res, 200, { "content-type": "application/vnd.oseh.edge-render+json", "x-oseh-edge-delegation": jti }, JSON.stringify(document));
       }
       send(res, 404, { "content-type": "application/json" }, '{"detail":"Not Found"}');
     });

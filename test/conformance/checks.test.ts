@@ -101,15 +101,18 @@ describe("values", () => {
 });
 
 describe("delegation", () => {
-  const DOC = { "content-type": "application/vnd.oseh.edge-render+json; charset=utf-8" };
+  const DOC = { "content-type": "application/vnd.oseh.edge-render+json; charset=utf-8", "x-oseh-edge-delegation": "j1" };
   const good = JSON.stringify({ key: "journeys:external:oseh_j_a", jwt: "a.b.c" });
 
   it("a document to a bound token: parsed; a non-2xx status, a bad document or no document: the reason", () => {
-    expect(delegationOf(answer(200, DOC, good))).toMatchObject({ ok: true, delegation: { kind: "journey", key: "journeys:external:oseh_j_a" } });
-    expect(delegationOf(answer(200, { "content-type": "application/json" }, "{}"))).toMatchObject({ ok: false, problem: expect.stringMatching(/^no delegation/) });
-    expect(delegationOf(answer(500, DOC, good))).toMatchObject({ ok: false, problem: expect.stringMatching(/status 500/) });
-    expect(delegationOf(answer(200, DOC, '{"key":"auth:is_admin:oseh_u_a","jwt":"a.b.c"}'))).toMatchObject({ ok: false, problem: expect.stringMatching(/wrong_family/) });
-    expect(delegationOf(answer(200, DOC, "x".repeat(64 * 1024 + 1)))).toMatchObject({ ok: false, problem: expect.stringMatching(/over 65536/) });
+    expect(delegationOf(answer(200, DOC, good), "j1")).toMatchObject({ ok: true, delegation: { kind: "journey", key: "journeys:external:oseh_j_a" } });
+    expect(delegationOf(answer(200, { "content-type": "application/json" }, "{}"), "j1")).toMatchObject({ ok: false, problem: expect.stringMatching(/^no delegation/) });
+    expect(delegationOf(answer(500, DOC, good), "j1")).toMatchObject({ ok: false, problem: expect.stringMatching(/status 500/) });
+    expect(delegationOf(answer(200, DOC, '{"key":"auth:is_admin:oseh_u_a","jwt":"a.b.c"}'), "j1")).toMatchObject({ ok: false, problem: expect.stringMatching(/wrong_family/) });
+    expect(delegationOf(answer(200, DOC, "x".repeat(64 * 1024 + 1)), "j1")).toMatchObject({ ok: false, problem: expect.stringMatching(/over 65536/) });
+    // Not acknowledged with the token's jti: the edge would not render it.
+    expect(delegationOf(answer(200, DOC, good), "j2")).toMatchObject({ ok: false, problem: expect.stringMatching(/^X-Oseh-Edge-Delegation is "j1", not the proxy token's jti/) });
+    expect(delegationOf(answer(200, { "content-type": DOC["content-type"] }, good), "j1")).toMatchObject({ ok: false, problem: expect.stringMatching(/is missing/) });
   });
 
   it("a request that must not be delegated: any answer but a document passes", () => {
