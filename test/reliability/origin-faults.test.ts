@@ -126,7 +126,7 @@ describe("origin fault: delegated renders", () => {
     expect(response.status).toBe(502);
     expect(((await response.json()) as { type: string }).type).toBe("bad_origin_response");
     expect(response.headers.get("cache-status")).toBe("oseh-edge; fwd=miss; fwd-status=502; detail=origin-error");
-    expect(lines.some((line) => line.startsWith("delegation document refused"))).toBe(true);
+    expect(lines.some((line) => line.startsWith('{"msg":"delegation document refused"'))).toBe(true);
   });
 
   it("a delegation document that never ends → 504 JSON within ORIGIN_TIMEOUT_MS", async () => {
@@ -134,7 +134,7 @@ describe("origin fault: delegated renders", () => {
     expect(response.status).toBe(504);
     expect(((await response.json()) as { type: string }).type).toBe("origin_timeout");
     expect(response.headers.get("cache-status")).toBe("oseh-edge; fwd=miss; fwd-status=504; detail=origin-error");
-    expect(lines.some((line) => line.startsWith("delegation document did not arrive whole"))).toBe(true);
+    expect(lines.some((line) => line.startsWith('{"msg":"delegation document did not arrive whole"'))).toBe(true);
   });
 
   it("the template fill timing out with nothing stored → 504 JSON, nothing stored", async () => {
