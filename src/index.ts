@@ -36,7 +36,7 @@ function shieldFor(env: Env, config: Config, clients: WeakMap<object, ShieldClie
   if (env.FAMILY_SHIELD === undefined) {
     if (!warnedNoShield) {
       warnedNoShield = true;
-      console.warn("FAMILY_SHIELD binding absent: fills coalesce per isolate only, and purges do not order fills across the edge");
+      logEvent("FAMILY_SHIELD binding absent", { effect: "fills coalesce per isolate only, and purges do not order fills across the edge" }, "warn");
     }
     return undefined;
   }

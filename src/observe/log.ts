@@ -6,8 +6,10 @@
  */
 export type LogField = string | number | boolean | null;
 
-export function logEvent(msg: string, fields: Record<string, LogField> = {}): void {
-  console.error(JSON.stringify({ msg, ...fields }));
+export function logEvent(msg: string, fields: Record<string, LogField> = {}, level: "error" | "warn" = "error"): void {
+  const line = JSON.stringify({ msg, ...fields });
+  if (level === "warn") console.warn(line);
+  else console.error(line);
 }
 
 /** An error as two scalar fields: its name and its message (no stack, no attached objects). */

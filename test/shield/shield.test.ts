@@ -293,7 +293,10 @@ describe("shield: without the binding", () => {
       );
       expect(response.status).toBe(200);
     }
-    expect(warn.mock.calls.filter((call) => String(call[0]).includes("FAMILY_SHIELD binding absent"))).toHaveLength(1);
+    const warned = warn.mock.calls.filter((call) => String(call[0]).includes("FAMILY_SHIELD binding absent"));
+    expect(warned).toHaveLength(1);
+    // One structured line, like every event the Worker prints.
+    expect(JSON.parse(String(warned[0]?.[0]))).toMatchObject({ msg: "FAMILY_SHIELD binding absent" });
   });
 });
 
