@@ -18,6 +18,7 @@ export type EdgeFailure =
   | { type: "unsupported_media_type"; message: string } // 415
   | { type: "superseded"; message: string } // 409: X-Edge-Source-Time older than the newest write applied
   | { type: "invalid_value"; message: string } // 422: value fails its codec
+  | { type: "rate_limited"; message: string; retryAfterSeconds: number } // 429: e.g. too many failed admin logins
   | { type: "storage_error"; message: string } // 503: KV refused the write after retries
   | { type: "misconfigured"; message: string } // 500: startup config error
   | { type: "internal"; message: string }; // 500
@@ -46,6 +47,8 @@ function statusOf(failure: EdgeFailure): number {
       return 409;
     case "invalid_value":
       return 422;
+    case "rate_limited":
+      return 429;
     case "storage_error":
       return 503;
     case "misconfigured":
@@ -59,6 +62,7 @@ function statusOf(failure: EdgeFailure): number {
 export function failureResponse(failure: EdgeFailure): Response {
   const headers = new Headers({ "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" });
   if (failure.type === "method_not_allowed") headers.set("Allow", failure.allow);
+  if (failure.type === "rate_limited") headers.set("Retry-After", String(failure.retryAfterSeconds));
   return new Response(JSON.stringify({ type: failure.type, message: failure.message }), {
     status: statusOf(failure),
     headers,

@@ -157,6 +157,7 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
           stats,
           now,
           authorizeIdToken: (token, at) => authorizeAdminIdTokenForEdge(token, edge, at),
+          authLimiter: env.ADMIN_AUTH_LIMITER,
         });
         return await admin(request);
       }

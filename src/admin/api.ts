@@ -5,6 +5,7 @@
 import { Router, type IRequest } from "itty-router";
 import type { AuthFailure } from "../auth/bearer";
 import { verifyAdminServiceToken } from "../auth/admin-token";
+import { limitFailedAuth } from "./auth-limit";
 import { ID_TOKEN_AUDIENCE } from "../auth/jwt";
 import type { Config } from "../config";
 import { failureResponse, type EdgeFailure } from "../errors";
@@ -43,6 +44,8 @@ export interface AdminApiDeps {
   now: () => number;
   /** Admits admins' id tokens (the token taken from its header); absent → service tokens only. */
   authorizeIdToken?: (token: string, now: number) => Promise<IdAdminResult>;
+  /** Counts failed authentication per client (the Workers Rate Limiting binding); absent → not limited. */
+  authLimiter?: RateLimit;
 }
 
 type Handler = (request: IRequest) => Promise<Response>;
@@ -368,8 +371,10 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
 
   const withAuth =
     (handler: Handler): Handler =>
-    async (request) =>
-      (await authorize(request)) ?? handler(request);
+    async (request) => {
+      const refusal = await authorize(request);
+      return refusal === null ? handler(request) : limitFailedAuth(deps.authLimiter, request, refusal);
+    };
 
   const methodNotAllowed = (allow: string): Handler => async () =>
     fail({ type: "method_not_allowed", message: "method not allowed", allow });
