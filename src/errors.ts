@@ -20,6 +20,7 @@ export type EdgeFailure =
   | { type: "invalid_value"; message: string } // 422: value fails its codec
   | { type: "rate_limited"; message: string; retryAfterSeconds: number } // 429: e.g. too many failed admin logins
   | { type: "storage_error"; message: string } // 503: KV refused the write after retries
+  | { type: "busy"; message: string; retryAfterSeconds: number } // 503: the family's origin-fill budget is spent
   | { type: "misconfigured"; message: string } // 500: startup config error
   | { type: "internal"; message: string }; // 500
 
@@ -50,6 +51,7 @@ function statusOf(failure: EdgeFailure): number {
     case "rate_limited":
       return 429;
     case "storage_error":
+    case "busy":
       return 503;
     case "misconfigured":
     case "internal":
@@ -62,7 +64,7 @@ function statusOf(failure: EdgeFailure): number {
 export function failureResponse(failure: EdgeFailure): Response {
   const headers = new Headers({ "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" });
   if (failure.type === "method_not_allowed") headers.set("Allow", failure.allow);
-  if (failure.type === "rate_limited") headers.set("Retry-After", String(failure.retryAfterSeconds));
+  if (failure.type === "rate_limited" || failure.type === "busy") headers.set("Retry-After", String(failure.retryAfterSeconds));
   return new Response(JSON.stringify({ type: failure.type, message: failure.message }), {
     status: statusOf(failure),
     headers,

@@ -4,7 +4,7 @@
  * durable, global figures belong in Workers Analytics / logs.
  */
 
-export type Counter = "hits" | "misses" | "staleServes" | "fills" | "originErrors" | "writes" | "skippedWrites";
+export type Counter = "hits" | "misses" | "staleServes" | "fills" | "originErrors" | "writes" | "skippedWrites" | "absentHits" | "fillsRefused";
 
 export const COUNTERS: readonly Counter[] = [
   "hits",
@@ -14,6 +14,10 @@ export const COUNTERS: readonly Counter[] = [
   "originErrors",
   "writes",
   "skippedWrites",
+  // Misses answered from a remembered `absent`, and fills refused past the family's fill budget
+  // (src/origin/fill-guard.ts).
+  "absentHits",
+  "fillsRefused",
 ];
 
 export type FamilyCounters = Record<Counter, number>;

@@ -15,6 +15,7 @@ import type { Stats } from "../stats";
 import { sha256Hex, type PurgeResult, type StorageFailure, type TieredStore } from "../storage";
 import { readCapped } from "../util/bytes";
 import { templateProblem } from "../origin/delegation";
+import { forgetAbsent, forgetAllAbsent } from "../origin/fill-guard";
 import { statusPageResponse } from "./ui";
 import type { ShieldClient } from "../shield";
 
@@ -220,6 +221,8 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
       result = { ok: true as const, skipped: false };
     }
     if (!result.ok) return fail(storageFailure(result.failure));
+    // A remembered `absent` (src/origin/fill-guard.ts) must not hide the value just written.
+    forgetAbsent(target.parsed.key);
     stats.count(family.name, result.skipped ? "skippedWrites" : "writes");
     return new Response(null, { status: 204 });
   };
@@ -267,6 +270,7 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
       // KV still refusing after its 429 retries: say so (retrying is safe; deletes are idempotent).
       return fail({ type: "storage_error", message: `delete failed: ${describe(error)}` });
     }
+    forgetAbsent(target.parsed.key);
     return new Response(null, { status: 204 });
   };
 
@@ -315,6 +319,7 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
       // stay done; repeating the same call (same cursor) is safe and finishes the page.
       return fail({ type: "storage_error", message: `purge failed: ${describe(error)}` });
     }
+    forgetAllAbsent();
     return Response.json(result, { headers: { "Cache-Control": "no-store" } });
   };
 

@@ -14,6 +14,7 @@ import { buildStoredValue, type StoredValue, type TieredStore } from "../storage
 import { cacheStatusError, cacheStatusHit, cacheStatusMiss, cacheStatusStale, type CacheTier } from "./cache-status";
 import type { OriginClient, OriginError } from "./client";
 import { templateProblem } from "./delegation";
+import { forgetAbsent, isKnownAbsent, rememberAbsent, withinFillBudget } from "./fill-guard";
 
 export type LoadOutcome =
   | { kind: "value"; state: "hit"; tier: CacheTier; value: StoredValue }
@@ -21,6 +22,8 @@ export type LoadOutcome =
   | { kind: "value"; state: "stale"; tier: CacheTier; value: StoredValue; originError: OriginError }
   /** The origin says there is no such value. */
   | { kind: "absent" }
+  /** The family's fill budget is spent (./fill-guard.ts): no fill was tried. */
+  | { kind: "busy" }
   /** The origin does not serve this family: answer by passing the request through. */
   | { kind: "passthrough"; reason: string }
   | OriginError;
@@ -37,10 +40,12 @@ export interface LoadDeps {
   collabMaxSeconds: number;
   waitUntil: (promise: Promise<unknown>) => void;
   /** Per-family counters (src/stats.ts), optional. */
-  stats?: { count(family: string, counter: "hits" | "misses" | "staleServes" | "fills" | "originErrors"): void };
+  stats?: { count(family: string, counter: LoadCounter): void };
   /** For the `random` expiry class; tests inject it. */
   random?: () => number;
 }
+
+type LoadCounter = "hits" | "misses" | "staleServes" | "fills" | "originErrors" | "absentHits" | "fillsRefused";
 
 export interface LoadOptions {
   /** Skip the stored value and refill (a client `Pragma: no-cache`, or a corrupt stored value). */
@@ -136,7 +141,7 @@ export async function originFill(key: string, family: FamilyEntry, now: number, 
 export async function loadThroughCache(key: string, family: FamilyEntry, clock: number, deps: LoadDeps, options: LoadOptions = {}): Promise<LoadOutcome> {
   // Envelopes hold whole unix seconds (src/storage/envelope.ts); the platform clock is fractional.
   const now = Math.floor(clock);
-  const count = (counter: "hits" | "misses" | "staleServes" | "fills" | "originErrors") => deps.stats?.count(family.name, counter);
+  const count = (counter: LoadCounter) => deps.stats?.count(family.name, counter);
   let stale: { tier: CacheTier; value: StoredValue } | undefined;
 
   if (options.refresh !== true) {
@@ -161,11 +166,20 @@ export async function loadThroughCache(key: string, family: FamilyEntry, clock: 
     if (read.state === "stale") stale = { tier: read.tier, value: read.value };
   }
   count("misses");
+  // The origin said absent a moment ago (./fill-guard.ts); a forced refresh asks again.
+  if (options.refresh !== true && isKnownAbsent(key, now)) {
+    count("absentHits");
+    return { kind: "absent" };
+  }
 
   const filler = deps.filler ?? isolateFiller(deps.store, deps, deps.waitUntil);
-  const filled = await filler.fill(key, family, now, { refresh: options.refresh === true });
+  const filled = await withinFillBudget(family.name, key, () => filler.fill(key, family, now, { refresh: options.refresh === true }));
   switch (filled.kind) {
+    case "busy":
+      count("fillsRefused");
+      return { kind: "busy" };
     case "value":
+      forgetAbsent(key);
       count("fills");
       return { kind: "value", state: "miss", tier: "origin", value: filled.value, stored: filled.stored, requested: options.refresh === true };
     case "absent":
@@ -179,6 +193,7 @@ export async function loadThroughCache(key: string, family: FamilyEntry, clock: 
           }),
         );
       }
+      rememberAbsent(key, now);
       return { kind: "absent" };
     case "unsupported":
       return { kind: "passthrough", reason: filled.reason };
@@ -208,6 +223,8 @@ export function cacheStatusOf(outcome: LoadOutcome): string {
       return outcome satisfies never;
     case "absent":
       return cacheStatusMiss(false);
+    case "busy":
+      return cacheStatusMiss(false);
     case "passthrough":
       return cacheStatusMiss(false);
     case "error":
@@ -231,6 +248,9 @@ export function toRouteLoad(outcome: LoadOutcome): RouteLoad {
       return { kind: "value", bytes: outcome.value.bytes, cacheStatus: cacheStatusOf(outcome) };
     case "absent":
       return { kind: "absent", cacheStatus: cacheStatusOf(outcome) };
+    case "busy":
+      // An edge route: the origin answers this one request itself (no fill, nothing stored).
+      return { kind: "passthrough", reason: "family fill budget spent" };
     case "passthrough":
       return { kind: "passthrough", reason: outcome.reason };
     case "error":

@@ -20,6 +20,7 @@ import { originFailureOf, originFailureResponse } from "./responses";
 import { readPrefixBy } from "../util/bytes";
 import { failureResponse } from "../errors";
 import { errorFields, logEvent } from "../observe/log";
+import { FILL_BUDGET_SPENT } from "./fill-guard";
 
 export interface ProxyDeps {
   config: Config;
@@ -101,6 +102,8 @@ async function renderTemplate(delegation: Delegation, deps: ProxyDeps, loadDeps:
       case "absent":
         logEvent("origin delegated a value it does not have", { family: delegation.family.name });
         return { ok: false, response: badOriginResponse() };
+      case "busy":
+        return { ok: false, response: failureResponse(FILL_BUDGET_SPENT) };
       case "passthrough":
         logEvent("origin delegated a family it does not serve", { family: delegation.family.name });
         return { ok: false, response: badOriginResponse() };

@@ -1,11 +1,16 @@
 /**
  * Abuse (docs/reliability.md "Abuse"): failed admin-API authentication is rate-limited per client
  * with the Workers Rate Limiting binding, which miniflare runs locally (wrangler.toml
- * `[[env.dev.ratelimits]]`: 10 failures per 60 s).
+ * `[[env.dev.ratelimits]]`: 10 failures per 60 s); misses on random keys are bounded.
  */
-import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from "vitest";
+import { ABSENT_LIFETIME_SECONDS, FILL_BUDGET_PER_FAMILY } from "../../src/origin/fill-guard";
+import { fillCount, setFault } from "../helpers/dev-origin";
 import { adminToken } from "../helpers/tokens";
-import { edge, wallNow } from "./helpers";
+import { uniqueId } from "../helpers/worker";
+import { gzip, resourceToken } from "../routes/helpers";
+import { counter, edge, edgeStats, envWith, wallNow } from "./helpers";
 
 const LIMIT = 10; // wrangler.toml ADMIN_AUTH_LIMITER simple.limit
 
@@ -38,5 +43,107 @@ describe("failed admin-API auth", () => {
     // The operator behind the same address still gets in; another client is judged on its own.
     expect((await families({ authorization: `bearer ${await adminToken(wallNow())}`, "CF-Connecting-IP": ip })).status).toBe(200);
     expect((await families({ authorization: "bearer not.a.token", "CF-Connecting-IP": `${ip}0` })).status).toBe(403);
+  });
+});
+
+/**
+ * Misses on random keys (src/origin/fill-guard.ts): the origin's `absent` is remembered for
+ * ABSENT_LIFETIME_SECONDS and a family has FILL_BUDGET_PER_FAMILY fills in flight per isolate.
+ * Fills are counted at the dev origin's values endpoint. Each case runs on the shield fill path
+ * (the test env) and the in-isolate one (no FAMILY_SHIELD binding).
+ */
+const FAMILY = "image_files:playlist:{uid}";
+const PATHS = [
+  { path: "shield", env: undefined },
+  { path: "in-isolate", env: envWith({}) },
+] as const;
+
+async function playlist(uid: string, options: { now?: number; env?: Record<string, unknown> } = {}): Promise<Response> {
+  const now = options.now ?? wallNow();
+  const headers = { authorization: `bearer ${await resourceToken("image", uid, now)}` };
+  return edge(`/api/1/image_files/playlist/${uid}`, { headers }, { now, ...(options.env === undefined ? {} : { env: options.env }) });
+}
+
+async function admin(method: string, path: string, body?: BodyInit, contentType = "application/octet-stream"): Promise<Response> {
+  const headers = { authorization: `bearer ${await adminToken(wallNow())}`, "content-type": contentType };
+  return edge(`/_edge/v1${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+}
+
+describe.each(PATHS)("misses on random keys ($path fill path)", ({ env: workerEnv }) => {
+  // Without the binding the Worker says once per isolate that fills coalesce per isolate only.
+  let warn: MockInstance<typeof console.warn>;
+  beforeAll(() => {
+    warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+  });
+  afterAll(() => {
+    for (const call of warn.mock.calls) expect(String(call[0])).toContain("FAMILY_SHIELD binding absent");
+    warn.mockRestore();
+  });
+
+  it("an absent answer is remembered for its lifetime, never served as a value, and dropped by an admin PUT", async () => {
+    const uid = uniqueId("oseh_if_absent");
+    const key = `image_files:playlist:${uid}`;
+    const now = wallNow();
+    const opts = { now, ...(workerEnv === undefined ? {} : { env: workerEnv }) };
+    await setFault(key, { kind: "absent" }); // the dev origin plays a uid it has no value for
+    const before = await edgeStats();
+    const first = await playlist(uid, opts);
+    const firstBody = await first.text();
+    expect(await fillCount(key)).toBe(1);
+    for (let i = 0; i < 5; i++) {
+      const again = await playlist(uid, opts);
+      expect(again.status).toBe(first.status);
+      expect(await again.text()).toBe(firstBody);
+    }
+    expect(await fillCount(key)).toBe(1);
+    expect(counter(await edgeStats(), "families", FAMILY, "absentHits") - counter(before, "families", FAMILY, "absentHits")).toBe(5);
+    expect(await env.CACHE.get(key)).toBeNull(); // nothing stored for an absence
+
+    // Past the lifetime the origin is asked again.
+    await playlist(uid, { ...opts, now: now + ABSENT_LIFETIME_SECONDS });
+    expect(await fillCount(key)).toBe(2);
+
+    // An admin PUT of the key is served at once, not hidden by the remembered absence.
+    const value = await gzip(`{"items":{"uid":"${uid}"}}`);
+    expect((await admin("PUT", `/keys/${key}`, value)).status).toBe(204);
+    const served = await playlist(uid, { ...opts, now: now + ABSENT_LIFETIME_SECONDS });
+    expect(served.status).toBe(200);
+    expect(await fillCount(key)).toBe(2);
+  });
+
+  it("an admin purge drops remembered absences", async () => {
+    const uid = uniqueId("oseh_if_absent");
+    const key = `image_files:playlist:${uid}`;
+    const opts = workerEnv === undefined ? {} : { env: workerEnv };
+    await setFault(key, { kind: "absent" });
+    await playlist(uid, opts);
+    await playlist(uid, opts);
+    expect(await fillCount(key)).toBe(1);
+    const purge = await admin("POST", "/purge", JSON.stringify({ keys: [key] }), "application/json");
+    expect(purge.status).toBe(200);
+    await playlist(uid, opts);
+    expect(await fillCount(key)).toBe(2);
+  });
+
+  it(`at most ${FILL_BUDGET_PER_FAMILY} fills of one family in flight: the rest pass through, unfilled; a hot key is never refused`, async () => {
+    const uids = Array.from({ length: FILL_BUDGET_PER_FAMILY + 6 }, () => uniqueId("oseh_if_budget"));
+    for (const uid of uids) await setFault(`image_files:playlist:${uid}`, { kind: "slow", ms: 1500 });
+    const before = await edgeStats();
+    const opts = workerEnv === undefined ? {} : { env: workerEnv };
+    const answers = await Promise.all(uids.map((uid) => playlist(uid, opts)));
+    const statuses = await Promise.all(answers.map(async (answer) => (await answer.arrayBuffer(), answer.status)));
+    let fills = 0;
+    for (const uid of uids) fills += await fillCount(`image_files:playlist:${uid}`);
+    expect(fills).toBe(FILL_BUDGET_PER_FAMILY);
+    expect(counter(await edgeStats(), "families", FAMILY, "fillsRefused") - counter(before, "families", FAMILY, "fillsRefused")).toBe(6);
+    // The refused ones were passed through: the origin answered each itself (no 5xx from the edge).
+    expect(statuses.every((status) => status < 500)).toBe(true);
+
+    // Many concurrent misses of one key join its fill and take one slot.
+    const hot = uniqueId("oseh_if_budget");
+    await setFault(`image_files:playlist:${hot}`, { kind: "slow", ms: 500 });
+    const hotBefore = await edgeStats();
+    await Promise.all(Array.from({ length: FILL_BUDGET_PER_FAMILY * 2 }, () => playlist(hot, opts).then((r) => r.arrayBuffer())));
+    expect(counter(await edgeStats(), "families", FAMILY, "fillsRefused") - counter(hotBefore, "families", FAMILY, "fillsRefused")).toBe(0);
   });
 });
