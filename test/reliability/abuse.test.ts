@@ -10,7 +10,7 @@ import { fillCount, setFault } from "../helpers/dev-origin";
 import { adminToken } from "../helpers/tokens";
 import { uniqueId } from "../helpers/worker";
 import { gzip, resourceToken } from "../routes/helpers";
-import { counter, edge, edgeStats, envWith, wallNow } from "./helpers";
+import { captureLogs, counter, edge, edgeStats, envWith, wallNow } from "./helpers";
 
 const LIMIT = 10; // wrangler.toml ADMIN_AUTH_LIMITER simple.limit
 
@@ -145,5 +145,58 @@ describe.each(PATHS)("misses on random keys ($path fill path)", ({ env: workerEn
     const hotBefore = await edgeStats();
     await Promise.all(Array.from({ length: FILL_BUDGET_PER_FAMILY * 2 }, () => playlist(hot, opts).then((r) => r.arrayBuffer())));
     expect(counter(await edgeStats(), "families", FAMILY, "fillsRefused") - counter(hotBefore, "families", FAMILY, "fillsRefused")).toBe(0);
+  });
+});
+
+describe("failed admin-API auth: inputs the limiter does not count", () => {
+  it("a request without CF-Connecting-IP (or an empty one) is never limited: it came through no Cloudflare front", async () => {
+    for (const headers of [{}, { "CF-Connecting-IP": "" }] as Record<string, string>[]) {
+      const statuses: number[] = [];
+      for (let i = 0; i < LIMIT + 2; i++) statuses.push((await families({ authorization: "bearer not.a.token", ...headers })).status);
+      expect(statuses).toEqual(Array(LIMIT + 2).fill(403));
+    }
+  });
+
+  it("successful logins are not counted: an operator's valid calls never use up the limit", async () => {
+    await awayFromWindowEdge();
+    const ip = `203.0.113.${Math.floor(Math.random() * 250) + 1}`;
+    const token = await adminToken(wallNow());
+    for (let i = 0; i < LIMIT + 2; i++) expect((await families({ authorization: `bearer ${token}`, "CF-Connecting-IP": ip })).status).toBe(200);
+    expect((await families({ authorization: "bearer not.a.token", "CF-Connecting-IP": ip })).status).toBe(403);
+  });
+
+  it("a limiter that throws leaves the refusal as it was (logged), never a 500 or a pass", async () => {
+    const real = (env as unknown as { ADMIN_AUTH_LIMITER: RateLimit }).ADMIN_AUTH_LIMITER;
+    // Wraps the real binding: every call reaches it, and then fails as an overloaded binding would.
+    const failing: RateLimit = { limit: async (options) => (await real.limit(options), Promise.reject(new Error("limiter unavailable"))) };
+    const { result, lines } = await captureLogs(() =>
+      edge("/_edge/v1/families", { headers: { authorization: "bearer not.a.token", "CF-Connecting-IP": "192.0.2.7" } }, { env: envWith({ ADMIN_AUTH_LIMITER: failing }) }),
+    );
+    expect(result.status).toBe(403);
+    expect(lines.filter((line) => line.startsWith("admin auth limiter failed"))).toEqual(["admin auth limiter failed limiter unavailable"]);
+  });
+});
+
+describe("Durable Object unavailable", () => {
+  it("through the Worker's fetch: a miss is answered from the origin and nothing is stored", async () => {
+    const binding = (env as unknown as { FAMILY_SHIELD: DurableObjectNamespace }).FAMILY_SHIELD;
+    // Wraps the real namespace; only its objects' calls fail, as an overloaded object's would.
+    const down = new Proxy(binding, {
+      get(target, prop, receiver) {
+        if (prop !== "get") {
+          const real = Reflect.get(target, prop, receiver) as unknown;
+          return typeof real === "function" ? (real as (...args: unknown[]) => unknown).bind(target) : real;
+        }
+        return () => new Proxy({}, { get: () => () => Promise.reject(new Error("Durable Object is overloaded")) });
+      },
+    });
+    const uid = uniqueId("oseh_if_down");
+    const key = `image_files:playlist:${uid}`;
+    const { result, lines } = await captureLogs(() => playlist(uid, { env: { ...(env as unknown as Record<string, unknown>), FAMILY_SHIELD: down } }));
+    expect(result.status).toBe(200);
+    expect(result.headers.get("cache-status")).toContain("fwd=miss");
+    expect(await fillCount(key)).toBe(1);
+    expect(await env.CACHE.get(key)).toBeNull();
+    expect(lines).toContain(`shield unavailable; filling without storing ${key} Durable Object is overloaded`);
   });
 });
