@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from "vitest";
 import { ABSENT_LIFETIME_SECONDS, FILL_BUDGET_PER_FAMILY } from "../../src/origin/fill-guard";
-import { fillCount, setFault } from "../helpers/dev-origin";
+import { devControlHeaders, fillCount, setFault } from "../helpers/dev-origin";
 import { adminToken } from "../helpers/tokens";
 import { uniqueId } from "../helpers/worker";
 import { gzip, resourceToken } from "../routes/helpers";
@@ -198,5 +198,26 @@ describe("Durable Object unavailable", () => {
     expect(await fillCount(key)).toBe(1);
     expect(await env.CACHE.get(key)).toBeNull();
     expect(lines).toContain(`shield unavailable; filling without storing ${key} Durable Object is overloaded`);
+  });
+});
+
+describe("fill budget on a delegated render", () => {
+  it("past the template family's budget a delegated render answers 503 busy with Retry-After, and makes no fill", async () => {
+    const delegate = (uid: string) =>
+      edge("/api/1/dev/delegate", { method: "POST", body: JSON.stringify({ key: `journeys:external:${uid}`, jwt: "a.b.c" }), headers: devControlHeaders() }, { env: envWith({}) });
+    const held = Array.from({ length: FILL_BUDGET_PER_FAMILY }, () => uniqueId("oseh_j_budget"));
+    for (const uid of held) await setFault(`journeys:external:${uid}`, { kind: "slow", ms: 1500 });
+    const { result } = await captureLogs(async () => {
+      const holding = held.map((uid) => delegate(uid).then((response) => response.arrayBuffer()));
+      await new Promise((resolve) => setTimeout(resolve, 500)); // the held fills are in flight
+      const refused = uniqueId("oseh_j_budget");
+      const response = await delegate(refused);
+      await Promise.all(holding);
+      return { response, body: (await response.json()) as { type: string }, fills: await fillCount(`journeys:external:${refused}`) };
+    });
+    expect(result.response.status).toBe(503);
+    expect(result.response.headers.get("retry-after")).toBe("1");
+    expect(result.body.type).toBe("busy");
+    expect(result.fills).toBe(0);
   });
 });
