@@ -7,6 +7,7 @@
  * approximately: it bounds guessing, it is not an exact quota.
  */
 import { failureResponse } from "../errors";
+import { errorFields, logEvent } from "../observe/log";
 
 /** The binding's period (wrangler.toml `simple.period`, 10 or 60 s): when a refused client may retry. */
 export const ADMIN_AUTH_LIMIT_PERIOD_SECONDS = 60;
@@ -33,7 +34,7 @@ export async function limitFailedAuth(limiter: RateLimit | undefined, request: R
   try {
     within = (await limiter.limit({ key })).success;
   } catch (error) {
-    console.error("admin auth limiter failed", error instanceof Error ? error.message : String(error));
+    logEvent("admin auth limiter failed", errorFields(error));
     return refusal;
   }
   if (within) return refusal;
