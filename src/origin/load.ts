@@ -15,6 +15,7 @@ import { cacheStatusError, cacheStatusHit, cacheStatusMiss, cacheStatusStale, ty
 import type { OriginClient, OriginError } from "./client";
 import { templateProblem } from "./delegation";
 import { forgetAbsent, isKnownAbsent, rememberAbsent, withinFillBudget } from "./fill-guard";
+import { errorFields, logEvent } from "../observe/log";
 
 export type LoadOutcome =
   | { kind: "value"; state: "hit"; tier: CacheTier; value: StoredValue }
@@ -94,7 +95,7 @@ export function isolateFiller(store: TieredStore, deps: FillDeps, waitUntil: (pr
         // Written in the background (docs/storage-schema.md); the response does not wait for KV.
         waitUntil(
           store.write(key, filled.value, now).then((written) => {
-            if (!written.ok) console.error("origin fill not stored", key, written.failure.reason, written.failure.message);
+            if (!written.ok) logEvent("origin fill not stored", { family: family.name, reason: written.failure.reason, message: written.failure.message });
           }),
         );
         return filled;
@@ -150,13 +151,13 @@ export async function loadThroughCache(key: string, family: FamilyEntry, clock: 
       read = await deps.store.read(key, now);
     } catch (error) {
       // KV failing a read is a miss (the origin answers), not a failed request.
-      console.error("store read failed", key, error instanceof Error ? error.message : String(error));
+      logEvent("store read failed", { family: family.name, ...errorFields(error) });
       read = { state: "miss" };
     }
     if (read.state !== "miss" && (read.value.envelope.family !== family.name || read.value.envelope.codec !== family.codec.name)) {
       // Stored under another family or codec (an older deploy's registry, a foreign writer): its
       // bytes cannot be trusted to be this family's encoding, so it is neither served nor stale.
-      console.error("stored value has a foreign envelope", key, read.value.envelope.family, read.value.envelope.codec);
+      logEvent("stored value has a foreign envelope", { family: family.name, storedFamily: read.value.envelope.family, storedCodec: read.value.envelope.codec });
       read = { state: "miss" };
     }
     if (read.state === "fresh") {
@@ -189,7 +190,7 @@ export async function loadThroughCache(key: string, family: FamilyEntry, clock: 
         deps.waitUntil(
           filler.forget(key, now).catch((error: unknown) => {
             // Counted by the store (`deleteFailures`); the copy still expires on its own.
-            console.error("dropping a value the origin no longer has failed", key, error instanceof Error ? error.message : String(error));
+            logEvent("dropping a value the origin no longer has failed", { family: family.name, ...errorFields(error) });
           }),
         );
       }
@@ -199,7 +200,7 @@ export async function loadThroughCache(key: string, family: FamilyEntry, clock: 
       return { kind: "passthrough", reason: filled.reason };
     case "error":
       count("originErrors");
-      console.error("origin fill failed", key, filled.status, filled.message);
+      logEvent("origin fill failed", { family: family.name, status: filled.status, message: filled.message });
       if (stale !== undefined) {
         count("staleServes");
         return { kind: "value", state: "stale", tier: stale.tier, value: stale.value, originError: filled };

@@ -10,6 +10,7 @@ import { originFill, type Fill, type FillDeps, type Filler } from "../origin";
 import type { PutResult, StoredValue, TieredStore } from "../storage";
 import type { FamilyShield, ShieldStats, ShieldWriteAnswer } from "./family-shield";
 import { SHIELD_COUNTERS } from "./family-shield";
+import { errorFields, logEvent } from "../observe/log";
 import { shieldNameFor, shieldNamesForPrefix, shieldNamesOfFamily } from "./placement";
 
 /** A fill whose bytes go elsewhere (media: origin → R2 → client), started at the shield. */
@@ -66,7 +67,7 @@ export function createShieldClient(namespace: DurableObjectNamespace<FamilyShiel
             answer = await stubFor(key, family).fill({ key, now, refresh });
           } catch (error) {
             // Unreachable or overloaded: the client is still answered, one fill per isolate.
-            console.error("shield unavailable; filling without storing", key, error instanceof Error ? error.message : String(error));
+            logEvent("shield unavailable; filling without storing", { family: family.name, ...errorFields(error) });
             return unstored();
           }
           const { fill } = answer;

@@ -15,6 +15,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { parseConfig, type Config, type Env } from "../config";
 import { parseKey } from "../keys";
+import { logEvent } from "../observe/log";
 import { originClientFor, originFill, type Fill } from "../origin";
 import { createR2Tier, createTieredStore, type PutResult, type StoredValue, type TieredStore } from "../storage";
 import {
@@ -246,7 +247,7 @@ export class FamilyShield extends DurableObject<Env> {
       }
       const result = await publish();
       this.closeLease(request.lease);
-      if (!result.ok) console.error("shield commit not stored", request.key, result.failure.reason, result.failure.message);
+      if (!result.ok) logEvent("shield commit not stored", { family: familyLabelOf(request.key), reason: result.failure.reason, message: result.failure.message });
       return { committed: result.ok, result };
     });
   }
@@ -312,4 +313,10 @@ export class FamilyShield extends DurableObject<Env> {
     const left = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM vals`).one().n;
     if (left > 0) await this.ctx.storage.setAlarm(Date.now() + CLEAN_INTERVAL_MS);
   }
+}
+
+/** A key's family pattern for a log line (never the key itself, which carries ids). */
+function familyLabelOf(key: string): string {
+  const parsed = parseKey(key);
+  return parsed.ok ? parsed.value.family.name : "(unknown)";
 }

@@ -140,13 +140,13 @@ describe("stored envelopes", () => {
 
 describe("origin failures", () => {
   // Each fault makes the fill log why it failed; captured and checked, not printed.
-  const logged = captureConsoleErrors(/^(origin fill failed|store read failed) |^\{"msg":"passthrough failed"/);
+  const logged = captureConsoleErrors(/^\{"msg":"(origin fill failed|store read failed|passthrough failed)"/);
   it("a failing store read (KV error) is a miss filled from the origin, not a thrown request", async () => {
     const h = createHarness();
     const key = journeyKey("r");
     const store = { ...h.store, read: async () => Promise.reject(new Error("KV GET failed: 500 Internal Server Error")) };
     const result = await loadThroughCache(key, JOURNEY, wallNow(), { ...h.deps, store });
-    expect(logged.lines()).toEqual([expect.stringMatching(/^store read failed .* KV GET failed/)]);
+    expect(logged.lines()).toEqual([expect.stringMatching(/^\{"msg":"store read failed".*KV GET failed/)]);
     expect(result).toMatchObject({ kind: "value", state: "miss", tier: "origin" });
     await h.settle();
     expect(await fillCount(key)).toBe(1);
@@ -158,7 +158,7 @@ describe("origin failures", () => {
     const result = await loadThroughCache(key, JOURNEY, wallNow(), h.deps);
     expect(result).toMatchObject({ kind: "error", status: 502 });
     expect(cacheStatusOf(result)).toBe("oseh-edge; fwd=miss; fwd-status=502; detail=origin-error");
-    expect(logged.lines()).toEqual([expect.stringMatching(/^origin fill failed .* 502 values endpoint unreachable/)]);
+    expect(logged.lines()).toEqual([expect.stringMatching(/^\{"msg":"origin fill failed".*"status":502,"message":"values endpoint unreachable/)]);
     await h.settle();
     expect(await h.store.read(key, wallNow())).toEqual({ state: "miss" });
   });
@@ -207,7 +207,7 @@ describe("origin failures", () => {
 });
 
 describe("stale-if-error", () => {
-  const logged = captureConsoleErrors(/^(origin fill failed|store read failed) |^\{"msg":"passthrough failed"/);
+  const logged = captureConsoleErrors(/^\{"msg":"(origin fill failed|store read failed|passthrough failed)"/);
   it("serves the last good value within STALE_IF_ERROR_SECONDS when the origin fails, and marks it", async () => {
     const h = createHarness({ originTimeoutMs: 150 });
     const key = journeyKey("t");
@@ -234,6 +234,6 @@ describe("stale-if-error", () => {
     // A healthy origin refills an expired value instead of serving it stale.
     await clearFault(key);
     expect(await loadThroughCache(key, JOURNEY, afterExpiry, h.deps)).toMatchObject({ state: "miss", stored: true });
-    expect(logged.lines().map((line) => /(50\d) values endpoint/.exec(line)?.[1])).toEqual(["502", "504", "502"]);
+    expect(logged.lines().map((line) => /"status":(50\d),"message":"values endpoint/.exec(line)?.[1])).toEqual(["502", "504", "502"]);
   });
 });

@@ -35,7 +35,7 @@ function headerList(r: Response, drop: readonly string[] = []): [string, string]
 }
 
 describe("passthrough", () => {
-  const logged = captureConsoleErrors(/^(origin fill failed|store read failed) |^\{"msg":"passthrough failed"/);
+  const logged = captureConsoleErrors(/^\{"msg":"(origin fill failed|store read failed|passthrough failed)"/);
   it("forwards method, path, query, headers and body; strips client edge headers", async () => {
     const init = {
       method: "PUT",

@@ -69,7 +69,7 @@ describe.each(CASES)("origin fault: $name", (fault) => {
     expect(await stored(key)).toEqual({ bytes: good, expiresAt: now - 10 });
     expect(counter(after, "families", FAMILY, "originErrors") - counter(before, "families", FAMILY, "originErrors")).toBe(1);
     expect(counter(after, "families", FAMILY, "staleServes") - counter(before, "families", FAMILY, "staleServes")).toBe(1);
-    expect(lines.some((line) => line.startsWith("origin fill failed"))).toBe(true);
+    expect(lines.some((line) => line.startsWith('{"msg":"origin fill failed"'))).toBe(true);
   });
 
   it("with nothing stored: passthrough or a 502/504 JSON, and nothing stored", async () => {
@@ -108,7 +108,7 @@ describe.each(CASES)("origin fault: $name", (fault) => {
         break;
     }
     expect(await stored(key)).toBeNull();
-    expect(lines.some((line) => line.startsWith("origin fill failed"))).toBe(true);
+    expect(lines.some((line) => line.startsWith('{"msg":"origin fill failed"'))).toBe(true);
   });
 });
 

@@ -60,7 +60,7 @@ describe("KV throwing", () => {
     const after = await edgeStats();
     expect(response.status).toBe(200);
     expect(growth(before, after, PLAYLIST, "writeFailures")).toBe(1);
-    expect(lines.some((line) => line.startsWith("origin fill not stored"))).toBe(true);
+    expect(lines.some((line) => line.startsWith('{"msg":"origin fill not stored"'))).toBe(true);
     expect(await env.CACHE.get(`image_files:playlist:${uid}`)).toBeNull();
   });
 

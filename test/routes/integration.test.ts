@@ -30,7 +30,7 @@ async function kvBytes(key: string): Promise<Uint8Array | null> {
 
 describe("resource routes against the dev origin", () => {
   // The fault tests make fills fail on purpose; their logs are captured and checked.
-  captureConsoleErrors(/^origin fill failed .* 502 values endpoint answered 500 /);
+  captureConsoleErrors(/^\{"msg":"origin fill failed".*"status":502,"message":"values endpoint answered 500 /);
   it("image playlist: miss → fill → hit, gzip bytes as stored", async () => {
     const uid = fresh("oseh_if_it");
     const now = wallNow();
@@ -155,7 +155,7 @@ describe("resource routes against the dev origin", () => {
 });
 
 describe("admin routes against the dev origin", () => {
-  captureConsoleErrors(/^origin fill failed .* 502 values endpoint answered 500 /);
+  captureConsoleErrors(/^\{"msg":"origin fill failed".*"status":502,"message":"values endpoint answered 500 /);
   it("a stale is-admin bit (the refill failed) is not trusted: the origin decides", async () => {
     const sub = fresh("oseh_u_fault-500a");
     await armFaults(sub);

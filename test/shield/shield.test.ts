@@ -355,7 +355,7 @@ describe("shield: stats and unavailability", () => {
     expect(outcome).toMatchObject({ kind: "value", state: "miss", stored: false });
     expect(text(outcome)).toBe("0");
     expect(await KV.get(key)).toBeNull();
-    expect(error).toHaveBeenCalledWith("shield unavailable; filling without storing", key, "Durable Object is overloaded");
+    expect(error).toHaveBeenCalledWith(expect.stringMatching(/^\{"msg":"shield unavailable; filling without storing","family":"auth:is_admin:\{sub\}",.*"message":"Durable Object is overloaded"\}$/));
   });
 });
 
