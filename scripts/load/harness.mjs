@@ -2,7 +2,7 @@
 // Miniflare (so each is its own workerd process, and the edge's memory is its own), served on
 // Miniflare's own loopback socket — not `wrangler dev`, whose Node proxy caps throughput. Node
 // strips the types of the .ts modules imported here (Node ≥ 22.18).
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import autocannon from "autocannon";
 import { startDevOrigin, startEdge } from "../../test-node/harness/workers.ts";
 import { adminToken, idToken, signToken, TEST_SECRETS as TOKEN_SECRETS } from "../../test/helpers/tokens.ts";
@@ -11,12 +11,14 @@ import { adminToken, idToken, signToken, TEST_SECRETS as TOKEN_SECRETS } from ".
 export const USER = "oseh_u_devUser00000000000001";
 export const JOURNEY = "oseh_j_devFull0000000000000001";
 export const TRANSCRIPT = "oseh_t_devTranscript00000000001";
+/** The content file whose export parts the media scenarios read (any part uid of it is served). */
+export const CONTENT_FILE = "oseh_cf_devAudio00000000000001";
 export const TRANSCRIPT_FAMILY = "transcripts:{uid}";
 
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
 
 /** workerd processes that are children of this process (Miniflare spawns one per instance). */
-function workerdChildren() {
+export function workerdChildren() {
   const out = new Set();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -37,6 +39,32 @@ export function memoryMiB(pid) {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const field = (name) => Number(/\d+/.exec(status.split("\n").find((l) => l.startsWith(`${name}:`)) ?? "0")?.[0] ?? 0) / 1024;
   return { rss: Number(field("VmRSS").toFixed(1)), peak: Number(field("VmHWM").toFixed(1)) };
+}
+
+/**
+ * Runs `work` and samples the process's RSS meanwhile (every 20 ms, and VmHWM after resetting it
+ * where Linux lets us): its idle RSS just before, the peak during, and the peak over idle, in MiB.
+ */
+export async function peakOverIdle(pid, work) {
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5"); // resets VmHWM to the current RSS
+  } catch {
+    // Not permitted here: the 20 ms samples alone give the peak.
+  }
+  const idle = memoryMiB(pid).rss;
+  let peak = idle;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, memoryMiB(pid).rss);
+  }, 20);
+  try {
+    const result = await work();
+    const after = memoryMiB(pid);
+    peak = Math.max(peak, after.rss, after.peak);
+    return { result, idleMiB: idle, peakMiB: Number(peak.toFixed(1)), overIdleMiB: Number((peak - idle).toFixed(1)) };
+  } finally {
+    clearInterval(sampler);
+  }
 }
 
 /** CPU seconds (user + system) a process has used so far. */
@@ -65,7 +93,9 @@ async function startAndFindPid(start) {
  * `L0_MAX_BYTES` set (the in-isolate tier, where the Worker has one: its hits say `detail=l0`).
  */
 export async function startStack({ inspectorPort } = {}) {
-  const origin = await startAndFindPid(() => startDevOrigin());
+  // The dev origin's test controls (faults) answer this bearer; the edge never sees it.
+  const controlSecret = crypto.randomUUID();
+  const origin = await startAndFindPid(() => startDevOrigin({ controlSecret }));
   // The edge as wrangler.toml's [env.dev] declares it (test-node/harness/workers.ts).
   const edge = await startAndFindPid(() =>
     startEdge({
@@ -85,6 +115,15 @@ export async function startStack({ inspectorPort } = {}) {
     edgeL2Url: edge.directUrls["edge-l2"],
     edgeL0Url: edge.directUrls["edge-l0"],
     edgePid: edge.pid,
+    /** Makes the dev origin answer one key's values request with a fault (`dev/origin/controls.ts`). */
+    async setFault(key, fault) {
+      const response = await fetch(`${origin.url}/__dev/faults`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${controlSecret}`, "content-type": "application/json" },
+        body: JSON.stringify({ key, fault }),
+      });
+      if (response.status !== 204) throw new Error(`setFault: ${response.status} ${await response.text()}`);
+    },
     async dispose() {
       await edge.dispose();
       await origin.dispose();
@@ -144,6 +183,10 @@ export async function fixtureTokens() {
   return {
     transcript: await transcriptFor(TRANSCRIPT),
     transcriptFor,
+    content: `bearer ${await signToken({
+      secret: TOKEN_SECRETS.content,
+      claims: { sub: CONTENT_FILE, iss: "oseh", aud: "oseh-content", iat: Math.floor(now) - 1, exp: Math.floor(now) + 3600 },
+    })}`,
     id: `bearer ${await idToken(USER, now)}`,
     admin: `bearer ${await adminToken(now, { exp: Math.floor(now) + 3600 })}`,
   };
@@ -161,6 +204,14 @@ export function requests(tokens) {
     },
     passthrough: { method: "GET", path: "/api/1/dev/echo?bench=1", headers: { accept: "application/json" } },
   };
+}
+
+/** One GET with fetch, the body read in the chunks it arrives in and dropped: status, Cache-Status, bytes. */
+export async function drainGet(url, headers) {
+  const response = await fetch(url, { headers });
+  let bytes = 0;
+  for await (const chunk of response.body ?? []) bytes += chunk.byteLength;
+  return { status: response.status, cacheStatus: response.headers.get("cache-status"), bytes };
 }
 
 /** One request with fetch: status, Cache-Status and body size, to show what a scenario measures. */

@@ -11,7 +11,12 @@
 //   in-isolate tier (its answers say `detail=l0`); otherwise reported as pending.
 // Reports req/s, p50, p99 and errors per scenario (medians of the rounds), the edge workerd's
 // RSS before and after, and the CPU each process used: the load generator shares the cores.
-import { cannon, cpuSeconds, fixtureTokens, machine, median, memoryMiB, ownCpuSeconds, probe, requests, startStack } from "./harness.mjs";
+// Media first, while the edge workerd is fresh (its RSS over idle, sampled every 20 ms, on the
+// twin with L1 off so every read is from R2): a 20 MiB part filled, then read by 8 clients at
+// once (target: peak within 64 MiB of idle); a 40 MiB part filled (origin → R2 and client), the
+// same 40 MiB passed through the edge from the origin (no R2 write), and read back from R2.
+const MEDIA_CLIENTS = 8;
+import { cannon, cpuSeconds, drainGet, fixtureTokens, machine, median, memoryMiB, ownCpuSeconds, peakOverIdle, probe, requests, startStack } from "./harness.mjs";
 
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.LOAD_CONNECTIONS ?? 8);
@@ -24,10 +29,29 @@ const deadline = setTimeout(() => {
 }, (SECONDS * 5 * (ROUNDS + 1) + 120) * 1000);
 deadline.unref();
 
+async function media(stack, tokens) {
+  const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const part = (tail) => `${stack.edgeL2Url}/api/1/content_files/exports/parts/oseh_cfep_${tail}${run}.mp4`;
+  const headers = { authorization: tokens.content };
+  const measure = (work) => peakOverIdle(stack.edgePid, work);
+  const m20 = part("load20MiB");
+  const fill20 = await measure(() => drainGet(m20, headers));
+  const clients20 = await measure(() => Promise.all(Array.from({ length: MEDIA_CLIENTS }, () => drainGet(m20, headers))));
+  const m40 = part("load40MiB");
+  const fill40 = await measure(() => drainGet(m40, headers));
+  const read40 = await measure(() => drainGet(m40, headers));
+  // The origin "does not serve" this part's s3_files key, so the edge forwards it: the same 40 MiB, no R2.
+  await stack.setFault(`s3_files:oseh_s3f_loadPass40MiB${run}`, { kind: "unsupported" });
+  const pass40 = await measure(() => drainGet(part("loadPass40MiB"), headers));
+  const answer = (x) => ({ ...x, result: [x.result].flat().map((a) => `${a.status} ${a.cacheStatus ?? "-"} ${a.bytes} B`).filter((v, i, all) => all.indexOf(v) === i) });
+  return { fill20: answer(fill20), clients20: answer(clients20), fill40: answer(fill40), read40: answer(read40), passthrough40: answer(pass40) };
+}
+
 const stack = await startStack();
 try {
   const tokens = await fixtureTokens();
   const r = requests(tokens);
+  const mediaReport = await media(stack, tokens);
   // The L0 twin's second answer is an L0 hit where the Worker has that tier.
   await probe(stack.edgeL0Url, r.transcript);
   const l0Probe = await probe(stack.edgeL0Url, r.transcript);
@@ -48,6 +72,7 @@ try {
 
   const results = Object.fromEntries(scenarios.map((s) => [s.name, []]));
   const cpu = { loadgen: 0, edge: 0, origin: 0, wall: 0 };
+  const loadgenCores = Object.fromEntries(scenarios.map((s) => [s.name, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const s of scenarios) {
       const before = { loadgen: ownCpuSeconds(), edge: cpuSeconds(stack.edgePid), origin: cpuSeconds(stack.originPid), wall: performance.now() / 1000 };
@@ -55,6 +80,7 @@ try {
       // The edge's RSS after each run: which scenario, if any, makes it grow.
       results[s.name].push({ ...figures, rssAfterMiB: memoryMiB(stack.edgePid).rss });
       cpu.loadgen += ownCpuSeconds() - before.loadgen;
+      loadgenCores[s.name].push((ownCpuSeconds() - before.loadgen) / (performance.now() / 1000 - before.wall));
       cpu.edge += cpuSeconds(stack.edgePid) - before.edge;
       cpu.origin += cpuSeconds(stack.originPid) - before.origin;
       cpu.wall += performance.now() / 1000 - before.wall;
@@ -98,7 +124,9 @@ try {
       loadgen: Number((cpu.loadgen / cpu.wall).toFixed(2)),
       edgeWorkerd: Number((cpu.edge / cpu.wall).toFixed(2)),
       originWorkerd: Number((cpu.origin / cpu.wall).toFixed(2)),
+      loadgenByScenario: Object.fromEntries(scenarios.map((s) => [s.name, Number(median(loadgenCores[s.name]).toFixed(2))])),
     },
+    media: mediaReport,
     edgeMemoryMiB: { before: memBefore, after: memAfter },
   };
 
@@ -116,6 +144,16 @@ try {
   if (hasL0) console.log(`  L0 hit / passthrough ${report.ratios.l0HitOverPassthrough}×  (target ≥ 3)`);
   console.log(`  L1 hit / passthrough ${report.ratios.l1HitOverPassthrough}×   L2 hit / passthrough ${report.ratios.l2HitOverPassthrough}×   journey / passthrough ${report.ratios.journeyOverPassthrough}×  (per round, median)`);
   console.log(`  cores used while timed: load generator ${report.coresUsed.loadgen}, edge workerd ${report.coresUsed.edgeWorkerd}, origin workerd ${report.coresUsed.originWorkerd}`);
+  console.log(`    load generator by scenario (median of rounds): ${scenarios.map((s) => `${s.name} ${report.coresUsed.loadgenByScenario[s.name]}`).join(", ")}`);
+  const m = mediaReport;
+  const line = (label, x) => console.log(`  ${label.padEnd(44)} idle ${x.idleMiB} MiB, peak ${x.peakMiB} MiB, over idle ${x.overIdleMiB} MiB  (${x.result.join("; ")})`);
+  console.log(`  media, edge workerd RSS (twin with L1 off: reads from R2):`);
+  line("20 MiB part, fill (origin → R2 + client)", m.fill20);
+  line(`20 MiB part from R2, ${MEDIA_CLIENTS} clients at once`, m.clients20);
+  console.log(`    target: ${MEDIA_CLIENTS} clients' peak within 64 MiB of idle: ${m.clients20.overIdleMiB <= 64 ? "met" : "missed"}`);
+  line("40 MiB part, fill (origin → R2 + client)", m.fill40);
+  line("40 MiB part from R2", m.read40);
+  line("40 MiB part passed through (no R2)", m.passthrough40);
   console.log(`  edge workerd memory: RSS ${memBefore.rss} MiB before, ${memAfter.rss} MiB after (peak ${memAfter.peak} MiB)`);
   for (const s of scenarios) console.log(`    RSS after each ${s.name} round: ${summary[s.name].rssAfterMiB.join(", ")} MiB`);
   console.log(`LOAD_JSON ${JSON.stringify(report)}`);
