@@ -10,6 +10,7 @@
  * (hot), if it is at most L1_MEDIA_MAX_BYTES, for at most L1_MAX_AGE_SECONDS.
  */
 import { computeExpiresAt, type FamilyEntry } from "../keys";
+import { errorFields, familyLabelOf, logEvent } from "../observe/log";
 import { cacheStatusHit, cacheStatusMiss, cacheStatusStale, type OriginClient } from "../origin";
 import { familyCacheTag, type Pointer, type PutResult, type R2Tier } from "../storage";
 import { L1_PATH_PREFIX } from "../storage/limits";
@@ -64,7 +65,7 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
       return await options.lease(key, family, now);
     } catch (error) {
       // Without the shield's word the fill may not publish; the client is still served.
-      console.error("media lease refused", key, error instanceof Error ? error.message : String(error));
+      logEvent("media lease refused", { family: family.name, ...errorFields(error) });
       return undefined;
     }
   }
@@ -109,7 +110,7 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
             },
           }),
         );
-      })().catch((error: unknown) => console.error("media L1 put failed", pointer.objectKey, error instanceof Error ? error.message : String(error))),
+      })().catch((error: unknown) => logEvent("media L1 put failed", errorFields(error))),
     );
   }
 
@@ -133,7 +134,7 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
       return await r2.readPointer(key);
     } catch (error) {
       // R2 failing a read is a miss (the origin answers), not a failed request.
-      console.error("media pointer read failed", key, error instanceof Error ? error.message : String(error));
+      logEvent("media pointer read failed", { family: familyLabelOf(key), ...errorFields(error) });
       return undefined;
     }
   }
@@ -200,7 +201,7 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
         return unsettled({ kind: "passthrough", reason: "the origin has no such object" });
       case "error": {
         count("originErrors");
-        console.error("media fill failed", key, fetched.status, fetched.message);
+        logEvent("media fill failed", { family: familyLabelOf(key), status: fetched.status, message: fetched.message });
         const stale = pointer ?? (await readPointer(key));
         if (stale !== undefined && stale.envelope.family === family.name && stale.envelope.expiresAt + options.staleIfErrorSeconds > now) {
           const served = await fromStored(stale, planFor(stale.envelope.size), () => cacheStatusStale(fetched.status));
@@ -231,7 +232,7 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
     const fill = startFill(fetched.body, writer, r2);
     const committed = fill.written.then(async (result) => {
       if (!result.ok) {
-        console.error("media fill not stored", key, result.failure.message);
+        logEvent("media fill not stored", { family: familyLabelOf(key), message: result.failure.message });
         return undefined;
       }
       const published = await lease.commit(() => r2.commitPointer(key, result.pointer, now), now);

@@ -4,6 +4,8 @@
  * Fields are scalars on purpose: callers pass labels they chose (a family pattern, a status, a
  * reason), never a request, a header, a key with its ids, a token or a value.
  */
+import { parseKey } from "../keys";
+
 export type LogField = string | number | boolean | null;
 
 export function logEvent(msg: string, fields: Record<string, LogField> = {}, level: "error" | "warn" = "error"): void {
@@ -15,4 +17,10 @@ export function logEvent(msg: string, fields: Record<string, LogField> = {}, lev
 /** An error as two scalar fields: its name and its message (no stack, no attached objects). */
 export function errorFields(error: unknown): { error: string; message: string } {
   return error instanceof Error ? { error: error.name, message: error.message } : { error: typeof error, message: String(error) };
+}
+
+/** A key's family pattern for a log line (never the key itself, which carries ids). */
+export function familyLabelOf(key: string): string {
+  const parsed = parseKey(key);
+  return parsed.ok ? parsed.value.family.name : "(unknown)";
 }

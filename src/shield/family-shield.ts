@@ -15,7 +15,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { parseConfig, type Config, type Env } from "../config";
 import { parseKey } from "../keys";
-import { logEvent } from "../observe/log";
+import { familyLabelOf, logEvent } from "../observe/log";
 import { originClientFor, originFill, type Fill } from "../origin";
 import { createR2Tier, createTieredStore, type PutResult, type StoredValue, type TieredStore } from "../storage";
 import {
@@ -313,10 +313,4 @@ export class FamilyShield extends DurableObject<Env> {
     const left = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM vals`).one().n;
     if (left > 0) await this.ctx.storage.setAlarm(Date.now() + CLEAN_INTERVAL_MS);
   }
-}
-
-/** A key's family pattern for a log line (never the key itself, which carries ids). */
-function familyLabelOf(key: string): string {
-  const parsed = parseKey(key);
-  return parsed.ok ? parsed.value.family.name : "(unknown)";
 }
