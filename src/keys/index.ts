@@ -3,7 +3,7 @@
  * LA calendar helpers. Pure code, no I/O.
  */
 export { FAMILIES } from "./registry";
-export { parseKey, getFamily, buildKey, familiesMatchingPrefix, familyLiteralPrefix, MAX_KEY_BYTES, RESERVED_KEY_PREFIX } from "./parse";
+export { parseKey, familyNameOf, getFamily, buildKey, familiesMatchingPrefix, familyLiteralPrefix, MAX_KEY_BYTES, RESERVED_KEY_PREFIX } from "./parse";
 export { computeExpiresAt, type ComputeExpiresAtOptions, type ExpiresAtResult } from "./expiry";
 export { CODECS, validateGzipJsonDeep, validateU64GzipJsonDeep, validateValueDeep } from "./codecs";
 export { laUnixDate, laMidnightStartOf, nextLaMidnight, unixDateToIso, isoToUnixDate, laOffsetSeconds } from "./la-time";

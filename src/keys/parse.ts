@@ -203,6 +203,12 @@ export function parseKey(key: string): ParseResult {
   );
 }
 
+/** The family pattern a key belongs to, or undefined for a key no family matches. */
+export function familyNameOf(key: string): string | undefined {
+  const parsed = parseKey(key);
+  return parsed.ok ? parsed.value.family.name : undefined;
+}
+
 /** The entry whose pattern is `name` (e.g. `journeys:external:{uid}`), whatever its placeholders are called. */
 export function getFamily(name: string): FamilyEntry | undefined {
   // The seed names some placeholders differently (`{start_unix_date}` for `{start}`, docs/families.md

@@ -4,7 +4,7 @@
  * Fields are scalars on purpose: callers pass labels they chose (a family pattern, a status, a
  * reason), never a request, a header, a key with its ids, a token or a value.
  */
-import { parseKey } from "../keys";
+import { familyNameOf } from "../keys";
 
 export type LogField = string | number | boolean | null;
 
@@ -21,6 +21,5 @@ export function errorFields(error: unknown): { error: string; message: string } 
 
 /** A key's family pattern for a log line (never the key itself, which carries ids). */
 export function familyLabelOf(key: string): string {
-  const parsed = parseKey(key);
-  return parsed.ok ? parsed.value.family.name : "(unknown)";
+  return familyNameOf(key) ?? "(unknown)";
 }

@@ -4,7 +4,7 @@
  * the envelope with the caller's `now`; platform TTLs are only garbage collection. Everything the
  * rest of the Worker does with storage goes through the methods below.
  */
-import { parseKey } from "../keys";
+import { familyNameOf, parseKey } from "../keys";
 import { createCacheApiTier, type CacheApiTier, INITIAL_GENERATION } from "./cache-api-tier";
 import { checkStorable, classifyFreshness, isReservedKey, keyProblem } from "./envelope";
 import { createGenerations, type GenerationMemory, generationTime, isolateGenerationMemory } from "./generations";
@@ -152,11 +152,6 @@ function l1AllowedByRegistry(key: string): boolean {
   return !parsed.ok || parsed.value.family.sensitivity !== "secret";
 }
 
-function familyFromRegistry(key: string): string | undefined {
-  const parsed = parseKey(key);
-  return parsed.ok ? parsed.value.family.name : undefined;
-}
-
 /** KV propagation (a delete or generation bump reaches every colo) + the longest L1 life. */
 export function purgeVisibleWithinSeconds(l1MaxAgeSeconds: number): number {
   return KV_PROPAGATION_SECONDS + l1MaxAgeSeconds;
@@ -179,7 +174,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
   const sleep = options.sleep ?? realSleep;
   const counters = options.counters ?? isolateStorageCounters;
   const inFlight = options.inFlight ?? isolateInFlight;
-  const familyOf = options.familyOf ?? familyFromRegistry;
+  const familyOf = options.familyOf ?? familyNameOf;
   const l1Allowed = options.l1Allowed ?? l1AllowedByRegistry;
   const familyLabel = (key: string): string => familyOf(key) ?? UNKNOWN_FAMILY;
   const pageSize = Math.max(1, Math.min(options.purgePageSize ?? PURGE_PAGE_SIZE, KV_LIST_MAX_LIMIT));
