@@ -9,6 +9,8 @@ declare module "vitest" {
     edgeUrl: string;
     /** The dev origin behind that edge. */
     originUrl: string;
+    /** The dev origin's DEV_CONTROL_SECRET (never an edge binding); use test/helpers/dev-origin.ts. */
+    devControlSecret: string;
     /** EDGE_ADMIN_JWT_SECRET of that edge. */
     edgeAdminSecret: string;
   }

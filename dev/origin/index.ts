@@ -17,7 +17,8 @@ import { handleDevControls, hasControlSecret } from "./routes/dev-controls";
 import { bytes, delegate, echo, gzipped, reflect, stream, teapot, upload } from "./routes/plain";
 import { handleMedia } from "./routes/media";
 import { findStartRoute, handleStart } from "./routes/start";
-import { ORIGIN_ONLY_PREFIX, handleValues } from "./routes/values";
+import { ORIGIN_ONLY_PREFIX, VALUES_PREFIX, handleValues } from "./routes/values";
+import { passGates } from "./state";
 
 const wallClock = () => Math.floor(Date.now() / 1000);
 
@@ -56,6 +57,10 @@ async function digestBody(request: Request, seen: SeenRequest): Promise<void> {
 async function route(request: Request, env: DevOriginEnv, seen: SeenRequest): Promise<Response> {
   const url = new URL(request.url);
   const path = routedPath(url.pathname);
+  // A test's gate holds the request here, before its body is read or its answer made (docs/origin.md §8).
+  if (!path.startsWith("/__dev/")) {
+    await passGates({ target: path, ...(path.startsWith(VALUES_PREFIX) ? { key: path.slice(VALUES_PREFIX.length) } : {}) });
+  }
   if (path === ORIGIN_ONLY_PREFIX || path.startsWith(`${ORIGIN_ONLY_PREFIX}/`)) return handleValues(request, path, env, wallClock());
   const start = findStartRoute(request.method, path);
   if (start !== undefined) return handleStart(start, request, env, wallClock);

@@ -62,3 +62,71 @@ export async function seenRequests(target: string): Promise<SeenRequest[]> {
   const response = await expectStatus(await devControl(`/__dev/seen?target=${encodeURIComponent(target)}`), 200, "seenRequests");
   return ((await response.json()) as { requests: SeenRequest[] }).requests;
 }
+
+// ---- values in place of the fixtures, and gates (docs/origin.md §8) ----
+
+/** From now on the origin holds `bytes` for `key` (the values endpoint and its own routes). */
+export async function setOriginValue(key: string, bytes: Uint8Array | string, options: { expiresAt?: number } = {}): Promise<void> {
+  const body = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+  const headers: Record<string, string> = options.expiresAt === undefined ? {} : { "X-Edge-Expires-At": String(options.expiresAt) };
+  await expectStatus(await devControl(`/__dev/values/${encodeURIComponent(key)}`, { method: "PUT", headers, body }), 204, "setOriginValue");
+}
+
+/** From now on the origin has no value for `key` (404 + `X-Edge-Value: absent`). */
+export async function setOriginAbsent(key: string): Promise<void> {
+  await expectStatus(await devControl(`/__dev/values/${encodeURIComponent(key)}`, { method: "PUT", headers: { "X-Dev-Value": "absent" } }), 204, "setOriginAbsent");
+}
+
+/** Back to the fixture for `key`. */
+export async function restoreOriginValue(key: string): Promise<void> {
+  await expectStatus(await devControl(`/__dev/values/${encodeURIComponent(key)}`, { method: "DELETE" }), 204, "restoreOriginValue");
+}
+
+export interface GateState {
+  gate: string;
+  arrived: number;
+  held: number;
+  released: number;
+  remaining: number;
+}
+
+/** A gate at the dev origin: holds the next `times` matching requests until released. */
+export interface OriginGate {
+  readonly id: string;
+  /** Waits (at most 10 s at the origin) until `n` requests have arrived; throws if they did not. */
+  arrived(n?: number): Promise<GateState>;
+  /** Lets the oldest `count` held requests go on (all when omitted). */
+  release(count?: number): Promise<GateState>;
+  /** Releases everything held and closes the gate. */
+  close(): Promise<void>;
+  state(): Promise<GateState>;
+}
+
+/**
+ * Opens a gate for the values-endpoint requests of `{key}`, or for every request to `{target}`
+ * (the routed, percent-decoded path without the query). The held request's answer is made when it
+ * is released, from the origin's values and faults at that moment.
+ */
+export async function gateOrigin(match: { key: string } | { target: string }, times = 1): Promise<OriginGate> {
+  const opened = await expectStatus(
+    await devControl("/__dev/gates", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ ...match, times }) }),
+    201,
+    "gateOrigin",
+  );
+  const { gate: id } = (await opened.json()) as GateState;
+  const read = async (response: Response, what: string) => (await (await expectStatus(response, 200, what)).json()) as GateState;
+  return {
+    id,
+    async arrived(n = 1) {
+      const state = await read(await devControl(`/__dev/gates/${id}?arrived=${n}`), "gate arrived");
+      if (state.arrived < n) throw new Error(`gate ${id}: ${state.arrived} of ${n} requests arrived`);
+      return state;
+    },
+    release: async (count) =>
+      read(await devControl(`/__dev/gates/${id}/release`, { method: "POST", ...(count === undefined ? {} : { body: JSON.stringify({ count }) }) }), "gate release"),
+    async close() {
+      await expectStatus(await devControl(`/__dev/gates/${id}`, { method: "DELETE" }), 204, "gate close");
+    },
+    state: async () => read(await devControl(`/__dev/gates/${id}`), "gate state"),
+  };
+}

@@ -40,9 +40,12 @@ async function readMeta(key: string, ownerField: string): Promise<ObjectMeta | u
   return { owner: String(meta[ownerField]), s3Uid: String(meta["s3_file_uid"]), contentType: String(meta["content_type"]), fileSize: Number(meta["file_size"]) };
 }
 
-function serveObject(meta: ObjectMeta): Response {
+async function serveObject(meta: ObjectMeta): Promise<Response> {
+  // The object a test set (`PUT /__dev/values/s3_files:{uid}`), else the generated one.
+  const produced = await produceValue(`s3_files:${meta.s3Uid}`, { now: Math.floor(Date.now() / 1000) });
+  const body = produced.kind === "value" ? new Blob([produced.bytes]).stream() : devObjectStream(meta.s3Uid);
   // uvicorn sends the file_size as Content-Length; a fixed-length stream keeps it.
-  return new Response(devObjectStream(meta.s3Uid).pipeThrough(new FixedLengthStream(meta.fileSize)), {
+  return new Response(body.pipeThrough(new FixedLengthStream(meta.fileSize)), {
     status: 200,
     headers: { "Content-Type": meta.contentType, "Content-Length": String(meta.fileSize), "Accept-Ranges": "bytes" },
   });
