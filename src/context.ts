@@ -1,9 +1,13 @@
 /**
- * What one request's handlers share: the parsed config, the tiered store, counters, the clock and
- * the execution context. Built once per request in src/index.ts; handlers take what they use.
+ * What one request's handlers share: the parsed config, the tiered store, the isolate's origin
+ * client, token service and compiled templates, counters, the clock and the execution context.
+ * Built per request in src/index.ts from what the isolate keeps (src/isolate.ts); handlers take
+ * what they use.
  */
+import type { TokenService } from "./auth/jwt";
 import type { Config } from "./config";
-import { originClientFor, type FillDeps, type Filler } from "./origin";
+import type { FillDeps, Filler, OriginClient } from "./origin";
+import type { TemplateCache } from "./render/templates";
 import type { ShieldClient } from "./shield";
 import type { MediaStore } from "./media";
 import type { Stats } from "./stats";
@@ -12,6 +16,9 @@ import type { TieredStore } from "./storage";
 export interface EdgeContext {
   readonly config: Config;
   readonly store: TieredStore;
+  readonly origin: OriginClient;
+  readonly tokens: TokenService;
+  readonly templates: TemplateCache;
   /** The family shields; absent without the binding (fills then coalesce per isolate). */
   readonly shield?: ShieldClient;
   /** Makes fills after a miss: the shields' when bound. */
@@ -27,6 +34,9 @@ export interface EdgeContext {
 export interface EdgeContextOptions {
   config: Config;
   store: TieredStore;
+  origin: OriginClient;
+  tokens: TokenService;
+  templates: TemplateCache;
   shield?: ShieldClient;
   media?: MediaStore;
   stats: Stats;
@@ -34,8 +44,8 @@ export interface EdgeContextOptions {
   ctx: { waitUntil(promise: Promise<unknown>): void };
 }
 
-function fillDepsOf(config: Config): FillDeps {
-  return { origin: originClientFor(config), collabMaxSeconds: config.collabMaxSeconds };
+function fillDepsOf(options: EdgeContextOptions): FillDeps {
+  return { origin: options.origin, collabMaxSeconds: options.config.collabMaxSeconds };
 }
 
 export function createEdgeContext(options: EdgeContextOptions): EdgeContext {
@@ -43,7 +53,10 @@ export function createEdgeContext(options: EdgeContextOptions): EdgeContext {
   return {
     config: options.config,
     store: options.store,
-    ...(options.shield === undefined ? {} : { shield: options.shield, filler: options.shield.filler(options.store, fillDepsOf(options.config)) }),
+    origin: options.origin,
+    tokens: options.tokens,
+    templates: options.templates,
+    ...(options.shield === undefined ? {} : { shield: options.shield, filler: options.shield.filler(options.store, fillDepsOf(options)) }),
     media: options.media,
     stats: options.stats,
     now: options.now,

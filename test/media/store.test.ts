@@ -5,6 +5,7 @@
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { createTokenMemory } from "../../src/auth/jwt";
 import { describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { devObjectSlice } from "../../dev/origin/fixtures/media";
@@ -30,7 +31,7 @@ function store(ctx: ExecutionContext) {
     shield,
     media: createMediaStore({
       r2: createR2Tier(MEDIA),
-      origin: createOriginClient({ config: { originUrl: config.originUrl, originTimeoutMs: config.originTimeoutMs, edgeOriginSecret: config.secrets.edgeOrigin } }),
+      origin: createOriginClient({ tokens: createTokenMemory(), config: { originUrl: config.originUrl, originTimeoutMs: config.originTimeoutMs, edgeOriginSecret: config.secrets.edgeOrigin } }),
       baseUrl: "https://edge.test",
       l1MaxAgeSeconds: 30,
       staleIfErrorSeconds: 300,
