@@ -98,7 +98,7 @@ describe("a source time far ahead of the edge's clock", () => {
     expect(await shieldValue(key)).toBeUndefined();
     expect(await keyMarks(key)).toBe(0);
 
-    // What the attack went on to do: every relay-style write at the current time answered 409.
+    // Before the bound, every relay-style write at the current time answered 409 after that PUT.
     expect(await status(put(key, "1", NOW))).toBe(204);
     expect(await status(del(key, NOW + 0.5))).toBe(204);
     expect(await KV.get(key)).toBeNull();
