@@ -18,6 +18,7 @@ import { templateProblem } from "../origin/delegation";
 import { forgetAbsent, forgetAllAbsent } from "../origin/fill-guard";
 import { statusPageResponse } from "./ui";
 import type { ShieldClient } from "../shield";
+import { SOURCE_TIME_MAX_AHEAD_SECONDS, isSourceTimeTooFarAhead } from "../shield/ordering";
 
 export const ADMIN_BASE = "/_edge/v1";
 
@@ -80,11 +81,24 @@ async function validateValue(family: FamilyEntry, bytes: Uint8Array): Promise<st
   return templateProblem(family.name, bytes);
 }
 
-/** `X-Edge-Source-Time`: unix seconds (fractions kept) of the event the write applies. */
-function parseSourceTimeHeader(value: string | null): { ok: true; value?: number } | { ok: false; message: string } {
+/**
+ * `X-Edge-Source-Time`: unix seconds (fractions kept) of the event the write applies, at most
+ * `SOURCE_TIME_MAX_AHEAD_SECONDS` ahead of the edge's clock `now` (docs/admin-api.md): a time
+ * further ahead would order every honest write of the key before it. Refusal messages start with
+ * the header's name; the relay recognises them by it (relay/edge-client.ts).
+ */
+function parseSourceTimeHeader(value: string | null, now: number): { ok: true; value?: number } | { ok: false; message: string } {
   if (value === null) return { ok: true };
-  if (!/^\d{1,12}(\.\d+)?$/.test(value.trim())) return { ok: false, message: "X-Edge-Source-Time must be unix seconds" };
-  return { ok: true, value: Number(value.trim()) };
+  const text = value.trim();
+  if (!/^\d{1,12}(\.\d+)?$/.test(text)) return { ok: false, message: "X-Edge-Source-Time must be unix seconds" };
+  const sourceTime = Number(text);
+  if (isSourceTimeTooFarAhead(sourceTime, now)) {
+    return {
+      ok: false,
+      message: `X-Edge-Source-Time is more than ${SOURCE_TIME_MAX_AHEAD_SECONDS} s ahead of the edge's clock (${text} > ${Math.floor(now)} + ${SOURCE_TIME_MAX_AHEAD_SECONDS})`,
+    };
+  }
+  return { ok: true, value: sourceTime };
 }
 
 const SUPERSEDED: EdgeFailure = { type: "superseded", message: "a newer write to this key (X-Edge-Source-Time) was already applied" };
@@ -175,7 +189,7 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     }
     const expiresHeader = parseExpiresAtHeader(request.headers.get("x-edge-expires-at"));
     if (!expiresHeader.ok) return fail({ type: "bad_request", message: expiresHeader.message });
-    const sourceTime = parseSourceTimeHeader(request.headers.get("x-edge-source-time"));
+    const sourceTime = parseSourceTimeHeader(request.headers.get("x-edge-source-time"), deps.now());
     if (!sourceTime.ok) return fail({ type: "bad_request", message: sourceTime.message });
 
     const body = await readCapped(request.body, MAX_VALUE_BYTES);
@@ -256,7 +270,7 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
   const deleteKey: Handler = async (request) => {
     const target = keyFromPath(request);
     if (!target.ok) return target.response;
-    const sourceTime = parseSourceTimeHeader(request.headers.get("x-edge-source-time"));
+    const sourceTime = parseSourceTimeHeader(request.headers.get("x-edge-source-time"), deps.now());
     if (!sourceTime.ok) return fail({ type: "bad_request", message: sourceTime.message });
     try {
       if (deps.shield === undefined) {
@@ -301,6 +315,8 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     if (!type.toLowerCase().startsWith("application/json")) {
       return fail({ type: "unsupported_media_type", message: "purge takes an application/json body" });
     }
+    const sourceTime = parseSourceTimeHeader(request.headers.get("x-edge-source-time"), deps.now());
+    if (!sourceTime.ok) return fail({ type: "bad_request", message: sourceTime.message });
     const body = await readCapped(request.body, MAX_PURGE_BODY_BYTES);
     if (!body.ok) return fail({ type: "too_large", message: "purge body is too large" });
     let doc: unknown;
@@ -313,7 +329,10 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     if (!selector.ok) return fail(selector.failure);
     let result;
     try {
-      result = deps.shield === undefined ? await store.purge(selector.value, deps.now()) : await purgeThroughShields(deps.shield, selector.value);
+      result =
+        deps.shield === undefined
+          ? await purgeWithoutShields(selector.value)
+          : await purgeThroughShields(deps.shield, selector.value, sourceTime.value);
     } catch (error) {
       // A KV delete or the generation bump still refused after retries. Deletes already done
       // stay done; repeating the same call (same cursor) is safe and finishes the page.
@@ -323,28 +342,41 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     return Response.json(result, { headers: { "Cache-Control": "no-store" } });
   };
 
+  /** Without shields nothing orders writes: source times are checked, not recorded. */
+  async function purgeWithoutShields(selector: PurgeSelector): Promise<PurgeAnswer> {
+    const result = await store.purge(selector, deps.now());
+    return "keys" in selector ? { ...result, superseded: [] } : result;
+  }
+
   /**
-   * Keys: each deleted by its shield (in order with fills). Family and prefix: the shields record
-   * the purge first (O(1): fills in flight lose, their own copies go), then KV is deleted page by
-   * page behind it as without shields.
+   * Keys: each deleted by its shield (in order with fills) as a DELETE with the purge's source
+   * time; a key whose newer write was already applied stays, is not counted in `purged`, and is
+   * listed in `superseded`. Family and prefix: the shields record the purge first (O(1): fills in
+   * flight lose, their own copies go; with a source time, older writes of its keys become late),
+   * then KV is deleted page by page behind it as without shields.
    */
-  async function purgeThroughShields(shield: ShieldClient, selector: PurgeSelector): Promise<PurgeResult> {
+  async function purgeThroughShields(shield: ShieldClient, selector: PurgeSelector, sourceTime: number | undefined): Promise<PurgeAnswer> {
     const now = Math.floor(deps.now());
     if ("keys" in selector) {
+      const superseded: string[] = [];
       for (const key of selector.keys) {
         const parsed = parseKey(key);
         if (!parsed.ok) continue; // parsePurgeSelector already refused these
-        await shield.remove(key, parsed.value.family, now);
+        const answer = await shield.purgeKey(key, parsed.value.family, now, sourceTime);
+        if (!answer.applied) {
+          superseded.push(key);
+          continue;
+        }
         await store.forgetLocal(key);
       }
-      return { purged: selector.keys.length, cursor: null, visibleWithinSeconds: store.visibleWithinSeconds };
+      return { purged: selector.keys.length - superseded.length, cursor: null, visibleWithinSeconds: store.visibleWithinSeconds, superseded };
     }
     if (selector.cursor === undefined) {
       if ("family" in selector) {
         const family = getFamily(selector.family);
-        if (family !== undefined) await shield.purgeFamily(family, now);
+        if (family !== undefined) await shield.purgeFamily(family, now, sourceTime);
       } else {
-        await shield.purgePrefix(selector.prefix, now);
+        await shield.purgePrefix(selector.prefix, now, sourceTime);
       }
     }
     return store.purge(selector, now);
@@ -429,6 +461,9 @@ function storageFailure(failure: StorageFailure): EdgeFailure {
 }
 
 export type PurgeSelector = { keys: string[] } | { prefix: string; cursor?: string } | { family: string; prefix: string; cursor?: string };
+
+/** A purge call's answer (docs/admin-api.md): a keys purge also lists the keys a newer write kept. */
+type PurgeAnswer = PurgeResult & { superseded?: string[] };
 
 
 function parsePurgeSelector(doc: unknown): { ok: true; value: PurgeSelector } | { ok: false; failure: EdgeFailure } {
