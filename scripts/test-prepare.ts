@@ -79,9 +79,13 @@ function installCommand(packages: readonly string[], sudo: boolean): string {
   return `${s}apt-get update && ${s}apt-get install -y --no-install-recommends ${packages.join(" ")}`;
 }
 
-function listed(names: readonly string[]): string {
-  return names.length === 1 ? names[0]! : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+/** `a is`, `a and b are`, `a, b and c are`. */
+function listedAre(names: readonly string[]): string {
+  return names.length <= 1 ? `${names.join("")} is` : `${names.slice(0, -1).join(", ")} and ${names.at(-1)} are`;
 }
+
+/** spawnSync kills a child whose output outgrows its buffer (ENOBUFS): never an install half-way. */
+const APT_STDERR_MAX_BYTES = 64 * 1024 * 1024;
 
 /** The last non-empty line apt-get printed, to say why it failed. */
 function lastLine(output: string): string {
@@ -106,19 +110,20 @@ export function prepareTestTools(options: PrepareOptions): PrepareResult {
 
   const names = missing.map((tool) => tool.command);
   const packages = missing.map((tool) => tool.debianPackage);
+  const them = names.length === 1 ? "it" : "them";
   const aptGet = findExecutable("apt-get", options.env["PATH"]);
   if (aptGet === undefined) {
     return {
       ok: false,
       message:
-        `npm test: ${listed(names)} ${names.length === 1 ? "is" : "are"} not installed, and this machine has no apt-get to install them. ` +
-        `Install them, then run npm test again; on Debian or Ubuntu: ${installCommand(packages, true)}`,
+        `npm test: ${listedAre(names)} not installed, and this machine has no apt-get to install ${them}. ` +
+        `Install ${them}, then run npm test again; on Debian or Ubuntu: ${installCommand(packages, true)}`,
     };
   }
   if (!options.isRoot) {
     return {
       ok: false,
-      message: `npm test: ${listed(names)} ${names.length === 1 ? "is" : "are"} not installed, and installing needs root. Run this, then npm test again: ${installCommand(packages, true)}`,
+      message: `npm test: ${listedAre(names)} not installed, and installing needs root. Run this, then npm test again: ${installCommand(packages, true)}`,
     };
   }
 
@@ -126,15 +131,16 @@ export function prepareTestTools(options: PrepareOptions): PrepareResult {
   // Non-interactive: a package's configuration questions would otherwise wait on a terminal.
   const env = { ...options.env, DEBIAN_FRONTEND: "noninteractive" };
   for (const args of [["update"], ["install", "-y", "--no-install-recommends", ...packages]]) {
-    const run = spawnSync(aptGet, args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    // Its progress is not shown (the line above says what happens); its errors (stderr) are kept.
+    const run = spawnSync(aptGet, args, { env, encoding: "utf8", stdio: ["ignore", "ignore", "pipe"], maxBuffer: APT_STDERR_MAX_BYTES });
     if (run.error !== undefined || run.status !== 0) {
-      const why = run.error?.message ?? lastLine(`${run.stdout}\n${run.stderr}`);
+      const why = run.error?.message ?? lastLine(run.stderr);
       return { ok: false, message: `npm test: apt-get ${args[0]} failed (${why}). Run this, then npm test again: ${installCommand(packages, false)}` };
     }
   }
   const still = missing.filter((tool) => !resolveTool(tool, options.env).found).map((tool) => tool.command);
   if (still.length > 0) {
-    return { ok: false, message: `npm test: apt-get installed ${listed(packages)}, but ${listed(still)} is still not on the PATH (${options.env["PATH"] ?? ""}).` };
+    return { ok: false, message: `npm test: apt-get installed ${packages.join(" ")}, but ${listedAre(still)} still not on the PATH (${options.env["PATH"] ?? ""}).` };
   }
   return { ok: true, installed: packages };
 }

@@ -209,10 +209,10 @@ describe("oseh-edge", () => {
     // `engines` against that Node; the CLI itself then runs on the project's Node 22.
     const machinePath = (process.env.PATH ?? "").split(delimiter).filter((dir) => !dir.split(sep).includes("node_modules")).join(delimiter);
     const npx = findExecutable("npx", machinePath);
-    expect(npx, `no npx on ${machinePath}`).toBeDefined();
+    if (npx === undefined) throw new Error(`no npx on ${machinePath}`);
     const cache = mkdtempSync(join(tmpdir(), "npx-cache-"));
     try {
-      const run = spawnSync(npx!, ["oseh-edge", "--help"], {
+      const run = spawnSync(npx, ["oseh-edge", "--help"], {
         cwd: ROOT,
         env: { PATH: machinePath, HOME: process.env.HOME, npm_config_cache: cache, npm_config_update_notifier: "false" },
         encoding: "utf8",

@@ -66,7 +66,8 @@ beforeAll(async () => {
   // HLS: the master playlist as `_encode_db_response` writes it (one variant), the VOD playlist as
   // `get_raw_m3u_vod_from_db` writes it, and each part.
   const { hls } = renditions;
-  hlsParts = hls.parts.map((_part, i) => ({ uid: `oseh_cfep_playerHls${RUN}p${i}`, object: objectOf(`oseh_cfep_playerHls${RUN}p${i}`) }));
+  const parts = hls.parts.map((part, i) => ({ ...part, uid: `oseh_cfep_playerHls${RUN}p${i}` }));
+  hlsParts = parts.map(({ uid }) => ({ uid, object: objectOf(uid) }));
   await setOriginValue(
     MOBILE_PLAYLIST_KEY,
     "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n" +
@@ -77,10 +78,10 @@ beforeAll(async () => {
   await setOriginValue(
     `content_files:vods:${HLS_EXPORT}:m3u`,
     `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:${hls.targetDurationSeconds}\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n` +
-      hls.parts.map((part, i) => `#EXTINF:${ryuFloat(part.durationSeconds)},\n${partUrl(hlsParts[i]!.uid, "ts")}\n`).join("") +
+      parts.map((part) => `#EXTINF:${ryuFloat(part.durationSeconds)},\n${partUrl(part.uid, "ts")}\n`).join("") +
       "#EXT-X-ENDLIST\n",
   );
-  for (const [i, part] of hls.parts.entries()) await putPart(hlsParts[i]!.uid, part.bytes, "video/mp2t");
+  for (const part of parts) await putPart(part.uid, part.bytes, "video/mp2t");
 
   // The web playlist: one mp4 export (`ShowWebPlaylistResponse`, stored compact).
   const { mp4 } = renditions;
@@ -89,7 +90,7 @@ beforeAll(async () => {
     url: partUrl(MP4_PART, "mp4"),
     format: "mp4",
     bandwidth: Math.round((mp4.bytes.byteLength * 8) / mp4.durationSeconds),
-    codecs: hls.codecs.split(","),
+    codecs: hls.codecs.split(","), // the same encoder settings as the HLS rendition (./rendition.ts)
     file_size: mp4.bytes.byteLength,
     format_parameters: { width: 320, height: 180 },
     quality_parameters: { bitrate_kbps: 4000 },
