@@ -4,18 +4,20 @@
  * with its progress bar, interrupted and resumed from the printed cursor, and the bin itself.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join, sep } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { runCli } from "../../cli/main.ts";
 import type { CliIo } from "../../cli/command.ts";
+import { findExecutable } from "../../scripts/test-prepare.ts";
 import { startEdge, type ServedWorker } from "../harness/workers";
 
 const SECRET = inject("edgeAdminSecret");
 const MAIN = fileURLToPath(new URL("../../cli/main.ts", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 let edge: ServedWorker;
 
 beforeAll(async () => {
@@ -199,5 +201,27 @@ describe("oseh-edge", () => {
     const help = spawnSync(process.execPath, [MAIN], { encoding: "utf8" });
     expect(help.status).toBe(2);
     expect(help.stdout).toContain("usage: oseh-edge <command>");
+  });
+
+  it("`npx oseh-edge` under the machine's own Node (older than the project's here) runs without engine warnings", () => {
+    // The PATH without any node_modules/.bin: npm and its Node are the machine's, as in a new
+    // shell. npx installs the project into a fresh cache (the first run's work) and checks its
+    // `engines` against that Node; the CLI itself then runs on the project's Node 22.
+    const machinePath = (process.env.PATH ?? "").split(delimiter).filter((dir) => !dir.split(sep).includes("node_modules")).join(delimiter);
+    const npx = findExecutable("npx", machinePath);
+    if (npx === undefined) throw new Error(`no npx on ${machinePath}`);
+    const cache = mkdtempSync(join(tmpdir(), "npx-cache-"));
+    try {
+      const run = spawnSync(npx, ["oseh-edge", "--help"], {
+        cwd: ROOT,
+        env: { PATH: machinePath, HOME: process.env.HOME, npm_config_cache: cache, npm_config_update_notifier: "false" },
+        encoding: "utf8",
+      });
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout).toContain("usage: oseh-edge <command>");
+      expect(run.stderr).not.toMatch(/EBADENGINE|Unsupported engine/);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 });

@@ -6,12 +6,12 @@
  */
 import { mkdirSync } from "node:fs";
 import { SignJWT } from "jose";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { mintAdminToken } from "../../cli/token.ts";
+import { launchChromium } from "../harness/browser";
 import { startEdge, TEST_SECRETS, type ServedWorker } from "../harness/workers";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const TRANSCRIPT = "oseh_t_devTranscript00000000001";
 let edge: ServedWorker;
 let browser: Browser;
@@ -34,7 +34,7 @@ function admin(path: string, init: RequestInit = {}): Promise<Response> {
 beforeAll(async () => {
   edge = await startEdge({ originUrl: inject("originUrl") });
   token = await mintAdminToken(inject("edgeAdminSecret"), { now: Date.now() / 1000, sub: "ui-test", seconds: 600 });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
+  browser = await launchChromium();
   // Traffic for the counters: a miss filled from the origin, then a hit.
   expect(await transcriptGet()).toBe(200);
   expect(await transcriptGet()).toBe(200);
