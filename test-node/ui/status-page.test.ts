@@ -53,7 +53,9 @@ afterAll(async () => {
 async function storedAnywhere(page: Page): Promise<{ session: string[]; local: string[]; cookie: string; cookies: number }> {
   const inPage = await page.evaluate(() => {
     const values = (storage: Storage) => Array.from({ length: storage.length }, (_, i) => storage.getItem(storage.key(i) ?? "") ?? "");
-    return { session: values(sessionStorage), local: values(localStorage), cookie: document.cookie };
+    // The page's `document` (this project is typed for Node, which has no DOM).
+    const { cookie } = (globalThis as unknown as { document: { cookie: string } }).document;
+    return { session: values(sessionStorage), local: values(localStorage), cookie };
   });
   return { ...inPage, cookies: (await page.context().cookies()).length };
 }
