@@ -1,6 +1,6 @@
 /**
  * Where the edge's own admin API (`/_edge/v1`) takes an id token's admin bit from: the origin's
- * values-endpoint answer, never a stored copy (docs/security.md §2 "Principals").
+ * values-endpoint answer, never a stored copy (docs/security.md §2 "Principals of the admin API").
  *
  * The API itself stores `auth:is_admin:{sub}` (a service token's PUT, as the relay relays the
  * backend's bits) in L0, L1, KV and the shields, so a bit read from any of them may be one the API
