@@ -3,6 +3,7 @@
  * request to the admin API, an edge route, or the origin (passthrough + delegated render).
  */
 import { ADMIN_BASE, createAdminApi } from "./admin/api";
+import { authorizeAdminIdTokenAtOrigin } from "./admin/admin-bit";
 import { createTokenService, type TokenService } from "./auth/jwt";
 import { ConfigError, parseConfig, type Config, type Env } from "./config";
 import { failureResponse } from "./errors";
@@ -13,7 +14,7 @@ import { createMediaStore } from "./media";
 import { createEdgeContext, type EdgeContext } from "./context";
 import { createShieldClient, type ShieldClient } from "./shield";
 import { createOriginClient, handleProxied, type OriginClient } from "./origin";
-import { authorizeAdminIdTokenForEdge, matchEdgeRoute, routeEdgeRequest } from "./routes";
+import { matchEdgeRoute, routeEdgeRequest } from "./routes";
 import { observeRequest } from "./observe";
 import { errorFields, logEvent } from "./observe/log";
 import { disabledFamiliesOf, switchProblems, withDisabledFamilies } from "./rollout/switches";
@@ -166,7 +167,8 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
           ...(shield === undefined ? {} : { shield }),
           stats,
           now,
-          authorizeIdToken: (token, at) => authorizeAdminIdTokenForEdge(token, edge, at),
+          authorizeIdToken: (token, at) =>
+            authorizeAdminIdTokenAtOrigin(token, { tokens: wiring.tokens, origin: wiring.origin, memo: isolate.adminBits }, at),
           authLimiter: env.ADMIN_AUTH_LIMITER,
         });
         return await admin(request);

@@ -2,7 +2,8 @@
  * Everything the Worker keeps for as long as its isolate lives, in one object (docs/design.md
  * "Per-isolate state"): the L0 memory, remembered generations, in-flight fills, the fill guard's
  * remembered absences and budget, media fills in flight, this second's tokens and the imported
- * keys, compiled templates, counters, and what is built once per parsed configuration. Workers
+ * keys, compiled templates, the admin API's memory of the origin's admin bits, counters, and what
+ * is built once per parsed configuration. Workers
  * share no memory between isolates, so none of it is global truth; it is a cache of this
  * isolate's work.
  *
@@ -11,6 +12,7 @@
  * act as that isolate (test/helpers/worker.ts). Nothing else in `src/` holds mutable state at
  * module level (test/style/module-state.test.ts).
  */
+import { createAdminBitMemo, type AdminBitMemo } from "./admin/admin-bit";
 import { createTokenMemory, type TokenMemory } from "./auth/jwt";
 import { createTemplateCache, type TemplateCache } from "./render/templates";
 import { createStats, type Stats } from "./stats";
@@ -24,6 +26,11 @@ export interface Isolate {
   readonly storage: StoreMemory;
   readonly tokens: TokenMemory;
   readonly templates: TemplateCache;
+  /**
+   * The origin's admin bits the admin API (`/_edge/v1`) admitted id tokens on, written by nothing
+   * else (src/admin/admin-bit.ts).
+   */
+  readonly adminBits: AdminBitMemo;
   /** Request counters per family; `since` is the clock at the first request this isolate served. */
   stats(clock: () => number): Stats;
   /**
@@ -47,6 +54,7 @@ export function createIsolate(id: string = crypto.randomUUID()): Isolate {
     storage: { l0: createL0Memory(), generations: new Map(), inFlight: new Map(), counters: createStorageCounters() },
     tokens: createTokenMemory(),
     templates: createTemplateCache(),
+    adminBits: createAdminBitMemo(),
     stats(clock) {
       stats ??= createStats(clock(), id);
       return stats;

@@ -3,6 +3,7 @@
  * registry and the family's codec before anything is stored; refusals store nothing.
  */
 import { Router, type IRequest } from "itty-router";
+import type { AdminIdResult } from "../auth/admin-id";
 import type { AuthFailure } from "../auth/bearer";
 import { verifyAdminServiceToken } from "../auth/admin-token";
 import { limitFailedAuth } from "./auth-limit";
@@ -16,6 +17,7 @@ import { sha256Hex, type PurgeResult, type StorageFailure, type TieredStore } fr
 import { readCapped } from "../util/bytes";
 import { templateProblem } from "../origin/delegation";
 import { forgetAbsent, forgetAllAbsent } from "../origin/fill-guard";
+import { refusalFor, routesAllowed, type AdminRoute, type Principal } from "./principals";
 import { statusPageResponse } from "./ui";
 import type { ShieldClient } from "../shield";
 import { SOURCE_TIME_MAX_AHEAD_SECONDS, isSourceTimeTooFarAhead } from "../shield/ordering";
@@ -31,9 +33,6 @@ const DEFAULT_LIST_LIMIT = 100;
 /** Purge bodies are small JSON documents. */
 const MAX_PURGE_BODY_BYTES = 64 * 1024;
 
-/** What an admin-capable id token check answers (src/auth/admin-id.ts). */
-export type IdAdminResult = { kind: "admin"; sub: string } | { kind: "failure"; failure: AuthFailure } | { kind: "passthrough" };
-
 export interface AdminApiDeps {
   config: Config;
   store: TieredStore;
@@ -44,13 +43,19 @@ export interface AdminApiDeps {
   shield?: ShieldClient;
   stats: Stats;
   now: () => number;
-  /** Admits admins' id tokens (the token taken from its header); absent → service tokens only. */
-  authorizeIdToken?: (token: string, now: number) => Promise<IdAdminResult>;
+  /**
+   * Admits admins' id tokens (the token taken from its header); absent → service tokens only. Its
+   * admin bit must come from the origin, never from a store this API writes (src/admin/admin-bit.ts).
+   */
+  authorizeIdToken?: (token: string, now: number) => Promise<AdminIdResult>;
   /** Counts failed authentication per client (the Workers Rate Limiting binding); absent → not limited. */
   authLimiter?: RateLimit;
 }
 
-type Handler = (request: IRequest) => Promise<Response>;
+/** A route's handler, run once its principal is authenticated and allowed (./principals.ts). */
+type Handler = (request: IRequest, principal: Principal) => Promise<Response>;
+
+type Authentication = { ok: true; principal: Principal } | { ok: false; failure: EdgeFailure };
 
 function fail(failure: EdgeFailure): Response {
   return failureResponse(failure);
@@ -154,9 +159,9 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
   const { config, store, stats } = deps;
 
   /** Service token first; otherwise an admin's id token (docs/admin-api.md "Auth"). */
-  async function authorize(request: Request): Promise<Response | null> {
+  async function authenticate(request: Request): Promise<Authentication> {
     const bearer = bearerToken(request.headers.get("authorization"));
-    if (!bearer.ok) return fail(bearer.failure);
+    if (!bearer.ok) return bearer;
     const now = deps.now();
     const keys = {
       secret: config.secrets.edgeAdmin,
@@ -164,18 +169,18 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
       ...(config.previousSecrets.edgeAdmin === undefined ? {} : { previous: config.previousSecrets.edgeAdmin }),
     };
     const service = await verifyAdminServiceToken(bearer.token, keys, now);
-    if (service.ok) return null;
+    if (service.ok) return { ok: true, principal: { kind: "service", sub: service.sub } };
     const serviceDetail = service.failure.reason === "invalid" ? service.failure.detail : service.failure.reason;
     if (deps.authorizeIdToken !== undefined) {
       const viaId = await deps.authorizeIdToken(bearer.token, now);
-      if (viaId.kind === "admin") return null;
+      if (viaId.kind === "admin") return { ok: true, principal: { kind: "admin-id", sub: viaId.sub } };
       // Report the check the token was meant for: the id-token check's for an `oseh-id` token.
       if (claimedAudience(bearer.token) === ID_TOKEN_AUDIENCE) {
         const why = viaId.kind === "failure" ? describeIdFailure(viaId.failure) : "the admin bit for this id token cannot be checked now";
-        return fail({ type: "invalid", message: `token is invalid: ${why}` });
+        return { ok: false, failure: { type: "invalid", message: `token is invalid: ${why}` } };
       }
     }
-    return fail({ type: "invalid", message: `token is invalid: ${serviceDetail}` });
+    return { ok: false, failure: { type: "invalid", message: `token is invalid: ${serviceDetail}` } };
   }
 
   const putKey: Handler = async (request) => {
@@ -406,14 +411,25 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     return Response.json({ ...stats.snapshot(), storage: store.stats(), ...shield }, { headers: { "Cache-Control": "no-store" } });
   };
 
-  const withAuth =
-    (handler: Handler): Handler =>
-    async (request) => {
-      const refusal = await authorize(request);
-      return refusal === null ? handler(request) : limitFailedAuth(deps.authLimiter, request, refusal);
+  /** Who is calling, as the route sees it, and what it may call (for the status page). */
+  const whoami: Handler = async (_request, principal) =>
+    Response.json({ principal: principal.kind, sub: principal.sub, routes: routesAllowed(principal) }, { headers: { "Cache-Control": "no-store" } });
+
+  /**
+   * Authenticates, then checks the principal against `route`'s row of ADMIN_ROUTE_PRINCIPALS: the
+   * one place a route's permission is decided. Only failed authentication counts towards the
+   * client's limit; a refused PUT came with a valid credential.
+   */
+  const guarded =
+    (route: AdminRoute, handler: Handler) =>
+    async (request: IRequest): Promise<Response> => {
+      const auth = await authenticate(request);
+      if (!auth.ok) return limitFailedAuth(deps.authLimiter, request, fail(auth.failure));
+      const refusal = refusalFor(route, auth.principal);
+      return refusal === null ? handler(request, auth.principal) : fail(refusal);
     };
 
-  const methodNotAllowed = (allow: string): Handler => async () =>
+  const methodNotAllowed = (allow: string) => async (): Promise<Response> =>
     fail({ type: "method_not_allowed", message: "method not allowed", allow });
 
   const router = Router({ base: ADMIN_BASE })
@@ -422,18 +438,20 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     // The status page's shell holds no data, so it needs no token; its data calls do.
     .get("/ui", async () => statusPageResponse())
     .all("/ui", methodNotAllowed("GET"))
-    .get("/families", withAuth(familiesList))
+    .get("/families", guarded("GET /families", familiesList))
     .all("/families", methodNotAllowed("GET"))
-    .get("/keys", withAuth(listKeys))
+    .get("/keys", guarded("GET /keys", listKeys))
     .all("/keys", methodNotAllowed("GET"))
-    .put("/keys/:key+", withAuth(putKey))
-    .get("/keys/:key+", withAuth(getKey))
-    .delete("/keys/:key+", withAuth(deleteKey))
+    .put("/keys/:key+", guarded("PUT /keys/{key}", putKey))
+    .get("/keys/:key+", guarded("GET /keys/{key}", getKey))
+    .delete("/keys/:key+", guarded("DELETE /keys/{key}", deleteKey))
     .all("/keys/:key+", methodNotAllowed("GET, PUT, DELETE"))
-    .post("/purge", withAuth(purge))
+    .post("/purge", guarded("POST /purge", purge))
     .all("/purge", methodNotAllowed("POST"))
-    .get("/stats", withAuth(statsRoute))
+    .get("/stats", guarded("GET /stats", statsRoute))
     .all("/stats", methodNotAllowed("GET"))
+    .get("/whoami", guarded("GET /whoami", whoami))
+    .all("/whoami", methodNotAllowed("GET"))
     .all("*", async () => fail({ type: "not_found", message: "no such admin route" }));
 
   return async (request) => (await router.fetch(request)) as Response;

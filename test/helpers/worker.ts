@@ -50,6 +50,15 @@ export async function callWorker(input: Request | string, init?: RequestInit, op
   });
 }
 
+/**
+ * One Worker for many calls with `now`, as one isolate serves many requests: what it remembers
+ * between requests carries over, and nothing another test's calls left behind is in it.
+ */
+export function createWorkerCaller(now: () => number): (input: Request | string, init?: RequestInit, options?: Pick<CallOptions, "env">) => Promise<Response> {
+  const isolate = createIsolate();
+  return (input, init, options = {}) => callWorker(input, init, { ...options, now, isolate });
+}
+
 /** One simulated isolate in one simulated colo: its own Worker state and its own Cache API. */
 export interface SimulatedIsolate {
   readonly isolate: Isolate;
