@@ -139,7 +139,8 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
             origin: originClientFor(config),
             collabMaxSeconds: config.collabMaxSeconds,
             stats,
-            ...(shield === undefined ? {} : { lease: (key, family, at) => shield.lease(key, family, at) }),
+            leaseMs: config.mediaLeaseMs,
+            ...(shield === undefined ? {} : { lease: (key, family, at, lease) => shield.lease(key, family, at, lease) }),
           });
     const edge: EdgeContext = createEdgeContext({
       config,
@@ -157,6 +158,7 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
           config,
           store,
           ...(shield === undefined ? {} : { shield }),
+          ...(media === undefined ? {} : { media }),
           stats,
           now,
           authorizeIdToken: (token, at) =>
