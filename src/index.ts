@@ -15,10 +15,13 @@ import { authorizeAdminIdTokenForEdge, matchEdgeRoute, routeEdgeRequest } from "
 import { observeRequest } from "./observe";
 import { errorFields, logEvent } from "./observe/log";
 import { disabledFamiliesOf, switchProblems, withDisabledFamilies } from "./rollout/switches";
+import { createCryptoRandom, type RandomSource } from "./util/random";
 
 export interface WorkerOptions {
   /** Unix seconds. Tests inject a fixed clock; production reads the platform clock. */
   now?: () => number;
+  /** The routes' draws. Tests inject a deterministic source; production uses crypto randomness. */
+  random?: RandomSource;
 }
 
 const systemClock = (): number => Date.now() / 1000;
@@ -68,6 +71,7 @@ function withServerTiming(response: Response, startedAt: number): Response {
 
 export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> {
   const now = options.now ?? systemClock;
+  const random = options.random ?? createCryptoRandom();
   const configs = new WeakMap<object, Config>();
   const shields = new WeakMap<object, ShieldClient>();
 
@@ -145,6 +149,7 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
       ...(media === undefined ? {} : { media }),
       stats,
       now,
+      random,
       ctx,
     });
 
