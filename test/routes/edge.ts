@@ -56,14 +56,21 @@ export { armFaults, fillCount, originUrl } from "../helpers/dev-origin";
 
 /**
  * The production topology (docs/storage-schema.md): the FamilyShield binding (wrangler.toml's dev
- * environment binds it, as production does) and L0 on with production's size, plus the rollout
+ * environment binds it, as production does), L0 on with production's size, L1 on, the shield's
+ * own storage at its default size (the suite's bindings shrink it to 64 bytes), and the rollout
  * switches in their production state. Pinned here, not inherited: the dev environment has L0 off.
  */
-export const PRODUCTION_SETTINGS = { L0_MAX_BYTES: "8388608", EDGE_MODE: "edge", EDGE_DISABLED_FAMILIES: "" } as const;
+export const PRODUCTION_SETTINGS = {
+  L0_MAX_BYTES: "8388608",
+  L1_CACHE: "on",
+  SHIELD_MAX_VALUE_BYTES: undefined,
+  EDGE_MODE: "edge",
+  EDGE_DISABLED_FAMILIES: "",
+} as const;
 
-/** The tests' env (ORIGIN_URL = the dev origin) with PRODUCTION_SETTINGS and `overrides`. */
+/** The tests' env (ORIGIN_URL = the dev origin, no request log) with PRODUCTION_SETTINGS and `overrides`. */
 export function productionEnv(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { ...(env as unknown as Record<string, unknown>), ...PRODUCTION_SETTINGS, ...overrides };
+  return { ...(env as unknown as Record<string, unknown>), ...PRODUCTION_SETTINGS, REQUEST_LOG: "off", ...overrides };
 }
 
 export async function sha256Hex(bytes: Uint8Array | string): Promise<string> {
