@@ -98,7 +98,7 @@ export function readJsonObject(text: string): JsonObjectRead {
   return { ok: true, members };
 }
 
-/** A lone surrogate: pydantic refuses such a `str` (it cannot be UTF-8), JavaScript keeps it. */
+/** A lone surrogate: pydantic-core holds strings as UTF-8, which cannot carry one; JavaScript keeps it. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /** Pure: whether pydantic's `str` accepts this JSON value as it is. */
