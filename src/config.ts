@@ -103,6 +103,11 @@ export interface Config {
   /** Signing always uses `secrets`; verification also accepts these during a rotation. */
   shieldShards: number;
   shieldMaxValueBytes: number;
+  /**
+   * How long a shield keeps a write's `X-Edge-Source-Time` mark at least (a DELETE's tombstone, a
+   * purge's mark): a retried older write arriving later than this may apply (docs/storage-schema.md §Shield).
+   */
+  sourceTimeWindowSeconds: number;
   secrets: Secrets;
   previousSecrets: PreviousSecrets;
 }
@@ -121,6 +126,10 @@ export const MAX_SHIELD_VALUE_BYTES = 2_000_000 - 4096;
 export const DEFAULT_COLLAB_MAX_SECONDS = 7 * 86400; // collab entries live until purged, but not forever
 /** A leaked service token is good for at most an hour; the relay and the CLI mint fresh ones. */
 export const DEFAULT_ADMIN_TOKEN_MAX_SECONDS = 3600;
+/** The relay retries a failed call for minutes at most (30 s backoff cap); an hour covers that with room. */
+export const DEFAULT_SOURCE_TIME_WINDOW_SECONDS = 3600;
+/** Never shorter than the skew a source time may have ahead of the edge's clock (src/shield/ordering.ts). */
+export const MIN_SOURCE_TIME_WINDOW_SECONDS = 60;
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -228,6 +237,7 @@ export function parseConfig(env: Env | Record<string, unknown>): Config {
     requestLog: e.REQUEST_LOG !== "off",
     shieldShards: readInt(e, "SHIELD_SHARDS", DEFAULT_SHIELD_SHARDS, 1, problems),
     shieldMaxValueBytes: Math.min(readInt(e, "SHIELD_MAX_VALUE_BYTES", DEFAULT_SHIELD_MAX_VALUE_BYTES, 0, problems), MAX_SHIELD_VALUE_BYTES),
+    sourceTimeWindowSeconds: readInt(e, "SOURCE_TIME_WINDOW_SECONDS", DEFAULT_SOURCE_TIME_WINDOW_SECONDS, MIN_SOURCE_TIME_WINDOW_SECONDS, problems),
     secrets: {
       imageFile: String(e.OSEH_IMAGE_FILE_JWT_SECRET ?? ""),
       contentFile: String(e.OSEH_CONTENT_FILE_JWT_SECRET ?? ""),

@@ -3,6 +3,7 @@
  * request to the admin API, an edge route, or the origin (passthrough + delegated render).
  */
 import { ADMIN_BASE, createAdminApi } from "./admin/api";
+import { authorizeAdminIdTokenAtOrigin, createAdminBitMemo } from "./admin/admin-bit";
 import { ConfigError, parseConfig, type Config, type Env } from "./config";
 import { failureResponse } from "./errors";
 import { createStats, type Stats } from "./stats";
@@ -10,8 +11,8 @@ import { createR2Tier, createTieredStore } from "./storage";
 import { createMediaStore } from "./media";
 import { createEdgeContext, type EdgeContext } from "./context";
 import { createShieldClient, type ShieldClient } from "./shield";
-import { handleProxied, originClientFor } from "./origin";
-import { authorizeAdminIdTokenForEdge, matchEdgeRoute, routeEdgeRequest } from "./routes";
+import { handleProxied, originClientFor, tokenServiceFor } from "./origin";
+import { matchEdgeRoute, routeEdgeRequest } from "./routes";
 import { observeRequest } from "./observe";
 import { errorFields, logEvent } from "./observe/log";
 import { disabledFamiliesOf, switchProblems, withDisabledFamilies } from "./rollout/switches";
@@ -74,6 +75,8 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
   const random = options.random ?? createCryptoRandom();
   const configs = new WeakMap<object, Config>();
   const shields = new WeakMap<object, ShieldClient>();
+  // The admin API's memory of the origin's admin bits: written by nothing else (src/admin/admin-bit.ts).
+  const adminBits = createAdminBitMemo();
 
   function configFor(env: Env): Config {
     let config = configs.get(env);
@@ -161,7 +164,8 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
           ...(shield === undefined ? {} : { shield }),
           stats,
           now,
-          authorizeIdToken: (token, at) => authorizeAdminIdTokenForEdge(token, edge, at),
+          authorizeIdToken: (token, at) =>
+            authorizeAdminIdTokenAtOrigin(token, { tokens: tokenServiceFor(config), origin: originClientFor(config), memo: adminBits }, at),
           authLimiter: env.ADMIN_AUTH_LIMITER,
         });
         return await admin(request);

@@ -27,10 +27,15 @@ export interface ShieldClient {
   filler(store: TieredStore, fallback: FillDeps): Filler;
   put(key: string, family: FamilyEntry, value: StoredValue, now: number, sourceTime?: number): Promise<ShieldWriteAnswer>;
   remove(key: string, family: FamilyEntry, now: number, sourceTime?: number): Promise<ShieldWriteAnswer>;
+  /**
+   * One key of a key purge: with a source time, a `remove` with it; without one (an operator's
+   * purge), also clears the key's source-time mark, so an operator can always unpin a key.
+   */
+  purgeKey(key: string, family: FamilyEntry, now: number, sourceTime?: number): Promise<ShieldWriteAnswer>;
   /** The O(1) part of a family purge: every shield of the family. */
-  purgeFamily(family: FamilyEntry, now: number): Promise<void>;
+  purgeFamily(family: FamilyEntry, now: number, sourceTime?: number): Promise<void>;
   /** The O(1) part of a prefix purge: every shield whose family the prefix can match. */
-  purgePrefix(prefix: string, now: number): Promise<void>;
+  purgePrefix(prefix: string, now: number, sourceTime?: number): Promise<void>;
   /** A family's shield counters, summed over its shards. */
   stats(family: FamilyEntry): Promise<ShieldStats>;
   /** Opens a lease for a fill that streams elsewhere; take it before asking the origin. */
@@ -92,11 +97,18 @@ export function createShieldClient(namespace: DurableObjectNamespace<FamilyShiel
     remove: (key, family, now, sourceTime) =>
       stubFor(key, family).remove({ key, now, ...(sourceTime === undefined ? {} : { sourceTime }) }),
 
-    purgeFamily: (family, now) =>
-      eachLimited(shieldNamesOfFamily(family, options.shards), (name) => stub(name).purge({ prefix: "", now })),
+    purgeKey: (key, family, now, sourceTime) =>
+      stubFor(key, family).remove(sourceTime === undefined ? { key, now, unpin: true } : { key, now, sourceTime }),
 
-    purgePrefix: (prefix, now) =>
-      eachLimited(shieldNamesForPrefix(prefix, options.shards), (name) => stub(name).purge({ prefix, now })),
+    purgeFamily: (family, now, sourceTime) =>
+      eachLimited(shieldNamesOfFamily(family, options.shards), (name) =>
+        stub(name).purge({ prefix: "", now, ...(sourceTime === undefined ? {} : { sourceTime }) }),
+      ),
+
+    purgePrefix: (prefix, now, sourceTime) =>
+      eachLimited(shieldNamesForPrefix(prefix, options.shards), (name) =>
+        stub(name).purge({ prefix, now, ...(sourceTime === undefined ? {} : { sourceTime }) }),
+      ),
 
     async lease(key, family, now) {
       const shield = stubFor(key, family);

@@ -19,7 +19,20 @@ export async function callWorker(input: Request | string, init?: RequestInit, op
     ...(clock === undefined ? {} : { now: clock }),
     ...(options.random === undefined ? {} : { random: options.random }),
   };
-  const worker = createWorker(workerOptions);
+  return callOnce(createWorker(workerOptions), input, init, options);
+}
+
+/**
+ * One Worker for many calls, as one isolate serves many requests: what it remembers between
+ * requests (the admin API's admin bits, src/admin/admin-bit.ts) carries over. `callWorker` makes a
+ * fresh Worker per call.
+ */
+export function createWorkerCaller(now: () => number): (input: Request | string, init?: RequestInit, options?: Pick<CallOptions, "env">) => Promise<Response> {
+  const worker = createWorker({ now });
+  return (input, init, options = {}) => callOnce(worker, input, init, options);
+}
+
+async function callOnce(worker: ReturnType<typeof createWorker>, input: Request | string, init: RequestInit | undefined, options: Pick<CallOptions, "env">): Promise<Response> {
   const request = typeof input === "string" ? new Request(input, init) : input;
   const ctx = createExecutionContext();
   const response = await worker.fetch!(
