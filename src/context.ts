@@ -12,6 +12,7 @@ import type { ShieldClient } from "./shield";
 import type { MediaStore } from "./media";
 import type { Stats } from "./stats";
 import type { TieredStore } from "./storage";
+import type { RandomSource } from "./util/random";
 
 export interface EdgeContext {
   readonly config: Config;
@@ -28,6 +29,8 @@ export interface EdgeContext {
   readonly stats: Stats;
   /** Unix seconds. */
   readonly now: () => number;
+  /** The routes' draws (personalized emotions); crypto randomness unless a test injects one. */
+  readonly random: RandomSource;
   readonly waitUntil: (promise: Promise<unknown>) => void;
 }
 
@@ -41,6 +44,7 @@ export interface EdgeContextOptions {
   media?: MediaStore;
   stats: Stats;
   now: () => number;
+  random: RandomSource;
   ctx: { waitUntil(promise: Promise<unknown>): void };
 }
 
@@ -60,6 +64,7 @@ export function createEdgeContext(options: EdgeContextOptions): EdgeContext {
     media: options.media,
     stats: options.stats,
     now: options.now,
+    random: options.random,
     waitUntil: (promise) => ctx.waitUntil(promise),
   };
 }

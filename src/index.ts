@@ -18,6 +18,7 @@ import { matchEdgeRoute, routeEdgeRequest } from "./routes";
 import { observeRequest } from "./observe";
 import { errorFields, logEvent } from "./observe/log";
 import { disabledFamiliesOf, switchProblems, withDisabledFamilies } from "./rollout/switches";
+import { createCryptoRandom, type RandomSource } from "./util/random";
 
 export interface WorkerOptions {
   /** Unix seconds. Tests inject a fixed clock; production reads the platform clock. */
@@ -32,6 +33,8 @@ export interface WorkerOptions {
    * simulated colo its own (`caches.open(name)`).
    */
   colo?: () => Cache;
+  /** The routes' draws. Tests inject a deterministic source; production uses crypto randomness. */
+  random?: RandomSource;
 }
 
 const systemClock = (): number => Date.now() / 1000;
@@ -91,6 +94,7 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
   const now = options.now ?? systemClock;
   const isolate = options.isolate ?? createIsolate();
   const colo = options.colo ?? (() => caches.default);
+  const random = options.random ?? createCryptoRandom();
 
   return {
     async fetch(request, env, ctx): Promise<Response> {
@@ -144,7 +148,8 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
             origin: wiring.origin,
             collabMaxSeconds: config.collabMaxSeconds,
             stats,
-            ...(shield === undefined ? {} : { lease: (key, family, at) => shield.lease(key, family, at) }),
+            leaseMs: config.mediaLeaseMs,
+            ...(shield === undefined ? {} : { lease: (key, family, at, lease) => shield.lease(key, family, at, lease) }),
           });
     const edge: EdgeContext = createEdgeContext({
       config,
@@ -156,6 +161,7 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
       ...(media === undefined ? {} : { media }),
       stats,
       now,
+      random,
       ctx,
     });
 
@@ -165,6 +171,7 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
           config,
           store,
           ...(shield === undefined ? {} : { shield }),
+          ...(media === undefined ? {} : { media }),
           stats,
           now,
           authorizeIdToken: (token, at) =>

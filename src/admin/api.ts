@@ -13,7 +13,8 @@ import { failureResponse, type EdgeFailure } from "../errors";
 import { FAMILIES, computeExpiresAt, familyLiteralPrefix, getFamily, parseKey, validateValueDeep } from "../keys";
 import type { FamilyEntry, ParsedKey } from "../keys/types";
 import type { Stats } from "../stats";
-import { sha256Hex, type PurgeResult, type StorageFailure, type TieredStore } from "../storage";
+import { MEDIA_KEY_PREFIX, sha256Hex, type Envelope, type PurgeResult, type StorageFailure, type TieredStore } from "../storage";
+import type { MediaPutResult, MediaStore } from "../media";
 import { readCapped } from "../util/bytes";
 import { templateProblem } from "../origin/delegation";
 import { forgetAbsent, forgetAllAbsent } from "../origin/fill-guard";
@@ -41,6 +42,11 @@ export interface AdminApiDeps {
    * ordered with fills (docs/storage-schema.md §Ordering); `store` then only holds local copies.
    */
   shield?: ShieldClient;
+  /**
+   * Media values (`s3_files:`): PUT and GET go to R2 through it, as the media routes read them
+   * (docs/storage-schema.md §R2); absent without the MEDIA binding (they then use `store`).
+   */
+  media?: MediaStore;
   stats: Stats;
   now: () => number;
   /**
@@ -196,6 +202,7 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     if (!expiresHeader.ok) return fail({ type: "bad_request", message: expiresHeader.message });
     const sourceTime = parseSourceTimeHeader(request.headers.get("x-edge-source-time"), deps.now());
     if (!sourceTime.ok) return fail({ type: "bad_request", message: sourceTime.message });
+    if (deps.media !== undefined && target.parsed.key.startsWith(MEDIA_KEY_PREFIX)) return putMedia(deps.media, target.parsed, request, expiresHeader.value, sourceTime.value);
 
     const body = await readCapped(request.body, MAX_VALUE_BYTES);
     if (!body.ok) return fail({ type: "too_large", message: `value exceeds ${MAX_VALUE_BYTES} bytes` });
@@ -254,23 +261,43 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     if (family.sensitivity === "secret") {
       return fail({ type: "forbidden", message: `${family.name} is write-only` });
     }
+    if (deps.media !== undefined && key.startsWith(MEDIA_KEY_PREFIX)) return getMedia(deps.media, key);
     const read = await store.read(key, deps.now());
     // KV threw: whether a value exists is unknown, so not a 404.
     if (read.state === "miss" && read.failed === true) return fail({ type: "storage_error", message: "KV read failed; retry" });
     if (read.state !== "fresh") return fail({ type: "not_found", message: "no fresh value for this key" });
-    const { envelope, bytes } = read.value;
-    return new Response(bytes, {
-      status: 200,
-      headers: {
-        "Content-Type": "application/octet-stream",
-        "Cache-Control": "no-store",
-        "X-Edge-Family": envelope.family,
-        "X-Edge-Stored-At": String(envelope.storedAt),
-        "X-Edge-Expires-At": String(envelope.expiresAt),
-        "X-Edge-Sha256": envelope.sha256,
-      },
-    });
+    return valueResponse(read.value.envelope, read.value.bytes);
   };
+
+  /** `PUT` of an `s3_files:` key: the bytes stream to R2 and the shield publishes the pointer. */
+  async function putMedia(media: MediaStore, target: ParsedKey, request: IRequest, writerExpiresAt: number | undefined, sourceTime: number | undefined): Promise<Response> {
+    const declared = request.headers.get("content-length");
+    const result = await media.put(target.key, target.family, {
+      body: request.body,
+      size: declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : undefined,
+      maxBytes: MAX_VALUE_BYTES,
+      now: Math.floor(deps.now()),
+      ...(writerExpiresAt === undefined ? {} : { writerExpiresAt }),
+      ...(sourceTime === undefined ? {} : { sourceTime }),
+    });
+    if (result.kind !== "stored") return fail(mediaPutFailure(result));
+    forgetAbsent(target.key);
+    stats.count(target.family.name, "writes");
+    return new Response(null, { status: 204 });
+  }
+
+  /** `GET` of an `s3_files:` key: the object the media routes would serve, streamed from R2. */
+  async function getMedia(media: MediaStore, key: string): Promise<Response> {
+    let value;
+    try {
+      value = await media.readValue(key, deps.now());
+    } catch (error) {
+      // R2 threw: whether a value exists is unknown, so not a 404.
+      return fail({ type: "storage_error", message: `R2 read failed; retry (${describe(error)})` });
+    }
+    if (value === undefined) return fail({ type: "not_found", message: "no fresh value for this key" });
+    return valueResponse(value.envelope, value.body);
+  }
 
   const deleteKey: Handler = async (request) => {
     const target = keyFromPath(request);
@@ -460,6 +487,40 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
 /** A storage error for the caller: its message names the KV failure, never a value. */
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A stored value as the admin API returns it: raw bytes and the envelope's facts. */
+function valueResponse(envelope: Envelope, body: Uint8Array | ReadableStream<Uint8Array>): Response {
+  return new Response(body, {
+    status: 200,
+    headers: {
+      "Content-Type": "application/octet-stream",
+      "Cache-Control": "no-store",
+      "X-Edge-Family": envelope.family,
+      "X-Edge-Stored-At": String(envelope.storedAt),
+      "X-Edge-Expires-At": String(envelope.expiresAt),
+      "X-Edge-Sha256": envelope.sha256,
+    },
+  });
+}
+
+function mediaPutFailure(result: Exclude<MediaPutResult, { kind: "stored" }>): EdgeFailure {
+  switch (result.kind) {
+    case "bad_request":
+      return { type: "bad_request", message: result.message };
+    case "too_large":
+      return { type: "too_large", message: result.message };
+    case "superseded":
+      return result.reason === "late"
+        ? SUPERSEDED
+        : { type: "superseded", message: "a DELETE, purge or PUT of this key reached its shield while this value was uploading; not applied" };
+    case "unavailable":
+      return { type: "storage_error", message: result.message };
+    case "not_stored":
+      return storageFailure(result.failure);
+    default:
+      return result satisfies never;
+  }
 }
 
 function storageFailure(failure: StorageFailure): EdgeFailure {

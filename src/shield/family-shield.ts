@@ -7,20 +7,21 @@
  * - Admin PUT, DELETE and purges come here too and are applied one at a time (`serial`), so KV
  *   receives them in the order they were applied.
  * - Ordering rule (./ordering.ts): a write or purge after a fill started wins; the fill answers
- *   its waiters and writes nothing. Leases (`lease` / `commitLease`) let a fill that streams its
- *   bytes elsewhere (media: origin → R2 → client) publish under the same rule.
+ *   its waiters and writes nothing. Leases (`lease` / `renewLease` / `commitLease` /
+ *   `commitWrite`) let a write that streams its bytes elsewhere (media: origin or admin → R2)
+ *   publish under the same rule; a lease the writer stops renewing lapses, and its object goes.
  * - Source times (`X-Edge-Source-Time`): each write's mark, and each family/prefix purge's, is kept
  *   until `markKeepUntil` (./ordering.ts) so a retried older write still loses, then removed.
  * The clock is the caller's (`now` on every call); an alarm deletes values and marks expired by
  * the latest clock a caller sent.
  */
 import { DurableObject } from "cloudflare:workers";
-import { parseConfig, type Config, type Env } from "../config";
+import { DEFAULT_MEDIA_LEASE_MS, MAX_MEDIA_LEASE_MS, MIN_MEDIA_LEASE_MS, parseConfig, type Config, type Env } from "../config";
 import { parseKey } from "../keys";
-import { familyLabelOf, logEvent } from "../observe/log";
+import { errorFields, familyLabelOf, logEvent } from "../observe/log";
 import { createIsolate } from "../isolate";
 import { createOriginClient, originFill, type Fill, type OriginClient } from "../origin";
-import { createR2Tier, createTieredStore, type PutResult, type StoredValue, type TieredStore } from "../storage";
+import { createR2Tier, createTieredStore, isWriterObjectKey, type PutResult, type StoredValue, type TieredStore } from "../storage";
 import {
   beginFill,
   createOrdering,
@@ -49,7 +50,9 @@ export interface ShieldFillAnswer {
 export type ShieldWriteAnswer =
   | { applied: true; result: PutResult }
   /** Dropped: older (`X-Edge-Source-Time`) than the newest write applied to the key. */
-  | { applied: false; reason: "late" };
+  | { applied: false; reason: "late" }
+  /** A leased write (`commitWrite`) that a later write or purge overtook, or whose lease lapsed. */
+  | { applied: false; reason: "overtaken" };
 
 export const SHIELD_COUNTERS = ["fills", "coalesced", "droppedLateWrites", "shieldHits", "lateAdminWrites"] as const;
 export type ShieldCounter = (typeof SHIELD_COUNTERS)[number];
@@ -57,9 +60,6 @@ export type ShieldStats = Record<ShieldCounter, number>;
 
 /** How often the alarm looks for expired values and source-time marks while any are stored. */
 const CLEAN_INTERVAL_MS = 10 * 60 * 1000;
-/** A lease not committed within this long is abandoned (its fill's worker is gone). */
-const LEASE_TTL_MS = 5 * 60 * 1000;
-
 /** A source-time row as stored (`source_times`, `purge_times`). */
 type MarkRow = { t: number; keep_until: number };
 
@@ -68,7 +68,13 @@ const markOf = (row: MarkRow): SourceMark => ({ t: row.t, keepUntil: row.keep_un
 interface Lease {
   key: string;
   startedAt: number;
-  timer: ReturnType<typeof setTimeout>;
+  /**
+   * A leased write's lapse: wall-clock, since it measures the writer's progress, not the caller's
+   * clock. The shield's own fills have none: they end in this object, in `finally`.
+   */
+  lapse?: { timer: ReturnType<typeof setTimeout>; ttlMs: number };
+  /** The `objects/<uuid>` the write streams into, removed if the lease lapses. */
+  objectKey?: string;
 }
 
 export class FamilyShield extends DurableObject<Env> {
@@ -266,37 +272,82 @@ export class FamilyShield extends DurableObject<Env> {
     }
   }
 
-  // ---- leases: a fill whose bytes do not pass through here ----
+  // ---- leases: a write whose bytes do not pass through here ----
 
-  private openLease(key: string): number {
+  private openLease(key: string, leased?: { ttlMs: number; objectKey?: string }): number {
     const startedAt = beginFill(this.ordering);
-    const timer = setTimeout(() => this.closeLease(startedAt), LEASE_TTL_MS);
-    this.leases.set(startedAt, { key, startedAt, timer });
+    const lease: Lease = { key, startedAt };
+    if (leased !== undefined) {
+      lease.lapse = { timer: setTimeout(() => this.lapseLease(startedAt), leased.ttlMs), ttlMs: leased.ttlMs };
+      if (leased.objectKey !== undefined) lease.objectKey = leased.objectKey;
+    }
+    this.leases.set(startedAt, lease);
     return startedAt;
   }
 
   private closeLease(lease: number): void {
     const held = this.leases.get(lease);
     if (held === undefined) return;
-    clearTimeout(held.timer);
+    if (held.lapse !== undefined) clearTimeout(held.lapse.timer);
     this.leases.delete(lease);
     endFill(this.ordering);
   }
 
   /**
-   * Starts a fill whose bytes go elsewhere (media: origin → R2 → client). The caller writes its
-   * object (`AddressedTier.putObject`), then calls `commitLease` with a `publish` callback that
-   * commits the pointer; the callback runs only if no write or purge of the key arrived since.
+   * Nothing renewed the lease for its length: its writer has stopped (or is gone), and can no
+   * longer commit. Its object is removed here, for a writer that died after its upload finished;
+   * one still uploading finds its commit refused and removes the object itself.
    */
-  async lease(request: { key: string; now: number }): Promise<{ lease: number }> {
-    this.observe(request.now);
-    return { lease: this.openLease(request.key) };
+  private lapseLease(lease: number): void {
+    const held = this.leases.get(lease);
+    if (held === undefined) return;
+    this.closeLease(lease);
+    const { objectKey } = held;
+    if (objectKey === undefined || this.env.MEDIA === undefined) return;
+    this.ctx.waitUntil(
+      createR2Tier(this.env.MEDIA)
+        .discardObject(objectKey)
+        .catch((error: unknown) => logEvent("media object not removed", { family: familyLabelOf(held.key), ...errorFields(error) })),
+    );
+  }
+
+  /** Whether `lease` still holds for `key` and nothing written or purged since may overtake it. */
+  private holds(request: { key: string; lease: number }): boolean {
+    const held = this.leases.get(request.lease);
+    return held !== undefined && held.key === request.key && mayCommit(this.ordering, request.key, request.lease);
   }
 
   /**
-   * Publishes under the ordering rule, in order with every other write of this shield. `publish`
-   * may be a callback from the caller (Workers RPC passes it as a stub). A lost or expired lease
-   * publishes nothing and counts a dropped late write.
+   * Starts a write whose bytes go elsewhere (media: origin → R2 → client, or an admin PUT → R2).
+   * The caller streams its object to `objectKey` (an `objects/<uuid>`), renews the lease while
+   * bytes flow (`renewLease`), then publishes with `commitLease` (a fill) or `commitWrite` (an
+   * admin PUT). A lease not renewed within `ttlMs` (MEDIA_LEASE_MS, clamped) lapses.
+   */
+  async lease(request: { key: string; now: number; ttlMs?: number; objectKey?: string }): Promise<{ lease: number }> {
+    this.observe(request.now);
+    const ttlMs = Math.min(Math.max(request.ttlMs ?? DEFAULT_MEDIA_LEASE_MS, MIN_MEDIA_LEASE_MS), MAX_MEDIA_LEASE_MS);
+    // Only a writer's own object is removed on a lapse: a content address may back other pointers.
+    const objectKey = request.objectKey !== undefined && isWriterObjectKey(request.objectKey) ? request.objectKey : undefined;
+    return { lease: this.openLease(request.key, { ttlMs, ...(objectKey === undefined ? {} : { objectKey }) }) };
+  }
+
+  /**
+   * The writer made progress: the lease lives another `ttlMs`. `held` is false once it cannot
+   * commit any more (lapsed, committed, or overtaken by a write or purge).
+   */
+  async renewLease(request: { key: string; lease: number; now: number }): Promise<{ held: boolean }> {
+    this.observe(request.now);
+    const held = this.leases.get(request.lease);
+    if (held?.lapse === undefined || held.key !== request.key) return { held: false };
+    clearTimeout(held.lapse.timer);
+    held.lapse.timer = setTimeout(() => this.lapseLease(request.lease), held.lapse.ttlMs);
+    return { held: mayCommit(this.ordering, request.key, request.lease) };
+  }
+
+  /**
+   * Publishes a fill under the ordering rule, in order with every other write of this shield.
+   * `publish` may be a callback from the caller (Workers RPC passes it as a stub). A lost or
+   * lapsed lease publishes nothing and counts a dropped late write.
    */
   async commitLease(
     request: { key: string; lease: number; now: number },
@@ -304,8 +355,7 @@ export class FamilyShield extends DurableObject<Env> {
   ): Promise<{ committed: boolean; result?: PutResult }> {
     this.observe(request.now);
     return this.serial(async () => {
-      const held = this.leases.get(request.lease);
-      if (held === undefined || held.key !== request.key || !mayCommit(this.ordering, request.key, request.lease)) {
+      if (!this.holds(request)) {
         this.count("droppedLateWrites");
         this.closeLease(request.lease);
         return { committed: false };
@@ -317,6 +367,24 @@ export class FamilyShield extends DurableObject<Env> {
     });
   }
 
+  /**
+   * Publishes an admin PUT whose bytes were streamed under the lease: a write like `put`
+   * (`X-Edge-Source-Time` applies; fills in flight lose to it), admitted only while the lease
+   * holds — a write or purge of the key since the PUT began overtakes it, and a lapsed lease's
+   * object may already be gone.
+   */
+  async commitWrite(
+    request: { key: string; lease: number; now: number; valueExpiresAt: number; sourceTime?: number },
+    publish: () => Promise<PutResult>,
+  ): Promise<ShieldWriteAnswer> {
+    try {
+      // The mark lives as long as the value, as `put`'s does.
+      return await this.applyWrite(request, { valueExpiresAt: request.valueExpiresAt }, publish, () => this.holds(request));
+    } finally {
+      this.closeLease(request.lease);
+    }
+  }
+
   // ---- admin writes ----
 
   /** One admin write, after the `X-Edge-Source-Time` check, in order with everything else. */
@@ -324,9 +392,15 @@ export class FamilyShield extends DurableObject<Env> {
     request: { key: string; now: number; sourceTime?: number },
     mark: { valueExpiresAt?: number; unpin?: boolean },
     apply: () => Promise<PutResult>,
+    admit: () => boolean = () => true,
   ): Promise<ShieldWriteAnswer> {
     this.observe(request.now);
     return this.serial(async () => {
+      // A leased write (`commitWrite`) checks its lease first: an overtaken one records nothing.
+      if (!admit()) {
+        this.count("droppedLateWrites");
+        return { applied: false, reason: "overtaken" } as const;
+      }
       const sourceTime = request.sourceTime === undefined ? {} : { sourceTime: request.sourceTime };
       if (await this.late(request.key, request.now, { ...mark, ...sourceTime })) {
         this.count("lateAdminWrites");

@@ -15,7 +15,9 @@ export function wrapBinding<T extends object>(target: T, intercept: Intercept): 
       const original = Reflect.get(object, prop, receiver) as unknown;
       if (typeof original !== "function") return original;
       return (...args: unknown[]) => {
-        const forward = () => (original as (...a: unknown[]) => unknown).apply(object, args);
+        // Reflect.apply, not `.apply`: on a Durable Object stub every property name is an RPC
+        // method, `apply` included.
+        const forward = () => Reflect.apply(original as (...a: unknown[]) => unknown, object, args);
         return intercept(String(prop), args, forward);
       };
     },
@@ -127,4 +129,33 @@ export function breakDefaultCache(plan: CacheFaultPlan): { calls: Map<string, nu
   const { cache, calls } = faultyCache(real, plan);
   const spy = vi.spyOn(caches, "default", "get").mockReturnValue(cache);
   return { calls, restore: () => spy.mockRestore() };
+}
+
+/**
+ * The real `FAMILY_SHIELD` namespace whose objects' stubs go through `intercept` (method = the
+ * RPC method: `lease`, `commitLease`, …): each call reaches the real Durable Object unless the
+ * intercept answers it instead. Hand it to the Worker as its env's `FAMILY_SHIELD`.
+ */
+export function wrapShieldNamespace<T extends object>(namespace: T, intercept: Intercept): T {
+  return wrapBinding(namespace, (method, _args, forward) => (method === "get" ? wrapBinding(forward() as object, intercept) : forward()));
+}
+
+/** A pull-through copy of `body` that adds every byte the reader takes to `read.bytes`. */
+export function countBytes(body: ReadableStream<Uint8Array>, read: { bytes: number }): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const next = await reader.read();
+        if (next.done) {
+          controller.close();
+          return;
+        }
+        read.bytes += next.value.byteLength;
+        controller.enqueue(next.value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
 }

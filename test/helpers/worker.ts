@@ -10,6 +10,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { createWorker } from "../../src/index";
 import { createIsolate, type Isolate } from "../../src/isolate";
+import type { RandomSource } from "../../src/util/random";
 
 export interface CallOptions {
   /** Unix seconds the Worker sees. */
@@ -19,6 +20,8 @@ export interface CallOptions {
   isolate?: Isolate;
   /** The colo cache; defaults to `caches.default`. */
   colo?: Cache;
+  /** The routes' draws (crypto randomness when omitted). */
+  random?: RandomSource;
 }
 
 /** This test file's isolate: what the Worker keeps between requests. */
@@ -32,6 +35,7 @@ export async function callWorker(input: Request | string, init?: RequestInit, op
     isolate: options.isolate ?? fileIsolate,
     ...(clock === undefined ? {} : { now: clock }),
     ...(colo === undefined ? {} : { colo: () => colo }),
+    ...(options.random === undefined ? {} : { random: options.random }),
   });
   const request = typeof input === "string" ? new Request(input, init) : input;
   const ctx = createExecutionContext();
