@@ -149,6 +149,7 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
             collabMaxSeconds: config.collabMaxSeconds,
             stats,
             leaseMs: config.mediaLeaseMs,
+            flights: isolate.mediaFlights,
             ...(shield === undefined ? {} : { lease: (key, family, at, lease) => shield.lease(key, family, at, lease) }),
           });
     const edge: EdgeContext = createEdgeContext({

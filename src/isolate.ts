@@ -14,6 +14,7 @@
  */
 import { createAdminBitMemo, type AdminBitMemo } from "./admin/admin-bit";
 import { createTokenMemory, type TokenMemory } from "./auth/jwt";
+import type { MediaFlights } from "./media/store";
 import { createTemplateCache, type TemplateCache } from "./render/templates";
 import { createStats, type Stats } from "./stats";
 import { createL0Memory } from "./storage/l0-tier";
@@ -31,6 +32,8 @@ export interface Isolate {
    * else (src/admin/admin-bit.ts).
    */
   readonly adminBits: AdminBitMemo;
+  /** Media fills in flight (src/media/store.ts). */
+  readonly mediaFlights: MediaFlights;
   /** Request counters per family; `since` is the clock at the first request this isolate served. */
   stats(clock: () => number): Stats;
   /**
@@ -55,6 +58,7 @@ export function createIsolate(id: string = crypto.randomUUID()): Isolate {
     tokens: createTokenMemory(),
     templates: createTemplateCache(),
     adminBits: createAdminBitMemo(),
+    mediaFlights: new Map(),
     stats(clock) {
       stats ??= createStats(clock(), id);
       return stats;

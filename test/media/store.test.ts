@@ -12,6 +12,7 @@ import { devObjectSlice } from "../../dev/origin/fixtures/media";
 import { parseConfig } from "../../src/config";
 import { getFamily } from "../../src/keys";
 import { createMediaStore, FILL_CLIENT_BUFFER_BYTES, planRangeResponse } from "../../src/media";
+import type { MediaFlights } from "../../src/media/store";
 import { startFill } from "../../src/media/fill";
 import { createOriginClient } from "../../src/origin";
 import { createShieldClient } from "../../src/shield";
@@ -24,6 +25,9 @@ const config = parseConfig({ ...(env as unknown as Record<string, unknown>), ORI
 const S3 = getFamily("s3_files:{uid}");
 if (S3 === undefined) throw new Error("s3_files is registered");
 const whole = (size: number) => planRangeResponse({ range: null, ifRange: null, contentType: "audio/mp4", size });
+
+/** One isolate's media fills in flight, shared by every store of this file as by an isolate's requests. */
+const flights: MediaFlights = new Map();
 
 function store(ctx: ExecutionContext) {
   const shield = createShieldClient(env.FAMILY_SHIELD, { shards: config.shieldShards });
@@ -38,6 +42,7 @@ function store(ctx: ExecutionContext) {
       collabMaxSeconds: config.collabMaxSeconds,
       waitUntil: (promise) => ctx.waitUntil(promise),
       leaseMs: config.mediaLeaseMs,
+      flights,
       lease: (key, family, now, lease) => shield.lease(key, family, now, lease),
     }),
   };
