@@ -14,6 +14,7 @@ import { breakDefaultCache, CACHE_ERROR, countBytes, wrapBinding, wrapShieldName
 import { adminToken } from "../helpers/tokens";
 import { captureLogs } from "../reliability/helpers";
 import { resourceToken } from "../routes/helpers";
+import { fileIsolate } from "../helpers/worker";
 
 const BASE = "https://edge.test";
 const CONTENT_FILE = "oseh_cf_devAudio00000000000001";
@@ -49,10 +50,13 @@ async function partHeaders(extra: Record<string, string> = {}): Promise<Record<s
   return { authorization: `bearer ${await resourceToken("content", CONTENT_FILE, wallNow())}`, ...extra };
 }
 
-/** One request through a fresh Worker object; its background work is left running (`ctx`). */
+/**
+ * One request through the Worker, in this file's isolate (as one isolate's requests share its
+ * fills in flight); its background work is left running (`ctx`).
+ */
 async function begin(request: Request, testEnv: Record<string, unknown>): Promise<{ response: Response; ctx: ExecutionContext }> {
   const ctx = createExecutionContext();
-  const response = await createWorker({ now: wallNow }).fetch!(request as Request<unknown, IncomingRequestCfProperties>, testEnv as never, ctx);
+  const response = await createWorker({ now: wallNow, isolate: fileIsolate }).fetch!(request as Request<unknown, IncomingRequestCfProperties>, testEnv as never, ctx);
   return { response, ctx };
 }
 
