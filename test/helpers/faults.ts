@@ -15,7 +15,8 @@ export function wrapBinding<T extends object>(target: T, intercept: Intercept): 
       const original = Reflect.get(object, prop, receiver) as unknown;
       if (typeof original !== "function") return original;
       return (...args: unknown[]) => {
-        const forward = () => (original as (...a: unknown[]) => unknown).apply(object, args);
+        // Reflect.apply: a Durable Object stub's methods are RPC proxies whose own `.apply` is a remote name.
+        const forward = () => Reflect.apply(original as (...a: unknown[]) => unknown, object, args);
         return intercept(String(prop), args, forward);
       };
     },
@@ -127,4 +128,24 @@ export function breakDefaultCache(plan: CacheFaultPlan): { calls: Map<string, nu
   const { cache, calls } = faultyCache(real, plan);
   const spy = vi.spyOn(caches, "default", "get").mockReturnValue(cache);
   return { calls, restore: () => spy.mockRestore() };
+}
+
+/**
+ * The real `FAMILY_SHIELD` namespace, counting what the Worker asks of its objects: each call to a
+ * stub's method is recorded as `"<shield name> <method>"` and forwarded. Nothing fails.
+ */
+export function countingShield<N extends object>(namespace: N): { binding: N; calls: string[] } {
+  const calls: string[] = [];
+  const names = new WeakMap<object, string>();
+  const binding = wrapBinding(namespace, (method, args, forward) => {
+    const result = forward();
+    if (method === "idFromName" && typeof result === "object" && result !== null) names.set(result, String(args[0]));
+    if (method !== "get" || typeof result !== "object" || result === null) return result;
+    const name = names.get(args[0] as object) ?? "(unnamed)";
+    return wrapBinding(result, (stubMethod, _stubArgs, forwardStub) => {
+      calls.push(`${name} ${stubMethod}`);
+      return forwardStub();
+    });
+  });
+  return { binding, calls };
 }
