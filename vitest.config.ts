@@ -38,6 +38,9 @@ export default defineConfig({
                 // Small, so the dev origin's ordinary values exercise "too large for the shield's
                 // own storage: KV only" (flags like auth:is_admin still fit).
                 SHIELD_MAX_VALUE_BYTES: "64",
+                // The shields' mark window (docs/storage-schema.md §Shield): the production default,
+                // pinned so a local .dev.vars cannot change what test/security/source-times asserts.
+                SOURCE_TIME_WINDOW_SECONDS: "3600",
               },
             },
           })),

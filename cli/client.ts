@@ -3,6 +3,7 @@
  * EDGE_ADMIN_JWT_SECRET), and one request helper that turns every way a call can fail into a
  * CliError with the exit code scripts rely on (cli/errors.ts).
  */
+import { credentialUrlProblem, INSECURE_HTTP_ENV, INSECURE_HTTP_FLAG } from "../shared/credential-url.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { mintAdminToken } from "./token.ts";
 
@@ -15,6 +16,10 @@ export interface EdgeClient {
 
 export interface ClientOptions {
   url: string | undefined;
+  /** Where `url` came from, for messages: `--url` or `EDGE_URL`. */
+  urlName: string;
+  /** Plain http to a host that is not loopback was accepted (--insecure-http-sends-tokens-in-clear). */
+  allowInsecureHttp: boolean;
   token: string | undefined;
   secret: string | undefined;
   /** Unix seconds, for minting. */
@@ -28,8 +33,15 @@ export function createClient(options: ClientOptions): EdgeClient {
     base = new URL(options.url);
     if (base.protocol !== "http:" && base.protocol !== "https:") throw new Error("scheme");
   } catch {
-    throw new CliError(EXIT.usage, `EDGE_URL is not an http(s) URL: ${JSON.stringify(options.url)}`);
+    throw new CliError(EXIT.usage, `${options.urlName} is not an http(s) URL: ${JSON.stringify(options.url)}`);
   }
+  const clear = credentialUrlProblem(base, {
+    name: options.urlName,
+    sends: "the admin token",
+    allowInsecureHttp: options.allowInsecureHttp,
+    override: `pass --${INSECURE_HTTP_FLAG} (or set ${INSECURE_HTTP_ENV}=1)`,
+  });
+  if (clear !== null) throw new CliError(EXIT.usage, clear);
   const baseUrl = base.toString().replace(/\/+$/, "");
   let token = options.token;
   const bearer = async (): Promise<string> => {
@@ -65,18 +77,30 @@ export function createClient(options: ClientOptions): EdgeClient {
   };
 }
 
+/**
+ * What to add to a 401/403: a `forbidden` token authenticated but may not do this (an admin's id
+ * token on a PUT, src/admin/principals.ts); any other was not accepted at all.
+ */
+function authHint(type: string | undefined): string {
+  return type === "forbidden"
+    ? " (this needs a service token: drop --token to mint one from EDGE_ADMIN_JWT_SECRET, or pass one from `oseh-edge token admin`)"
+    : " (is EDGE_ADMIN_JWT_SECRET or --token the edge's?)";
+}
+
 /** The edge's `{type, message}` error (or the backend's auth bodies) as a CliError. */
 async function refusal(response: Response): Promise<CliError> {
   const text = await response.text();
   let detail = text.slice(0, 500);
+  let type: string | undefined;
   try {
     const body = JSON.parse(text) as { type?: string; message?: string; detail?: unknown };
+    type = body.type;
     if (body.type !== undefined) detail = `${body.type}: ${body.message ?? ""}`;
     else if (body.detail !== undefined) detail = JSON.stringify(body.detail);
   } catch {
     // Not JSON: show the text as it is.
   }
-  const code = response.status === 404 ? EXIT.notFound : response.status === 401 || response.status === 403 ? EXIT.auth : EXIT.refused;
-  const hint = response.status === 401 || response.status === 403 ? " (is EDGE_ADMIN_JWT_SECRET or --token the edge's?)" : "";
-  return new CliError(code, `edge answered ${response.status}: ${detail}${hint}`);
+  const auth = response.status === 401 || response.status === 403;
+  const code = response.status === 404 ? EXIT.notFound : auth ? EXIT.auth : EXIT.refused;
+  return new CliError(code, `edge answered ${response.status}: ${detail}${auth ? authHint(type) : ""}`);
 }

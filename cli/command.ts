@@ -32,6 +32,8 @@ export interface Command {
   name: string;
   usage: string;
   summary: string;
+  /** More for `oseh-edge <command> --help` (what the command sends, and where). */
+  details?: string;
   options?: NonNullable<ParseArgsConfig["options"]>;
   run(ctx: CommandContext): Promise<ExitCode>;
 }

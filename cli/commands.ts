@@ -109,7 +109,7 @@ export const COMMANDS: Command[] = [
   {
     name: "put",
     usage: "put <key> [FILE|-] [--expires-at UNIX_SECONDS]",
-    summary: "stores a value from FILE or stdin (validated by the edge against the family's codec)",
+    summary: "stores a value from FILE or stdin (validated by the edge against the family's codec); needs a service token, not an admin's id token",
     options: { "expires-at": { type: "string" } },
     async run(ctx) {
       const key = onePositional(ctx, "key");

@@ -11,6 +11,8 @@ import {
   CONFORMANCE_USAGE,
   type RunConformanceCommand,
 } from "../conformance/usage.ts";
+import { CONFORMANCE_VALUES_TOKEN_SECONDS } from "../conformance/token-lifetime.ts";
+import { INSECURE_HTTP_FLAG } from "../shared/credential-url.ts";
 import type { Command } from "./command.ts";
 import type { ExitCode } from "./errors.ts";
 
@@ -18,6 +20,13 @@ export const conformanceCommand: Command = {
   name: "conformance",
   usage: CONFORMANCE_USAGE,
   summary: CONFORMANCE_SUMMARY,
+  details: [
+    "What it sends: a values token (aud oseh-edge-values, signed with EDGE_ORIGIN_JWT_SECRET) on",
+    "every values-endpoint request. Such a token reads EVERY family's value from the origin, secret",
+    "families included (admin bits, sticky random groups, user data), so the checker mints one per",
+    `request, living ${CONFORMANCE_VALUES_TOKEN_SECONDS} s. Point it only at your own origin, over https: plain http is`,
+    `refused unless the host is loopback (--${INSECURE_HTTP_FLAG} overrides).`,
+  ].join("\n"),
   options: CONFORMANCE_OPTIONS,
   async run(ctx) {
     const checker = (await tsImport("../conformance/command.ts", import.meta.url)) as { runConformanceCommand: RunConformanceCommand };

@@ -5,6 +5,7 @@
  * admin token minted from EDGE_ADMIN_JWT_SECRET (or given with --token).
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { INSECURE_HTTP_ENV, INSECURE_HTTP_FLAG, insecureHttpFromEnv } from "../shared/credential-url.ts";
 import { createClient, type EdgeClient } from "./client.ts";
 import type { CliIo, CommandContext } from "./command.ts";
 import { COMMANDS } from "./commands.ts";
@@ -14,6 +15,7 @@ const GLOBAL_OPTIONS: NonNullable<ParseArgsConfig["options"]> = {
   json: { type: "boolean", default: false },
   token: { type: "string" },
   url: { type: "string" },
+  [INSECURE_HTTP_FLAG]: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 };
 
@@ -28,6 +30,9 @@ export function helpText(): string {
     "  --url URL      the edge (default: $EDGE_URL)",
     "  --token TOKEN  an admin token (default: one minted from $EDGE_ADMIN_JWT_SECRET)",
     "  --json         machine-readable output",
+    `  --${INSECURE_HTTP_FLAG}`,
+    `                 send tokens over plain http to a host that is not loopback (anyone on the`,
+    `                 path can read and replay them); also ${INSECURE_HTTP_ENV}=1`,
     "",
     "exit codes: 0 ok, 1 the edge refused, 2 usage or configuration, 3 edge unreachable,",
     "            4 credentials refused, 5 no such key, 130 interrupted (purge prints its cursor)",
@@ -55,10 +60,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     }
     const { values, positionals } = parsed;
     if (values.help === true) {
-      io.stdout.write(`usage: oseh-edge ${command.usage}\n${command.summary}\n`);
+      io.stdout.write(`usage: oseh-edge ${command.usage}\n${command.summary}\n${command.details === undefined ? "" : `\n${command.details}\n`}`);
       return EXIT.ok;
     }
     const json = values.json === true;
+    const insecureEnv = insecureHttpFromEnv(io.env);
+    if (!insecureEnv.ok) throw new CliError(EXIT.usage, insecureEnv.problem);
+    const allowInsecureHttp = values[INSECURE_HTTP_FLAG] === true || insecureEnv.allowed;
     let client: EdgeClient | undefined;
     const ctx: CommandContext = {
       io,
@@ -68,6 +76,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       client: () =>
         (client ??= createClient({
           url: typeof values.url === "string" ? values.url : io.env.EDGE_URL,
+          urlName: typeof values.url === "string" ? "--url" : "EDGE_URL",
+          allowInsecureHttp,
           token: typeof values.token === "string" ? values.token : undefined,
           secret: io.env.EDGE_ADMIN_JWT_SECRET,
           now: io.now,

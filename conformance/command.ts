@@ -2,6 +2,7 @@
  * `oseh-edge conformance`: arguments, output and exit code around ./run.ts. The usage line and
  * options a command table lists are in ./usage.ts.
  */
+import { credentialUrlProblem, INSECURE_HTTP_ENV, INSECURE_HTTP_FLAG, insecureHttpFromEnv } from "../shared/credential-url";
 import type { Check } from "./checks";
 import { parseDelegateArg, parseHeaderArg, runConformance, type DelegateRoute } from "./run";
 import { CONFORMANCE_EXIT, CONFORMANCE_USAGE, type ConformanceIo, type ConformanceValues as Values, type RunConformanceCommand } from "./usage";
@@ -22,12 +23,22 @@ export const runConformanceCommand: RunConformanceCommand = async (values: Value
     return CONFORMANCE_EXIT.usage;
   };
   const origin = typeof values.origin === "string" ? values.origin : "";
+  let url: URL;
   try {
-    const url = new URL(origin);
+    url = new URL(origin);
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("scheme");
   } catch {
     return usage(`--origin must be an absolute http(s) URL, got ${JSON.stringify(origin)}`);
   }
+  const insecure = insecureHttpFromEnv(io.env);
+  if (!insecure.ok) return usage(insecure.problem);
+  const clear = credentialUrlProblem(url, {
+    name: "--origin",
+    sends: "values tokens (each reads any family's value, secret families included)",
+    allowInsecureHttp: values[INSECURE_HTTP_FLAG] === true || insecure.allowed,
+    override: `pass --${INSECURE_HTTP_FLAG} (or set ${INSECURE_HTTP_ENV}=1)`,
+  });
+  if (clear !== null) return usage(clear);
   const secret = io.env.EDGE_ORIGIN_JWT_SECRET ?? "";
   if (secret === "") return usage("EDGE_ORIGIN_JWT_SECRET is not set (the secret the edge and the origin share)");
 

@@ -2,6 +2,7 @@
  * The relay's settings, from the environment, parsed once. Every missing or malformed setting is
  * reported by name (never by value: the secret must not reach a log).
  */
+import { INSECURE_HTTP_ENV, credentialUrlProblem, insecureHttpFromEnv } from "../shared/credential-url";
 
 export interface RelayConfig {
   redisUrl: string;
@@ -61,6 +62,12 @@ export function parseRelayConfig(env: Env): ConfigResult {
   const errors: string[] = [];
   const redisUrl = url(env, "REDIS_URL", ["redis:", "rediss:"], "redis://127.0.0.1:6379", errors);
   const edgeUrl = url(env, "EDGE_URL", ["https:", "http:"], "https://edge.example.com", errors);
+  const insecure = insecureHttpFromEnv(env);
+  if (!insecure.ok) errors.push(insecure.problem);
+  // Every call carries an admin token: plain http only to this machine, or when the operator says so.
+  const clear =
+    edgeUrl === "" ? null : credentialUrlProblem(new URL(edgeUrl), { name: "EDGE_URL", sends: "the relay's admin tokens", allowInsecureHttp: insecure.ok && insecure.allowed, override: `set ${INSECURE_HTTP_ENV}=1` });
+  if (clear !== null) errors.push(clear);
   const secret = env.EDGE_ADMIN_JWT_SECRET;
   if (secret === undefined || secret === "") {
     errors.push("EDGE_ADMIN_JWT_SECRET is not set (the edge's admin token secret)");

@@ -4,6 +4,11 @@
  * exponential backoff; while it fails, new actions wait in a bounded queue. When the queue is
  * full, new actions are dropped and their families remembered; once the edge answers again, each
  * such family is purged (after everything queued before it), so nothing stays stale.
+ *
+ * An action whose source time the edge refuses (more than 60 s ahead of its clock: the backend's
+ * clock and Cloudflare's disagree, docs/relay.md "Times") is sent once more with the time the
+ * relay received its message, and the skew is logged. Should that be refused too (the relay's own
+ * clock is ahead), an eviction is sent without a source time rather than dropped.
  */
 import type { EdgeAction } from "./actions";
 import type { EdgeClient } from "./edge-client";
@@ -30,11 +35,16 @@ export interface DispatchCounters {
   dropped: number;
   /** Fills whose dated expiry passed while they waited: not sent. */
   expired: number;
+  /** Actions whose source time the edge refused as ahead of its clock, sent again with the receipt time. */
+  skewed: number;
 }
 
 export interface Dispatcher {
-  /** Queues a message's actions (all or none). */
-  enqueue(actions: readonly EdgeAction[], channel: string): void;
+  /**
+   * Queues a message's actions (all or none). `receivedAt` (unix seconds, default now) is when the
+   * relay received the message: the source time sent if the edge refuses the action's own.
+   */
+  enqueue(actions: readonly EdgeAction[], channel: string, receivedAt?: number): void;
   readonly depth: number;
   /** False from the first failed call until the next call that succeeds. */
   readonly edgeHealthy: boolean;
@@ -48,6 +58,12 @@ export interface Dispatcher {
 interface Queued {
   action: EdgeAction;
   channel: string;
+  receivedAt: number;
+}
+
+/** Evictions are never dropped for their source time; a refused fill only costs a later origin fill. */
+function isEviction(action: EdgeAction): boolean {
+  return action.kind !== "put";
 }
 
 function describeAction(action: EdgeAction): string {
@@ -66,7 +82,7 @@ function describeAction(action: EdgeAction): string {
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const queue: Queued[] = [];
-  const counters: DispatchCounters = { applied: 0, rejected: 0, retried: 0, dropped: 0, expired: 0 };
+  const counters: DispatchCounters = { applied: 0, rejected: 0, retried: 0, dropped: 0, expired: 0, skewed: 0 };
   /** Families with dropped actions, waiting for room in the queue to be purged. */
   const overflowed = new Set<string>();
   let edgeHealthy = true;
@@ -93,7 +109,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     if (overflowed.size === 0 || queue.length + overflowed.size > options.maxQueue) return;
     const sourceTime = options.now();
     for (const family of overflowed) {
-      queue.push({ action: { kind: "purge-family", family, sourceTime }, channel: "relay:overflow" });
+      queue.push({ action: { kind: "purge-family", family, sourceTime }, channel: "relay:overflow", receivedAt: sourceTime });
       options.log("warn", "overflow_purge_queued", { family });
     }
     overflowed.clear();
@@ -108,8 +124,28 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       return;
     }
     let delay = options.retryInitialMs;
+    /** The source time sent: the action's, then the receipt time, then (evictions only) none. */
+    let sourceTime: number | null = action.sourceTime;
     while (!stopped) {
-      const outcome = await options.client.apply(action);
+      const outcome = await options.client.apply(action, sourceTime);
+      if (outcome.kind === "source-time-refused") {
+        const fields = { channel: item.channel, kind: action.kind, target: describeAction(action), sourceTime, receivedAt: item.receivedAt, detail: outcome.detail };
+        if (sourceTime === action.sourceTime && item.receivedAt !== action.sourceTime) {
+          counters.skewed++;
+          // The skew between the message's time (the backend's clock) and the relay's receipt.
+          options.log("warn", "source_time_skew", { ...fields, skewSeconds: Math.round((action.sourceTime - item.receivedAt) * 1000) / 1000 });
+          sourceTime = item.receivedAt;
+          continue;
+        }
+        if (sourceTime !== null && isEviction(action)) {
+          options.log("error", "eviction_without_source_time", fields);
+          sourceTime = null;
+          continue;
+        }
+        counters.rejected++;
+        options.log("error", "edge_rejected", { channel: item.channel, kind: action.kind, target: describeAction(action), status: 400, detail: outcome.detail });
+        return;
+      }
       if (outcome.kind === "applied") {
         counters.applied += outcome.calls;
         if (!edgeHealthy) {
@@ -153,7 +189,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   return {
-    enqueue(actions, channel) {
+    enqueue(actions, channel, receivedAt = options.now()) {
       if (stopped || actions.length === 0) return;
       if (queue.length + actions.length > options.maxQueue) {
         counters.dropped += actions.length;
@@ -162,7 +198,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           overflowed.add(action.family);
         }
       } else {
-        for (const action of actions) queue.push({ action, channel });
+        for (const action of actions) queue.push({ action, channel, receivedAt });
       }
       queueOverflowPurges();
       kick();

@@ -1,6 +1,7 @@
 /**
  * Applies actions to the edge through its admin API (docs/admin-api.md) with self-minted,
- * short-lived service tokens. Every call carries `X-Edge-Source-Time`; fills carry
+ * short-lived service tokens. Every call carries `X-Edge-Source-Time` (the action's, or the one
+ * the dispatcher chose after the edge refused it: relay/dispatch.ts); fills carry
  * `X-Edge-Expires-At` when the framing dated them.
  */
 import { SignJWT } from "jose";
@@ -21,7 +22,13 @@ export type EdgeOutcome =
   /** Worth repeating: the edge was unreachable, timed out, rate-limited or failed (5xx). */
   | { kind: "retry"; detail: string }
   /** The edge refused the action itself (4xx): repeating it cannot help. */
-  | { kind: "rejected"; status: number; detail: string };
+  | { kind: "rejected"; status: number; detail: string }
+  /**
+   * The edge refused the call's `X-Edge-Source-Time` (400 `bad_request` whose message starts with
+   * the header's name, docs/admin-api.md): e.g. more than 60 s ahead of its clock. Nothing was
+   * applied; the same action with another source time may be.
+   */
+  | { kind: "source-time-refused"; detail: string };
 
 export interface EdgeClientOptions {
   edgeUrl: string;
@@ -32,7 +39,11 @@ export interface EdgeClientOptions {
 }
 
 export interface EdgeClient {
-  apply(action: EdgeAction): Promise<EdgeOutcome>;
+  /**
+   * `sourceTime` is sent as `X-Edge-Source-Time`: the action's own by default; `null` sends none
+   * (the edge then applies the call in arrival order).
+   */
+  apply(action: EdgeAction, sourceTime?: number | null): Promise<EdgeOutcome>;
 }
 
 /**
@@ -40,8 +51,8 @@ export interface EdgeClient {
  * applied to the key (docs/admin-api.md), so whole seconds would make a fill that follows an
  * eviction within one second look older than it, and be dropped.
  */
-function sourceTimeHeader(action: EdgeAction): string {
-  return String(action.sourceTime);
+function sourceTimeHeaders(sourceTime: number | null): Record<string, string> {
+  return sourceTime === null ? {} : { "X-Edge-Source-Time": String(sourceTime) };
 }
 
 export function createEdgeClient(options: EdgeClientOptions): EdgeClient {
@@ -81,8 +92,12 @@ export function createEdgeClient(options: EdgeClientOptions): EdgeClient {
       return { ok: false, outcome: { kind: "retry", detail } };
     }
     if (response.ok) return { ok: true, response };
-    const detail = await describeRefusal(response);
+    const refusal = await readRefusal(response);
+    const detail = refusal.detail;
     if (response.status === 429 || response.status >= 500) return { ok: false, outcome: { kind: "retry", detail } };
+    if (response.status === 400 && refusal.type === "bad_request" && refusal.message.startsWith("X-Edge-Source-Time")) {
+      return { ok: false, outcome: { kind: "source-time-refused", detail } };
+    }
     return { ok: false, outcome: { kind: "rejected", status: response.status, detail } };
   }
 
@@ -93,8 +108,8 @@ export function createEdgeClient(options: EdgeClientOptions): EdgeClient {
   }
 
   return {
-    async apply(action) {
-      const sourceTime = { "X-Edge-Source-Time": sourceTimeHeader(action) };
+    async apply(action, chosen = action.sourceTime) {
+      const sourceTime = sourceTimeHeaders(chosen);
       switch (action.kind) {
         case "put":
           return done(
@@ -136,16 +151,20 @@ export function createEdgeClient(options: EdgeClientOptions): EdgeClient {
   };
 }
 
-/** `status type: message` from the edge's JSON error body, for the log (never a value). */
-async function describeRefusal(response: Response): Promise<string> {
+/**
+ * The edge's JSON error body (`{type, message}`, docs/admin-api.md), and `status type: message`
+ * for the log (never a value).
+ */
+async function readRefusal(response: Response): Promise<{ type: string; message: string; detail: string }> {
   const text = await response.text().catch(() => "");
   try {
     const body = JSON.parse(text) as { type?: unknown; message?: unknown };
     if (typeof body.type === "string") {
-      return `${response.status} ${body.type}${typeof body.message === "string" ? `: ${body.message}` : ""}`;
+      const message = typeof body.message === "string" ? body.message : "";
+      return { type: body.type, message, detail: `${response.status} ${body.type}${message === "" ? "" : `: ${message}`}` };
     }
   } catch {
     // not JSON: fall through to the status alone
   }
-  return `${response.status}`;
+  return { type: "", message: "", detail: `${response.status}` };
 }

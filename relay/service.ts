@@ -84,7 +84,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     counts.received++;
     const spec = channelSpec(channel);
     if (spec === undefined) return; // only subscribed channels arrive
-    const decoded = spec.decode(message, now());
+    const receivedAt = now();
+    const decoded = spec.decode(message, receivedAt);
     if (!decoded.ok) {
       counts.malformed++;
       log("warn", "malformed_message", { channel, reason: decoded.reason, detail: decoded.message, bytes: message.byteLength, hex: hexPreview(message) });
@@ -95,7 +96,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       log("info", "message_skipped", { channel, detail: decoded.skipped ?? "no action" });
       return;
     }
-    dispatcher.enqueue(decoded.actions, channel);
+    dispatcher.enqueue(decoded.actions, channel, receivedAt);
   }
 
   function onSubscribed(kind: "first" | "resumed"): void {
@@ -105,7 +106,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     // purge what they could have changed, behind everything already queued.
     const sourceTime = now();
     log("warn", "collab_purge", { reason: kind === "first" ? "started" : "resubscribed", families: COLLAB_FAMILIES.length });
-    for (const family of COLLAB_FAMILIES) dispatcher.enqueue([{ kind: "purge-family", family, sourceTime }], `relay:${kind}`);
+    for (const family of COLLAB_FAMILIES) dispatcher.enqueue([{ kind: "purge-family", family, sourceTime }], `relay:${kind}`, sourceTime);
   }
 
   const subscriber = createSubscriber({

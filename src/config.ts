@@ -103,6 +103,17 @@ export interface Config {
   /** Signing always uses `secrets`; verification also accepts these during a rotation. */
   shieldShards: number;
   shieldMaxValueBytes: number;
+  /**
+   * How long a shield keeps a write's `X-Edge-Source-Time` mark at least (a DELETE's tombstone, a
+   * purge's mark): a retried older write arriving later than this may apply (docs/storage-schema.md §Shield).
+   */
+  sourceTimeWindowSeconds: number;
+  /**
+   * MEDIA_LEASE_MS: how long a media write's lease at its shield lives without a renewal. The
+   * write renews it while its bytes flow; a lapsed lease can no longer commit, and its object is
+   * removed (docs/storage-schema.md §Shield "Leases").
+   */
+  mediaLeaseMs: number;
   secrets: Secrets;
   previousSecrets: PreviousSecrets;
 }
@@ -118,9 +129,23 @@ export const DEFAULT_SHIELD_SHARDS = 16; // a hot user/uid family spread over 16
 /** SQLite-backed Durable Objects refuse a row over 2 MB; 1 MiB leaves room for the envelope. */
 export const DEFAULT_SHIELD_MAX_VALUE_BYTES = 1_048_576;
 export const MAX_SHIELD_VALUE_BYTES = 2_000_000 - 4096;
+/**
+ * A media write renews its lease every third of this while bytes flow, and the origin body is cut
+ * after 30 s without a byte (MEDIA_FILL_IDLE_TIMEOUT_MS): 40 s + 30 s leaves 50 s for the R2 put
+ * to complete and the commit to arrive, so only a write that has stopped loses its lease.
+ */
+export const DEFAULT_MEDIA_LEASE_MS = 120_000;
+/** Shorter leases would spend a write's time renewing; tests use a few hundred ms. */
+export const MIN_MEDIA_LEASE_MS = 100;
+/** A lease is state the shield keeps in memory; an hour without progress is an abandoned write. */
+export const MAX_MEDIA_LEASE_MS = 3_600_000;
 export const DEFAULT_COLLAB_MAX_SECONDS = 7 * 86400; // collab entries live until purged, but not forever
 /** A leaked service token is good for at most an hour; the relay and the CLI mint fresh ones. */
 export const DEFAULT_ADMIN_TOKEN_MAX_SECONDS = 3600;
+/** The relay retries a failed call for minutes at most (30 s backoff cap); an hour covers that with room. */
+export const DEFAULT_SOURCE_TIME_WINDOW_SECONDS = 3600;
+/** Never shorter than the skew a source time may have ahead of the edge's clock (src/shield/ordering.ts). */
+export const MIN_SOURCE_TIME_WINDOW_SECONDS = 60;
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -228,6 +253,8 @@ export function parseConfig(env: Env | Record<string, unknown>): Config {
     requestLog: e.REQUEST_LOG !== "off",
     shieldShards: readInt(e, "SHIELD_SHARDS", DEFAULT_SHIELD_SHARDS, 1, problems),
     shieldMaxValueBytes: Math.min(readInt(e, "SHIELD_MAX_VALUE_BYTES", DEFAULT_SHIELD_MAX_VALUE_BYTES, 0, problems), MAX_SHIELD_VALUE_BYTES),
+    sourceTimeWindowSeconds: readInt(e, "SOURCE_TIME_WINDOW_SECONDS", DEFAULT_SOURCE_TIME_WINDOW_SECONDS, MIN_SOURCE_TIME_WINDOW_SECONDS, problems),
+    mediaLeaseMs: Math.min(readInt(e, "MEDIA_LEASE_MS", DEFAULT_MEDIA_LEASE_MS, MIN_MEDIA_LEASE_MS, problems), MAX_MEDIA_LEASE_MS),
     secrets: {
       imageFile: String(e.OSEH_IMAGE_FILE_JWT_SECRET ?? ""),
       contentFile: String(e.OSEH_CONTENT_FILE_JWT_SECRET ?? ""),

@@ -11,7 +11,7 @@ export type EdgeFailure =
   | { type: "not_set"; message: string } // 401: no Authorization header
   | { type: "bad_format"; message: string } // 401: not the Bearer scheme
   | { type: "invalid"; message: string } // 403: a credential that does not admit (the message says why)
-  | { type: "forbidden"; message: string } // 403: e.g. reading a secret family
+  | { type: "forbidden"; message: string } // 403: a valid credential that may not do this (a secret family's value; a PUT with an admin's id token)
   | { type: "not_found"; message: string } // 404
   | { type: "method_not_allowed"; message: string; allow: string } // 405
   | { type: "too_large"; message: string } // 413

@@ -3,6 +3,7 @@
  * request to the admin API, an edge route, or the origin (passthrough + delegated render).
  */
 import { ADMIN_BASE, createAdminApi } from "./admin/api";
+import { authorizeAdminIdTokenAtOrigin, createAdminBitMemo } from "./admin/admin-bit";
 import { ConfigError, parseConfig, type Config, type Env } from "./config";
 import { failureResponse } from "./errors";
 import { createStats, type Stats } from "./stats";
@@ -10,8 +11,8 @@ import { createR2Tier, createTieredStore } from "./storage";
 import { createMediaStore } from "./media";
 import { createEdgeContext, type EdgeContext } from "./context";
 import { createShieldClient, type ShieldClient } from "./shield";
-import { handleProxied, originClientFor } from "./origin";
-import { authorizeAdminIdTokenForEdge, matchEdgeRoute, routeEdgeRequest } from "./routes";
+import { handleProxied, originClientFor, tokenServiceFor } from "./origin";
+import { matchEdgeRoute, routeEdgeRequest } from "./routes";
 import { observeRequest } from "./observe";
 import { errorFields, logEvent } from "./observe/log";
 import { disabledFamiliesOf, switchProblems, withDisabledFamilies } from "./rollout/switches";
@@ -70,6 +71,8 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
   const now = options.now ?? systemClock;
   const configs = new WeakMap<object, Config>();
   const shields = new WeakMap<object, ShieldClient>();
+  // The admin API's memory of the origin's admin bits: written by nothing else (src/admin/admin-bit.ts).
+  const adminBits = createAdminBitMemo();
 
   function configFor(env: Env): Config {
     let config = configs.get(env);
@@ -136,7 +139,8 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
             origin: originClientFor(config),
             collabMaxSeconds: config.collabMaxSeconds,
             stats,
-            ...(shield === undefined ? {} : { lease: (key, family, at) => shield.lease(key, family, at) }),
+            leaseMs: config.mediaLeaseMs,
+            ...(shield === undefined ? {} : { lease: (key, family, at, lease) => shield.lease(key, family, at, lease) }),
           });
     const edge: EdgeContext = createEdgeContext({
       config,
@@ -154,9 +158,11 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
           config,
           store,
           ...(shield === undefined ? {} : { shield }),
+          ...(media === undefined ? {} : { media }),
           stats,
           now,
-          authorizeIdToken: (token, at) => authorizeAdminIdTokenForEdge(token, edge, at),
+          authorizeIdToken: (token, at) =>
+            authorizeAdminIdTokenAtOrigin(token, { tokens: tokenServiceFor(config), origin: originClientFor(config), memo: adminBits }, at),
           authLimiter: env.ADMIN_AUTH_LIMITER,
         });
         return await admin(request);

@@ -23,7 +23,9 @@ export type Fault =
   /** 200, the head and the first half of the real value, then nothing for `ms`, then the end. */
   | { kind: "stall"; ms: number }
   /** 200 with a body one byte over the edge's 25 MiB value cap, streamed. */
-  | { kind: "oversized" };
+  | { kind: "oversized" }
+  /** A streamed value (media) sent whole but slowly: a pause of `ms` before each 64 KiB chunk. */
+  | { kind: "trickle"; ms: number };
 
 export interface FaultRule {
   fault: Fault;
@@ -141,6 +143,7 @@ export function parseFaultRequest(body: unknown): { key: string; rule: FaultRule
   switch (f.kind) {
     case "slow":
     case "stall":
+    case "trickle":
       if (typeof f.ms !== "number" || f.ms < 0) return `${f.kind} needs ms >= 0`;
       parsed = { kind: f.kind, ms: Math.min(f.ms, MAX_SLOW_MS) };
       break;
@@ -156,7 +159,7 @@ export function parseFaultRequest(body: unknown): { key: string; rule: FaultRule
       parsed = { kind: f.kind };
       break;
     default:
-      return "fault.kind must be slow, stall, status, garbage, truncated, oversized, absent or unsupported";
+      return "fault.kind must be slow, stall, trickle, status, garbage, truncated, oversized, absent or unsupported";
   }
   return { key, rule: times === undefined ? { fault: parsed } : { fault: parsed, remaining: times } };
 }
@@ -186,6 +189,23 @@ export function oversizedBody(total = OVERSIZED_VALUE_BYTES): ReadableStream<Uin
       controller.enqueue(new Uint8Array(size));
     },
   });
+}
+
+/** `body`'s chunks, each after a pause of `ms`: a slow peer that never stops for long. */
+export function tricklingBody(body: ReadableStream<Uint8Array>, ms: number): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        const next = await reader.read();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 /**

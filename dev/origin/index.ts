@@ -3,7 +3,7 @@
  * tests. Routes:
  * - `GET /api/1/edge/values/{key}`: the values endpoint (routes/values.ts), values token only;
  * - the journey/prompt start routes (routes/start.ts), delegating only to a bound proxy token;
- * - `/api/1/dev/{echo,reflect,upload,stream,teapot,bytes,gzip,delegate}`: passthrough and delegation targets (routes/plain.ts);
+ * - `/api/1/dev/{echo,reflect,upload,stream,teapot,bytes,gzip,delegate,page}`: passthrough and delegation targets, a blank page (routes/plain.ts);
  * - the media routes (routes/media.ts): image exports, email images, content export parts;
  * - `/__dev/…`: test controls (routes/dev-controls.ts), behind the bearer DEV_CONTROL_SECRET.
  * Routing is on the percent-decoded path, as Starlette's; every request's target and
@@ -14,7 +14,7 @@ import type { DevOriginEnv } from "./env";
 import { checkProxyToken } from "./auth";
 import { recordSeen, type SeenRequest } from "./controls";
 import { handleDevControls, hasControlSecret } from "./routes/dev-controls";
-import { bytes, delegate, echo, gzipped, reflect, stream, teapot, upload } from "./routes/plain";
+import { bytes, delegate, echo, gzipped, page, reflect, stream, teapot, upload } from "./routes/plain";
 import { handleMedia } from "./routes/media";
 import { findStartRoute, handleStart } from "./routes/start";
 import { ORIGIN_ONLY_PREFIX, VALUES_PREFIX, handleValues } from "./routes/values";
@@ -82,6 +82,8 @@ async function route(request: Request, env: DevOriginEnv, seen: SeenRequest): Pr
       return bytes(url);
     case "/api/1/dev/gzip":
       return gzipped();
+    case "/api/1/dev/page":
+      return page();
     case "/api/1/dev/delegate": {
       // An arbitrary delegation document is a test control: the control secret, and like every
       // delegation, a proxy token bound to this very request.

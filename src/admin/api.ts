@@ -3,6 +3,7 @@
  * registry and the family's codec before anything is stored; refusals store nothing.
  */
 import { Router, type IRequest } from "itty-router";
+import type { AdminIdResult } from "../auth/admin-id";
 import type { AuthFailure } from "../auth/bearer";
 import { verifyAdminServiceToken } from "../auth/admin-token";
 import { limitFailedAuth } from "./auth-limit";
@@ -12,12 +13,15 @@ import { failureResponse, type EdgeFailure } from "../errors";
 import { FAMILIES, computeExpiresAt, familyLiteralPrefix, getFamily, parseKey, validateValueDeep } from "../keys";
 import type { FamilyEntry, ParsedKey } from "../keys/types";
 import type { Stats } from "../stats";
-import { sha256Hex, type PurgeResult, type StorageFailure, type TieredStore } from "../storage";
+import { MEDIA_KEY_PREFIX, sha256Hex, type Envelope, type PurgeResult, type StorageFailure, type TieredStore } from "../storage";
+import type { MediaPutResult, MediaStore } from "../media";
 import { readCapped } from "../util/bytes";
 import { templateProblem } from "../origin/delegation";
 import { forgetAbsent, forgetAllAbsent } from "../origin/fill-guard";
+import { refusalFor, routesAllowed, type AdminRoute, type Principal } from "./principals";
 import { statusPageResponse } from "./ui";
 import type { ShieldClient } from "../shield";
+import { SOURCE_TIME_MAX_AHEAD_SECONDS, isSourceTimeTooFarAhead } from "../shield/ordering";
 
 export const ADMIN_BASE = "/_edge/v1";
 
@@ -30,9 +34,6 @@ const DEFAULT_LIST_LIMIT = 100;
 /** Purge bodies are small JSON documents. */
 const MAX_PURGE_BODY_BYTES = 64 * 1024;
 
-/** What an admin-capable id token check answers (src/auth/admin-id.ts). */
-export type IdAdminResult = { kind: "admin"; sub: string } | { kind: "failure"; failure: AuthFailure } | { kind: "passthrough" };
-
 export interface AdminApiDeps {
   config: Config;
   store: TieredStore;
@@ -41,15 +42,26 @@ export interface AdminApiDeps {
    * ordered with fills (docs/storage-schema.md §Ordering); `store` then only holds local copies.
    */
   shield?: ShieldClient;
+  /**
+   * Media values (`s3_files:`): PUT and GET go to R2 through it, as the media routes read them
+   * (docs/storage-schema.md §R2); absent without the MEDIA binding (they then use `store`).
+   */
+  media?: MediaStore;
   stats: Stats;
   now: () => number;
-  /** Admits admins' id tokens (the token taken from its header); absent → service tokens only. */
-  authorizeIdToken?: (token: string, now: number) => Promise<IdAdminResult>;
+  /**
+   * Admits admins' id tokens (the token taken from its header); absent → service tokens only. Its
+   * admin bit must come from the origin, never from a store this API writes (src/admin/admin-bit.ts).
+   */
+  authorizeIdToken?: (token: string, now: number) => Promise<AdminIdResult>;
   /** Counts failed authentication per client (the Workers Rate Limiting binding); absent → not limited. */
   authLimiter?: RateLimit;
 }
 
-type Handler = (request: IRequest) => Promise<Response>;
+/** A route's handler, run once its principal is authenticated and allowed (./principals.ts). */
+type Handler = (request: IRequest, principal: Principal) => Promise<Response>;
+
+type Authentication = { ok: true; principal: Principal } | { ok: false; failure: EdgeFailure };
 
 function fail(failure: EdgeFailure): Response {
   return failureResponse(failure);
@@ -80,11 +92,24 @@ async function validateValue(family: FamilyEntry, bytes: Uint8Array): Promise<st
   return templateProblem(family.name, bytes);
 }
 
-/** `X-Edge-Source-Time`: unix seconds (fractions kept) of the event the write applies. */
-function parseSourceTimeHeader(value: string | null): { ok: true; value?: number } | { ok: false; message: string } {
+/**
+ * `X-Edge-Source-Time`: unix seconds (fractions kept) of the event the write applies, at most
+ * `SOURCE_TIME_MAX_AHEAD_SECONDS` ahead of the edge's clock `now` (docs/admin-api.md): a time
+ * further ahead would order every honest write of the key before it. Refusal messages start with
+ * the header's name; the relay recognises them by it (relay/edge-client.ts).
+ */
+function parseSourceTimeHeader(value: string | null, now: number): { ok: true; value?: number } | { ok: false; message: string } {
   if (value === null) return { ok: true };
-  if (!/^\d{1,12}(\.\d+)?$/.test(value.trim())) return { ok: false, message: "X-Edge-Source-Time must be unix seconds" };
-  return { ok: true, value: Number(value.trim()) };
+  const text = value.trim();
+  if (!/^\d{1,12}(\.\d+)?$/.test(text)) return { ok: false, message: "X-Edge-Source-Time must be unix seconds" };
+  const sourceTime = Number(text);
+  if (isSourceTimeTooFarAhead(sourceTime, now)) {
+    return {
+      ok: false,
+      message: `X-Edge-Source-Time is more than ${SOURCE_TIME_MAX_AHEAD_SECONDS} s ahead of the edge's clock (${text} > ${Math.floor(now)} + ${SOURCE_TIME_MAX_AHEAD_SECONDS})`,
+    };
+  }
+  return { ok: true, value: sourceTime };
 }
 
 const SUPERSEDED: EdgeFailure = { type: "superseded", message: "a newer write to this key (X-Edge-Source-Time) was already applied" };
@@ -140,9 +165,9 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
   const { config, store, stats } = deps;
 
   /** Service token first; otherwise an admin's id token (docs/admin-api.md "Auth"). */
-  async function authorize(request: Request): Promise<Response | null> {
+  async function authenticate(request: Request): Promise<Authentication> {
     const bearer = bearerToken(request.headers.get("authorization"));
-    if (!bearer.ok) return fail(bearer.failure);
+    if (!bearer.ok) return bearer;
     const now = deps.now();
     const keys = {
       secret: config.secrets.edgeAdmin,
@@ -150,18 +175,18 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
       ...(config.previousSecrets.edgeAdmin === undefined ? {} : { previous: config.previousSecrets.edgeAdmin }),
     };
     const service = await verifyAdminServiceToken(bearer.token, keys, now);
-    if (service.ok) return null;
+    if (service.ok) return { ok: true, principal: { kind: "service", sub: service.sub } };
     const serviceDetail = service.failure.reason === "invalid" ? service.failure.detail : service.failure.reason;
     if (deps.authorizeIdToken !== undefined) {
       const viaId = await deps.authorizeIdToken(bearer.token, now);
-      if (viaId.kind === "admin") return null;
+      if (viaId.kind === "admin") return { ok: true, principal: { kind: "admin-id", sub: viaId.sub } };
       // Report the check the token was meant for: the id-token check's for an `oseh-id` token.
       if (claimedAudience(bearer.token) === ID_TOKEN_AUDIENCE) {
         const why = viaId.kind === "failure" ? describeIdFailure(viaId.failure) : "the admin bit for this id token cannot be checked now";
-        return fail({ type: "invalid", message: `token is invalid: ${why}` });
+        return { ok: false, failure: { type: "invalid", message: `token is invalid: ${why}` } };
       }
     }
-    return fail({ type: "invalid", message: `token is invalid: ${serviceDetail}` });
+    return { ok: false, failure: { type: "invalid", message: `token is invalid: ${serviceDetail}` } };
   }
 
   const putKey: Handler = async (request) => {
@@ -175,8 +200,9 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     }
     const expiresHeader = parseExpiresAtHeader(request.headers.get("x-edge-expires-at"));
     if (!expiresHeader.ok) return fail({ type: "bad_request", message: expiresHeader.message });
-    const sourceTime = parseSourceTimeHeader(request.headers.get("x-edge-source-time"));
+    const sourceTime = parseSourceTimeHeader(request.headers.get("x-edge-source-time"), deps.now());
     if (!sourceTime.ok) return fail({ type: "bad_request", message: sourceTime.message });
+    if (deps.media !== undefined && target.parsed.key.startsWith(MEDIA_KEY_PREFIX)) return putMedia(deps.media, target.parsed, request, expiresHeader.value, sourceTime.value);
 
     const body = await readCapped(request.body, MAX_VALUE_BYTES);
     if (!body.ok) return fail({ type: "too_large", message: `value exceeds ${MAX_VALUE_BYTES} bytes` });
@@ -235,28 +261,48 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     if (family.sensitivity === "secret") {
       return fail({ type: "forbidden", message: `${family.name} is write-only` });
     }
+    if (deps.media !== undefined && key.startsWith(MEDIA_KEY_PREFIX)) return getMedia(deps.media, key);
     const read = await store.read(key, deps.now());
     // KV threw: whether a value exists is unknown, so not a 404.
     if (read.state === "miss" && read.failed === true) return fail({ type: "storage_error", message: "KV read failed; retry" });
     if (read.state !== "fresh") return fail({ type: "not_found", message: "no fresh value for this key" });
-    const { envelope, bytes } = read.value;
-    return new Response(bytes, {
-      status: 200,
-      headers: {
-        "Content-Type": "application/octet-stream",
-        "Cache-Control": "no-store",
-        "X-Edge-Family": envelope.family,
-        "X-Edge-Stored-At": String(envelope.storedAt),
-        "X-Edge-Expires-At": String(envelope.expiresAt),
-        "X-Edge-Sha256": envelope.sha256,
-      },
-    });
+    return valueResponse(read.value.envelope, read.value.bytes);
   };
+
+  /** `PUT` of an `s3_files:` key: the bytes stream to R2 and the shield publishes the pointer. */
+  async function putMedia(media: MediaStore, target: ParsedKey, request: IRequest, writerExpiresAt: number | undefined, sourceTime: number | undefined): Promise<Response> {
+    const declared = request.headers.get("content-length");
+    const result = await media.put(target.key, target.family, {
+      body: request.body,
+      size: declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : undefined,
+      maxBytes: MAX_VALUE_BYTES,
+      now: Math.floor(deps.now()),
+      ...(writerExpiresAt === undefined ? {} : { writerExpiresAt }),
+      ...(sourceTime === undefined ? {} : { sourceTime }),
+    });
+    if (result.kind !== "stored") return fail(mediaPutFailure(result));
+    forgetAbsent(target.key);
+    stats.count(target.family.name, "writes");
+    return new Response(null, { status: 204 });
+  }
+
+  /** `GET` of an `s3_files:` key: the object the media routes would serve, streamed from R2. */
+  async function getMedia(media: MediaStore, key: string): Promise<Response> {
+    let value;
+    try {
+      value = await media.readValue(key, deps.now());
+    } catch (error) {
+      // R2 threw: whether a value exists is unknown, so not a 404.
+      return fail({ type: "storage_error", message: `R2 read failed; retry (${describe(error)})` });
+    }
+    if (value === undefined) return fail({ type: "not_found", message: "no fresh value for this key" });
+    return valueResponse(value.envelope, value.body);
+  }
 
   const deleteKey: Handler = async (request) => {
     const target = keyFromPath(request);
     if (!target.ok) return target.response;
-    const sourceTime = parseSourceTimeHeader(request.headers.get("x-edge-source-time"));
+    const sourceTime = parseSourceTimeHeader(request.headers.get("x-edge-source-time"), deps.now());
     if (!sourceTime.ok) return fail({ type: "bad_request", message: sourceTime.message });
     try {
       if (deps.shield === undefined) {
@@ -301,6 +347,8 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     if (!type.toLowerCase().startsWith("application/json")) {
       return fail({ type: "unsupported_media_type", message: "purge takes an application/json body" });
     }
+    const sourceTime = parseSourceTimeHeader(request.headers.get("x-edge-source-time"), deps.now());
+    if (!sourceTime.ok) return fail({ type: "bad_request", message: sourceTime.message });
     const body = await readCapped(request.body, MAX_PURGE_BODY_BYTES);
     if (!body.ok) return fail({ type: "too_large", message: "purge body is too large" });
     let doc: unknown;
@@ -313,7 +361,10 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     if (!selector.ok) return fail(selector.failure);
     let result;
     try {
-      result = deps.shield === undefined ? await store.purge(selector.value, deps.now()) : await purgeThroughShields(deps.shield, selector.value);
+      result =
+        deps.shield === undefined
+          ? await purgeWithoutShields(selector.value)
+          : await purgeThroughShields(deps.shield, selector.value, sourceTime.value);
     } catch (error) {
       // A KV delete or the generation bump still refused after retries. Deletes already done
       // stay done; repeating the same call (same cursor) is safe and finishes the page.
@@ -323,28 +374,41 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     return Response.json(result, { headers: { "Cache-Control": "no-store" } });
   };
 
+  /** Without shields nothing orders writes: source times are checked, not recorded. */
+  async function purgeWithoutShields(selector: PurgeSelector): Promise<PurgeAnswer> {
+    const result = await store.purge(selector, deps.now());
+    return "keys" in selector ? { ...result, superseded: [] } : result;
+  }
+
   /**
-   * Keys: each deleted by its shield (in order with fills). Family and prefix: the shields record
-   * the purge first (O(1): fills in flight lose, their own copies go), then KV is deleted page by
-   * page behind it as without shields.
+   * Keys: each deleted by its shield (in order with fills) as a DELETE with the purge's source
+   * time; a key whose newer write was already applied stays, is not counted in `purged`, and is
+   * listed in `superseded`. Family and prefix: the shields record the purge first (O(1): fills in
+   * flight lose, their own copies go; with a source time, older writes of its keys become late),
+   * then KV is deleted page by page behind it as without shields.
    */
-  async function purgeThroughShields(shield: ShieldClient, selector: PurgeSelector): Promise<PurgeResult> {
+  async function purgeThroughShields(shield: ShieldClient, selector: PurgeSelector, sourceTime: number | undefined): Promise<PurgeAnswer> {
     const now = Math.floor(deps.now());
     if ("keys" in selector) {
+      const superseded: string[] = [];
       for (const key of selector.keys) {
         const parsed = parseKey(key);
         if (!parsed.ok) continue; // parsePurgeSelector already refused these
-        await shield.remove(key, parsed.value.family, now);
+        const answer = await shield.purgeKey(key, parsed.value.family, now, sourceTime);
+        if (!answer.applied) {
+          superseded.push(key);
+          continue;
+        }
         await store.forgetLocal(key);
       }
-      return { purged: selector.keys.length, cursor: null, visibleWithinSeconds: store.visibleWithinSeconds };
+      return { purged: selector.keys.length - superseded.length, cursor: null, visibleWithinSeconds: store.visibleWithinSeconds, superseded };
     }
     if (selector.cursor === undefined) {
       if ("family" in selector) {
         const family = getFamily(selector.family);
-        if (family !== undefined) await shield.purgeFamily(family, now);
+        if (family !== undefined) await shield.purgeFamily(family, now, sourceTime);
       } else {
-        await shield.purgePrefix(selector.prefix, now);
+        await shield.purgePrefix(selector.prefix, now, sourceTime);
       }
     }
     return store.purge(selector, now);
@@ -374,14 +438,25 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     return Response.json({ ...stats.snapshot(), storage: store.stats(), ...shield }, { headers: { "Cache-Control": "no-store" } });
   };
 
-  const withAuth =
-    (handler: Handler): Handler =>
-    async (request) => {
-      const refusal = await authorize(request);
-      return refusal === null ? handler(request) : limitFailedAuth(deps.authLimiter, request, refusal);
+  /** Who is calling, as the route sees it, and what it may call (for the status page). */
+  const whoami: Handler = async (_request, principal) =>
+    Response.json({ principal: principal.kind, sub: principal.sub, routes: routesAllowed(principal) }, { headers: { "Cache-Control": "no-store" } });
+
+  /**
+   * Authenticates, then checks the principal against `route`'s row of ADMIN_ROUTE_PRINCIPALS: the
+   * one place a route's permission is decided. Only failed authentication counts towards the
+   * client's limit; a refused PUT came with a valid credential.
+   */
+  const guarded =
+    (route: AdminRoute, handler: Handler) =>
+    async (request: IRequest): Promise<Response> => {
+      const auth = await authenticate(request);
+      if (!auth.ok) return limitFailedAuth(deps.authLimiter, request, fail(auth.failure));
+      const refusal = refusalFor(route, auth.principal);
+      return refusal === null ? handler(request, auth.principal) : fail(refusal);
     };
 
-  const methodNotAllowed = (allow: string): Handler => async () =>
+  const methodNotAllowed = (allow: string) => async (): Promise<Response> =>
     fail({ type: "method_not_allowed", message: "method not allowed", allow });
 
   const router = Router({ base: ADMIN_BASE })
@@ -390,18 +465,20 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     // The status page's shell holds no data, so it needs no token; its data calls do.
     .get("/ui", async () => statusPageResponse())
     .all("/ui", methodNotAllowed("GET"))
-    .get("/families", withAuth(familiesList))
+    .get("/families", guarded("GET /families", familiesList))
     .all("/families", methodNotAllowed("GET"))
-    .get("/keys", withAuth(listKeys))
+    .get("/keys", guarded("GET /keys", listKeys))
     .all("/keys", methodNotAllowed("GET"))
-    .put("/keys/:key+", withAuth(putKey))
-    .get("/keys/:key+", withAuth(getKey))
-    .delete("/keys/:key+", withAuth(deleteKey))
+    .put("/keys/:key+", guarded("PUT /keys/{key}", putKey))
+    .get("/keys/:key+", guarded("GET /keys/{key}", getKey))
+    .delete("/keys/:key+", guarded("DELETE /keys/{key}", deleteKey))
     .all("/keys/:key+", methodNotAllowed("GET, PUT, DELETE"))
-    .post("/purge", withAuth(purge))
+    .post("/purge", guarded("POST /purge", purge))
     .all("/purge", methodNotAllowed("POST"))
-    .get("/stats", withAuth(statsRoute))
+    .get("/stats", guarded("GET /stats", statsRoute))
     .all("/stats", methodNotAllowed("GET"))
+    .get("/whoami", guarded("GET /whoami", whoami))
+    .all("/whoami", methodNotAllowed("GET"))
     .all("*", async () => fail({ type: "not_found", message: "no such admin route" }));
 
   return async (request) => (await router.fetch(request)) as Response;
@@ -410,6 +487,40 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
 /** A storage error for the caller: its message names the KV failure, never a value. */
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A stored value as the admin API returns it: raw bytes and the envelope's facts. */
+function valueResponse(envelope: Envelope, body: Uint8Array | ReadableStream<Uint8Array>): Response {
+  return new Response(body, {
+    status: 200,
+    headers: {
+      "Content-Type": "application/octet-stream",
+      "Cache-Control": "no-store",
+      "X-Edge-Family": envelope.family,
+      "X-Edge-Stored-At": String(envelope.storedAt),
+      "X-Edge-Expires-At": String(envelope.expiresAt),
+      "X-Edge-Sha256": envelope.sha256,
+    },
+  });
+}
+
+function mediaPutFailure(result: Exclude<MediaPutResult, { kind: "stored" }>): EdgeFailure {
+  switch (result.kind) {
+    case "bad_request":
+      return { type: "bad_request", message: result.message };
+    case "too_large":
+      return { type: "too_large", message: result.message };
+    case "superseded":
+      return result.reason === "late"
+        ? SUPERSEDED
+        : { type: "superseded", message: "a DELETE, purge or PUT of this key reached its shield while this value was uploading; not applied" };
+    case "unavailable":
+      return { type: "storage_error", message: result.message };
+    case "not_stored":
+      return storageFailure(result.failure);
+    default:
+      return result satisfies never;
+  }
 }
 
 function storageFailure(failure: StorageFailure): EdgeFailure {
@@ -429,6 +540,9 @@ function storageFailure(failure: StorageFailure): EdgeFailure {
 }
 
 export type PurgeSelector = { keys: string[] } | { prefix: string; cursor?: string } | { family: string; prefix: string; cursor?: string };
+
+/** A purge call's answer (docs/admin-api.md): a keys purge also lists the keys a newer write kept. */
+type PurgeAnswer = PurgeResult & { superseded?: string[] };
 
 
 function parsePurgeSelector(doc: unknown): { ok: true; value: PurgeSelector } | { ok: false; failure: EdgeFailure } {

@@ -1,17 +1,20 @@
 /**
  * The status page, `GET /_edge/v1/ui`: one HTML page served without auth, whose shell holds no
- * data. Its script asks for an admin token once (kept in sessionStorage, so it dies with the tab),
- * sends it on every data call (`/families`, `/stats`, `/purge`), and renders with textContent
- * only. A per-response nonce lets exactly this page's script and style run (CSP), and the page
- * may not be framed. docs/admin-api.md describes it.
+ * data. Its script asks for a token and keeps it in one variable of the page's memory only — never
+ * sessionStorage, localStorage or a cookie, which any other HTML the origin serves on this same
+ * origin (a user's upload served as `text/html`) could read (docs/security.md §2); a reload asks
+ * again. It sends the token on every data call (`/whoami`, `/families`, `/stats`, `/purge`), says
+ * which principal it is and what needs a service token (src/admin/principals.ts), and renders with
+ * textContent only. A per-response nonce lets exactly this page's script and style run (CSP), and
+ * the page may not be framed. docs/admin-api.md describes it.
  */
 
 const SCRIPT = String.raw`
-const TOKEN_KEY = "oseh-edge-admin-token";
 const base = location.pathname.replace(/\/ui$/, "");
 const $ = (id) => document.getElementById(id);
 
-function token() { return sessionStorage.getItem(TOKEN_KEY); }
+// The token lives in this variable only: no storage, no cookie (docs/security.md §2).
+let adminToken = null;
 
 function say(text, kind) {
   const el = $("status");
@@ -21,16 +24,30 @@ function say(text, kind) {
 
 async function call(path, init) {
   const headers = new Headers((init && init.headers) || {});
-  headers.set("authorization", "bearer " + token());
+  headers.set("authorization", "bearer " + adminToken);
   const res = await fetch(base + path, Object.assign({}, init, { headers, cache: "no-store" }));
   if (!res.ok) {
-    let detail = "";
-    try { const body = await res.json(); detail = body.message || body.type || JSON.stringify(body.detail || body); } catch (e) {}
+    let detail = "", type = "";
+    try { const body = await res.json(); type = body.type || ""; detail = body.message || body.type || JSON.stringify(body.detail || body); } catch (e) {}
     const err = new Error(res.status + (detail ? " " + detail : ""));
     err.status = res.status;
+    err.type = type;
     throw err;
   }
   return res.json();
+}
+
+// 401, or 403 "invalid": the token does not authenticate. A 403 "forbidden" came with a valid
+// token that may not do that one thing (e.g. a PUT with an admin's id token): the page stays.
+function refusedToken(err) {
+  return err.status === 401 || (err.status === 403 && err.type !== "forbidden");
+}
+
+function showPrincipal(me) {
+  const canWrite = me.routes.indexOf("PUT /keys/{key}") !== -1;
+  $("principal").textContent = me.principal === "service"
+    ? "Signed in with a service token: it may do everything."
+    : "Signed in with an admin's id token (" + me.sub + "): it may read and purge. Writing values (PUT /keys/{key}) " + (canWrite ? "is allowed too." : "needs a service token (npx oseh-edge token admin).");
 }
 
 function cell(row, text, cls) {
@@ -46,11 +63,12 @@ function ratio(c) {
 }
 
 async function load() {
-  if (!token()) { showLogin(); return; }
+  if (adminToken === null) { showLogin(); return; }
   say("loading…");
   try {
-    const [families, stats] = await Promise.all([call("/families"), call("/stats")]);
+    const [me, families, stats] = await Promise.all([call("/whoami"), call("/families"), call("/stats")]);
     $("login").hidden = true;
+    showPrincipal(me);
     $("main").hidden = false;
     $("isolate").textContent = stats.isolate || "?";
     $("since").textContent = new Date(stats.since * 1000).toISOString().replace(".000", "");
@@ -83,8 +101,8 @@ async function load() {
     }
     say(families.length + " families · refreshed " + new Date().toLocaleTimeString());
   } catch (err) {
-    if (err.status === 401 || err.status === 403) {
-      sessionStorage.removeItem(TOKEN_KEY);
+    if (refusedToken(err)) {
+      adminToken = null;
       showLogin("The edge refused that token (" + err.message + ").");
     } else {
       say("Could not load: " + err.message, "bad");
@@ -95,7 +113,7 @@ async function load() {
 function showLogin(message) {
   $("main").hidden = true;
   $("login").hidden = false;
-  say(message || "Paste an admin token (npx oseh-edge token admin).", message ? "bad" : "");
+  say(message || "Paste a service token (npx oseh-edge token admin) or an admin's id token. This page keeps it in memory only: a reload asks again.", message ? "bad" : "");
 }
 
 async function purge(kind, value) {
@@ -113,6 +131,7 @@ async function purge(kind, value) {
     } while (cursor);
     say("Purged " + purged + " key" + (purged === 1 ? "" : "s") + "; no colo serves them after " + visible + " s.", "ok");
   } catch (err) {
+    if (refusedToken(err)) { adminToken = null; showLogin("The edge refused that token (" + err.message + ")."); return; }
     say("Purge failed after " + purged + " keys: " + err.message, "bad");
   }
 }
@@ -122,7 +141,7 @@ $("login-form").addEventListener("submit", (event) => {
   const value = $("token").value.trim();
   $("token").value = "";
   if (!value) return;
-  sessionStorage.setItem(TOKEN_KEY, value);
+  adminToken = value;
   load();
 });
 $("purge-form").addEventListener("submit", (event) => {
@@ -130,7 +149,7 @@ $("purge-form").addEventListener("submit", (event) => {
   purge($("purge-kind").value, $("purge-value").value);
 });
 $("refresh").addEventListener("click", load);
-$("forget").addEventListener("click", () => { sessionStorage.removeItem(TOKEN_KEY); showLogin(); });
+$("forget").addEventListener("click", () => { adminToken = null; showLogin(); });
 load();
 `;
 
@@ -145,6 +164,7 @@ header .meta { color: var(--muted); font-size: 13px; }
 main, #login { padding: 16px 24px; }
 #status { padding: 8px 24px; color: var(--muted); min-height: 1.45em; }
 #status.ok { color: #1a7f37; } #status.bad { color: #c4320a; }
+#principal { margin: 0 0 12px; color: var(--muted); }
 form { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin: 0 0 16px; }
 input, select, button { font: inherit; padding: 5px 9px; border: 1px solid var(--line); border-radius: 6px; background: var(--bg); color: var(--fg); }
 input[type=password] { width: 420px; max-width: 100%; } #purge-value { width: 360px; }
@@ -181,6 +201,7 @@ function page(nonce: string): string {
   </form>
 </section>
 <main id="main" hidden>
+  <p id="principal"></p>
   <form id="purge-form">
     <label for="purge-kind">Purge</label>
     <select id="purge-kind"><option value="key">key</option><option value="prefix">prefix</option><option value="family">family</option></select>

@@ -11,8 +11,9 @@
  *    origin does not serve it, or fails — a stale-if-error copy is not trusted), the request
  *    passes through.
  *
- * Used by the admin edge routes and by the edge's own admin API (`/_edge/v1`), which admits
- * admins' id tokens through the same check.
+ * Used by the admin edge routes with `load` reading through the cache, as above. The edge's own
+ * admin API (`/_edge/v1`) runs the same steps with its own `load`, the origin's answer and never a
+ * stored copy: that API writes `auth:is_admin` itself (src/admin/admin-bit.ts).
  */
 import type { AuthFailure } from "./bearer";
 import { parseBearer } from "./bearer";
@@ -68,7 +69,7 @@ export async function authorizeAdminIdToken(request: Request, deps: AdminIdDeps,
   return authorizeAdminToken(bearer.token, deps, now);
 }
 
-/** Steps 2–4 for a token already taken from its header (the edge's admin API parses its own). */
+/** Steps 2–4 for a token already taken from its header, with the bit from `deps.load`. */
 export async function authorizeAdminToken(token: string, deps: AdminIdDeps, now: number): Promise<AdminIdResult> {
   if (token.startsWith(USER_TOKEN_PREFIX)) return { kind: "passthrough", reason: "user tokens are checked by the origin" };
   if (!JWT_TEXT.test(token)) return { kind: "passthrough", reason: "token has characters PyJWT may skip" };

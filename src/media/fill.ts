@@ -18,7 +18,11 @@ export interface Fill {
   written: Promise<ObjectWriteResult>;
 }
 
-export function startFill(origin: ReadableStream<Uint8Array>, writer: ObjectWriter, r2: R2Tier): Fill {
+/**
+ * `progress` runs after each chunk R2 has taken: the write is alive (it renews the write's lease
+ * and tells waiters to keep waiting, ./store.ts).
+ */
+export function startFill(origin: ReadableStream<Uint8Array>, writer: ObjectWriter, r2: R2Tier, progress: () => void = () => undefined): Fill {
   let mode: "live" | "detached" | "gone" = "live";
   let delivered = 0;
   let resume: ReadableStreamDefaultReader<Uint8Array> | undefined;
@@ -69,6 +73,7 @@ export function startFill(origin: ReadableStream<Uint8Array>, writer: ObjectWrit
           await reader.cancel("object write failed").catch(() => undefined);
           break;
         }
+        progress();
         if (mode !== "live") continue;
         if ((clientController.desiredSize ?? 0) <= 0) {
           mode = "detached";

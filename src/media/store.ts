@@ -7,15 +7,22 @@
  * L1 holds objects, not keys: an object never changes, so a copy of it is never wrong, and a
  * purge (which removes the pointer) is seen at once everywhere because the strongly consistent
  * pointer is read on every request. An object enters L1 when it is read again after its fill
- * (hot), if it is at most L1_MEDIA_MAX_BYTES, for at most L1_MAX_AGE_SECONDS.
+ * (hot), if it is at most L1_MEDIA_MAX_BYTES, for at most L1_MAX_AGE_SECONDS. It is read back
+ * slice by slice with ranged matches, so a small range of a large copy reads only that range.
+ *
+ * A fill takes the family shield's lease before its first byte, renews it while bytes reach R2,
+ * and commits the pointer through it; an object that is not published is removed (./publish.ts).
  */
 import { computeExpiresAt, type FamilyEntry } from "../keys";
 import { errorFields, familyLabelOf, logEvent } from "../observe/log";
 import { cacheStatusHit, cacheStatusMiss, cacheStatusStale, type OriginClient } from "../origin";
-import { familyCacheTag, type Pointer, type PutResult, type R2Tier } from "../storage";
+import type { ShieldLease } from "../shield";
+import { familyCacheTag, newWriterObjectKey, type Envelope, type Pointer, type R2Tier } from "../storage";
 import { L1_PATH_PREFIX } from "../storage/limits";
 import { forwardSlices, renderPlan } from "./body";
 import { startFill } from "./fill";
+import { discardUnpublished, settleCommit, UNLEASED, type TakeLease } from "./publish";
+import { putMedia, type MediaPut, type MediaPutResult } from "./put";
 import type { RangePlan } from "./range";
 
 /** Objects larger than this stay out of the colo cache (R2 serves them by range just as well). */
@@ -40,29 +47,80 @@ export interface MediaStoreOptions {
   /**
    * The family's shield (docs/storage-schema.md §Ordering): a lease whose `commit` publishes the
    * pointer only if no write or purge of the key came since it was taken. It is taken when the
-   * origin's answer has a body to store (a lease left open costs the shield until its TTL, and
+   * origin's answer has a body to store (a lease left open costs the shield until it lapses, and
    * most misses of an unserved family never store). Without a shield the pointer is published
    * directly.
    */
-  lease?: (key: string, family: FamilyEntry, now: number) => Promise<{ commit(publish: () => Promise<PutResult>, now: number): Promise<{ committed: boolean }> }>;
+  lease?: TakeLease;
+  /**
+   * MEDIA_LEASE_MS: a write's lease lapses after this long without progress, and a reader waiting
+   * for another request's fill stops waiting after this long without progress (the fill can no
+   * longer commit then) and fills itself.
+   */
+  leaseMs: number;
 }
 
 export interface MediaStore {
   /** `plan(size)` is the answer's shape once the object's size is known. */
   read(key: string, family: FamilyEntry, now: number, plan: (size: number) => RangePlan): Promise<MediaRead>;
+  /**
+   * The admin API's GET: the key's fresh stored object (its envelope and bytes, streamed), or
+   * undefined when there is none. Throws when R2 fails (existence is then unknown).
+   */
+  readValue(key: string, now: number): Promise<{ envelope: Envelope; body: ReadableStream<Uint8Array> } | undefined>;
+  /** The admin API's PUT (./put.ts): the bytes to R2, the pointer through the shield. */
+  put(key: string, family: FamilyEntry, input: MediaPut): Promise<MediaPutResult>;
 }
 
 /** Fills in flight in this isolate: a second reader waits for the object instead of a second download. */
 const inFlight = new Map<string, Promise<Pointer | undefined>>();
 
+/** A fill in flight, as the store sees it: how it ends for its waiters, and its sign of life. */
+interface Flight {
+  /** The published pointer, or undefined (nothing published, or the fill gave up). Once only. */
+  settle(pointer: Pointer | undefined): void;
+  /** Bytes reached R2, or the object is complete: waiters keep waiting. */
+  progress(): void;
+}
+
+/**
+ * Registers a fill of `key` for readers arriving meanwhile. A fill that makes no progress for
+ * `idleMs` settles them with nothing, so they fill themselves: whatever hangs (the origin, R2, the
+ * shield's commit), no reader waits past the point where the fill's lease has lapsed at its
+ * shield, after which it could not publish anyway. Wall-clock, like that lease.
+ */
+function startFlight(key: string, idleMs: number, waitUntil: (promise: Promise<unknown>) => void): Flight {
+  let settle: (pointer: Pointer | undefined) => void = () => undefined;
+  const published = new Promise<Pointer | undefined>((resolve) => (settle = resolve));
+  inFlight.set(key, published);
+  let lastProgressAt = Date.now();
+  const watch = () => {
+    const idle = Date.now() - lastProgressAt;
+    if (idle >= idleMs) settle(undefined);
+    else timer = setTimeout(watch, idleMs - idle);
+  };
+  let timer = setTimeout(watch, idleMs);
+  waitUntil(
+    published.finally(() => {
+      clearTimeout(timer);
+      if (inFlight.get(key) === published) inFlight.delete(key);
+    }),
+  );
+  return {
+    settle: (pointer) => settle(pointer),
+    progress: () => {
+      lastProgressAt = Date.now();
+    },
+  };
+}
+
 export function createMediaStore(options: MediaStoreOptions): MediaStore {
   const { r2, cache } = options;
-  const unleased = { commit: async (publish: () => Promise<PutResult>) => ({ committed: (await publish()).ok }) };
 
-  async function takeLease(key: string, family: FamilyEntry, now: number) {
-    if (options.lease === undefined) return unleased;
+  async function takeLease(key: string, family: FamilyEntry, now: number, objectKey: string): Promise<ShieldLease | undefined> {
+    if (options.lease === undefined) return UNLEASED;
     try {
-      return await options.lease(key, family, now);
+      return await options.lease(key, family, now, { ttlMs: options.leaseMs, objectKey });
     } catch (error) {
       // Without the shield's word the fill may not publish; the client is still served.
       logEvent("media lease refused", { family: family.name, ...errorFields(error) });
@@ -114,15 +172,54 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
     );
   }
 
-  async function fromStored(pointer: Pointer, plan: RangePlan, cacheStatus: (tier: "l1" | "r2") => string): Promise<MediaRead | undefined> {
-    if (cache !== undefined) {
-      // A bare GET: the client's Range never reaches cache.match (which would apply it itself).
-      const copy = await cache.match(l1Url(pointer));
-      if (copy?.body != null && copy.headers.get("Content-Length") === String(pointer.envelope.size)) {
-        return { kind: "body", plan, body: whole(copy.body, plan), cacheStatus: cacheStatus("l1") };
-      }
-      await copy?.body?.cancel();
+  /**
+   * One slice of the colo's copy, by a ranged match: the cache reads only those bytes (a bare
+   * match for the whole object). Undefined when the copy is absent, is not this object, or the
+   * Cache API fails (R2 then serves: L1 is a copy, never the only one).
+   */
+  async function l1Slice(pointer: Pointer, offset: number, length: number): Promise<ReadableStream<Uint8Array> | undefined> {
+    if (cache === undefined) return undefined;
+    const { size } = pointer.envelope;
+    const whole = offset === 0 && length === size;
+    const last = offset + length - 1;
+    let copy: Response | undefined;
+    try {
+      // The edge's own slice, never the client's Range: the plan has already resolved it.
+      copy = await cache.match(whole ? l1Url(pointer) : new Request(l1Url(pointer), { headers: { Range: `bytes=${offset}-${last}` } }));
+    } catch (error) {
+      logEvent("media L1 read failed", errorFields(error));
+      return undefined;
     }
+    if (copy?.body == null) return undefined;
+    const fits = whole
+      ? copy.status === 200 && copy.headers.get("Content-Length") === String(size)
+      : copy.status === 206 && copy.headers.get("Content-Range") === `bytes ${offset}-${last}/${size}`;
+    if (fits) return copy.body;
+    await copy.body.cancel().catch(() => undefined);
+    return undefined;
+  }
+
+  /**
+   * The plan's body from the colo's copy, each slice by its own ranged match; undefined when the
+   * first slice is not there. A later slice the cache has dropped meanwhile comes from R2.
+   */
+  async function fromL1(pointer: Pointer, plan: RangePlan): Promise<ReadableStream<Uint8Array> | undefined> {
+    const first = plan.body.find((part) => part.kind === "slice");
+    if (first === undefined) return undefined;
+    let opened = await l1Slice(pointer, first.offset, first.length);
+    if (opened === undefined) return undefined;
+    return renderPlan(plan, async (offset, length) => {
+      const ready = opened;
+      opened = undefined;
+      const slice = ready ?? (await l1Slice(pointer, offset, length)) ?? (await r2.readObject(pointer, { offset, length }));
+      if (slice === undefined) throw new Error(`media object ${pointer.objectKey} is gone`);
+      return slice;
+    });
+  }
+
+  async function fromStored(pointer: Pointer, plan: RangePlan, cacheStatus: (tier: "l1" | "r2") => string): Promise<MediaRead | undefined> {
+    const copy = await fromL1(pointer, plan);
+    if (copy !== undefined) return { kind: "body", plan, body: copy, cacheStatus: cacheStatus("l1") };
     const body = await fromR2(pointer, plan);
     if (body === undefined) return undefined;
     keepInL1(pointer);
@@ -157,6 +254,7 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
 
       const running = inFlight.get(key);
       if (running !== undefined) {
+        // Settles when that fill publishes, fails, or stops making progress (startFlight).
         const filled = await running;
         if (filled !== undefined) {
           const served = await fromStored(filled, planFor(filled.envelope.size), (tier) => cacheStatusHit(tier));
@@ -165,17 +263,33 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
       }
 
       // Registered before the origin is asked, so a reader arriving meanwhile waits for this fill.
-      let settle: (pointer: Pointer | undefined) => void = () => undefined;
-      const published = new Promise<Pointer | undefined>((resolve) => (settle = resolve));
-      inFlight.set(key, published);
-      options.waitUntil(published.finally(() => inFlight.get(key) === published && inFlight.delete(key)));
-      const answer = await fillFromOrigin(key, family, now, planFor, pointer, settle).catch((error: unknown) => {
-        settle(undefined);
+      const flight = startFlight(key, options.leaseMs, options.waitUntil);
+      return fillFromOrigin(key, family, now, planFor, pointer, flight).catch((error: unknown) => {
+        flight.settle(undefined);
         throw error;
       });
-      return answer;
     },
+
+    async readValue(key, clock) {
+      const pointer = await r2.readPointer(key);
+      if (pointer === undefined || pointer.envelope.expiresAt <= Math.floor(clock)) return undefined;
+      const body = await r2.readObject(pointer);
+      return body === undefined ? undefined : { envelope: pointer.envelope, body };
+    },
+
+    put: (key, family, input) => putMedia({ r2, leaseMs: options.leaseMs, collabMaxSeconds: options.collabMaxSeconds, ...(options.lease === undefined ? {} : { lease: options.lease }) }, key, family, input),
   };
+
+  /**
+   * Publishes a fill's object through its lease. One that is not published (a later write or
+   * purge won, the lease lapsed, the pointer write failed, or the shield failed mid-commit) is
+   * removed, unless the pointer shows the failed commit ran after all.
+   */
+  async function commitFill(key: string, pointer: Pointer, lease: ShieldLease, now: number): Promise<Pointer | undefined> {
+    const commit = await settleCommit(key, () => lease.commit(() => r2.commitPointer(key, pointer, now), now));
+    if (commit.ok && commit.answer.committed) return pointer;
+    return (await discardUnpublished(r2, key, pointer.objectKey, !commit.ok)) ? pointer : undefined;
+  }
 
   async function fillFromOrigin(
     key: string,
@@ -183,11 +297,11 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
     now: number,
     planFor: (size: number) => RangePlan,
     pointer: Pointer | undefined,
-    settle: (pointer: Pointer | undefined) => void,
+    flight: Flight,
   ): Promise<MediaRead> {
     const count = (counter: "hits" | "misses" | "staleServes" | "fills" | "originErrors") => options.stats?.count(family.name, counter);
     const unsettled = (read: MediaRead): MediaRead => {
-      settle(undefined);
+      flight.settle(undefined);
       return read;
     };
     const fetched = await options.origin.fetchValueStream(key);
@@ -221,25 +335,31 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
       collabMaxSeconds: options.collabMaxSeconds,
       ...(fetched.expiresAt === undefined ? {} : { writerExpiresAt: fetched.expiresAt }),
     });
-    // A purge that arrives while the bytes stream wins (the lease's commit refuses).
-    const lease = expiry.ok ? await takeLease(key, family, now) : undefined;
-    const writer = expiry.ok && lease !== undefined ? r2.openObject({ family: family.name, codec: family.codec.name, storedAt: now, expiresAt: expiry.expiresAt, size: fetched.size }) : undefined;
+    // A purge that arrives while the bytes stream wins (the lease's commit refuses). The lease
+    // names the object before its first byte, so the shield can remove it if the fill dies.
+    const objectKey = newWriterObjectKey();
+    const lease = expiry.ok ? await takeLease(key, family, now, objectKey) : undefined;
+    const writer = expiry.ok && lease !== undefined ? r2.openObject({ family: family.name, codec: family.codec.name, storedAt: now, expiresAt: expiry.expiresAt, size: fetched.size }, objectKey) : undefined;
     if (lease === undefined || writer === undefined || !writer.ok) {
       // Not storable (already expired, too large for one fill, no lease): served straight through.
       return unsettled({ kind: "body", plan, body: whole(fetched.body, plan), cacheStatus: cacheStatusMiss(false) });
     }
     count("fills");
-    const fill = startFill(fetched.body, writer, r2);
+    const fill = startFill(fetched.body, writer, r2, () => {
+      flight.progress();
+      lease.progress();
+    });
     const committed = fill.written.then(async (result) => {
       if (!result.ok) {
+        // The writer has deleted its object already.
         logEvent("media fill not stored", { family: familyLabelOf(key), message: result.failure.message });
         return undefined;
       }
-      const published = await lease.commit(() => r2.commitPointer(key, result.pointer, now), now);
-      // Not committed: a later write or purge won (the object is garbage for the expiry rule).
-      return published.committed ? result.pointer : undefined;
+      flight.progress();
+      return commitFill(key, result.pointer, lease, now);
     });
-    void committed.then(settle);
+    // Its own waitUntil: waiters may be settled (startFlight) long before the commit ends.
+    options.waitUntil(committed.then(flight.settle, () => flight.settle(undefined)));
     return { kind: "body", plan, body: whole(fill.client, plan), cacheStatus: cacheStatusMiss(true) };
   }
 }

@@ -2,7 +2,6 @@
  * Edge routes (docs/routes.md): the entry point the Worker calls for every request outside
  * `/_edge/`. `undefined` means "not an edge route" and the Worker proxies the request to the origin.
  */
-import { authorizeAdminToken, type AdminIdResult } from "../auth/admin-id";
 import type { EdgeContext } from "../context";
 import { createRouteIo } from "./edge-io";
 import type { RouteIo } from "./io";
@@ -29,9 +28,4 @@ export async function serveEdgeRoute(request: Request, url: URL, ioFor: () => Ro
 /** What src/index.ts calls for every request outside `/_edge/`, with the URL it parsed. */
 export function routeEdgeRequest(request: Request, url: URL, edge: EdgeContext): Promise<Response | undefined> {
   return serveEdgeRoute(request, url, () => createRouteIo(edge, edge.now()));
-}
-
-/** The admin id-token check (src/auth/admin-id.ts) over the Worker's cache and origin, for `/_edge/v1`. */
-export function authorizeAdminIdTokenForEdge(token: string, edge: EdgeContext, now: number): Promise<AdminIdResult> {
-  return authorizeAdminToken(token, createRouteIo(edge, now), now);
 }

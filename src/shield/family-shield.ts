@@ -7,26 +7,33 @@
  * - Admin PUT, DELETE and purges come here too and are applied one at a time (`serial`), so KV
  *   receives them in the order they were applied.
  * - Ordering rule (./ordering.ts): a write or purge after a fill started wins; the fill answers
- *   its waiters and writes nothing. Leases (`lease` / `commitLease`) let a fill that streams its
- *   bytes elsewhere (media: origin → R2 → client) publish under the same rule.
- * The clock is the caller's (`now` on every call); an alarm deletes values expired by the latest
- * clock a caller sent.
+ *   its waiters and writes nothing. Leases (`lease` / `renewLease` / `commitLease` /
+ *   `commitWrite`) let a write that streams its bytes elsewhere (media: origin or admin → R2)
+ *   publish under the same rule; a lease the writer stops renewing lapses, and its object goes.
+ * - Source times (`X-Edge-Source-Time`): each write's mark, and each family/prefix purge's, is kept
+ *   until `markKeepUntil` (./ordering.ts) so a retried older write still loses, then removed.
+ * The clock is the caller's (`now` on every call); an alarm deletes values and marks expired by
+ * the latest clock a caller sent.
  */
 import { DurableObject } from "cloudflare:workers";
-import { parseConfig, type Config, type Env } from "../config";
+import { DEFAULT_MEDIA_LEASE_MS, MAX_MEDIA_LEASE_MS, MIN_MEDIA_LEASE_MS, parseConfig, type Config, type Env } from "../config";
 import { parseKey } from "../keys";
-import { familyLabelOf, logEvent } from "../observe/log";
+import { errorFields, familyLabelOf, logEvent } from "../observe/log";
 import { originClientFor, originFill, staysInColo, type Fill } from "../origin";
-import { createR2Tier, createTieredStore, type PutResult, type StoredValue, type TieredStore } from "../storage";
+import { createR2Tier, createTieredStore, isWriterObjectKey, type PutResult, type StoredValue, type TieredStore } from "../storage";
 import {
   beginFill,
   createOrdering,
   endFill,
   isLateWrite,
+  markKeepUntil,
   mayCommit,
+  mergeMarks,
+  newestInForce,
   notePurge,
   noteWrite,
   refreshAllowed,
+  type SourceMark,
 } from "./ordering";
 
 /** How a fill was answered: from this object's storage, by a new origin fill, or by joining one. */
@@ -42,21 +49,31 @@ export interface ShieldFillAnswer {
 export type ShieldWriteAnswer =
   | { applied: true; result: PutResult }
   /** Dropped: older (`X-Edge-Source-Time`) than the newest write applied to the key. */
-  | { applied: false; reason: "late" };
+  | { applied: false; reason: "late" }
+  /** A leased write (`commitWrite`) that a later write or purge overtook, or whose lease lapsed. */
+  | { applied: false; reason: "overtaken" };
 
 export const SHIELD_COUNTERS = ["fills", "coalesced", "droppedLateWrites", "shieldHits", "lateAdminWrites"] as const;
 export type ShieldCounter = (typeof SHIELD_COUNTERS)[number];
 export type ShieldStats = Record<ShieldCounter, number>;
 
-/** How often the alarm looks for expired values while any are stored. */
+/** How often the alarm looks for expired values and source-time marks while any are stored. */
 const CLEAN_INTERVAL_MS = 10 * 60 * 1000;
-/** A lease not committed within this long is abandoned (its fill's worker is gone). */
-const LEASE_TTL_MS = 5 * 60 * 1000;
+/** A source-time row as stored (`source_times`, `purge_times`). */
+type MarkRow = { t: number; keep_until: number };
+
+const markOf = (row: MarkRow): SourceMark => ({ t: row.t, keepUntil: row.keep_until });
 
 interface Lease {
   key: string;
   startedAt: number;
-  timer: ReturnType<typeof setTimeout>;
+  /**
+   * A leased write's lapse: wall-clock, since it measures the writer's progress, not the caller's
+   * clock. The shield's own fills have none: they end in this object, in `finally`.
+   */
+  lapse?: { timer: ReturnType<typeof setTimeout>; ttlMs: number };
+  /** The `objects/<uuid>` the write streams into, removed if the lease lapses. */
+  objectKey?: string;
 }
 
 export class FamilyShield extends DurableObject<Env> {
@@ -73,9 +90,23 @@ export class FamilyShield extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(`CREATE TABLE IF NOT EXISTS vals (key TEXT PRIMARY KEY, bytes BLOB NOT NULL, envelope TEXT NOT NULL, expires_at INTEGER NOT NULL)`);
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS source_times (key TEXT PRIMARY KEY, t REAL NOT NULL)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS source_times (key TEXT PRIMARY KEY, t REAL NOT NULL, keep_until REAL NOT NULL)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS purge_times (prefix TEXT PRIMARY KEY, t REAL NOT NULL, keep_until REAL NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value REAL NOT NULL)`);
+    this.migrateSourceTimes();
+  }
+
+  /**
+   * Objects created before marks had a lifetime hold `source_times(key, t)`: those rows get
+   * `keep_until` 0, so they no longer order anything (one could be a time pinned far ahead), and
+   * the alarm removes them (docs/storage-schema.md §Shield).
+   */
+  private migrateSourceTimes(): void {
+    const columns = this.sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('source_times')`).toArray();
+    if (columns.some((column) => column.name === "keep_until")) return;
+    this.sql.exec(`ALTER TABLE source_times ADD COLUMN keep_until REAL NOT NULL DEFAULT 0`);
+    void this.ctx.blockConcurrencyWhile(() => this.scheduleClean());
   }
 
   private deps(): { config: Config; store: TieredStore } {
@@ -132,16 +163,38 @@ export class FamilyShield extends DurableObject<Env> {
       JSON.stringify(value.envelope),
       value.envelope.expiresAt,
     );
+    await this.scheduleClean();
+  }
+
+  /** The alarm runs while anything it removes is stored (values, source-time marks). */
+  private async scheduleClean(): Promise<void> {
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + CLEAN_INTERVAL_MS);
   }
 
-  /** Applies `X-Edge-Source-Time`; true when the write must be dropped. */
-  private late(key: string, sourceTime: number | undefined): boolean {
-    const row = this.sql.exec<{ t: number }>(`SELECT t FROM source_times WHERE key = ?`, key).toArray()[0];
-    if (isLateWrite(row?.t, sourceTime)) return true;
-    if (sourceTime !== undefined) {
-      this.sql.exec(`INSERT OR REPLACE INTO source_times (key, t) VALUES (?, ?)`, key, sourceTime);
+  /** The newest source time in force for `key`: its own mark's, or a purge's whose prefix covers it. */
+  private newestSourceTime(key: string, now: number): number | undefined {
+    const own = this.sql.exec<MarkRow>(`SELECT t, keep_until FROM source_times WHERE key = ?`, key).toArray();
+    const purges = this.sql.exec<MarkRow>(`SELECT t, keep_until FROM purge_times WHERE substr(?, 1, length(prefix)) = prefix`, key).toArray();
+    return newestInForce([...own, ...purges].map(markOf), now);
+  }
+
+  /**
+   * Applies `X-Edge-Source-Time` to the key's mark; true when the write must be dropped. A write
+   * without one leaves the mark as it is, except an operator's key purge (`unpin`), which clears it.
+   */
+  private async late(
+    key: string,
+    now: number,
+    mark: { sourceTime?: number; valueExpiresAt?: number; unpin?: boolean },
+  ): Promise<boolean> {
+    if (mark.sourceTime === undefined) {
+      if (mark.unpin === true) this.sql.exec(`DELETE FROM source_times WHERE key = ?`, key);
+      return false;
     }
+    if (isLateWrite(this.newestSourceTime(key, now), mark.sourceTime)) return true;
+    const keepUntil = markKeepUntil(now, this.deps().config.sourceTimeWindowSeconds, mark.valueExpiresAt);
+    this.sql.exec(`INSERT OR REPLACE INTO source_times (key, t, keep_until) VALUES (?, ?, ?)`, key, mark.sourceTime, keepUntil);
+    await this.scheduleClean();
     return false;
   }
 
@@ -203,37 +256,82 @@ export class FamilyShield extends DurableObject<Env> {
     }
   }
 
-  // ---- leases: a fill whose bytes do not pass through here ----
+  // ---- leases: a write whose bytes do not pass through here ----
 
-  private openLease(key: string): number {
+  private openLease(key: string, leased?: { ttlMs: number; objectKey?: string }): number {
     const startedAt = beginFill(this.ordering);
-    const timer = setTimeout(() => this.closeLease(startedAt), LEASE_TTL_MS);
-    this.leases.set(startedAt, { key, startedAt, timer });
+    const lease: Lease = { key, startedAt };
+    if (leased !== undefined) {
+      lease.lapse = { timer: setTimeout(() => this.lapseLease(startedAt), leased.ttlMs), ttlMs: leased.ttlMs };
+      if (leased.objectKey !== undefined) lease.objectKey = leased.objectKey;
+    }
+    this.leases.set(startedAt, lease);
     return startedAt;
   }
 
   private closeLease(lease: number): void {
     const held = this.leases.get(lease);
     if (held === undefined) return;
-    clearTimeout(held.timer);
+    if (held.lapse !== undefined) clearTimeout(held.lapse.timer);
     this.leases.delete(lease);
     endFill(this.ordering);
   }
 
   /**
-   * Starts a fill whose bytes go elsewhere (media: origin → R2 → client). The caller writes its
-   * object (`AddressedTier.putObject`), then calls `commitLease` with a `publish` callback that
-   * commits the pointer; the callback runs only if no write or purge of the key arrived since.
+   * Nothing renewed the lease for its length: its writer has stopped (or is gone), and can no
+   * longer commit. Its object is removed here, for a writer that died after its upload finished;
+   * one still uploading finds its commit refused and removes the object itself.
    */
-  async lease(request: { key: string; now: number }): Promise<{ lease: number }> {
-    this.observe(request.now);
-    return { lease: this.openLease(request.key) };
+  private lapseLease(lease: number): void {
+    const held = this.leases.get(lease);
+    if (held === undefined) return;
+    this.closeLease(lease);
+    const { objectKey } = held;
+    if (objectKey === undefined || this.env.MEDIA === undefined) return;
+    this.ctx.waitUntil(
+      createR2Tier(this.env.MEDIA)
+        .discardObject(objectKey)
+        .catch((error: unknown) => logEvent("media object not removed", { family: familyLabelOf(held.key), ...errorFields(error) })),
+    );
+  }
+
+  /** Whether `lease` still holds for `key` and nothing written or purged since may overtake it. */
+  private holds(request: { key: string; lease: number }): boolean {
+    const held = this.leases.get(request.lease);
+    return held !== undefined && held.key === request.key && mayCommit(this.ordering, request.key, request.lease);
   }
 
   /**
-   * Publishes under the ordering rule, in order with every other write of this shield. `publish`
-   * may be a callback from the caller (Workers RPC passes it as a stub). A lost or expired lease
-   * publishes nothing and counts a dropped late write.
+   * Starts a write whose bytes go elsewhere (media: origin → R2 → client, or an admin PUT → R2).
+   * The caller streams its object to `objectKey` (an `objects/<uuid>`), renews the lease while
+   * bytes flow (`renewLease`), then publishes with `commitLease` (a fill) or `commitWrite` (an
+   * admin PUT). A lease not renewed within `ttlMs` (MEDIA_LEASE_MS, clamped) lapses.
+   */
+  async lease(request: { key: string; now: number; ttlMs?: number; objectKey?: string }): Promise<{ lease: number }> {
+    this.observe(request.now);
+    const ttlMs = Math.min(Math.max(request.ttlMs ?? DEFAULT_MEDIA_LEASE_MS, MIN_MEDIA_LEASE_MS), MAX_MEDIA_LEASE_MS);
+    // Only a writer's own object is removed on a lapse: a content address may back other pointers.
+    const objectKey = request.objectKey !== undefined && isWriterObjectKey(request.objectKey) ? request.objectKey : undefined;
+    return { lease: this.openLease(request.key, { ttlMs, ...(objectKey === undefined ? {} : { objectKey }) }) };
+  }
+
+  /**
+   * The writer made progress: the lease lives another `ttlMs`. `held` is false once it cannot
+   * commit any more (lapsed, committed, or overtaken by a write or purge).
+   */
+  async renewLease(request: { key: string; lease: number; now: number }): Promise<{ held: boolean }> {
+    this.observe(request.now);
+    const held = this.leases.get(request.lease);
+    if (held?.lapse === undefined || held.key !== request.key) return { held: false };
+    clearTimeout(held.lapse.timer);
+    held.lapse.timer = setTimeout(() => this.lapseLease(request.lease), held.lapse.ttlMs);
+    return { held: mayCommit(this.ordering, request.key, request.lease) };
+  }
+
+  /**
+   * Publishes a fill under the ordering rule, in order with every other write of this shield.
+   * `publish` may be a callback from the caller (Workers RPC passes it as a stub). A lost or
+   * lapsed lease publishes nothing and counts a dropped late write.
    */
   async commitLease(
     request: { key: string; lease: number; now: number },
@@ -241,8 +339,7 @@ export class FamilyShield extends DurableObject<Env> {
   ): Promise<{ committed: boolean; result?: PutResult }> {
     this.observe(request.now);
     return this.serial(async () => {
-      const held = this.leases.get(request.lease);
-      if (held === undefined || held.key !== request.key || !mayCommit(this.ordering, request.key, request.lease)) {
+      if (!this.holds(request)) {
         this.count("droppedLateWrites");
         this.closeLease(request.lease);
         return { committed: false };
@@ -254,16 +351,42 @@ export class FamilyShield extends DurableObject<Env> {
     });
   }
 
+  /**
+   * Publishes an admin PUT whose bytes were streamed under the lease: a write like `put`
+   * (`X-Edge-Source-Time` applies; fills in flight lose to it), admitted only while the lease
+   * holds — a write or purge of the key since the PUT began overtakes it, and a lapsed lease's
+   * object may already be gone.
+   */
+  async commitWrite(
+    request: { key: string; lease: number; now: number; valueExpiresAt: number; sourceTime?: number },
+    publish: () => Promise<PutResult>,
+  ): Promise<ShieldWriteAnswer> {
+    try {
+      // The mark lives as long as the value, as `put`'s does.
+      return await this.applyWrite(request, { valueExpiresAt: request.valueExpiresAt }, publish, () => this.holds(request));
+    } finally {
+      this.closeLease(request.lease);
+    }
+  }
+
   // ---- admin writes ----
 
   /** One admin write, after the `X-Edge-Source-Time` check, in order with everything else. */
   private applyWrite(
     request: { key: string; now: number; sourceTime?: number },
+    mark: { valueExpiresAt?: number; unpin?: boolean },
     apply: () => Promise<PutResult>,
+    admit: () => boolean = () => true,
   ): Promise<ShieldWriteAnswer> {
     this.observe(request.now);
     return this.serial(async () => {
-      if (this.late(request.key, request.sourceTime)) {
+      // A leased write (`commitWrite`) checks its lease first: an overtaken one records nothing.
+      if (!admit()) {
+        this.count("droppedLateWrites");
+        return { applied: false, reason: "overtaken" } as const;
+      }
+      const sourceTime = request.sourceTime === undefined ? {} : { sourceTime: request.sourceTime };
+      if (await this.late(request.key, request.now, { ...mark, ...sourceTime })) {
         this.count("lateAdminWrites");
         return { applied: false, reason: "late" } as const;
       }
@@ -273,15 +396,20 @@ export class FamilyShield extends DurableObject<Env> {
   }
 
   async put(request: { key: string; value: StoredValue; now: number; sourceTime?: number }): Promise<ShieldWriteAnswer> {
-    return this.applyWrite(request, async () => {
+    // The mark lives as long as the value it wrote, so an older retried PUT cannot replace it.
+    return this.applyWrite(request, { valueExpiresAt: request.value.envelope.expiresAt }, async () => {
       await this.keepOwn(request.key, request.value, request.now);
       return this.deps().store.write(request.key, request.value, request.now);
     });
   }
 
-  /** DELETE, a key purge, or the origin saying the value is gone. Throws when KV keeps refusing. */
-  async remove(request: { key: string; now: number; sourceTime?: number }): Promise<ShieldWriteAnswer> {
-    return this.applyWrite(request, async () => {
+  /**
+   * DELETE, a key purge, or the origin saying the value is gone. Throws when KV keeps refusing.
+   * With a source time it leaves a tombstone mark; `unpin` (an operator's key purge without one)
+   * clears the key's mark instead.
+   */
+  async remove(request: { key: string; now: number; sourceTime?: number; unpin?: boolean }): Promise<ShieldWriteAnswer> {
+    return this.applyWrite(request, request.unpin === true ? { unpin: true } : {}, async () => {
       this.sql.exec(`DELETE FROM vals WHERE key = ?`, request.key);
       await this.deps().store.delete(request.key);
       return { ok: true };
@@ -291,13 +419,29 @@ export class FamilyShield extends DurableObject<Env> {
   /**
    * A family purge (`prefix` "") or prefix purge: O(1) here — fills in flight for matching keys
    * lose, and this object's matching values go in one statement. KV is cleaned by the caller's
-   * paged deletes.
+   * paged deletes. With a source time, one mark for the prefix makes every older write of a key
+   * it covers late; without one (an operator's purge), the marks of the keys and prefixes it
+   * covers are cleared, so nothing stays pinned.
    */
-  async purge(request: { prefix: string; now: number }): Promise<void> {
-    this.observe(request.now);
+  async purge(request: { prefix: string; now: number; sourceTime?: number }): Promise<void> {
+    const { prefix, now, sourceTime } = request;
+    this.observe(now);
     await this.serial(async () => {
-      notePurge(this.ordering, request.prefix);
-      this.sql.exec(`DELETE FROM vals WHERE substr(key, 1, ?) = ?`, request.prefix.length, request.prefix);
+      notePurge(this.ordering, prefix);
+      this.sql.exec(`DELETE FROM vals WHERE substr(key, 1, ?) = ?`, prefix.length, prefix);
+      if (sourceTime === undefined) {
+        this.sql.exec(`DELETE FROM source_times WHERE substr(key, 1, ?) = ?`, prefix.length, prefix);
+        this.sql.exec(`DELETE FROM purge_times WHERE substr(prefix, 1, ?) = ?`, prefix.length, prefix);
+        return;
+      }
+      const existing = this.sql.exec<MarkRow>(`SELECT t, keep_until FROM purge_times WHERE prefix = ?`, prefix).toArray()[0];
+      const mark = mergeMarks(
+        existing === undefined ? undefined : markOf(existing),
+        { t: sourceTime, keepUntil: markKeepUntil(now, this.deps().config.sourceTimeWindowSeconds) },
+        now,
+      );
+      this.sql.exec(`INSERT OR REPLACE INTO purge_times (prefix, t, keep_until) VALUES (?, ?, ?)`, prefix, mark.t, mark.keepUntil);
+      await this.scheduleClean();
     });
   }
 
@@ -309,10 +453,17 @@ export class FamilyShield extends DurableObject<Env> {
     return stats;
   }
 
+  /** Removes expired values and marks, by the latest caller clock; runs again while any are left. */
   override async alarm(): Promise<void> {
     const now = this.sql.exec<{ value: number }>(`SELECT value FROM meta WHERE name = 'now'`).toArray()[0]?.value;
-    if (now !== undefined) this.sql.exec(`DELETE FROM vals WHERE expires_at <= ?`, now);
-    const left = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM vals`).one().n;
+    if (now !== undefined) {
+      this.sql.exec(`DELETE FROM vals WHERE expires_at <= ?`, now);
+      this.sql.exec(`DELETE FROM source_times WHERE keep_until <= ?`, now);
+      this.sql.exec(`DELETE FROM purge_times WHERE keep_until <= ?`, now);
+    }
+    const left = this.sql.exec<{ n: number }>(
+      `SELECT (SELECT count(*) FROM vals) + (SELECT count(*) FROM source_times) + (SELECT count(*) FROM purge_times) AS n`,
+    ).one().n;
     if (left > 0) await this.ctx.storage.setAlarm(Date.now() + CLEAN_INTERVAL_MS);
   }
 }

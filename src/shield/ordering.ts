@@ -62,6 +62,53 @@ export function isLateWrite(newestApplied: number | undefined, sourceTime: numbe
   return newestApplied !== undefined && sourceTime !== undefined && sourceTime < newestApplied;
 }
 
+/**
+ * How far ahead of the edge's clock a source time may be (docs/admin-api.md). The relay sends the
+ * backend's own event times, so a little skew between the backend's clock and Cloudflare's is
+ * normal; a time further ahead would order every honest write of the key before it for as long as
+ * its mark lives.
+ */
+export const SOURCE_TIME_MAX_AHEAD_SECONDS = 60;
+
+export function isSourceTimeTooFarAhead(sourceTime: number, now: number): boolean {
+  return sourceTime > now + SOURCE_TIME_MAX_AHEAD_SECONDS;
+}
+
+/**
+ * A source time the shield remembers (docs/storage-schema.md §Shield): a key's newest applied
+ * write, or a family/prefix purge covering the key. It orders later writes until `keepUntil`
+ * (unix seconds, the callers' clock), and is then as if it were not there.
+ */
+export interface SourceMark {
+  t: number;
+  keepUntil: number;
+}
+
+/** The newest source time among `marks` still in force at `now`; undefined when none is. */
+export function newestInForce(marks: Iterable<SourceMark>, now: number): number | undefined {
+  let newest: number | undefined;
+  for (const mark of marks) {
+    if (mark.keepUntil > now && (newest === undefined || mark.t > newest)) newest = mark.t;
+  }
+  return newest;
+}
+
+/**
+ * Until when a write's mark lives: as long as the value it wrote (an older retried PUT must not
+ * replace it while it is served), and at least `windowSeconds` after the write — the time within
+ * which a retried older write may still arrive (`SOURCE_TIME_WINDOW_SECONDS`). A DELETE or purge
+ * guards no value: its mark (a tombstone) lives the window.
+ */
+export function markKeepUntil(now: number, windowSeconds: number, valueExpiresAt?: number): number {
+  return Math.max(now + windowSeconds, valueExpiresAt ?? Number.NEGATIVE_INFINITY);
+}
+
+/** A purge mark recorded again for the same prefix: the newer time, the longer life. */
+export function mergeMarks(existing: SourceMark | undefined, next: SourceMark, now: number): SourceMark {
+  if (existing === undefined || existing.keepUntil <= now) return next;
+  return { t: Math.max(existing.t, next.t), keepUntil: Math.max(existing.keepUntil, next.keepUntil) };
+}
+
 /** Forced refreshes of one key reach the origin at most once per this many seconds. */
 export const REFRESH_MIN_INTERVAL_SECONDS = 3;
 

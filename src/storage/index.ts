@@ -27,6 +27,7 @@ export {
 export {
   canSkipWrite,
   createTieredStore,
+  MEDIA_KEY_PREFIX,
   purgeVisibleWithinSeconds,
   type ListOptions,
   type ListResult,
@@ -39,4 +40,4 @@ export {
 } from "./tiered";
 export { createStorageCounters, STORAGE_COUNTERS, type StorageCounter, type StorageCounters } from "./stats";
 export { MAX_VALUE_BYTES, MEDIA_MAX_OBJECT_BYTES, PURGE_PAGE_SIZE, KV_PROPAGATION_SECONDS } from "./limits";
-export { createR2Tier, type ObjectWriter, type PendingEnvelope, type R2Tier } from "./r2-tier";
+export { createR2Tier, isWriterObjectKey, newWriterObjectKey, type ObjectWriter, type PendingEnvelope, type R2Tier } from "./r2-tier";

@@ -19,6 +19,22 @@ import type { AddressedTier, ByteRange, Envelope, ObjectWriteResult, Pointer, Pu
 
 const OBJECT_PREFIX = "objects/";
 const POINTER_PREFIX = "pointers/";
+/** `objects/<uuid>`: an object one writer streams, and so the only kind a writer may remove. */
+const WRITER_OBJECT_KEY = /^objects\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Whether `objectKey` names an object of one streamed write (a fresh uuid, never shared), which
+ * its writer or its lease's shield may delete when it is not published. A content-addressed
+ * `objects/<sha256>` may back other pointers: only the expiry rule removes those.
+ */
+export function isWriterObjectKey(objectKey: string): boolean {
+  return WRITER_OBJECT_KEY.test(objectKey);
+}
+
+/** A fresh key for a streamed write, known before its first byte (its lease names it). */
+export function newWriterObjectKey(): string {
+  return `${OBJECT_PREFIX}${crypto.randomUUID()}`;
+}
 /** Zeros written at a time when completing a failed body (see `finish`). */
 const PAD_CHUNK_BYTES = 64 * 1024;
 /**
@@ -49,8 +65,14 @@ export interface R2Tier extends AddressedTier {
   /**
    * A new object of exactly `envelope.size` bytes (a FixedLengthStream enforces it), hashed on
    * the way: for a fill, which learns the sha256 only once the bytes have passed. Publishes nothing.
+   * `objectKey` (from `newWriterObjectKey`, so a lease can name it first) defaults to a fresh one.
    */
-  openObject(envelope: PendingEnvelope): ({ ok: true } & ObjectWriter) | { ok: false; failure: StorageFailure };
+  openObject(envelope: PendingEnvelope, objectKey?: string): ({ ok: true } & ObjectWriter) | { ok: false; failure: StorageFailure };
+  /**
+   * Deletes a streamed write's object that was never published (its commit lost or failed).
+   * Refuses anything but `objects/<uuid>` (`isWriterObjectKey`): those may be shared.
+   */
+  discardObject(objectKey: string): Promise<void>;
   /** One page of family keys that have a pointer, under `prefix` (purges). */
   listKeys(prefix: string, cursor: string | undefined, limit: number): Promise<{ keys: string[]; cursor: string | null }>;
 }
@@ -162,11 +184,12 @@ export function createR2Tier(bucket: R2Bucket): R2Tier {
     return written;
   }
 
-  function openObject(pending: PendingEnvelope): { ok: true } & ObjectWriter | { ok: false; failure: StorageFailure } {
+  function openObject(pending: PendingEnvelope, objectKey = newWriterObjectKey()): { ok: true } & ObjectWriter | { ok: false; failure: StorageFailure } {
     if (pending.size > MEDIA_MAX_OBJECT_BYTES) {
       return { ok: false, failure: { reason: "too_large", message: `object is ${pending.size} bytes, over the ${MEDIA_MAX_OBJECT_BYTES}-byte media limit`, size: pending.size, limit: MEDIA_MAX_OBJECT_BYTES } };
     }
-    const objectKey = `${OBJECT_PREFIX}${crypto.randomUUID()}`;
+    // Never over a content-addressed object: another pointer may need its bytes.
+    if (!isWriterObjectKey(objectKey)) return { ok: false, failure: { reason: "invalid_key", message: "a streamed write needs a fresh objects/<uuid> key" } };
     const digest = new crypto.DigestStream("SHA-256");
     const digestWriter = digest.getWriter();
     // Rejects when the write is abandoned; that failure is reported by `close`/`fail` instead.
@@ -257,6 +280,9 @@ export function createR2Tier(bucket: R2Bucket): R2Tier {
     readPointer,
     readObject,
     openObject,
+    async discardObject(objectKey) {
+      if (isWriterObjectKey(objectKey)) await bucket.delete(objectKey);
+    },
     commitPointer: (key, pointer) => commitPointer(key, pointer),
 
     async listKeys(prefix, cursor, limit) {

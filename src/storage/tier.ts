@@ -117,7 +117,8 @@ export type ObjectWriteResult = { ok: true; pointer: Pointer } | { ok: false; fa
  * by `commitPointer`; a fill that must respect the ordering rule (docs/storage-schema.md
  * §Ordering) calls them apart: it streams the object while answering its client, then asks the
  * shield to commit the pointer, and the shield refuses when a purge, DELETE or PUT arrived after
- * the fill's lease was granted (the orphaned object is garbage, never readable by key).
+ * the fill's lease was granted (the object, never readable by key, is then removed: see
+ * docs/storage-schema.md §R2 "An object that is not published is removed").
  */
 export interface AddressedTier extends StreamingTier {
   /** Writes the bytes under an object key of the tier's choosing; no family key sees them yet. */

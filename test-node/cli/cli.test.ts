@@ -4,18 +4,21 @@
  * with its progress bar, interrupted and resumed from the printed cursor, and the bin itself.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join, sep } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { runCli } from "../../cli/main.ts";
 import type { CliIo } from "../../cli/command.ts";
-import { startEdge, type ServedWorker } from "../harness/workers";
+import { SignJWT } from "jose";
+import { findExecutable } from "../../scripts/test-prepare.ts";
+import { startEdge, TEST_SECRETS, type ServedWorker } from "../harness/workers";
 
 const SECRET = inject("edgeAdminSecret");
 const MAIN = fileURLToPath(new URL("../../cli/main.ts", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 let edge: ServedWorker;
 
 beforeAll(async () => {
@@ -139,6 +142,50 @@ describe("oseh-edge", () => {
     for (const run of [bad, noUrl, wrongSecret, unreachable, unknown]) expect(run.stderr).not.toMatch(/\n\s+at /); // no stack traces
   });
 
+  it("refuses plain http to a host that is not loopback, unless told the token crosses the network in clear", async () => {
+    // 0.0.0.0 reaches this machine's edge, but it is not a loopback address: it stands for a remote host.
+    const remote = `http://0.0.0.0:${new URL(edge.url).port}`;
+    const flag = await cli(["families", "--url", remote]);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toBe(
+      `oseh-edge families: --url ${remote} is plain HTTP to a host that is not loopback: the admin token would cross the network in clear; use https, or pass --insecure-http-sends-tokens-in-clear (or set INSECURE_HTTP_SENDS_TOKENS_IN_CLEAR=1) to send it anyway\n`,
+    );
+    const env = await cli(["families"], { env: { EDGE_URL: remote, EDGE_ADMIN_JWT_SECRET: SECRET } });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toMatch(/^oseh-edge families: EDGE_URL http:\/\/0\.0\.0\.0:\d+ is plain HTTP to a host that is not loopback: .*INSECURE_HTTP_SENDS_TOKENS_IN_CLEAR=1/);
+    const typo = await cli(["families"], { env: { EDGE_URL: remote, EDGE_ADMIN_JWT_SECRET: SECRET, INSECURE_HTTP_SENDS_TOKENS_IN_CLEAR: "yes" } });
+    expect(typo).toMatchObject({ code: 2, stderr: "oseh-edge families: INSECURE_HTTP_SENDS_TOKENS_IN_CLEAR must be 1 or unset\n" });
+
+    // The override, by flag or environment: the call goes out and is answered.
+    const overridden = await cli(["families", "--json", "--url", remote, "--insecure-http-sends-tokens-in-clear"]);
+    expect(overridden.code, overridden.stderr).toBe(0);
+    expect(JSON.parse(overridden.stdout)).toHaveLength(63);
+    const overriddenByEnv = await cli(["families", "--json"], { env: { EDGE_URL: remote, EDGE_ADMIN_JWT_SECRET: SECRET, INSECURE_HTTP_SENDS_TOKENS_IN_CLEAR: "1" } });
+    expect(overriddenByEnv.code, overriddenByEnv.stderr).toBe(0);
+
+    // Loopback needs no override (127.0.0.1 is every other test here).
+    const local = await cli(["families", "--json", "--url", `http://localhost:${new URL(edge.url).port}`]);
+    expect(local.code, local.stderr).toBe(0);
+  });
+
+  it("a PUT with an admin's id token: 403 forbidden, and the message says a service token is needed", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const admin = await new SignJWT({ sub: "oseh_u_devAdmin0000000000001", iss: "oseh", aud: "oseh-id", iat: now - 1, exp: now + 600, jti: "cli-admin" })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .sign(new TextEncoder().encode(TEST_SECRETS.OSEH_ID_TOKEN_SECRET));
+    const key = `auth:is_admin:oseh_u_cli${unique()}`;
+    const put = await cli(["put", key, "-", "--token", admin], { stdin: "1" });
+    expect(put.code).toBe(4);
+    expect(put.stderr).toBe(
+      "oseh-edge put: edge answered 403: forbidden: PUT /keys/{key} needs a service token; an admin's id token may read and remove only " +
+        "(this needs a service token: drop --token to mint one from EDGE_ADMIN_JWT_SECRET, or pass one from `oseh-edge token admin`)\n",
+    );
+    expect((await cli(["get", key])).code).toBe(5); // nothing stored
+    // The same token still reads and removes.
+    expect((await cli(["families", "--json", "--token", admin])).code).toBe(0);
+    expect((await cli(["delete", key, "--token", admin])).code).toBe(0);
+  });
+
   it("token admin: a token the edge accepts (for --token and the status page)", async () => {
     const minted = await cli(["token", "admin", "--sub", "ops"], { env: { EDGE_ADMIN_JWT_SECRET: SECRET } });
     expect(minted.code).toBe(0);
@@ -199,5 +246,27 @@ describe("oseh-edge", () => {
     const help = spawnSync(process.execPath, [MAIN], { encoding: "utf8" });
     expect(help.status).toBe(2);
     expect(help.stdout).toContain("usage: oseh-edge <command>");
+  });
+
+  it("`npx oseh-edge` under the machine's own Node (older than the project's here) runs without engine warnings", () => {
+    // The PATH without any node_modules/.bin: npm and its Node are the machine's, as in a new
+    // shell. npx installs the project into a fresh cache (the first run's work) and checks its
+    // `engines` against that Node; the CLI itself then runs on the project's Node 22.
+    const machinePath = (process.env.PATH ?? "").split(delimiter).filter((dir) => !dir.split(sep).includes("node_modules")).join(delimiter);
+    const npx = findExecutable("npx", machinePath);
+    if (npx === undefined) throw new Error(`no npx on ${machinePath}`);
+    const cache = mkdtempSync(join(tmpdir(), "npx-cache-"));
+    try {
+      const run = spawnSync(npx, ["oseh-edge", "--help"], {
+        cwd: ROOT,
+        env: { PATH: machinePath, HOME: process.env.HOME, npm_config_cache: cache, npm_config_update_notifier: "false" },
+        encoding: "utf8",
+      });
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout).toContain("usage: oseh-edge <command>");
+      expect(run.stderr).not.toMatch(/EBADENGINE|Unsupported engine/);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 });

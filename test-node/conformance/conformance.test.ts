@@ -4,8 +4,10 @@
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { SignJWT } from "jose";
+import { decodeJwt, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { CONFORMANCE_VALUES_TOKEN_SECONDS } from "../../conformance/token-lifetime.ts";
+import { startHttpRecorder } from "../harness/http-recorder";
 import { TEST_SECRETS } from "../harness/workers";
 import { BROKEN_DELEGATED_KEY, startBrokenOrigin, type BrokenOrigin } from "./broken-origin";
 
@@ -144,11 +146,65 @@ describe("usage", () => {
     expect(run.stdout).toBe("");
   });
 
+  it("refuses plain http to a host that is not loopback unless told the values tokens cross in clear", async () => {
+    // 0.0.0.0 reaches this machine's dev origin, but it is not a loopback address: it stands for a remote host.
+    const remote = `http://0.0.0.0:${new URL(inject("originUrl")).port}`;
+    const refused = await conformance(["--origin", remote]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.split("\n")[0]).toBe(
+      `oseh-edge conformance: --origin ${remote} is plain HTTP to a host that is not loopback: values tokens (each reads any family's value, secret families included) would cross the network in clear; use https, or pass --insecure-http-sends-tokens-in-clear (or set INSECURE_HTTP_SENDS_TOKENS_IN_CLEAR=1) to send it anyway`,
+    );
+    expect(refused.stdout).toBe("");
+    const overridden = await conformance(["--origin", remote, "--insecure-http-sends-tokens-in-clear"]);
+    expect(overridden.stderr).toBe("");
+    expect(overridden.stdout).toMatch(/\n5 checks: 5 passed, 0 failed\n$/);
+    expect(overridden.code).toBe(0);
+  });
+
+  it("--help says what its values token can read, and how long each lives", async () => {
+    const run = await conformance(["--help"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("Such a token reads EVERY family's value from the origin, secret\nfamilies included");
+    expect(run.stdout).toContain(`request, living ${CONFORMANCE_VALUES_TOKEN_SECONDS} s.`);
+  });
+
   it("an unreachable origin is a failed check per request, not a crash", async () => {
     const run = await conformance(["--origin", "http://127.0.0.1:1"]);
     expect(run.code).toBe(1);
     expect(failures(run.stdout)).toHaveLength(5);
     expect(run.stdout).toContain("FAIL values: refuses a request without a token — request failed:");
     expect(run.stderr).toBe("");
+  });
+});
+
+describe("the values tokens it sends", () => {
+  it(`each minted for its request, living ${CONFORMANCE_VALUES_TOKEN_SECONDS} s (not the edge's 300 s)`, async () => {
+    // The checker as CI runs it, through a recorder that notes every token it sends.
+    const recorder = await startHttpRecorder(inject("originUrl"));
+    const started = Math.floor(Date.now() / 1000);
+    let run: Run;
+    let ended: number;
+    try {
+      run = await conformance(["--origin", recorder.url, "--key", "auth:is_admin:oseh_u_conformance", "--key", "transcripts:oseh_t_devTranscript00000000001"]);
+      ended = Math.ceil(Date.now() / 1000);
+    } finally {
+      await recorder.close();
+    }
+    expect(run.code, run.stdout).toBe(0);
+    const values = recorder.requests
+      .map((request) => request.headers["x-oseh-edge"])
+      .filter((token): token is string => typeof token === "string")
+      .map((token) => decodeJwt(token))
+      .filter((claims) => claims.aud === "oseh-edge-values");
+    // All but the deliberately expired one (the token checks): the valid one, the one signed with
+    // another secret, one per key.
+    const live = values.filter((claims) => Number(claims.exp) > started);
+    expect(live).toHaveLength(4);
+    for (const claims of live) {
+      expect(Number(claims.exp) - Number(claims.iat)).toBe(CONFORMANCE_VALUES_TOKEN_SECONDS);
+      // Minted during the run (iat is back-dated a second), so each lives only its request's moment.
+      expect(Number(claims.iat)).toBeGreaterThanOrEqual(started - 1);
+      expect(Number(claims.iat)).toBeLessThanOrEqual(ended);
+    }
   });
 });

@@ -35,7 +35,7 @@ export async function freePort(): Promise<number> {
 function assertInstalled(): void {
   const probe = spawnSync(REDIS_SERVER_BIN, ["--version"], { stdio: "ignore" });
   if (probe.error !== undefined || probe.status !== 0) {
-    throw new Error(`${REDIS_SERVER_BIN} is not installed: apt-get install -y redis-server (.ci/run does this)`);
+    throw new Error(`${REDIS_SERVER_BIN} is not installed: \`npm test\` installs it first (scripts/test-prepare.ts), or apt-get install -y redis-server`);
   }
 }
 

@@ -71,7 +71,7 @@ export interface TestRelay {
 
 export async function startTestRelay(
   overrides: Partial<RelayConfig> = {},
-  options: { purgeCollabOnStart?: boolean } = {},
+  options: { purgeCollabOnStart?: boolean; now?: () => number } = {},
 ): Promise<TestRelay> {
   const config: RelayConfig = {
     redisUrl: inject("redisUrl"),
@@ -87,7 +87,15 @@ export async function startTestRelay(
   const log: Logger = (level, event, fields = {}) => logs.push({ level, event, fields });
   // Off by default: the shared edge holds other tests' collab keys.
   const purgeCollabOnStart = options.purgeCollabOnStart ?? false;
-  const relay = await startRelay({ config, log, retryInitialMs: 20, retryMaxMs: 200, reconnectMaxMs: 200, purgeCollabOnStart });
+  const relay = await startRelay({
+    config,
+    log,
+    retryInitialMs: 20,
+    retryMaxMs: 200,
+    reconnectMaxMs: 200,
+    purgeCollabOnStart,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
   await waitFor("the relay's subscription", () => relay.health().redis === "subscribed");
   const publisher = new Redis(config.redisUrl, { maxRetriesPerRequest: null, retryStrategy: () => 50 });
   publisher.on("error", () => undefined); // a test that restarts Redis sees reconnect errors here

@@ -54,6 +54,36 @@ describe("configuration", () => {
     expect(errors.join("\n")).not.toContain("s3cret");
   });
 
+  it("refuses an http EDGE_URL whose host is not loopback, naming the override; loopback or the override passes", async () => {
+    const base = { REDIS_URL: "redis://127.0.0.1:6379/0", EDGE_ADMIN_JWT_SECRET: "x" };
+    expect(parseRelayConfig({ ...base, EDGE_URL: "http://edge.example.com/" })).toEqual({
+      ok: false,
+      errors: [
+        "EDGE_URL http://edge.example.com is plain HTTP to a host that is not loopback: the relay's admin tokens would cross the network in clear; use https, or set INSECURE_HTTP_SENDS_TOKENS_IN_CLEAR=1 to send it anyway",
+      ],
+    });
+    for (const edgeUrl of ["http://127.0.0.1:8787", "http://localhost:8787", "http://[::1]:8787", "http://127.3.2.1", "https://edge.example.com"]) {
+      const result = parseRelayConfig({ ...base, EDGE_URL: edgeUrl });
+      expect(result.ok, edgeUrl).toBe(true);
+    }
+    const overridden = parseRelayConfig({ ...base, EDGE_URL: "http://10.0.0.7:8787", INSECURE_HTTP_SENDS_TOKENS_IN_CLEAR: "1" });
+    expect(overridden.ok && overridden.config.edgeUrl).toBe("http://10.0.0.7:8787");
+    expect(parseRelayConfig({ ...base, EDGE_URL: "http://10.0.0.7:8787", INSECURE_HTTP_SENDS_TOKENS_IN_CLEAR: "true" })).toEqual({
+      ok: false,
+      errors: [
+        "INSECURE_HTTP_SENDS_TOKENS_IN_CLEAR must be 1 or unset",
+        "EDGE_URL http://10.0.0.7:8787 is plain HTTP to a host that is not loopback: the relay's admin tokens would cross the network in clear; use https, or set INSECURE_HTTP_SENDS_TOKENS_IN_CLEAR=1 to send it anyway",
+      ],
+    });
+
+    // The process itself: one line, exit 2, before it connects to anything.
+    const run = runRelay({ ...base, EDGE_URL: "http://edge.example.com" });
+    expect(await run.exited).toBe(2);
+    expect(run.out.stderr).toBe(
+      "relay: EDGE_URL http://edge.example.com is plain HTTP to a host that is not loopback: the relay's admin tokens would cross the network in clear; use https, or set INSECURE_HTTP_SENDS_TOKENS_IN_CLEAR=1 to send it anyway\n",
+    );
+  });
+
   it("takes defaults for the optional settings and trims the edge URL", () => {
     const result = parseRelayConfig({ REDIS_URL: "redis://127.0.0.1:6379/0", EDGE_URL: "https://edge.example.com/", EDGE_ADMIN_JWT_SECRET: "x" });
     expect(result).toEqual({

@@ -1,18 +1,22 @@
 /**
  * The status page (`/_edge/v1/ui`) in headless Chromium (Debian's, driven by playwright-core)
  * against a real edge: the shell holds no data and needs no token; every data call carries the
- * token pasted once (kept in sessionStorage); every family shows its counters; a purge asks for
- * confirmation first. The run saves a screenshot to .test-results/status-page.png.
+ * token pasted once, kept in the page's memory only (no storage, no cookie: a reload asks again);
+ * the page says which principal signed in and what needs a service token; every family shows its
+ * counters; a purge asks for confirmation first. The run saves a screenshot to
+ * .test-results/status-page.png.
  */
 import { mkdirSync } from "node:fs";
 import { SignJWT } from "jose";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { mintAdminToken } from "../../cli/token.ts";
+import { launchChromium } from "../harness/browser";
 import { startEdge, TEST_SECRETS, type ServedWorker } from "../harness/workers";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const TRANSCRIPT = "oseh_t_devTranscript00000000001";
+/** An admin in the dev origin's fixtures (dev/origin/fixtures/families.ts). */
+const ADMIN = "oseh_u_devAdmin0000000000001";
 let edge: ServedWorker;
 let browser: Browser;
 let token = "";
@@ -34,7 +38,7 @@ function admin(path: string, init: RequestInit = {}): Promise<Response> {
 beforeAll(async () => {
   edge = await startEdge({ originUrl: inject("originUrl") });
   token = await mintAdminToken(inject("edgeAdminSecret"), { now: Date.now() / 1000, sub: "ui-test", seconds: 600 });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
+  browser = await launchChromium();
   // Traffic for the counters: a miss filled from the origin, then a hit.
   expect(await transcriptGet()).toBe(200);
   expect(await transcriptGet()).toBe(200);
@@ -44,6 +48,17 @@ afterAll(async () => {
   await browser?.close();
   await edge?.dispose();
 });
+
+/** Everything the page's origin keeps for it: a token in any of these, any same-origin page could read. */
+async function storedAnywhere(page: Page): Promise<{ session: string[]; local: string[]; cookie: string; cookies: number }> {
+  const inPage = await page.evaluate(() => {
+    const values = (storage: Storage) => Array.from({ length: storage.length }, (_, i) => storage.getItem(storage.key(i) ?? "") ?? "");
+    // The page's `document` (this project is typed for Node, which has no DOM).
+    const { cookie } = (globalThis as unknown as { document: { cookie: string } }).document;
+    return { session: values(sessionStorage), local: values(localStorage), cookie };
+  });
+  return { ...inPage, cookies: (await page.context().cookies()).length };
+}
 
 /** Opens the page, recording every call it makes to the admin API. */
 async function open(): Promise<{ page: Page; calls: { path: string; authorization: string | undefined }[]; errors: string[] }> {
@@ -91,18 +106,26 @@ describe("status page", () => {
     expect(cells.slice(0, 7)).toEqual(["transcripts:{uid}", "50.0%", "1", "1", "0", "1", "0"]);
     expect(await page.textContent("#isolate")).toMatch(/^[0-9a-f-]{36}$/);
 
-    // A reload keeps the token for this tab only (sessionStorage), not in the page or a cookie.
-    await page.reload();
-    await row.waitFor();
-    expect(await page.evaluate(() => sessionStorage.getItem("oseh-edge-admin-token"))).toBe(token);
-    expect((await page.context().cookies()).length).toBe(0);
+    expect(await page.textContent("#principal")).toBe("Signed in with a service token: it may do everything.");
 
     mkdirSync(".test-results", { recursive: true });
     await page.screenshot({ path: ".test-results/status-page.png", fullPage: false });
 
-    const dataCalls = calls.filter((c) => c.path !== "/_edge/v1/ui");
-    expect(dataCalls.map((c) => c.path).sort()).toEqual(["/_edge/v1/families", "/_edge/v1/families", "/_edge/v1/stats", "/_edge/v1/stats"]);
-    for (const call of dataCalls) expect(call.authorization).toBe(`bearer ${token}`);
+    // Signed in, data loaded: the token is in no storage and no cookie any same-origin page could read.
+    expect(await storedAnywhere(page)).toEqual({ session: [], local: [], cookie: "", cookies: 0 });
+    await page.click("#refresh");
+    const dataCalls = () => calls.filter((c) => c.path !== "/_edge/v1/ui");
+    await expect.poll(() => dataCalls().length).toBe(6);
+    await page.locator("#status", { hasText: "refreshed" }).waitFor();
+    expect(await storedAnywhere(page)).toEqual({ session: [], local: [], cookie: "", cookies: 0 });
+    expect(dataCalls().map((c) => c.path).sort()).toEqual(["/_edge/v1/families", "/_edge/v1/families", "/_edge/v1/stats", "/_edge/v1/stats", "/_edge/v1/whoami", "/_edge/v1/whoami"]);
+    for (const call of dataCalls()) expect(call.authorization).toBe(`bearer ${token}`);
+
+    // A reload asks again, and calls nothing without a token.
+    await page.reload();
+    await page.locator("#login").waitFor({ state: "visible" });
+    expect(dataCalls()).toHaveLength(6);
+    expect(await storedAnywhere(page)).toEqual({ session: [], local: [], cookie: "", cookies: 0 });
     expect(errors).toEqual([]);
     await page.context().close();
   });
@@ -114,7 +137,24 @@ describe("status page", () => {
     await page.locator("#status.bad").waitFor();
     expect(await page.textContent("#status")).toMatch(/refused that token \(403/);
     expect(await page.isVisible("#login")).toBe(true);
-    expect(await page.evaluate(() => sessionStorage.getItem("oseh-edge-admin-token"))).toBeNull();
+    expect(await storedAnywhere(page)).toEqual({ session: [], local: [], cookie: "", cookies: 0 });
+    await page.context().close();
+  });
+
+  it("an admin's id token: the page says it may read and purge, and that writing values needs a service token", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const idToken = await new SignJWT({ sub: ADMIN, iss: "oseh", aud: "oseh-id", iat: now - 1, exp: now + 600, jti: "ui-admin" })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .sign(new TextEncoder().encode(TEST_SECRETS.OSEH_ID_TOKEN_SECRET));
+    const { page, errors } = await open();
+    await page.fill("#token", idToken);
+    await page.click("#login-form button[type=submit]");
+    await page.locator("#families tr").first().waitFor();
+    expect(await page.textContent("#principal")).toBe(
+      `Signed in with an admin's id token (${ADMIN}): it may read and purge. Writing values (PUT /keys/{key}) needs a service token (npx oseh-edge token admin).`,
+    );
+    expect(await storedAnywhere(page)).toEqual({ session: [], local: [], cookie: "", cookies: 0 });
+    expect(errors).toEqual([]);
     await page.context().close();
   });
 

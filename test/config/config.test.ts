@@ -70,6 +70,15 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ ...env, CACHE: undefined })).toThrowError(/CACHE/);
   });
 
+  it("SOURCE_TIME_WINDOW_SECONDS: 3600 by default (and as the tests pin it), at least 60", () => {
+    expect(parseConfig(env).sourceTimeWindowSeconds).toBe(3600);
+    expect(parseConfig({ ...env, SOURCE_TIME_WINDOW_SECONDS: undefined }).sourceTimeWindowSeconds).toBe(3600);
+    expect(parseConfig({ ...env, SOURCE_TIME_WINDOW_SECONDS: "60" }).sourceTimeWindowSeconds).toBe(60);
+    for (const bad of ["59", "0", "-1", "1h", "3600.5"]) {
+      expect(() => parseConfig({ ...env, SOURCE_TIME_WINDOW_SECONDS: bad })).toThrowError(/SOURCE_TIME_WINDOW_SECONDS must be an integer >= 60/);
+    }
+  });
+
   it("strips a trailing slash from ORIGIN_URL and honours L1_CACHE=off", () => {
     const config = parseConfig({ ...env, ORIGIN_URL: "https://api.example.com/", L1_CACHE: "off" });
     expect(config.originUrl).toBe("https://api.example.com");

@@ -15,7 +15,8 @@ export function wrapBinding<T extends object>(target: T, intercept: Intercept): 
       const original = Reflect.get(object, prop, receiver) as unknown;
       if (typeof original !== "function") return original;
       return (...args: unknown[]) => {
-        // Reflect.apply: a Durable Object stub's methods are RPC proxies whose own `.apply` is a remote name.
+        // Reflect.apply, not `.apply`: on a Durable Object stub every property name is an RPC
+        // method, `apply` included.
         const forward = () => Reflect.apply(original as (...a: unknown[]) => unknown, object, args);
         return intercept(String(prop), args, forward);
       };
@@ -131,21 +132,30 @@ export function breakDefaultCache(plan: CacheFaultPlan): { calls: Map<string, nu
 }
 
 /**
- * The real `FAMILY_SHIELD` namespace, counting what the Worker asks of its objects: each call to a
- * stub's method is recorded as `"<shield name> <method>"` and forwarded. Nothing fails.
+ * The real `FAMILY_SHIELD` namespace whose objects' stubs go through `intercept` (method = the
+ * RPC method: `lease`, `commitLease`, …): each call reaches the real Durable Object unless the
+ * intercept answers it instead. Hand it to the Worker as its env's `FAMILY_SHIELD`.
  */
-export function countingShield<N extends object>(namespace: N): { binding: N; calls: string[] } {
-  const calls: string[] = [];
-  const names = new WeakMap<object, string>();
-  const binding = wrapBinding(namespace, (method, args, forward) => {
-    const result = forward();
-    if (method === "idFromName" && typeof result === "object" && result !== null) names.set(result, String(args[0]));
-    if (method !== "get" || typeof result !== "object" || result === null) return result;
-    const name = names.get(args[0] as object) ?? "(unnamed)";
-    return wrapBinding(result, (stubMethod, _stubArgs, forwardStub) => {
-      calls.push(`${name} ${stubMethod}`);
-      return forwardStub();
-    });
-  });
-  return { binding, calls };
+export function wrapShieldNamespace<T extends object>(namespace: T, intercept: Intercept): T {
+  return wrapBinding(namespace, (method, _args, forward) => (method === "get" ? wrapBinding(forward() as object, intercept) : forward()));
+}
+
+/** A pull-through copy of `body` that adds every byte the reader takes to `read.bytes`. */
+export function countBytes(body: ReadableStream<Uint8Array>, read: { bytes: number }): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const next = await reader.read();
+        if (next.done) {
+          controller.close();
+          return;
+        }
+        read.bytes += next.value.byteLength;
+        controller.enqueue(next.value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
 }

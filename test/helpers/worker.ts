@@ -12,7 +12,20 @@ export interface CallOptions {
 export async function callWorker(input: Request | string, init?: RequestInit, options: CallOptions = {}): Promise<Response> {
   const { now } = options;
   const clock = typeof now === "function" ? now : now === undefined ? undefined : () => now;
-  const worker = createWorker(clock === undefined ? {} : { now: clock });
+  return callOnce(createWorker(clock === undefined ? {} : { now: clock }), input, init, options);
+}
+
+/**
+ * One Worker for many calls, as one isolate serves many requests: what it remembers between
+ * requests (the admin API's admin bits, src/admin/admin-bit.ts) carries over. `callWorker` makes a
+ * fresh Worker per call.
+ */
+export function createWorkerCaller(now: () => number): (input: Request | string, init?: RequestInit, options?: Pick<CallOptions, "env">) => Promise<Response> {
+  const worker = createWorker({ now });
+  return (input, init, options = {}) => callOnce(worker, input, init, options);
+}
+
+async function callOnce(worker: ReturnType<typeof createWorker>, input: Request | string, init: RequestInit | undefined, options: Pick<CallOptions, "env">): Promise<Response> {
   const request = typeof input === "string" ? new Request(input, init) : input;
   const ctx = createExecutionContext();
   const response = await worker.fetch!(
@@ -46,6 +59,8 @@ export function productionEnv(overrides: Record<string, unknown> = {}): Record<s
     ORIGIN_TIMEOUT_MS: "5000",
     L1_MAX_AGE_SECONDS: "30",
     STALE_IF_ERROR_SECONDS: "300",
+    MEDIA_LEASE_MS: "120000",
+    SOURCE_TIME_WINDOW_SECONDS: "3600",
     ...overrides,
   };
 }

@@ -36,7 +36,8 @@ function store(ctx: ExecutionContext) {
       staleIfErrorSeconds: 300,
       collabMaxSeconds: config.collabMaxSeconds,
       waitUntil: (promise) => ctx.waitUntil(promise),
-      lease: (key, family, now) => shield.lease(key, family, now),
+      leaseMs: config.mediaLeaseMs,
+      lease: (key, family, now, lease) => shield.lease(key, family, now, lease),
     }),
   };
 }

@@ -17,7 +17,7 @@ import { DEV_CONTENT_FILE_UID, DEV_IMAGE_FILE_UID } from "../../dev/origin/fixtu
 import { ABSENT_LIFETIME_SECONDS } from "../../src/origin/fill-guard";
 import type { FamilyShield } from "../../src/shield";
 import { fillCount, restoreOriginValue, seenRequests, setOriginAbsent, setOriginValue } from "../helpers/dev-origin";
-import { countingShield } from "../helpers/faults";
+import { wrapShieldNamespace } from "../helpers/faults";
 import { callWorker, productionEnv, uniqueId } from "../helpers/worker";
 import { captureLogs } from "../reliability/helpers";
 import { resourceToken } from "../routes/helpers";
@@ -27,12 +27,20 @@ const KV = (env as unknown as { CACHE: KVNamespace }).CACHE;
 const SHIELD = (env as unknown as { FAMILY_SHIELD: DurableObjectNamespace<FamilyShield> }).FAMILY_SHIELD;
 const wallNow = (): number => Math.floor(Date.now() / 1000);
 
-/** The production topology with the real shield namespace wrapped to count what is asked of it. */
+/**
+ * The production topology with the real shield namespace wrapped to record what is asked of its
+ * objects, as `"<method> <key>"` (every shield call names its key), each call then forwarded.
+ */
 function countedEdge() {
-  const shield = countingShield(SHIELD);
-  const workerEnv = productionEnv({ FAMILY_SHIELD: shield.binding });
+  const calls: string[] = [];
+  const binding = wrapShieldNamespace(SHIELD, (method, args, forward) => {
+    const request = args[0];
+    calls.push(`${method} ${typeof request === "object" && request !== null && "key" in request ? String(request.key) : ""}`);
+    return forward();
+  });
+  const workerEnv = productionEnv({ FAMILY_SHIELD: binding });
   return {
-    calls: shield.calls,
+    calls,
     get: (path: string, now: number, headers: Record<string, string> = {}) =>
       callWorker(new Request(`${EDGE}${path}`, { headers }), undefined, { now, env: workerEnv }),
   };
@@ -126,7 +134,7 @@ describe("real answers of those families are still stored edge-wide, through the
     expect(await kvKeys(`email_images:${checked}`)).toEqual([checkedKey]);
     // Asked of the origin from the isolate first, then filled and stored by the shield.
     expect(await fillCount(`email_images:${found}:png`)).toBe(2);
-    expect(edge.calls.filter((call) => call.startsWith("email_images:{uid}:{ext}") && call.endsWith(" fill"))).toHaveLength(2);
+    expect(edge.calls.filter((call) => call.startsWith("fill email_images:"))).toEqual([`fill email_images:${found}:png`, `fill ${checkedKey}`]);
     await restoreOriginValue(checkedKey);
   });
 

@@ -54,6 +54,36 @@ describe("ordering rule", () => {
     expect(ordering.isLateWrite(5, 6)).toBe(false);
   });
 
+  it("X-Edge-Source-Time: at most 60 s ahead of the edge's clock", () => {
+    expect(ordering.isSourceTimeTooFarAhead(1060, 1000)).toBe(false);
+    expect(ordering.isSourceTimeTooFarAhead(1060.001, 1000)).toBe(true);
+    expect(ordering.isSourceTimeTooFarAhead(1000 + 86_400, 1000)).toBe(true);
+    expect(ordering.isSourceTimeTooFarAhead(0, 1000)).toBe(false); // the past is never refused
+  });
+
+  it("source-time marks: only marks still in force order writes; a mark lives max(value expiry, write + window)", () => {
+    const marks = [
+      { t: 50, keepUntil: 200 },
+      { t: 90, keepUntil: 150 },
+    ];
+    expect(ordering.newestInForce(marks, 100)).toBe(90);
+    expect(ordering.newestInForce(marks, 150)).toBe(50); // a mark is gone at its keepUntil
+    expect(ordering.newestInForce(marks, 200)).toBeUndefined();
+    expect(ordering.newestInForce([], 0)).toBeUndefined();
+
+    expect(ordering.markKeepUntil(1000, 3600)).toBe(4600); // a tombstone: the window
+    expect(ordering.markKeepUntil(1000, 3600, 1900)).toBe(4600); // a value shorter than the window
+    expect(ordering.markKeepUntil(1000, 3600, 87_400)).toBe(87_400); // as long as the value it wrote
+  });
+
+  it("a purge mark recorded again: the newer time and the longer life, unless the old one has lapsed", () => {
+    const next = { t: 10, keepUntil: 500 };
+    expect(ordering.mergeMarks(undefined, next, 100)).toEqual(next);
+    expect(ordering.mergeMarks({ t: 20, keepUntil: 300 }, next, 100)).toEqual({ t: 20, keepUntil: 500 });
+    expect(ordering.mergeMarks({ t: 5, keepUntil: 900 }, next, 100)).toEqual({ t: 10, keepUntil: 900 });
+    expect(ordering.mergeMarks({ t: 20, keepUntil: 100 }, next, 100)).toEqual(next); // lapsed: not carried on
+  });
+
   it("refreshes of one key reach the origin at most once per 3 s", () => {
     expect(ordering.refreshAllowed(undefined, 100)).toBe(true);
     expect(ordering.refreshAllowed(100, 102)).toBe(false);

@@ -36,6 +36,16 @@ export function reflect(request: Request): Response {
 }
 
 /**
+ * A blank HTML page, so a browser test can open a page on the edge's own origin (through the
+ * passthrough) and call the edge's routes same-origin from it, as the web app does
+ * (test-node/player). Its empty icon keeps the browser from asking for `/favicon.ico` (a 404).
+ */
+export function page(): Response {
+  const html = '<!doctype html><html><head><meta charset="utf-8"><title>oseh-edge dev page</title><link rel="icon" href="data:,"></head><body></body></html>';
+  return new Response(html, { status: 200, headers: { "Content-Type": "text/html; charset=utf-8" } });
+}
+
+/**
  * A route that serves what a user uploaded, with the type the user gave it (`?type=`): nothing a
  * client sends through it may become a delegation the edge renders.
  */

@@ -9,7 +9,7 @@
  * which answers FastAPI's `{"detail":"Not Found"}`) as "unsupported", never as "no such value".
  */
 import { checkValuesToken } from "../auth";
-import { GARBAGE_BYTES, countFill, oversizedBody, stallingBody, takeFault } from "../controls";
+import { GARBAGE_BYTES, countFill, oversizedBody, stallingBody, takeFault, tricklingBody } from "../controls";
 import type { DevOriginEnv } from "../env";
 import { produceValue } from "../fixtures/families";
 
@@ -37,6 +37,7 @@ export async function handleValues(request: Request, path: string, env: DevOrigi
 
   const fault = takeFault(key);
   let cut: "truncated" | { stallMs: number } | undefined;
+  let trickleMs: number | undefined;
   if (fault !== undefined) {
     switch (fault.kind) {
       case "slow":
@@ -59,6 +60,9 @@ export async function handleValues(request: Request, path: string, env: DevOrigi
       case "stall":
         cut = { stallMs: fault.ms };
         break;
+      case "trickle":
+        trickleMs = fault.ms;
+        break;
     }
   }
 
@@ -74,7 +78,8 @@ export async function handleValues(request: Request, path: string, env: DevOrigi
     case "stream":
       // A length the edge can trust before the body (it writes R2 through a FixedLengthStream).
       // A stream keeps its Content-Length only with a fixed length (the runtime sends others chunked).
-      return new Response(produced.open().pipeThrough(new FixedLengthStream(produced.size)), { status: 200, headers: { "Content-Type": "application/octet-stream", "Content-Length": String(produced.size) } });
+      const open = trickleMs === undefined ? produced.open() : tricklingBody(produced.open(), trickleMs);
+      return new Response(open.pipeThrough(new FixedLengthStream(produced.size)), { status: 200, headers: { "Content-Type": "application/octet-stream", "Content-Length": String(produced.size) } });
     case "absent":
       return edgeJson(404, "not_found", "no value for that key", "absent");
     case "unsupported":
