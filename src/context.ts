@@ -8,6 +8,7 @@ import type { ShieldClient } from "./shield";
 import type { MediaStore } from "./media";
 import type { Stats } from "./stats";
 import type { TieredStore } from "./storage";
+import type { RandomSource } from "./util/random";
 
 export interface EdgeContext {
   readonly config: Config;
@@ -21,6 +22,8 @@ export interface EdgeContext {
   readonly stats: Stats;
   /** Unix seconds. */
   readonly now: () => number;
+  /** The routes' draws (personalized emotions); crypto randomness unless a test injects one. */
+  readonly random: RandomSource;
   readonly waitUntil: (promise: Promise<unknown>) => void;
 }
 
@@ -31,6 +34,7 @@ export interface EdgeContextOptions {
   media?: MediaStore;
   stats: Stats;
   now: () => number;
+  random: RandomSource;
   ctx: { waitUntil(promise: Promise<unknown>): void };
 }
 
@@ -47,6 +51,7 @@ export function createEdgeContext(options: EdgeContextOptions): EdgeContext {
     media: options.media,
     stats: options.stats,
     now: options.now,
+    random: options.random,
     waitUntil: (promise) => ctx.waitUntil(promise),
   };
 }

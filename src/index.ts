@@ -16,10 +16,13 @@ import { matchEdgeRoute, routeEdgeRequest } from "./routes";
 import { observeRequest } from "./observe";
 import { errorFields, logEvent } from "./observe/log";
 import { disabledFamiliesOf, switchProblems, withDisabledFamilies } from "./rollout/switches";
+import { createCryptoRandom, type RandomSource } from "./util/random";
 
 export interface WorkerOptions {
   /** Unix seconds. Tests inject a fixed clock; production reads the platform clock. */
   now?: () => number;
+  /** The routes' draws. Tests inject a deterministic source; production uses crypto randomness. */
+  random?: RandomSource;
 }
 
 const systemClock = (): number => Date.now() / 1000;
@@ -69,6 +72,7 @@ function withServerTiming(response: Response, startedAt: number): Response {
 
 export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> {
   const now = options.now ?? systemClock;
+  const random = options.random ?? createCryptoRandom();
   const configs = new WeakMap<object, Config>();
   const shields = new WeakMap<object, ShieldClient>();
   // The admin API's memory of the origin's admin bits: written by nothing else (src/admin/admin-bit.ts).
@@ -149,6 +153,7 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
       ...(media === undefined ? {} : { media }),
       stats,
       now,
+      random,
       ctx,
     });
 

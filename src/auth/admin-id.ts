@@ -1,11 +1,9 @@
 /**
  * The backend's `auth_admin` at the edge (A "admin auth", #4; B §0 "Auth verifiers"):
  *
- * 1. `Authorization` must start with lowercase `bearer ` (401 `not_set` / `bad_format`).
- * 2. `bearer oseh_ut_…` is a user token looked up in the origin's database: the edge cannot
- *    judge it, so the request passes through untouched.
- * 3. Anything else must be an id token (aud `oseh-id`, iss `oseh`, `jti` required,
- *    iat ≥ 1679589900, leeway 0); any failure is 403 `invalid`.
+ * 1–3. standard authorization, `auth_any` (./standard.ts): 401 `not_set` / `bad_format`, a
+ *    `bearer oseh_ut_…` user token passes through untouched, and anything else must be an id
+ *    token (any failure is 403 `invalid`).
  * 4. `auth:is_admin:{sub}` through the cache (filled through the values endpoint; 900 s; `0` is
  *    cached too): `1` → admin, `0` → 403 `invalid`. When the edge cannot learn a fresh bit (the
  *    origin does not serve it, or fails — a stale-if-error copy is not trusted), the request
@@ -15,14 +13,13 @@
  * admin API (`/_edge/v1`) runs the same steps with its own `load`, the origin's answer and never a
  * stored copy: that API writes `auth:is_admin` itself (src/admin/admin-bit.ts).
  */
-import type { AuthFailure } from "./bearer";
 import { parseBearer } from "./bearer";
+import type { AuthFailure } from "./bearer";
 import type { TokenService } from "./jwt";
+import { authorizeStandardToken } from "./standard";
 import type { FamilyEntry } from "../keys";
 import { buildKey, getFamily } from "../keys";
 
-/** `auth.py`: tokens with this prefix are user tokens ("shared secrets"), not JWTs. */
-export const USER_TOKEN_PREFIX = "oseh_ut_";
 export const IS_ADMIN_FAMILY = "auth:is_admin:{sub}";
 
 export type AdminIdResult =
@@ -40,12 +37,6 @@ export interface AdminIdDeps {
   readonly tokens: Pick<TokenService, "verifyIdToken">;
   load(key: string, family: FamilyEntry): Promise<AdminFlagLoad>;
 }
-
-/**
- * PyJWT decodes base64 leniently (characters outside the alphabet are skipped), so a token with
- * any other character might still verify at the origin: the origin judges those.
- */
-const JWT_TEXT = /^[A-Za-z0-9_\-.]*$/;
 
 const ADMIN_BIT = 0x31; // b'1'
 const NOT_ADMIN_BIT = 0x30; // b'0'
@@ -71,12 +62,9 @@ export async function authorizeAdminIdToken(request: Request, deps: AdminIdDeps,
 
 /** Steps 2–4 for a token already taken from its header, with the bit from `deps.load`. */
 export async function authorizeAdminToken(token: string, deps: AdminIdDeps, now: number): Promise<AdminIdResult> {
-  if (token.startsWith(USER_TOKEN_PREFIX)) return { kind: "passthrough", reason: "user tokens are checked by the origin" };
-  if (!JWT_TEXT.test(token)) return { kind: "passthrough", reason: "token has characters PyJWT may skip" };
-
-  const verified = await deps.tokens.verifyIdToken(token, now);
-  if (!verified.ok) return { kind: "failure", failure: verified.failure };
-  const sub = verified.claims.sub;
+  const user = await authorizeStandardToken(token, deps.tokens, now);
+  if (user.kind !== "user") return user;
+  const sub = user.sub;
 
   const key = isAdminKey(sub);
   if (!key.ok) return { kind: "passthrough", reason: key.reason };

@@ -20,6 +20,17 @@ export const AUTH_BODIES = {
 
 const BEARER_PREFIX = "bearer ";
 
+/**
+ * Tokens the edge verifies must be plain base64url-and-dot text. PyJWT decodes base64 with
+ * Python's lenient decoder, which skips characters outside the alphabet, so a token with any
+ * other character might still verify at the origin: the edge lets the origin judge those.
+ */
+const PLAIN_JWT_TEXT = /^[A-Za-z0-9_\-.]*$/;
+
+export function isPlainJwtText(token: string): boolean {
+  return PLAIN_JWT_TEXT.test(token);
+}
+
 export type BearerResult = { ok: true; token: string } | { ok: false; failure: AuthFailure };
 
 /** Splits `bearer <token>` from a header value (null = header absent). */

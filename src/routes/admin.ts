@@ -11,8 +11,7 @@ import type { LoadOptions, RouteIo, RouteRequest } from "./io";
 import { routeKey } from "./keys";
 import { authOutcome, passthroughOutcome, type RouteOutcome } from "./respond";
 import { MAX_TOP_SHARERS_BODY_BYTES, planTopSharers } from "./top-sharers-plan";
-import { readPrefix } from "../util/bytes";
-import { replayBody } from "../util/streams";
+import { readSmallBody, withForward } from "./request-body";
 
 /** auth_admin runs after the request's own validation; a failure or a user token ends here. */
 async function checkAdmin(request: Request, io: RouteIo): Promise<RouteOutcome | null> {
@@ -62,36 +61,9 @@ export async function serveAdminRoute({ request, url }: RouteRequest, route: Adm
   return { kind: "body", body: loaded.bytes, headers: plan.headers, cacheStatus: loaded.cacheStatus };
 }
 
-/**
- * The request body, read once and at most MAX_TOP_SHARERS_BODY_BYTES of it (plus one chunk): the
- * route runs before any auth check, so an anonymous client chooses its size. Past the cap the
- * request goes to the origin at once, before any auth (the edge cannot plan a body it has not
- * read): the bytes read followed by the rest, piped by the runtime with backpressure, so no more
- * of it ever surfaces in the isolate (`replayBody`, docs/security.md §4). Under the cap, `forward`
- * carries the bytes read, for a later passthrough. Never `request.clone()`: a tee keeps everything
- * the unread branch has not consumed.
- */
-async function readSmallBody(request: Request): Promise<{ text: string | null; forward: Request }> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > MAX_TOP_SHARERS_BODY_BYTES) return { text: null, forward: request };
-  const read = await readPrefix(request.body, MAX_TOP_SHARERS_BODY_BYTES);
-  if (!read.complete) return { text: null, forward: new Request(request, { body: replayBody(read) }) };
-  const forward = new Request(request, { body: read.bytes });
-  try {
-    return { text: new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(read.bytes), forward };
-  } catch {
-    return { text: null, forward };
-  }
-}
-
-/** A passthrough outcome forwards `forward` (the body has been read from the original). */
-function withForward(outcome: RouteOutcome, forward: Request): RouteOutcome {
-  return outcome.kind === "passthrough" ? passthroughOutcome(outcome.reason, forward) : outcome;
-}
-
 /** `POST /api/1/admin/journey_share_links/top_sharers` (docs/block-format.md §6). */
 export async function serveTopSharers(request: Request, io: RouteIo): Promise<RouteOutcome> {
-  const { text, forward } = await readSmallBody(request);
+  const { text, forward } = await readSmallBody(request, MAX_TOP_SHARERS_BODY_BYTES);
   if (text === null) return passthroughOutcome("body too large or not UTF-8", forward);
   const plan = planTopSharers(text, request.headers.get("content-type"), io.now);
   if (plan.kind === "passthrough") return passthroughOutcome(plan.reason, forward);

@@ -20,6 +20,7 @@ export function createRouteIo(edge: EdgeContext, now: number): RouteIo {
   return {
     now,
     tokens: tokenServiceFor(edge.config),
+    random: edge.random,
     async load(key, family, options) {
       // EDGE_DISABLED_FAMILIES: a route that needs a disabled family is the origin's to answer.
       if (isKeyDisabled(key, disabledFamiliesOf(edge.config))) return { kind: "passthrough", reason: `family ${family.name} is disabled at the edge` };

@@ -1,11 +1,12 @@
 /**
  * What the edge route handlers need from the rest of the Worker, as one narrow interface, so the
- * handlers stay small and testable: the request's clock reading, the token service, a
- * read-through load of one key, and the passthrough proxy.
+ * handlers stay small and testable: the request's clock reading, the token service, the random
+ * source, a read-through load of one key, and the passthrough proxy.
  */
 import type { TokenService } from "../auth/jwt";
 import type { FamilyEntry } from "../keys";
 import type { MediaRead, RangePlan } from "../media";
+import type { RandomSource } from "../util/random";
 
 export type LoadResult =
   /** The value's bytes; `cacheStatus` is the `Cache-Status` header value describing how. */
@@ -32,6 +33,8 @@ export interface RouteIo {
   /** Unix seconds, read once per request. */
   readonly now: number;
   readonly tokens: TokenService;
+  /** Uniform draws (the personalized emotions' shuffles and weighted picks). */
+  readonly random: RandomSource;
   load(key: string, family: FamilyEntry, options?: LoadOptions): Promise<LoadResult>;
   /**
    * A media object's bytes (R2 / colo cache / streaming fill) shaped by `plan(size)`; a

@@ -11,15 +11,8 @@
  * | mobile m3u8, VOD m3u8 | 401 not_set | true for `?jwt=`, false for the header |
  * | transcripts | 401 not_set (header only) | — |
  */
-import { parseBearer, type AuthFailure } from "../auth/bearer";
+import { isPlainJwtText, parseBearer, type AuthFailure } from "../auth/bearer";
 import { lastQueryValue, parseOptionalPyBool } from "./query";
-
-/**
- * Tokens the edge verifies must be plain base64url-and-dot text. PyJWT decodes base64 with
- * Python's lenient decoder, which skips characters outside the alphabet, so a token with any
- * other character might still verify at the origin; the edge lets the origin judge those.
- */
-const JWT_TEXT = /^[A-Za-z0-9_\-.]*$/;
 
 export type Credential =
   /** Verify `token`; when `presignWith` is set, append `?jwt=<presignWith>` to the URLs. */
@@ -30,7 +23,7 @@ export type Credential =
 function fromBearer(header: string, presignWith: (token: string) => string | null): Credential {
   const parsed = parseBearer(header);
   if (!parsed.ok) return { kind: "failure", failure: parsed.failure };
-  if (!JWT_TEXT.test(parsed.token)) return { kind: "passthrough", reason: "token has characters PyJWT may skip" };
+  if (!isPlainJwtText(parsed.token)) return { kind: "passthrough", reason: "token has characters PyJWT may skip" };
   return { kind: "token", token: parsed.token, presignWith: presignWith(parsed.token) };
 }
 
@@ -60,7 +53,7 @@ export function planImagePlaylist(params: URLSearchParams, authorization: string
     if (jwt === null) return { kind: "credential", credential: { kind: "failure", failure: { reason: "invalid", detail: "bearer None" } }, presign };
     return { kind: "credential", credential: fromBearer(`bearer ${jwt}`, (token) => (presign ? token : null)), presign };
   }
-  // `checked_jwt.split(" ", 1)[1].strip()` is the token itself: JWT_TEXT has no whitespace.
+  // `checked_jwt.split(" ", 1)[1].strip()` is the token itself: plain JWT text has no whitespace.
   return { kind: "credential", credential: fromBearer(authorization, (token) => (presign ? token : null)), presign };
 }
 

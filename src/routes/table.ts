@@ -3,9 +3,9 @@
  * Anything not listed here is not an edge route, and the Worker proxies it to the origin.
  *
  * Matching is Starlette's: the routes are tried in the backend's registration order (main.py
- * includes image_files, then content_files, then admin, then transcripts; content_files/router.py
- * includes the exports router before its own routes) and the first whose method and path match
- * wins. A `{param}` matches any non-empty segment (Starlette's `[^/]+`), so the order decides
+ * includes image_files, then content_files, then admin, then interactive_prompts, then emotions,
+ * then transcripts; content_files/router.py includes the exports router before its own routes) and
+ * the first whose method and path match wins. A `{param}` matches any non-empty segment (Starlette's `[^/]+`), so the order decides
  * between overlapping templates: `GET /api/1/content_files/exports/ios.m3u8` is the VOD route
  * with uid `ios`, not the mobile playlist of a content file `exports`. Backend routes the edge
  * does not serve but which come first and overlap an edge route are listed as origin rows, so
@@ -20,7 +20,9 @@ import { ADMIN_ROUTES, ADMIN_PREFIX, type AdminRoute } from "./admin-table";
 import { serveAdminRoute, serveTopSharers } from "./admin";
 import type { RouteIo, RouteRequest } from "./io";
 import type { RouteOutcome } from "./respond";
+import { servePersonalizedEmotions } from "./emotions";
 import { serveEmailImage, serveExportPart, serveImageExport } from "./media";
+import { serveProfilePictures } from "./profile-pictures";
 import { serveImagePlaylist, serveMobilePlaylist, serveTranscript, serveVodPlaylist, serveWebPlaylist } from "./resource";
 
 type Handler = (route: RouteRequest, io: RouteIo) => Promise<RouteOutcome>;
@@ -67,6 +69,10 @@ export const EDGE_ROUTES: readonly EdgeRoute[] = [
   // admin/router.py: no two admin templates overlap.
   ...ADMIN_ROUTES.map(adminEntry),
   { method: "POST", path: `${ADMIN_PREFIX}/journey_share_links/top_sharers`, handler: (r, io) => serveTopSharers(r.request, io) },
+  // interactive_prompts/router.py: profile_pictures first; no template before it overlaps.
+  { method: "POST", path: "/api/1/interactive_prompts/profile_pictures", handler: serveProfilePictures },
+  // emotions/router.py: GET /, POST /search, then POST /personalized; none overlaps it.
+  { method: "POST", path: "/api/1/emotions/personalized", handler: servePersonalizedEmotions },
   { method: "GET", path: "/api/1/transcripts/{uid}", handler: (r, io) => serveTranscript(r, uidOf(r), io) },
 ];
 

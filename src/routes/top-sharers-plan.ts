@@ -13,6 +13,7 @@
 import { laUnixDate } from "../keys/la-time";
 import { PYTHON_NONE } from "../keys/params";
 import { parseStrictIsoDate } from "./query";
+import { isJsonContentType } from "./request-body";
 
 /** Admin request bodies are tiny; anything larger is not one the edge needs to understand. */
 export const MAX_TOP_SHARERS_BODY_BYTES = 4096;
@@ -20,16 +21,6 @@ export const MAX_TOP_SHARERS_BODY_BYTES = 4096;
 export type TopSharersPlan =
   | { kind: "serve"; values: readonly [start: string, end: string] }
   | { kind: "passthrough"; reason: string };
-
-/**
- * FastAPI reads the body as JSON when Content-Type is absent or `application/json` / `*+json`;
- * otherwise validation of the raw bytes fails with a 422.
- */
-export function isJsonContentType(contentType: string | null): boolean {
-  if (contentType === null) return true;
-  const essence = (contentType.split(";")[0] ?? "").trim().toLowerCase();
-  return essence === "application/json" || (essence.startsWith("application/") && essence.endsWith("+json"));
-}
 
 function optionalDate(body: Record<string, unknown>, name: string): { ok: true; value: number | null } | { ok: false } {
   const raw = body[name];

@@ -83,6 +83,33 @@ describe("against the dev origin", () => {
     expect(run.code).toBe(0);
   });
 
+  it("points at all ten start routes of docs/integrate.md phase 3: each delegates only to its bound token, and renders", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const journeyJwt = await new SignJWT({ sub: "oseh_j_devPlain000000000000001", iss: "oseh", aud: "oseh-journey", iat: now - 1, exp: now + 1800 })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .sign(new TextEncoder().encode(TEST_SECRETS.OSEH_JOURNEY_JWT_SECRET));
+    const routes = [
+      "POST /api/1/users/me/start_ai_journey",
+      "POST /api/1/users/me/start_introductory_journey",
+      'POST /api/1/users/me/start_journey_from_history {"journey_uid":"oseh_j_devPlain000000000000001"}',
+      'POST /api/1/journeys/public_links/start {"code":"devcode1","source":"browser"}',
+      `POST /api/1/journeys/start_interactive_prompt {"journey_uid":"oseh_j_devPlain000000000000001","journey_jwt":"${journeyJwt}"}`,
+      'POST /api/1/interactive_prompts/start_public {"identifier":"notification-time"}',
+      'POST /api/1/courses/start_journey {"journey_uid":"oseh_j_devFull0000000000000001","course_uid":"oseh_c_devCourse0000000000001"}',
+      'POST /api/1/courses/start_next {"course_uid":"oseh_c_devCourse0000000000001"}',
+      'POST /api/1/journeys/follow_share_link {"code":"devshare1"}',
+      'POST /api/1/emotions/start_related_journey {"emotion":"calm","replaced_emotion_user_uid":null}',
+    ];
+    const run = await conformance(["--origin", inject("originUrl"), ...routes.flatMap((route) => ["--delegate", route]), "--header", `authorization: bearer ${await idToken(USER)}`]);
+    expect(run.stderr).toBe("");
+    expect(failures(run.stdout)).toEqual([]);
+    for (const route of routes) {
+      const label = route.split(" ").slice(0, 2).join(" ");
+      expect(run.stdout).toContain(`ok   delegate ${label}: the document validates and renders`);
+    }
+    expect(run.code).toBe(0);
+  });
+
   it("--json: one document with every check", async () => {
     const run = await conformance(["--origin", inject("originUrl"), "--json"]);
     const report = JSON.parse(run.stdout) as { passed: number; failed: number; checks: { name: string; ok: boolean }[] };

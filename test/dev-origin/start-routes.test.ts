@@ -182,6 +182,83 @@ describe("prompt routes", () => {
   });
 });
 
+describe("the other journey start routes (docs/integrate.md phase 3)", () => {
+  const COURSE = "oseh_c_devCourse0000000000001";
+
+  it("courses/start_journey: delegates a journey in the course; journey_not_found with status 200 otherwise", async () => {
+    const delegated = await post("/api/1/courses/start_journey", { journey_uid: "oseh_j_devFull0000000000000001", course_uid: COURSE }, await authed(true));
+    expect([delegated.status, delegated.headers.get("Content-Type"), delegated.headers.get("Cache-Control")]).toEqual([200, EDGE_RENDER, "no-store"]);
+    expect(await delegated.json()).toEqual({ key: "journeys:external:oseh_j_devFull0000000000000001", jwt: expect.stringMatching(/^eyJ/) });
+    for (const body of [
+      { journey_uid: "oseh_j_devSample0000000000001", course_uid: COURSE }, // not in the course
+      { journey_uid: "oseh_j_devSample0000000000001", course_uid: "oseh_c_devLocked0000000000001" }, // not entitled
+      { journey_uid: "oseh_j_devFull0000000000000001", course_uid: "oseh_c_nope" },
+    ]) {
+      const notFound = await post("/api/1/courses/start_journey", body, await authed(true));
+      expect([notFound.status, notFound.headers.get("Content-Type")]).toEqual([200, JSON_UTF8]);
+      expect(await notFound.text()).toBe(
+        '{"type":"journey_not_found","message":"That journey does not exist, or it is not in that course, or you do not own that course","markdown":"That journey does not exist, or it is not in that course, or you do not own that course"}',
+      );
+    }
+    const gone = await post("/api/1/courses/start_journey", { journey_uid: "oseh_j_devDeleted00000000000001", course_uid: "oseh_c_devGone00000000000001" }, await authed(true));
+    expect([gone.status, gone.headers.get("Retry-After")]).toEqual([503, "5"]);
+    await gone.arrayBuffer();
+    // FastAPI validates the body first: a missing course_uid is 422 even without auth.
+    expect((await post("/api/1/courses/start_journey", { journey_uid: "oseh_j_devFull0000000000000001" })).status).toBe(422);
+    expect((await post("/api/1/courses/start_journey", { journey_uid: "oseh_j_devFull0000000000000001", course_uid: COURSE })).status).toBe(401);
+  });
+
+  it("courses/start_next: the first journey; 404 not_found; 403 without the entitlement", async () => {
+    const delegated = await post("/api/1/courses/start_next", { course_uid: COURSE }, await authed(true));
+    expect(((await delegated.json()) as { key: string }).key).toBe("journeys:external:oseh_j_devPlain000000000000001");
+    expect((await post("/api/1/courses/start_next", { course_uid: "oseh_c_nope" }, await authed(true))).status).toBe(404);
+    expect((await post("/api/1/courses/start_next", { course_uid: "oseh_c_devLocked0000000000001" }, await authed(true))).status).toBe(403);
+  });
+
+  it("journeys/follow_share_link: no auth needed, an invalid one ignored; 404 bad_code; 503 with Retry-After: 15", async () => {
+    for (const authorization of [undefined, "bearer junk", "Basic x"]) {
+      const headers: Record<string, string> = { "X-Oseh-Edge": BOUND, ...(authorization === undefined ? {} : { authorization }) };
+      const delegated = await post("/api/1/journeys/follow_share_link", { code: "devshare1" }, headers);
+      expect([delegated.status, delegated.headers.get("Content-Type"), delegated.headers.get("Cache-Control")]).toEqual([200, EDGE_RENDER, "no-store"]);
+      expect(((await delegated.json()) as { key: string }).key).toBe("journeys:external:oseh_j_devFull0000000000000001");
+    }
+    const bad = await post("/api/1/journeys/follow_share_link", { code: "nope" });
+    expect([bad.status, ((await bad.json()) as { type: string }).type]).toEqual([404, "bad_code"]);
+    const gone = await post("/api/1/journeys/follow_share_link", { code: "devsharegone" }, { "X-Oseh-Edge": BOUND });
+    expect([gone.status, gone.headers.get("Retry-After"), gone.headers.get("Content-Type")]).toEqual([503, "15", JSON_UTF8]);
+    await gone.arrayBuffer();
+    expect((await post("/api/1/journeys/follow_share_link", { code: "x" })).status).toBe(422); // 2–255 characters
+  });
+
+  it("emotions/start_related_journey: a wrapper whose suffix carries the origin's image JWTs; Content-Type only", async () => {
+    const delegated = await post("/api/1/emotions/start_related_journey", { emotion: "lost", replaced_emotion_user_uid: null }, await authed(true));
+    expect([delegated.status, delegated.headers.get("Content-Type")]).toEqual([200, EDGE_RENDER]);
+    expect(delegated.headers.has("Cache-Control")).toBe(false);
+    const doc = (await delegated.json()) as { key: string; prefix: string; suffix: string };
+    expect(Object.keys(doc)).toEqual(["key", "jwt", "prefix", "suffix"]);
+    expect(doc.key).toBe("journeys:external:oseh_j_devFull0000000000000001");
+    expect(doc.prefix).toBe('{"journey":');
+    const tail = JSON.parse(`{"x":0${doc.suffix}`) as { emotion_user_uid: string; num_votes: number; num_total_votes: number; voter_pictures: { uid: string; jwt: string }[] };
+    expect(tail.emotion_user_uid).toMatch(/^oseh_eu_[A-Za-z0-9_-]{22}$/);
+    expect(tail.voter_pictures.map((p) => decodeJwtPayload(p.jwt))).toEqual(tail.voter_pictures.map((p) => expect.objectContaining({ sub: p.uid, aud: "oseh-image" })));
+
+    const rendered = await post("/api/1/emotions/start_related_journey", { emotion: "lost", replaced_emotion_user_uid: null }, await authed(false));
+    expect([rendered.headers.get("Content-Type"), rendered.headers.has("Cache-Control")]).toEqual([JSON_UTF8, false]);
+    expect(((await rendered.json()) as { journey: { uid: string } }).journey.uid).toBe("oseh_j_devFull0000000000000001");
+  });
+
+  it("emotions/start_related_journey: replaced_emotion_user_uid is required (nullable, no default); 409, 404, 503", async () => {
+    expect((await post("/api/1/emotions/start_related_journey", { emotion: "lost" }, await authed(true))).status).toBe(422);
+    const premium = await post("/api/1/emotions/start_related_journey", { emotion: "lost", replaced_emotion_user_uid: null, premium: true }, await authed(true));
+    expect([premium.status, ((await premium.json()) as { type: string }).type]).toEqual([409, "entitlement_required"]);
+    const unknown = await post("/api/1/emotions/start_related_journey", { emotion: "nope", replaced_emotion_user_uid: null }, await authed(true));
+    expect([unknown.status, ((await unknown.json()) as { type: string }).type]).toEqual([404, "emotion_not_found"]);
+    const gone = await post("/api/1/emotions/start_related_journey", { emotion: "gone", replaced_emotion_user_uid: null }, await authed(true));
+    expect([gone.status, gone.headers.get("Retry-After")]).toEqual([503, "5"]);
+    await gone.arrayBuffer();
+  });
+});
+
 describe("the dev origin's own renderer against the golden vectors", () => {
   const vectors = loadBlocksVectors();
   const secrets = vectors.meta.secrets as Record<string, string>;

@@ -104,6 +104,35 @@ describe("walkthrough", () => {
     expect(await user.text()).toBe(AUTH_BODIES.invalid);
   });
 
+  it("profile pictures: the prompt's 2-second bin from the cache, each picture with a fresh image JWT", async () => {
+    const prompt = "oseh_ip_devWord00000000000001";
+    const seconds = Math.floor(now());
+    const promptJwt = await signToken({
+      secret: TEST_SECRETS.interactivePrompt,
+      claims: { sub: prompt, iss: "oseh", aud: "oseh-interactive-prompt", iat: seconds - 1, exp: seconds + 1800 },
+    });
+    const userToken = await idToken(USER, seconds);
+    const pictures = () =>
+      callWorker(
+        `${EDGE}/api/1/interactive_prompts/profile_pictures`,
+        {
+          method: "POST",
+          headers: { authorization: `bearer ${userToken}`, "content-type": "application/json" },
+          body: JSON.stringify({ uid: prompt, jwt: promptJwt, prompt_time: 4.5, limit: 5 }),
+        },
+        { now: () => seconds },
+      );
+    const first = await pictures();
+    expect(first.status).toBe(200);
+    expect(first.headers.get("cache-control")).toBe("private, max-age=120");
+    expect(first.headers.get("cache-status")).toMatch(/fwd=miss/);
+    const items = ((await first.json()) as { items: { picture: { uid: string; jwt: string } }[] }).items;
+    expect(items).toHaveLength(5);
+    for (const { picture } of items) expect(picture.uid).toMatch(/^oseh_if_devPicture\d\d$/);
+    const second = await pictures();
+    expect(second.headers.get("cache-status")).toMatch(/; hit/);
+  });
+
   it("admins' id tokens open /_edge/v1; other users' do not", async () => {
     const boss = await callWorker(
       `${EDGE}/_edge/v1/families`,

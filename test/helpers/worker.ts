@@ -1,18 +1,25 @@
-/** Calls the Worker's own fetch with an injected clock, and waits for its background work. */
+/** Calls the Worker's own fetch with an injected clock (and random source), and waits for its background work. */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { createWorker } from "../../src/index";
+import { createWorker, type WorkerOptions } from "../../src/index";
+import type { RandomSource } from "../../src/util/random";
 
 export interface CallOptions {
   /** Unix seconds the Worker sees. */
   now?: number | (() => number);
   env?: Record<string, unknown>;
+  /** The routes' draws (crypto randomness when omitted). */
+  random?: RandomSource;
 }
 
 export async function callWorker(input: Request | string, init?: RequestInit, options: CallOptions = {}): Promise<Response> {
   const { now } = options;
   const clock = typeof now === "function" ? now : now === undefined ? undefined : () => now;
-  return callOnce(createWorker(clock === undefined ? {} : { now: clock }), input, init, options);
+  const workerOptions: WorkerOptions = {
+    ...(clock === undefined ? {} : { now: clock }),
+    ...(options.random === undefined ? {} : { random: options.random }),
+  };
+  return callOnce(createWorker(workerOptions), input, init, options);
 }
 
 /**

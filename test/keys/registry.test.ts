@@ -3,6 +3,7 @@ import routesMarkdown from "../../docs/routes.md?raw";
 import { FAMILIES, buildKey, getFamily, parseKey } from "../../src/keys";
 import type { KeyFailure } from "../../src/keys";
 import { EXAMPLE_KEYS } from "./examples";
+import { EDGE_ROUTES } from "../../src/routes/table";
 
 /** The seed document lists exactly this many families (docs/diskcache/keys.md). */
 const SEED_FAMILY_COUNT = 63;
@@ -68,6 +69,24 @@ describe("registry shape", () => {
     expect(getFamily("transcripts:{uid}")?.route).toBe("GET /api/1/transcripts/{uid}");
     expect(getFamily("journeys:external:{uid}")?.route).toBeNull();
     expect(getFamily("interactive_prompts:external:{uid}")?.route).toBeNull();
+    // The standard-auth POST routes (docs/routes.md).
+    expect(getFamily("interactive_prompts:profile_pictures:{uid}:{prompt_time}")?.route).toBe("POST /api/1/interactive_prompts/profile_pictures");
+    expect(getFamily("emotion_content_statistics")?.route).toBe("POST /api/1/emotions/personalized");
+  });
+
+  it("names as its route only paths the edge's route table answers", () => {
+    // `{ios,android}` in a route field stands for one route per spelling.
+    const spellings = (path: string): string[] => {
+      const choice = /\{(\w+(?:,\w+)+)\}/.exec(path);
+      return choice === null ? [path] : (choice[1] ?? "").split(",").flatMap((option) => spellings(path.replace(choice[0], option)));
+    };
+    for (const family of FAMILIES) {
+      if (family.route === null) continue;
+      const [method = "", path = ""] = family.route.split(" ");
+      for (const spelling of spellings(path)) {
+        expect(EDGE_ROUTES.some((route) => route.method === method && route.path === spelling && route.handler !== null), `${family.name}: ${method} ${spelling}`).toBe(true);
+      }
+    }
   });
 
   it("uses the codecs docs/families.md documents", () => {

@@ -107,6 +107,24 @@ describe("request log", () => {
     expect(fills[0]?.blobs).toEqual(["transcripts:{uid}", "/api/1/transcripts/{uid}", "dev"]);
   });
 
+  it("names the standard-auth POST routes by their paths, and logs none of their tokens", async () => {
+    const promptJwt = await signToken({
+      secret: TEST_SECRETS.interactivePrompt,
+      claims: { sub: "oseh_ip_logged", iss: "oseh", aud: "oseh-interactive-prompt", iat: NOW - 1, exp: NOW + 1800 },
+    });
+    const post = (path: string, body: unknown, e: Record<string, unknown>) =>
+      callWorker(`${EDGE}${path}`, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer x" }, body: JSON.stringify(body) }, { now: NOW, env: e });
+    const { lines, records } = await logged(async (e) => {
+      expect((await post("/api/1/interactive_prompts/profile_pictures", { uid: "oseh_ip_logged", jwt: promptJwt, prompt_time: 4, limit: 5 }, e)).status).toBe(401);
+      expect((await post("/api/1/emotions/personalized", { num_emotions: 3 }, e)).status).toBe(401);
+    });
+    expect(records).toMatchObject([
+      { msg: "request", method: "POST", route: "/api/1/interactive_prompts/profile_pictures", status: 401 },
+      { msg: "request", method: "POST", route: "/api/1/emotions/personalized", status: 401 },
+    ]);
+    expect(lines.join("\n")).not.toContain(promptJwt);
+  });
+
   it("REQUEST_LOG=off prints nothing", async () => {
     const { lines } = await logged((e) => callWorker(`${EDGE}/_edge/v1/health`, {}, { now: NOW, env: e }), { REQUEST_LOG: "off" });
     expect(lines).toEqual([]);

@@ -9,6 +9,7 @@ import { parseConfig } from "../../src/config";
 import { callWorker } from "../helpers/worker";
 import { parseKey } from "../../src/keys";
 import { buildStoredValue, createTieredStore } from "../../src/storage";
+import { seenRequests, type SeenRequest } from "../helpers/dev-origin";
 
 export const wallNow = (): number => Math.floor(Date.now() / 1000);
 
@@ -52,3 +53,37 @@ export async function seed(values: Record<string, Uint8Array | string>, now: num
 }
 
 export { armFaults, fillCount, originUrl } from "../helpers/dev-origin";
+
+/**
+ * The production topology (docs/storage-schema.md): the FamilyShield binding (wrangler.toml's dev
+ * environment binds it, as production does), L0 on with production's size, L1 on, the shield's
+ * own storage at its default size (the suite's bindings shrink it to 64 bytes), and the rollout
+ * switches in their production state. Pinned here, not inherited: the dev environment has L0 off.
+ */
+export const PRODUCTION_SETTINGS = {
+  L0_MAX_BYTES: "8388608",
+  L1_CACHE: "on",
+  SHIELD_MAX_VALUE_BYTES: undefined,
+  EDGE_MODE: "edge",
+  EDGE_DISABLED_FAMILIES: "",
+} as const;
+
+/** The tests' env (ORIGIN_URL = the dev origin, no request log) with PRODUCTION_SETTINGS and `overrides`. */
+export function productionEnv(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ...(env as unknown as Record<string, unknown>), ...PRODUCTION_SETTINGS, REQUEST_LOG: "off", ...overrides };
+}
+
+export async function sha256Hex(bytes: Uint8Array | string): Promise<string> {
+  const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", data))].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The requests the dev origin received at `target` whose body was exactly `body` (its request
+ * log keeps each unrouted request's body length and sha256, docs/origin.md §8): how a test shows
+ * that a request went through to the origin unchanged — or never reached it.
+ */
+export async function originReceived(target: string, body: Uint8Array | string): Promise<SeenRequest[]> {
+  const digest = await sha256Hex(body);
+  return (await seenRequests(target)).filter((seen) => seen.bodySha256 === digest);
+}

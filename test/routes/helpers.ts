@@ -4,6 +4,7 @@ import type { Secrets } from "../../src/config";
 import type { FamilyEntry } from "../../src/keys";
 import type { LoadOptions, LoadResult, RouteIo } from "../../src/routes/io";
 import { signToken, TEST_SECRETS } from "../helpers/tokens";
+import { createCryptoRandom, type RandomSource } from "../../src/util/random";
 
 export const SECRETS: Secrets = {
   imageFile: TEST_SECRETS.image,
@@ -27,12 +28,13 @@ export interface TestIo {
 
 export const PASSTHROUGH_BODY = "from the origin";
 
-export function createTestIo(now: number, values: Record<string, Stored>): TestIo {
+export function createTestIo(now: number, values: Record<string, Stored>, random: RandomSource = createCryptoRandom()): TestIo {
   const loads: TestIo["loads"] = [];
   const passthroughs: Request[] = [];
   const io: RouteIo = {
     now,
     tokens: createTokenService(SECRETS),
+    random,
     async load(key: string, family: FamilyEntry, options?: LoadOptions): Promise<LoadResult> {
       loads.push({ key, family: family.name, options });
       const value = values[key];

@@ -62,7 +62,7 @@ describe("route order: the backend's registration order (main.py, content_files/
 
   it("lists the groups in main.py's order", () => {
     const groups = EDGE_ROUTES.map((r) => r.path.split("/")[3]).filter((g, i, all) => all.indexOf(g) === i);
-    expect(groups).toEqual(["image_files", "content_files", "admin", "transcripts"]);
+    expect(groups).toEqual(["image_files", "content_files", "admin", "interactive_prompts", "emotions", "transcripts"]);
   });
 });
 

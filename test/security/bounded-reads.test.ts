@@ -8,6 +8,8 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { describe, expect, inject, it, vi } from "vitest";
 import { createWorker } from "../../src/index";
 import { MAX_TOP_SHARERS_BODY_BYTES } from "../../src/routes/top-sharers-plan";
+import { MAX_PROFILE_PICTURES_BODY_BYTES } from "../../src/routes/profile-pictures-plan";
+import { MAX_EMOTIONS_BODY_BYTES } from "../../src/routes/emotions-plan";
 import { withIdleTimeout } from "../../src/util/streams";
 import { readAll } from "../../src/util/bytes";
 import { freshId } from "../dev-origin/helpers";
@@ -20,10 +22,14 @@ const wallNow = () => Math.floor(Date.now() / 1000);
 const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 describe("client bodies: capped read, the rest streamed to the origin unchanged", () => {
-  it("a 64 MiB chunked POST to top_sharers (no Content-Length, no auth): the edge reads at most cap + one chunk before forwarding", async () => {
+  /**
+   * A chunked POST of `chunks` × 64 KiB with no Content-Length and no auth to a route that reads
+   * its body before any auth check: the origin must have the forwarded request before the edge
+   * reads past `cap` + one chunk, and must receive the whole body, byte for byte.
+   */
+  async function expectForwardedEarly(path: string, cap: number, chunks: number): Promise<void> {
     const CHUNK = 64 * 1024;
-    const CHUNKS = 1024; // 64 MiB
-    const target = `/api/1/admin/journey_share_links/top_sharers?probe=${freshId("big")}`;
+    const target = `${path}?probe=${freshId("big")}`;
     const digest = new crypto.DigestStream("SHA-256");
     const digestWriter = digest.getWriter();
     let sent = 0;
@@ -31,7 +37,7 @@ describe("client bodies: capped read, the rest streamed to the origin unchanged"
     const body = new ReadableStream<Uint8Array>(
       {
         async pull(controller) {
-          if (sent >= CHUNKS * CHUNK) {
+          if (sent >= chunks * CHUNK) {
             controller.close();
             await digestWriter.close();
             return;
@@ -58,11 +64,22 @@ describe("client bodies: capped read, the rest streamed to the origin unchanged"
     const response = await callWorker(request, undefined, { now: wallNow(), env: patient });
     expect(response.status).toBe(404); // the dev origin's answer for a route it does not have
     expect(response.headers.get("Cache-Status")).toBe("oseh-edge; fwd=bypass");
-    expect(readBeforeForward).toBeLessThanOrEqual(MAX_TOP_SHARERS_BODY_BYTES + CHUNK);
+    expect(readBeforeForward).toBeLessThanOrEqual(cap + CHUNK);
     // The origin received the whole body, byte for byte.
     const [seen] = await seenRequests(target);
-    expect(seen?.bodyLength).toBe(CHUNKS * CHUNK);
+    expect(seen?.bodyLength).toBe(chunks * CHUNK);
     expect(seen?.bodySha256).toBe(hex(await digest.digest));
+  }
+
+  it("a 64 MiB chunked POST to top_sharers (no Content-Length, no auth): the edge reads at most cap + one chunk before forwarding", async () => {
+    await expectForwardedEarly("/api/1/admin/journey_share_links/top_sharers", MAX_TOP_SHARERS_BODY_BYTES, 1024);
+  }, 60_000);
+
+  it.each([
+    ["/api/1/interactive_prompts/profile_pictures", MAX_PROFILE_PICTURES_BODY_BYTES],
+    ["/api/1/emotions/personalized", MAX_EMOTIONS_BODY_BYTES],
+  ])("a 4 MiB chunked POST to %s: the same capped read", async (path, cap) => {
+    await expectForwardedEarly(path, cap, 64);
   }, 60_000);
 
   it("a small body that the edge reads and then passes through reaches the origin unchanged", async () => {

@@ -1,16 +1,17 @@
 /**
- * The journey and prompt start routes (docs/block-format.md §2.8, §3.8) with the backend's auth, status
- * codes and headers. With a proxy token bound to the request they delegate the body to the edge:
- * 200, `Content-Type: application/vnd.oseh.edge-render+json`, the route's other headers, and a
- * document naming the key and the per-request parts. Without it they render the body themselves,
- * exactly as the backend streams it.
+ * The journey and prompt start routes — the ten of docs/integrate.md phase 3 (docs/block-format.md
+ * §2.8, §3.8) — with the backend's auth, status codes and headers. With a proxy token bound to the
+ * request they delegate the body to the edge: 200, `Content-Type:
+ * application/vnd.oseh.edge-render+json`, the route's other headers, and a document naming the key
+ * and the per-request parts. Without it they render the body themselves, exactly as the backend
+ * streams it.
  */
 import { checkProxyToken, DELEGATION_ACK_HEADER, mintResourceJwt, stdAuth, verifyResourceJwt } from "../auth";
 import type { DevOriginEnv } from "../env";
-import { AI_JOURNEY_UID, PUBLIC_LINK_CODES, findJourney, findPrompt } from "../fixtures/content";
+import { AI_JOURNEY_UID, COURSES, EMOTION_JOURNEYS, PRO_SUBS, PUBLIC_LINK_CODES, SHARE_LINK_CODES, findJourney, findPrompt } from "../fixtures/content";
 import { produceValue } from "../fixtures/families";
 import { renderJourney, renderPrompt } from "../render";
-import { urlSafeDigest, utf8 } from "../util";
+import { seedOf, urlSafeDigest, utf8 } from "../util";
 import { JSON_UTF8, authError, readJson, standardError, streamedBody, stringField, validationError } from "./responses";
 
 export const EDGE_RENDER_CONTENT_TYPE = "application/vnd.oseh.edge-render+json";
@@ -152,6 +153,128 @@ const startPublicPrompt: Handler = async (ctx) => {
   return respondPrompt(ctx, auth.sub, promptUid);
 };
 
+/**
+ * Whether the journey's template exists, as the backend's `read_one_external` finds out before it
+ * renders: a route that delegates must still answer its "journey gone" 503 itself, since the edge
+ * answers a delegation whose template is absent with a 502 (docs/origin.md §6).
+ */
+async function journeyExists(ctx: StartContext, uid: string): Promise<boolean> {
+  return (await produceValue(`journeys:external:${uid}`, { now: ctx.now() })).kind === "value";
+}
+
+function bodyField(body: { ok: true; value: unknown } | { ok: false }, name: string): unknown {
+  return body.ok && typeof body.value === "object" && body.value !== null ? (body.value as Record<string, unknown>)[name] : undefined;
+}
+
+const COURSE_JOURNEY_NOT_FOUND_MESSAGE = "That journey does not exist, or it is not in that course, or you do not own that course";
+const JOURNEY_GONE_MESSAGE = "The journey was deleted between you requesting it and us starting it. Retry in a few seconds.";
+
+/**
+ * `courses/routes/start_journey.py`: std auth; the optional course JWT (the dev origin holds no
+ * `OSEH_COURSE_JWT_SECRET`, so it refuses every one with 403); `journey_not_found` **with status
+ * 200** for a course the user does not own or a journey outside it; 503 `journey_gone`.
+ */
+const startCourseJourney: Handler = async (ctx) => {
+  const body = await readJson(ctx.request);
+  const journeyUid = bodyField(body, "journey_uid");
+  const courseUid = bodyField(body, "course_uid");
+  const courseJwt = bodyField(body, "course_jwt") ?? null;
+  if (typeof journeyUid !== "string") return validationError(["body", "journey_uid"], "Field required");
+  if (typeof courseUid !== "string") return validationError(["body", "course_uid"], "Field required");
+  if (courseJwt !== null && typeof courseJwt !== "string") return validationError(["body", "course_jwt"], "Input should be a valid string");
+  const auth = await stdAuth(ctx.request.headers.get("authorization"), ctx.env.OSEH_ID_TOKEN_SECRET, ctx.now());
+  if (!auth.ok) return authError(auth.failure);
+  if (courseJwt !== null) return authError({ reason: "invalid", detail: "no course secret at the dev origin" });
+  const course = COURSES[courseUid];
+  if (course === undefined || !course.entitled || !course.journeys.includes(journeyUid)) {
+    return standardError(200, "journey_not_found", COURSE_JOURNEY_NOT_FOUND_MESSAGE);
+  }
+  if (!(await journeyExists(ctx, journeyUid))) return standardError(503, "journey_gone", JOURNEY_GONE_MESSAGE, { "Retry-After": "5" });
+  return respondJourney(ctx, { uid: journeyUid, extraHeaders: JOURNEY_HEADERS });
+};
+
+/**
+ * `courses/routes/start_next.py`: std auth; 404 `not_found` for a course the user has not started
+ * (or finished); 403 `invalid` without the course's entitlement; 503 `journey_gone`. The dev
+ * origin keeps no progress: the first journey, every time.
+ */
+const startNextInCourse: Handler = async (ctx) => {
+  const body = await readJson(ctx.request);
+  const courseUid = bodyField(body, "course_uid");
+  if (typeof courseUid !== "string") return validationError(["body", "course_uid"], "Field required");
+  const auth = await stdAuth(ctx.request.headers.get("authorization"), ctx.env.OSEH_ID_TOKEN_SECRET, ctx.now());
+  if (!auth.ok) return authError(auth.failure);
+  const course = COURSES[courseUid];
+  const journeyUid = course?.journeys[0];
+  if (course === undefined || journeyUid === undefined) return standardError(404, "not_found", "You either have not started that course or have already finished it.");
+  if (!course.entitled) return authError({ reason: "invalid", detail: "entitlement inactive" });
+  if (!(await journeyExists(ctx, journeyUid))) return standardError(503, "journey_gone", JOURNEY_GONE_MESSAGE, { "Retry-After": "5" });
+  return respondJourney(ctx, { uid: journeyUid, extraHeaders: JOURNEY_HEADERS });
+};
+
+/** `FollowShareLinkRequest.code`: `StringConstraints(min_length=2, max_length=255)`. */
+const SHARE_CODE_MIN_LENGTH = 2;
+const SHARE_CODE_MAX_LENGTH = 255;
+
+/**
+ * `journeys/routes/follow_share_link.py`: no auth required, and an invalid `Authorization` is
+ * ignored (the result only feeds stats and rate limits); 404 `bad_code`; 503
+ * `could_not_get_journey` with `Retry-After: 15`. The dev origin does not rate limit (no 429).
+ */
+const followShareLink: Handler = async (ctx) => {
+  const body = await readJson(ctx.request);
+  const code = bodyField(body, "code");
+  if (typeof code !== "string" || code.length < SHARE_CODE_MIN_LENGTH || code.length > SHARE_CODE_MAX_LENGTH) {
+    return validationError(["body", "code"], "String should have at least 2 characters");
+  }
+  const journeyUid = SHARE_LINK_CODES[code];
+  if (journeyUid === undefined) return standardError(404, "bad_code", "There is no share link with that code");
+  if (!(await journeyExists(ctx, journeyUid))) {
+    return standardError(503, "could_not_get_journey", "We could not get the journey you are trying to follow", { "Retry-After": "15" });
+  }
+  return respondJourney(ctx, { uid: journeyUid, extraHeaders: JOURNEY_HEADERS });
+};
+
+/** How many votes the dev origin reports for a word, out of this many in all. */
+const DEV_TOTAL_VOTES = 1000;
+
+/**
+ * `emotions/routes/start_related_journey.py`: std auth; `replaced_emotion_user_uid` is required
+ * (nullable, no default); 409 `entitlement_required` for a premium class without `pro`; 404
+ * `emotion_not_found`; 503 `journey_not_found` + `Retry-After: 5`; the wrapper
+ * `{"journey":…,"emotion_user_uid","num_votes","num_total_votes","voter_pictures":[ImageFileRef…]}`
+ * with image JWTs the origin mints (`:105-136`), Content-Type only.
+ */
+const startRelatedJourney: Handler = async (ctx) => {
+  const body = await readJson(ctx.request);
+  const emotion = bodyField(body, "emotion");
+  const replaced = bodyField(body, "replaced_emotion_user_uid");
+  const premium = bodyField(body, "premium") ?? false;
+  if (typeof emotion !== "string") return validationError(["body", "emotion"], "Field required");
+  if (replaced === undefined) return validationError(["body", "replaced_emotion_user_uid"], "Field required");
+  if (replaced !== null && typeof replaced !== "string") return validationError(["body", "replaced_emotion_user_uid"], "Input should be a valid string");
+  if (typeof premium !== "boolean") return validationError(["body", "premium"], "Input should be a valid boolean");
+  const auth = await stdAuth(ctx.request.headers.get("authorization"), ctx.env.OSEH_ID_TOKEN_SECRET, ctx.now());
+  if (!auth.ok) return authError(auth.failure);
+  if (premium && !PRO_SUBS.includes(auth.sub)) return standardError(409, "entitlement_required", "Oseh+ is required to take premium classes");
+  const journeyUid = EMOTION_JOURNEYS[emotion];
+  if (journeyUid === undefined) return standardError(404, "emotion_not_found", "There is no matching emotion");
+  if (!(await journeyExists(ctx, journeyUid))) {
+    return standardError(503, "journey_not_found", "The selected journey was deleted while you were joining it", { "Retry-After": "5" });
+  }
+  const emotionUserUid = `oseh_eu_${await urlSafeDigest(`emotion_user:${auth.sub}:${emotion}`)}`;
+  const numVotes = seedOf(`votes:${emotion}`) % DEV_TOTAL_VOTES;
+  const stored = await produceValue(`emotion_users:pictures:${emotion}`, { now: ctx.now() });
+  const pictureUids = stored.kind === "value" ? (JSON.parse(new TextDecoder().decode(stored.bytes)) as string[]) : [];
+  // `ImageFileRef.__pydantic_serializer__.to_json`: compact `{"uid":…,"jwt":…}`, the JWT minted now.
+  const pictures = await Promise.all(
+    pictureUids.map(async (uid) => `{"uid":${JSON.stringify(uid)},"jwt":"${await mintResourceJwt(ctx.env.OSEH_IMAGE_FILE_JWT_SECRET, "oseh-image", uid, ctx.now())}"}`),
+  );
+  const suffix = `,"emotion_user_uid":"${emotionUserUid}","num_votes":${numVotes},"num_total_votes":${DEV_TOTAL_VOTES},"voter_pictures":[${pictures.join(",")}]}`;
+  // A StreamingResponse with Content-Type only: no Cache-Control (docs/block-format.md §2.8).
+  return respondJourney(ctx, { uid: journeyUid, prefix: '{"journey":', suffix, extraHeaders: NO_EXTRA_HEADERS });
+};
+
 const START_ROUTES: Readonly<Record<string, Handler>> = {
   "/api/1/users/me/start_ai_journey": startAiJourney,
   "/api/1/users/me/start_introductory_journey": startIntroductoryJourney,
@@ -159,6 +282,10 @@ const START_ROUTES: Readonly<Record<string, Handler>> = {
   "/api/1/journeys/public_links/start": startPublicLink,
   "/api/1/journeys/start_interactive_prompt": startInteractivePrompt,
   "/api/1/interactive_prompts/start_public": startPublicPrompt,
+  "/api/1/courses/start_journey": startCourseJourney,
+  "/api/1/courses/start_next": startNextInCourse,
+  "/api/1/journeys/follow_share_link": followShareLink,
+  "/api/1/emotions/start_related_journey": startRelatedJourney,
 };
 
 export function findStartRoute(method: string, path: string): Handler | undefined {
