@@ -53,11 +53,28 @@ async function startResettingOrigin(): Promise<{ url: string; dispose: () => Pro
   };
 }
 
+/**
+ * The most the kernel can hold between the edge and an origin that reads nothing: the sending
+ * socket's buffer and the receiving one's, at their largest (Linux: the third field of
+ * net.ipv4.tcp_wmem and tcp_rmem). Elsewhere, 8 MiB each (macOS's kern.ipc.maxsockbuf default).
+ */
+function socketBufferMaxBytes(): number {
+  const third = (path: string) => Number(readFileSync(path, "utf8").trim().split(/\s+/)[2]);
+  try {
+    const total = third("/proc/sys/net/ipv4/tcp_wmem") + third("/proc/sys/net/ipv4/tcp_rmem");
+    if (Number.isSafeInteger(total) && total > 0) return total;
+  } catch {
+    // Not Linux.
+  }
+  return 2 * 8 * 1024 * 1024;
+}
+
 /** The golden vectors: data from the backend's serializers, kept in the repo (test/fixtures/README.md). */
 export const VECTORS_PATH = fileURLToPath(new URL("./fixtures/blocks.json", import.meta.url));
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   project.provide("blocksVectorsJson", readFileSync(VECTORS_PATH, "utf8"));
+  project.provide("socketBufferMaxBytes", socketBufferMaxBytes());
 
   const controlSecret = randomBytes(24).toString("base64url");
   const origin = await startDevOrigin({ controlSecret });

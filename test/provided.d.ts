@@ -10,5 +10,7 @@ declare module "vitest" {
     devControlSecret: string;
     /** A bare TCP origin that answers a 200 head and a few bytes, then resets (test/global-setup.ts). */
     resetOriginUrl: string;
+    /** The most the kernel's socket buffers can hold between the edge and a held origin (test/global-setup.ts). */
+    socketBufferMaxBytes: number;
   }
 }

@@ -59,7 +59,7 @@ async function route(request: Request, env: DevOriginEnv, seen: SeenRequest): Pr
   const path = routedPath(url.pathname);
   // A test's gate holds the request here, before its body is read or its answer made (docs/origin.md §8).
   if (!path.startsWith("/__dev/")) {
-    await passGates({ target: path, ...(path.startsWith(VALUES_PREFIX) ? { key: path.slice(VALUES_PREFIX.length) } : {}) });
+    await passGates({ target: path, search: url.search, ...(path.startsWith(VALUES_PREFIX) ? { key: path.slice(VALUES_PREFIX.length) } : {}) });
   }
   if (path === ORIGIN_ONLY_PREFIX || path.startsWith(`${ORIGIN_ONLY_PREFIX}/`)) return handleValues(request, path, env, wallClock());
   const start = findStartRoute(request.method, path);

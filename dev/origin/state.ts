@@ -39,7 +39,11 @@ export function overrideFor(key: string): ValueOverride | undefined {
 
 // ---- gates ----
 
-/** What a gate holds: values-endpoint requests for one key, or every request to one routed path. */
+/**
+ * What a gate holds: values-endpoint requests for one key, or every request to one routed path —
+ * or, when `target` has a `?`, to that path with exactly that query (so tests sharing a route
+ * each hold only their own request).
+ */
 export type GateMatch = { key: string } | { target: string };
 
 /** A held request goes on by itself after this long, so a test that dies never wedges the origin. */
@@ -128,15 +132,24 @@ export function closeGate(id: string): boolean {
   return true;
 }
 
-const matches = (match: GateMatch, request: { key?: string; target: string }): boolean =>
-  "key" in match ? request.key === match.key : request.target === match.target;
+/** A request as gates see it: its routed path, its raw query (`url.search`), its value key. */
+export interface GatedRequest {
+  key?: string;
+  target: string;
+  search: string;
+}
+
+function matches(match: GateMatch, request: GatedRequest): boolean {
+  if ("key" in match) return request.key === match.key;
+  return match.target.includes("?") ? `${request.target}${request.search}` === match.target : request.target === match.target;
+}
 
 /**
  * Where a request waits when a gate catches it (the oldest open gate that matches and has uses
  * left). Called before the request's body is read and before its answer is produced, so a test
  * may change values or faults while it is held and the answer reflects the origin at release.
  */
-export async function passGates(request: { key?: string; target: string }): Promise<void> {
+export async function passGates(request: GatedRequest): Promise<void> {
   for (const gate of gates.values()) {
     if (gate.remaining <= 0 || !matches(gate.match, request)) continue;
     gate.remaining -= 1;

@@ -33,7 +33,10 @@ export function checkKey(key: string, expectedFamily: string): Checked<{ key: st
   return { ok: true, value: { key: parsed.value.key, family: parsed.value.family } };
 }
 
-/** A fill: the key must parse and the value must pass the family's codec (the edge's 422 check). */
+/**
+ * A fill: the key must parse and the value must pass the family's codec (the edge's 422 check); a
+ * negative answer of a family whose keys anonymous requests name is skipped.
+ */
 export function fill(
   key: string,
   expectedFamily: string,
@@ -45,6 +48,9 @@ export function fill(
   if (!checked.ok) return checked.decoded;
   const validation = checked.value.family.codec.validate(value);
   if (!validation.ok) return refuse("bad_value", `${checked.value.family.codec.name}: ${validation.reason}`);
+  // A negative answer about a key anyone can make up (a `not_found` email lookup) is never written
+  // edge-wide: the edge keeps such answers in the colo that asked (docs/relay.md, docs/security.md §5).
+  if (checked.value.family.anonymousKeys?.isNegative(value) === true) return skip(`a negative answer of ${checked.value.family.name} stays colo-local at the edge`);
   return actions({
     kind: "put",
     key: checked.value.key,

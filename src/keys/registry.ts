@@ -7,7 +7,7 @@
  * "blocks §n" = docs/block-format.md.
  */
 import { CODECS } from "./codecs";
-import type { CodecName, Expiry, FamilyEntry, FamilyVariant, ParamSpec, Sensitivity } from "./types";
+import type { AnonymousKeys, CodecName, Expiry, FamilyEntry, FamilyVariant, ParamSpec, Sensitivity } from "./types";
 
 // --- expiry constants (seconds; each is the backend's own value, survey reference, docs/families.md §Sources) ---------
 
@@ -63,6 +63,8 @@ interface FamilyDefinition {
   channel?: string | null;
   note: string;
   variants?: readonly FamilyVariant[];
+  anonymousKeys?: AnonymousKeys;
+  absenceCachedBy?: string;
 }
 
 function defineFamily(definition: FamilyDefinition): FamilyEntry {
@@ -76,8 +78,43 @@ function defineFamily(definition: FamilyDefinition): FamilyEntry {
     channel: definition.channel ?? null,
     note: definition.note,
     ...(definition.variants !== undefined ? { variants: Object.freeze([...definition.variants]) } : {}),
+    ...(definition.anonymousKeys !== undefined ? { anonymousKeys: Object.freeze(definition.anonymousKeys) } : {}),
+    ...(definition.absenceCachedBy !== undefined ? { absenceCachedBy: definition.absenceCachedBy } : {}),
   });
 }
+
+// --- negative answers of anonymous keys (docs/routes.md "Negatives") ------------------------
+
+const utf8 = new TextDecoder();
+
+/**
+ * `image_files/auth.py` `get_is_public`: `b"0"` for every uid not in `static_public_images`, made
+ * up ones included (cached 600 s, per instance only).
+ */
+const IS_PUBLIC_NEGATIVE: AnonymousKeys = {
+  isNegative: (bytes) => bytes.byteLength === 1 && bytes[0] === 0x30,
+  source: "image_files/auth.py get_is_public",
+};
+
+/**
+ * `image_files/routes/show_email_image.py` `_lookup_email_image_in_db`: `not_found` for a uid with
+ * no `email_images` row, and `bad_ext` with `checked: false` for an extension it never serves — the
+ * uid is not even looked up, so that answer says nothing about a real image. `bad_ext` with
+ * `checked: true` (the image exists, no export in that format) and `found` are real answers.
+ */
+const EMAIL_LOOKUP_NEGATIVE: AnonymousKeys = {
+  isNegative(bytes) {
+    try {
+      const doc: unknown = JSON.parse(utf8.decode(bytes));
+      if (typeof doc !== "object" || doc === null) return false;
+      const { type, checked } = doc as Record<string, unknown>;
+      return type === "not_found" || (type === "bad_ext" && checked === false);
+    } catch {
+      return false;
+    }
+  },
+  source: "image_files/routes/show_email_image.py _lookup_email_image_in_db",
+};
 
 /**
  * B §2.G and #5–#10: the date-window admin stats families share everything but their prefix,
@@ -144,6 +181,7 @@ export const FAMILIES: readonly FamilyEntry[] = Object.freeze([
     expiry: fixed(FIFTEEN_MINUTES_SECONDS),
     sensitivity: "user",
     note: "A #4: b'1'/b'0', negatives cached; read by the edge's admin auth (docs/design.md §6), never served",
+    absenceCachedBy: "auth.py auth_admin (b'0' for 900 s)",
   }),
   defineFamily({
     name: "content_files:exports:parts:{uid}",
@@ -283,6 +321,8 @@ export const FAMILIES: readonly FamilyEntry[] = Object.freeze([
     sensitivity: "public",
     route: "GET /api/1/image_files/playlist/{uid}",
     note: "A #19: b'1'/b'0' is-public bit for ?public=true playlists; negatives cached",
+    anonymousKeys: IS_PUBLIC_NEGATIVE,
+    absenceCachedBy: "image_files/auth.py get_is_public (b'0' for 600 s)",
   }),
   defineFamily({
     name: "users:{sub}:created_at",
@@ -562,6 +602,8 @@ export const FAMILIES: readonly FamilyEntry[] = Object.freeze([
     sensitivity: "public",
     channel: "ps:email_images",
     note: "B #34: tagged union on type (unknown = purge marker); uid and ext whitelisted here (B §5.8), collab",
+    anonymousKeys: EMAIL_LOOKUP_NEGATIVE,
+    absenceCachedBy: "image_files/routes/show_email_image.py lookup_email_image (not_found for 8 h, local and Redis)",
   }),
   defineFamily({
     name: "sticky_random_group_number:{name}",

@@ -72,6 +72,17 @@ export interface FamilyVariant {
   readonly variant: string;
 }
 
+/**
+ * A family whose keys a request with no credential names (docs/routes.md "Negatives"): any client
+ * can make up any number of them, so their negative answers must cost the edge nothing shared.
+ */
+export interface AnonymousKeys {
+  /** The values that say "nothing here" about a key a client made up (never a real resource's answer). */
+  isNegative(bytes: Uint8Array): boolean;
+  /** The backend file that gives those values their meaning. */
+  readonly source: string;
+}
+
 export interface FamilyEntry {
   /** The pattern as the backend builds it, e.g. `journeys:external:{uid}`. Unique. */
   readonly name: string;
@@ -87,6 +98,18 @@ export interface FamilyEntry {
   readonly note: string;
   /** Extra key forms of the same family; parsed into the optional `variant` param. */
   readonly variants?: readonly FamilyVariant[];
+  /**
+   * Keys anonymous requests name (the email image route, `?public=true` playlists). Their negative
+   * answers — the origin's `absent` and the values `isNegative` picks — stay in the colo that
+   * asked (L0/L1): never KV, never the shield (docs/security.md §5; src/origin/load.ts).
+   */
+  readonly anonymousKeys?: AnonymousKeys;
+  /**
+   * The backend file whose route caches this family's negative answer. Only then may the edge
+   * remember the origin's `absent` for a moment (src/origin/fill-guard.ts); where the backend asks
+   * its database on every miss, so does the edge (docs/routes.md "Remembered absences").
+   */
+  readonly absenceCachedBy?: string;
 }
 
 export interface ParsedKey {

@@ -3,18 +3,24 @@
  * keys cannot become unbounded origin fills. Both apply in `loadThroughCache`, in front of the
  * filler, so the in-isolate fill and the FamilyShield fill pass the same checks.
  *
- * - Negative caching: the origin's `absent` answer for a key is remembered for
- *   `ABSENT_LIFETIME_SECONDS`, in this isolate only; a miss on it answers `absent` with no fill.
- *   It is never a value (nothing is written to any tier), a forced refresh (`Pragma: no-cache`)
- *   skips it, and admin writes, deletes and purges through this isolate drop it. Elsewhere it
- *   ends by its lifetime, which is shorter than the L1 bound (`L1_MAX_AGE_SECONDS`), so an admin
- *   write is visible within the purge bound that already holds (docs/storage-schema.md).
+ * - Negative caching, only for families whose backend route itself caches the negative answer
+ *   (the registry's `absenceCachedBy`, listed in docs/routes.md "Remembered absences"): the
+ *   origin's `absent` answer for such a key is remembered for `ABSENT_LIFETIME_SECONDS`, in this
+ *   isolate only; a miss on it answers `absent` with no fill. Every other family asks the origin
+ *   on every miss, as the backend asks its database (an image export, part or transcript created
+ *   a moment after a miss is served at once). It is never a value (nothing is written to any
+ *   tier), a forced refresh (`Pragma: no-cache`) skips it, and admin writes, deletes and purges
+ *   through this isolate drop it. Elsewhere it ends by its lifetime, which is shorter than the L1
+ *   bound (`L1_MAX_AGE_SECONDS`), so an admin write is visible within the purge bound that already
+ *   holds (docs/storage-schema.md).
  * - Fill budget: at most `FILL_BUDGET_PER_FAMILY` fills of one family in flight per isolate
  *   (coalesced misses of one key share one). Past it the load answers `busy`: a stale copy is
  *   served if one exists, else an edge route passes the request through (the origin answers it
  *   once, no fill, nothing stored) and the admin/delegated paths answer 503 `busy` with
  *   `Retry-After`.
  */
+
+import type { FamilyEntry } from "../keys";
 
 export const ABSENT_LIFETIME_SECONDS = 10;
 /** Memory bound: past it the oldest remembered absences are forgotten first. */
@@ -35,7 +41,13 @@ const absentUntil = new Map<string, number>();
 /** family → key → callers waiting on that key's fill in this isolate. */
 const fillsInFlight = new Map<string, Map<string, number>>();
 
-export function isKnownAbsent(key: string, now: number): boolean {
+/** Whether the origin's `absent` for keys of `family` may be remembered at all. */
+function remembersAbsence(family: FamilyEntry): boolean {
+  return family.absenceCachedBy !== undefined;
+}
+
+export function isKnownAbsent(family: FamilyEntry, key: string, now: number): boolean {
+  if (!remembersAbsence(family)) return false;
   const until = absentUntil.get(key);
   if (until === undefined) return false;
   if (until > now) return true;
@@ -43,7 +55,8 @@ export function isKnownAbsent(key: string, now: number): boolean {
   return false;
 }
 
-export function rememberAbsent(key: string, now: number): void {
+export function rememberAbsent(family: FamilyEntry, key: string, now: number): void {
+  if (!remembersAbsence(family)) return;
   absentUntil.delete(key); // re-inserted as the newest
   absentUntil.set(key, now + ABSENT_LIFETIME_SECONDS);
   while (absentUntil.size > ABSENT_MAX_KEYS) {

@@ -74,6 +74,17 @@ export interface Filler {
   forget(key: string, now: number): Promise<void>;
 }
 
+/**
+ * A value that must stay in the colo that asked for it (docs/security.md §5, "anonymous requests
+ * create stored entries"): the negative answer about a key of a family whose keys anonymous
+ * requests name (the registry's `anonymousKeys`). Kept in L0/L1 only — never KV, never the shield
+ * — so a made-up uid costs the edge nothing shared. Every writer of a fill honours it: the
+ * in-isolate filler here, the shields' filler (src/shield/client.ts) and the shield itself.
+ */
+export function staysInColo(family: FamilyEntry, value: StoredValue): boolean {
+  return family.anonymousKeys?.isNegative(value.bytes) === true;
+}
+
 /** Namespaced so the store's in-flight map can serve other coalescing uses too. */
 const FILL_FLIGHT_PREFIX = "origin-fill:";
 /** A refresh joins only another refresh (started no earlier than itself asked), never a plain fill. */
@@ -92,6 +103,14 @@ export function isolateFiller(store: TieredStore, deps: FillDeps, waitUntil: (pr
         if (filled.kind !== "value" || !filled.stored) return filled;
         // A view that never writes this key (a disabled family): served once, stored nowhere.
         if (store.writes?.(key) === false) return { ...filled, stored: false };
+        if (staysInColo(family, filled.value)) {
+          waitUntil(
+            store.keepLocal(key, filled.value, now).catch((error: unknown) => {
+              logEvent("colo copy not kept", { family: family.name, ...errorFields(error) });
+            }),
+          );
+          return { ...filled, stored: false };
+        }
         // Written in the background (docs/storage-schema.md); the response does not wait for KV.
         waitUntil(
           store.write(key, filled.value, now).then((written) => {
@@ -168,7 +187,7 @@ export async function loadThroughCache(key: string, family: FamilyEntry, clock: 
   }
   count("misses");
   // The origin said absent a moment ago (./fill-guard.ts); a forced refresh asks again.
-  if (options.refresh !== true && isKnownAbsent(key, now)) {
+  if (options.refresh !== true && isKnownAbsent(family, key, now)) {
     count("absentHits");
     return { kind: "absent" };
   }
@@ -194,7 +213,7 @@ export async function loadThroughCache(key: string, family: FamilyEntry, clock: 
           }),
         );
       }
-      rememberAbsent(key, now);
+      rememberAbsent(family, key, now);
       return { kind: "absent" };
     case "unsupported":
       return { kind: "passthrough", reason: filled.reason };

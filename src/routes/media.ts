@@ -159,7 +159,12 @@ export async function serveEmailImage(_route: RouteRequest, uid: string, ext: st
   if (lookup === undefined || lookup.type === "unknown") return passthroughOutcome("email image lookup not usable at the edge");
   if (lookup.type === "not-found") return emptyNotFound(cacheStatus);
   const loaded = await loadMeta(io, "image_files:exports:{uid}", lookup.exportUid, "image_file_uid");
-  // The backend also purges the lookup here; its published `unknown` marker reaches the edge.
-  if (!loaded.ok) return "outcome" in loaded ? loaded.outcome : emptyNotFound(loaded.cacheStatus);
+  if (!loaded.ok) {
+    // A `found` lookup whose export is gone: the backend answers the empty 404 *and* purges the
+    // lookup (show_email_image.py:43-46), which only the origin can do. Its published `unknown`
+    // marker then reaches the edge through the relay; answering here would leave the stale
+    // lookup stored for up to 8 h (docs/routes.md "Media routes").
+    return "outcome" in loaded ? loaded.outcome : passthroughOutcome("found email lookup whose export is gone: the origin purges it");
+  }
   return serveObject(io, loaded.meta, wholeImage);
 }

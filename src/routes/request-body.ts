@@ -2,7 +2,8 @@
  * Request bodies of the edge's POST routes, which FastAPI validates before the handler runs (so
  * before any auth answer): read once, at most a route's cap, and kept for a later passthrough.
  */
-import { readPrefix, replayBody } from "../util/bytes";
+import { readPrefix } from "../util/bytes";
+import { replayBody } from "../util/streams";
 import { passthroughOutcome, type RouteOutcome } from "./respond";
 
 export interface SmallBody {
@@ -15,15 +16,17 @@ export interface SmallBody {
 /**
  * The request body, read once and at most `maxBytes` of it (plus one chunk): these routes run
  * before any auth check, so an anonymous client chooses its size. Past the cap the request goes
- * to the origin unchanged, the bytes read followed by the rest, streamed; under it, `forward`
- * carries the bytes read, for a later passthrough. Never `request.clone()`: a tee keeps
- * everything the unread branch has not consumed.
+ * to the origin at once, before any auth (the edge cannot plan a body it has not read): the bytes
+ * read followed by the rest, piped by the runtime with backpressure, so no more of it ever
+ * surfaces in the isolate (`replayBody`, docs/security.md §4). Under the cap, `forward` carries
+ * the bytes read, for a later passthrough. Never `request.clone()`: a tee keeps everything the
+ * unread branch has not consumed.
  */
 export async function readSmallBody(request: Request, maxBytes: number): Promise<SmallBody> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) return { text: null, forward: request };
   const read = await readPrefix(request.body, maxBytes);
-  if (!read.complete) return { text: null, forward: new Request(request, { body: replayBody(read.head, read.reader) }) };
+  if (!read.complete) return { text: null, forward: new Request(request, { body: replayBody(read) }) };
   const forward = new Request(request, { body: read.bytes });
   try {
     // `ignoreBOM: false` drops a UTF-8 BOM, as `json.loads` of bytes does (it decodes `utf-8-sig`).

@@ -6,7 +6,7 @@
  * purge.
  */
 import { parseKey, type FamilyEntry } from "../keys";
-import { originFill, type Fill, type FillDeps, type Filler } from "../origin";
+import { originFill, staysInColo, type Fill, type FillDeps, type Filler } from "../origin";
 import type { PutResult, StoredValue, TieredStore } from "../storage";
 import type { FamilyShield, ShieldStats, ShieldWriteAnswer } from "./family-shield";
 import { SHIELD_COUNTERS } from "./family-shield";
@@ -92,6 +92,21 @@ export function createShieldClient(namespace: DurableObjectNamespace<FamilyShiel
           };
           // A view that never writes this key (a disabled family) must not have the shield write it.
           if (store.writes?.(key) === false) return unstored();
+          if (family.anonymousKeys !== undefined) {
+            // Keys anonymous requests name (docs/security.md §5): asked of the origin from here, so
+            // a made-up key costs the shield nothing. Its negative answer (and an `absent`) stays
+            // in this colo; a real answer is filled and stored through the shield as any other,
+            // so the ordering rule holds for it (one more origin call, on the first miss only).
+            const flight = `${refresh ? "anonymous-refresh:" : "anonymous-fill:"}${key}`;
+            const probe = await store.singleFlight(flight, () => originFill(key, family, now, fallback, { refresh }));
+            if (probe.kind !== "value") return probe;
+            if (staysInColo(family, probe.value)) {
+              await store.keepLocal(key, probe.value, now).catch((error: unknown) => {
+                logEvent("colo copy not kept", { family: family.name, ...errorFields(error) });
+              });
+              return { ...probe, stored: false };
+            }
+          }
           let answer;
           try {
             answer = await stubFor(key, family).fill({ key, now, refresh });

@@ -30,12 +30,12 @@ export async function readCapped(body: ReadableStream<Uint8Array> | null, maxByt
 /**
  * A body read up to a cap: either all of it, or the chunks read so far (at most `maxBytes` plus
  * the one chunk that passed it) and the reader positioned after them, so the caller can refuse
- * the body, or send it on unchanged with `replayBody` without holding more than that. With a
+ * the body, or send it on unchanged with `replayBody` (./streams.ts) without holding more than that. With a
  * `deadline` (a `Date.now()` value), a body not complete by then is cancelled: `timedOut`.
  */
 export type PrefixRead =
   | { complete: true; bytes: Uint8Array }
-  | { complete: false; size: number; head: Uint8Array[]; reader: ReadableStreamDefaultReader<Uint8Array> };
+  | { complete: false; size: number; head: Uint8Array[]; body: ReadableStream<Uint8Array>; reader: ReadableStreamDefaultReader<Uint8Array> };
 
 export type TimedOut = { complete: false; timedOut: true };
 
@@ -70,40 +70,12 @@ async function readPrefixUntil(body: ReadableStream<Uint8Array> | null, maxBytes
       if (next.done) break;
       size += next.value.byteLength;
       chunks.push(next.value);
-      if (size > maxBytes) return { complete: false, size, head: chunks, reader };
+      if (size > maxBytes) return { complete: false, size, head: chunks, body, reader };
     }
   } finally {
     if (timer !== undefined) clearTimeout(timer);
   }
   return { complete: true, bytes: chunks.length === 0 ? new Uint8Array(0) : concatBytes(chunks) };
-}
-
-/**
- * The bytes already read followed by the rest of the reader, as one stream pulled on demand: the
- * original body, without a second buffer (`Request.clone()` would tee and keep everything the
- * slower branch has not read). Cancelling it cancels the source.
- */
-export function replayBody(head: readonly Uint8Array[], reader: ReadableStreamDefaultReader<Uint8Array>): ReadableStream<Uint8Array> {
-  let index = 0;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        const next = head[index];
-        if (next !== undefined) {
-          index += 1;
-          controller.enqueue(next);
-          return;
-        }
-        const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      },
-      cancel(reason) {
-        return reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
 }
 
 /** The whole stream; only for bodies that are small by construction (encoders, tests). */

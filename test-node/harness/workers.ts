@@ -108,6 +108,8 @@ export interface StartEdgeOptions {
   twins?: Array<{ name: string; vars: Record<string, string> }>;
   /** workerd's inspector on this loopback port (the soak reads the edge isolate's heap). */
   inspectorPort?: number;
+  /** Vars of the edge itself in place of `[env.dev]`'s (the twins start from these too). */
+  vars?: Record<string, string>;
 }
 
 /**
@@ -127,7 +129,7 @@ export async function startEdge(options: StartEdgeOptions): Promise<ServedWorker
     modules: true,
     script: await bundle(EDGE_ENTRY),
     // REQUEST_LOG off: one JSON line per request from workerd would bury the test output.
-    bindings: { ...declared, ...TEST_SECRETS, ORIGIN_URL: options.originUrl, REQUEST_LOG: "off" },
+    bindings: { ...declared, ...TEST_SECRETS, ORIGIN_URL: options.originUrl, REQUEST_LOG: "off", ...options.vars },
   };
   const twins = (options.twins ?? []).map((twin) => ({
     ...edge,

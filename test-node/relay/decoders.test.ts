@@ -154,10 +154,18 @@ describe("framings", () => {
     expect(only(decode("ps:stripe:products:prices", price))).toMatchObject({ key: "stripe:abridged_prices:prod_123" });
   });
 
-  it("F-EMAIL: the key is inside the JSON; unknown is a delete", () => {
-    const doc = (type: string) => prefixed(u64, enc(JSON.stringify({ type, email_image_uid: "oseh_eim_abc", ext: "png" })));
-    expect(only(decode("ps:email_images", doc("not_found")))).toMatchObject({ kind: "put", key: "email_images:oseh_eim_abc:png" });
+  it("F-EMAIL: the key is inside the JSON; unknown is a delete; negatives about made-up uids are never written", () => {
+    const doc = (type: string, extra: Record<string, unknown> = {}) => prefixed(u64, enc(JSON.stringify({ type, email_image_uid: "oseh_eim_abc", ext: "png", ...extra })));
+    const found = { width: 600, height: 200, target_pixel_ratio: "3", actual_pixel_ratio: "3", image_file_export_uid: "oseh_ife_abc" };
+    expect(only(decode("ps:email_images", doc("found", found)))).toMatchObject({ kind: "put", key: "email_images:oseh_eim_abc:png" });
+    // The image exists, without an export in that format: a real answer, stored.
+    expect(only(decode("ps:email_images", doc("bad_ext", { checked: true })))).toMatchObject({ kind: "put", key: "email_images:oseh_eim_abc:png" });
     expect(only(decode("ps:email_images", doc("unknown")))).toMatchObject({ kind: "delete", key: "email_images:oseh_eim_abc:png" });
+    // No such uid, or an extension never served (the uid was not even looked up): the edge keeps
+    // these in the colo that asked, so the relay writes nothing (docs/relay.md).
+    for (const negative of [doc("not_found"), doc("bad_ext", { checked: false })]) {
+      expect(decode("ps:email_images", negative)).toEqual({ ok: true, actions: [], skipped: "a negative answer of email_images:{uid}:{ext} stays colo-local at the edge" });
+    }
     expect(refusal(decode("ps:email_images", doc("other")))).toBe("bad_field");
   });
 

@@ -104,12 +104,17 @@ describe("every other channel", () => {
     expect(Buffer.from((await readKey("stripe:abridged_prices:prod_relay1")).bytes).equals(Buffer.from(price))).toBe(true);
   });
 
-  it("F-EMAIL ps:email_images: a lookup result fills; an unknown marker deletes", async () => {
-    const doc = (type: string) => enc(JSON.stringify({ type, email_image_uid: "oseh_eim_relay1", ext: "png" }));
-    await t.publish("ps:email_images", prefixed(u64, doc("not_found")));
-    expect(text((await readKey("email_images:oseh_eim_relay1:png")).bytes)).toBe(text(doc("not_found")));
+  it("F-EMAIL ps:email_images: a lookup result fills; an unknown marker deletes; a not_found is never written", async () => {
+    const doc = (type: string, uid = "oseh_eim_relay1", extra: Record<string, unknown> = {}) => enc(JSON.stringify({ type, email_image_uid: uid, ext: "png", ...extra }));
+    const badExt = doc("bad_ext", "oseh_eim_relay1", { checked: true });
+    await t.publish("ps:email_images", prefixed(u64, badExt));
+    expect(text((await readKey("email_images:oseh_eim_relay1:png")).bytes)).toBe(text(badExt));
     await t.publish("ps:email_images", prefixed(u64, doc("unknown")));
     expect((await readKey("email_images:oseh_eim_relay1:png")).status).toBe(404);
+    // A made-up uid's not_found stays colo-local at the edge: the relay stores nothing and says why.
+    await t.publish("ps:email_images", prefixed(u64, doc("not_found", "oseh_eim_relayMadeUp1")));
+    expect((await readKey("email_images:oseh_eim_relayMadeUp1:png")).status).toBe(404);
+    expect(t.logs).toContainEqual({ level: "info", event: "message_skipped", fields: { channel: "ps:email_images", detail: "a negative answer of email_images:{uid}:{ext} stays colo-local at the edge" } });
   });
 
   it("F-HSI ps:home_screen_images:available: a fill; a purge of the 28-key window only", async () => {

@@ -94,6 +94,24 @@ describe("gates", () => {
     expect(await Promise.all([first, second])).toEqual([404, 404]);
   });
 
+  it("a target with a query holds only requests with exactly that query (tests sharing a route hold their own)", async () => {
+    const path = `/api/1/dev/gen-${freshId("q")}`;
+    const gate = await gateOrigin({ target: `${path}?probe=mine` });
+    let settled = false;
+    const mine = fetch(originUrl(`${path}?probe=mine`), { method: "POST", body: "abc" }).then((r) => {
+      settled = true;
+      return r.status;
+    });
+    expect((await gate.arrived(1)).held).toBe(1);
+    // Another query and no query pass the gate while it holds the first.
+    expect((await fetch(originUrl(`${path}?probe=other`), { method: "POST", body: "abc" })).status).toBe(404);
+    expect((await fetch(originUrl(path), { method: "POST", body: "abc" })).status).toBe(404);
+    expect(settled).toBe(false);
+    expect((await gate.state()).arrived).toBe(1);
+    await gate.close();
+    expect(await mine).toBe(404);
+  });
+
   it("refuses bad input", async () => {
     const post = (body: unknown) => devControl("/__dev/gates", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
     for (const body of [{}, { key: "a", target: "/b" }, { key: "" }, { target: "relative" }, { key: "k", times: 0 }, { key: "k", times: 1.5 }, [1]]) {

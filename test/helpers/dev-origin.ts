@@ -104,7 +104,8 @@ export interface OriginGate {
 
 /**
  * Opens a gate for the values-endpoint requests of `{key}`, or for every request to `{target}`
- * (the routed, percent-decoded path without the query). The held request's answer is made when it
+ * (the routed, percent-decoded path without the query; with a `?`, that path with exactly that
+ * raw query). The held request's answer is made when it
  * is released, from the origin's values and faults at that moment.
  */
 export async function gateOrigin(match: { key: string } | { target: string }, times = 1): Promise<OriginGate> {

@@ -80,6 +80,28 @@ export async function simulatedIsolate(colo: string): Promise<SimulatedIsolate> 
   return { isolate, colo: cache, call: (input, init, options = {}) => callWorker(input, init, { ...options, isolate, colo: cache }) };
 }
 
+/**
+ * The test environment as production runs it (wrangler.toml's top level, not `[env.dev]`): the
+ * `FAMILY_SHIELD` binding kept, L0 on at production's 8 MiB, L1 on, edge mode, no family disabled,
+ * production's timeouts — each pinned here so a test does not inherit `[env.dev]` or `.dev.vars`.
+ * `overrides` change what a test needs changed (a longer ORIGIN_TIMEOUT_MS, a wrapped binding).
+ */
+export function productionEnv(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    ...(env as unknown as Record<string, unknown>),
+    L0_MAX_BYTES: "8388608",
+    L1_CACHE: "on",
+    EDGE_MODE: "edge",
+    EDGE_DISABLED_FAMILIES: "",
+    ORIGIN_TIMEOUT_MS: "5000",
+    L1_MAX_AGE_SECONDS: "30",
+    STALE_IF_ERROR_SECONDS: "300",
+    MEDIA_LEASE_MS: "120000",
+    SOURCE_TIME_WINDOW_SECONDS: "3600",
+    ...overrides,
+  };
+}
+
 let counter = 0;
 /** A unique url-safe suffix so tests sharing one file's storage never collide. */
 export function uniqueId(label = "t"): string {

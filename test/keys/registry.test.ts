@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import routesMarkdown from "../../docs/routes.md?raw";
 import { FAMILIES, buildKey, getFamily, parseKey } from "../../src/keys";
 import type { KeyFailure } from "../../src/keys";
 import { EXAMPLE_KEYS } from "./examples";
@@ -309,5 +310,44 @@ describe("getFamily", () => {
   it("does not find a pattern of another shape", () => {
     expect(getFamily("daily_push_tokens:{start}")).toBeUndefined();
     expect(getFamily("daily_push_tokens:{start}:{end}:{extra}")).toBeUndefined();
+  });
+});
+
+describe("negative answers (docs/routes.md \"Negatives\", \"Remembered absences\")", () => {
+  /** The family column of the table under `heading` in docs/routes.md. */
+  function tableFamilies(heading: string): string[] {
+    const section = routesMarkdown.split(`\n## ${heading}\n`)[1]?.split("\n## ")[0] ?? "";
+    return [...section.matchAll(/^\| `([^`]+)` \|/gm)].map((match) => match[1] ?? "");
+  }
+
+  it("docs/routes.md lists exactly the families whose absence is remembered, each with its backend file", () => {
+    const remembering = FAMILIES.filter((family) => family.absenceCachedBy !== undefined);
+    expect(tableFamilies("Remembered absences")).toEqual(remembering.map((family) => family.name));
+    for (const family of remembering) expect(routesMarkdown).toContain(`| \`${family.name}\` | \`${family.absenceCachedBy?.split(" ")[0]}\``);
+  });
+
+  it("docs/routes.md lists exactly the families anonymous requests name", () => {
+    expect(tableFamilies("Negatives")).toEqual(FAMILIES.filter((family) => family.anonymousKeys !== undefined).map((family) => family.name));
+  });
+
+  const bytes = (text: string) => new TextEncoder().encode(text);
+  const lookup = (fields: Record<string, unknown>) => bytes(JSON.stringify({ email_image_uid: "oseh_eim_x", ext: "png", ...fields }));
+
+  it("email lookups: not_found and an unchecked bad_ext are negatives; found, a checked bad_ext, the unknown marker and junk are not", () => {
+    const rule = getFamily("email_images:{uid}:{ext}")?.anonymousKeys;
+    expect(rule).toBeDefined();
+    const negative = (value: Uint8Array) => rule?.isNegative(value);
+    expect(negative(lookup({ type: "not_found" }))).toBe(true);
+    expect(negative(lookup({ type: "bad_ext", checked: false }))).toBe(true);
+    expect(negative(lookup({ type: "bad_ext", checked: true }))).toBe(false);
+    expect(negative(lookup({ type: "bad_ext" }))).toBe(false);
+    expect(negative(lookup({ type: "found", image_file_export_uid: "oseh_ife_x" }))).toBe(false);
+    expect(negative(lookup({ type: "unknown" }))).toBe(false);
+    for (const junk of ["", "not json", "null", "[]", '"not_found"', "\u00ff"]) expect(negative(bytes(junk))).toBe(false);
+  });
+
+  it("the is-public bit: 0 is a negative, 1 is not", () => {
+    const rule = getFamily("image_files:public:{uid}")?.anonymousKeys;
+    expect([rule?.isNegative(bytes("0")), rule?.isNegative(bytes("1")), rule?.isNegative(bytes("00"))]).toEqual([true, false, false]);
   });
 });

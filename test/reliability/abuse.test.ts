@@ -9,7 +9,7 @@ import { ABSENT_LIFETIME_SECONDS, FILL_BUDGET_PER_FAMILY } from "../../src/origi
 import { devControlHeaders, fillCount, setFault } from "../helpers/dev-origin";
 import { adminToken } from "../helpers/tokens";
 import { uniqueId } from "../helpers/worker";
-import { gzip, resourceToken } from "../routes/helpers";
+import { resourceToken } from "../routes/helpers";
 import { captureLogs, counter, edge, edgeStats, envWith, wallNow } from "./helpers";
 
 const LIMIT = 10; // wrangler.toml ADMIN_AUTH_LIMITER simple.limit
@@ -48,11 +48,13 @@ describe("failed admin-API auth", () => {
 
 /**
  * Misses on random keys (src/origin/fill-guard.ts): the origin's `absent` is remembered for
- * ABSENT_LIFETIME_SECONDS and a family has FILL_BUDGET_PER_FAMILY fills in flight per isolate.
- * Fills are counted at the dev origin's values endpoint. Each case runs on the shield fill path
- * (the test env) and the in-isolate one (no FAMILY_SHIELD binding).
+ * ABSENT_LIFETIME_SECONDS for a family whose backend caches its negative answer (the is-public bit
+ * here: `image_files/auth.py` caches `b"0"`), and a family has FILL_BUDGET_PER_FAMILY fills in
+ * flight per isolate. Fills are counted at the dev origin's values endpoint. Each case runs on the
+ * shield fill path (the test env) and the in-isolate one (no FAMILY_SHIELD binding).
  */
 const FAMILY = "image_files:playlist:{uid}";
+const ABSENT_FAMILY = "image_files:public:{uid}";
 const PATHS = [
   { path: "shield", env: undefined },
   { path: "in-isolate", env: envWith({}) },
@@ -62,6 +64,11 @@ async function playlist(uid: string, options: { now?: number; env?: Record<strin
   const now = options.now ?? wallNow();
   const headers = { authorization: `bearer ${await resourceToken("image", uid, now)}` };
   return edge(`/api/1/image_files/playlist/${uid}`, { headers }, { now, ...(options.env === undefined ? {} : { env: options.env }) });
+}
+
+/** `?public=true`: no credential; the is-public bit decides (a family that remembers absences). */
+function publicPlaylist(uid: string, options: { now?: number; env?: Record<string, unknown> } = {}): Promise<Response> {
+  return edge(`/api/1/image_files/playlist/${uid}?public=true`, {}, { now: options.now ?? wallNow(), ...(options.env === undefined ? {} : { env: options.env }) });
 }
 
 async function admin(method: string, path: string, body?: BodyInit, contentType = "application/octet-stream"): Promise<Response> {
@@ -82,46 +89,54 @@ describe.each(PATHS)("misses on random keys ($path fill path)", ({ env: workerEn
 
   it("an absent answer is remembered for its lifetime, never served as a value, and dropped by an admin PUT", async () => {
     const uid = uniqueId("oseh_if_absent");
-    const key = `image_files:playlist:${uid}`;
+    const key = `image_files:public:${uid}`;
     const now = wallNow();
     const opts = { now, ...(workerEnv === undefined ? {} : { env: workerEnv }) };
     await setFault(key, { kind: "absent" }); // the dev origin plays a uid it has no value for
     const before = await edgeStats();
-    const first = await playlist(uid, opts);
+    const first = await publicPlaylist(uid, opts);
     const firstBody = await first.text();
     expect(await fillCount(key)).toBe(1);
     for (let i = 0; i < 5; i++) {
-      const again = await playlist(uid, opts);
+      const again = await publicPlaylist(uid, opts);
       expect(again.status).toBe(first.status);
       expect(await again.text()).toBe(firstBody);
     }
     expect(await fillCount(key)).toBe(1);
-    expect(counter(await edgeStats(), "families", FAMILY, "absentHits") - counter(before, "families", FAMILY, "absentHits")).toBe(5);
+    expect(counter(await edgeStats(), "families", ABSENT_FAMILY, "absentHits") - counter(before, "families", ABSENT_FAMILY, "absentHits")).toBe(5);
     expect(await env.CACHE.get(key)).toBeNull(); // nothing stored for an absence
 
     // Past the lifetime the origin is asked again.
-    await playlist(uid, { ...opts, now: now + ABSENT_LIFETIME_SECONDS });
+    await publicPlaylist(uid, { ...opts, now: now + ABSENT_LIFETIME_SECONDS });
     expect(await fillCount(key)).toBe(2);
 
     // An admin PUT of the key is served at once, not hidden by the remembered absence.
-    const value = await gzip(`{"items":{"uid":"${uid}"}}`);
-    expect((await admin("PUT", `/keys/${key}`, value)).status).toBe(204);
-    const served = await playlist(uid, { ...opts, now: now + ABSENT_LIFETIME_SECONDS });
+    expect((await admin("PUT", `/keys/${key}`, "1")).status).toBe(204);
+    const served = await publicPlaylist(uid, { ...opts, now: now + ABSENT_LIFETIME_SECONDS });
     expect(served.status).toBe(200);
     expect(await fillCount(key)).toBe(2);
   });
 
-  it("an admin purge drops remembered absences", async () => {
+  it("a family whose backend asks its database on every miss remembers nothing: each miss asks the origin", async () => {
     const uid = uniqueId("oseh_if_absent");
     const key = `image_files:playlist:${uid}`;
     const opts = workerEnv === undefined ? {} : { env: workerEnv };
     await setFault(key, { kind: "absent" });
-    await playlist(uid, opts);
-    await playlist(uid, opts);
+    for (let i = 0; i < 3; i++) await playlist(uid, opts);
+    expect(await fillCount(key)).toBe(3);
+  });
+
+  it("an admin purge drops remembered absences", async () => {
+    const uid = uniqueId("oseh_if_absent");
+    const key = `image_files:public:${uid}`;
+    const opts = workerEnv === undefined ? {} : { env: workerEnv };
+    await setFault(key, { kind: "absent" });
+    await publicPlaylist(uid, opts);
+    await publicPlaylist(uid, opts);
     expect(await fillCount(key)).toBe(1);
     const purge = await admin("POST", "/purge", JSON.stringify({ keys: [key] }), "application/json");
     expect(purge.status).toBe(200);
-    await playlist(uid, opts);
+    await publicPlaylist(uid, opts);
     expect(await fillCount(key)).toBe(2);
   });
 

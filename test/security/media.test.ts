@@ -1,8 +1,9 @@
 /**
  * The media findings of the attack review (docs/security.md §5), through the Worker's own fetch in
- * the production configuration (shield bound, L0 and L1 on, every setting pinned below), on the
- * real R2, Cache API and Durable Objects, with the dev origin over HTTP. Faults come from wrappers
- * around the real bindings (test/helpers/faults.ts).
+ * the production configuration (shield bound, L0 and L1 on, every setting pinned:
+ * `productionEnv`, test/helpers/worker.ts), on the real R2, Cache API and Durable Objects, with
+ * the dev origin over HTTP. Faults come from wrappers around the real bindings
+ * (test/helpers/faults.ts).
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -12,9 +13,9 @@ import { createWorker } from "../../src/index";
 import { clearFault, fillCount, freshId, setFault, wallNow } from "../dev-origin/helpers";
 import { breakDefaultCache, CACHE_ERROR, countBytes, wrapBinding, wrapShieldNamespace } from "../helpers/faults";
 import { adminToken } from "../helpers/tokens";
+import { fileIsolate, productionEnv } from "../helpers/worker";
 import { captureLogs } from "../reliability/helpers";
 import { resourceToken } from "../routes/helpers";
-import { fileIsolate } from "../helpers/worker";
 
 const BASE = "https://edge.test";
 const CONTENT_FILE = "oseh_cf_devAudio00000000000001";
@@ -22,22 +23,6 @@ const MEDIA = (env as unknown as { MEDIA: R2Bucket }).MEDIA;
 const SHIELD = (env as unknown as { FAMILY_SHIELD: DurableObjectNamespace }).FAMILY_SHIELD;
 
 afterEach(() => vi.restoreAllMocks());
-
-/** Production's topology and every setting these tests rely on, pinned (never `.dev.vars`). */
-function production(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    ...(env as unknown as Record<string, unknown>),
-    L0_MAX_BYTES: "8388608",
-    L1_CACHE: "on",
-    L1_MAX_AGE_SECONDS: "30",
-    STALE_IF_ERROR_SECONDS: "300",
-    ORIGIN_TIMEOUT_MS: "5000",
-    MEDIA_LEASE_MS: "120000",
-    EDGE_MODE: "edge",
-    EDGE_DISABLED_FAMILIES: "",
-    ...overrides,
-  };
-}
 
 /** A fresh content export part of `size` (a dev-origin marker like `64KiB`). */
 function freshPart(size: string) {
@@ -110,7 +95,7 @@ describe("a failed shield commit does not hang the key (finding 2)", () => {
     let pointerReads = 0;
     let secondReaderLooked: () => void = () => undefined;
     const looked = new Promise<void>((resolve) => (secondReaderLooked = resolve));
-    const testEnv = production({
+    const testEnv = productionEnv({
       // The first commit is held until the second reader waits on the fill, then rejects as a
       // reset Durable Object's call does.
       FAMILY_SHIELD: wrapShieldNamespace(SHIELD, (method, _args, forward) => {
@@ -158,7 +143,7 @@ describe("a failed shield commit does not hang the key (finding 2)", () => {
     let openGate: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (openGate = resolve));
     let commits = 0;
-    const testEnv = production({
+    const testEnv = productionEnv({
       MEDIA_LEASE_MS: "500",
       // The first commit hangs (an overloaded object) until the end of the test.
       FAMILY_SHIELD: wrapShieldNamespace(SHIELD, (method, _args, forward) => {
@@ -187,7 +172,7 @@ describe("admin PUT of s3_files goes to R2 (finding 6)", () => {
   const SEVENTEEN = new TextEncoder().encode("seventeen bytes!!");
 
   it("after a fill, a PUT of 17 bytes is what the part route serves (hit from R2) and what the admin GET returns", { timeout: 30_000 }, async () => {
-    const testEnv = production();
+    const testEnv = productionEnv();
     const part = freshPart("64KiB");
     const filled = await call(get(part.path, await partHeaders()), testEnv);
     expect(filled.bytes.byteLength).toBe(part.size);
@@ -214,7 +199,7 @@ describe("admin PUT of s3_files goes to R2 (finding 6)", () => {
   });
 
   it("a body without a Content-Length (chunked) is stored the same way", { timeout: 30_000 }, async () => {
-    const testEnv = production();
+    const testEnv = productionEnv();
     const part = freshPart("16KiB");
     const body = new Blob([SEVENTEEN]).stream();
     const put = await call(new Request(keyPath(part.key), { method: "PUT", body, headers: await admin() }), testEnv);
@@ -226,7 +211,7 @@ describe("admin PUT of s3_files goes to R2 (finding 6)", () => {
 
   it("a DELETE that reaches the shield while the PUT uploads overtakes it: 409, nothing published, nothing left", { timeout: 30_000 }, async () => {
     const media = recordingMedia();
-    const testEnv = production({ MEDIA: media.bucket });
+    const testEnv = productionEnv({ MEDIA: media.bucket });
     const part = freshPart("16KiB");
     let source: ReadableStreamDefaultController<Uint8Array> | undefined;
     let pulled: () => void = () => undefined;
@@ -261,19 +246,19 @@ describe("admin PUT of s3_files goes to R2 (finding 6)", () => {
     const media = recordingMedia();
     const part = freshPart("16KiB");
     const headers = await admin();
-    const tooLarge = await call(new Request(keyPath(part.key), { method: "PUT", body: SEVENTEEN, headers: { ...headers, "content-length": String(26_214_401) } }), production({ MEDIA: media.bucket }));
+    const tooLarge = await call(new Request(keyPath(part.key), { method: "PUT", body: SEVENTEEN, headers: { ...headers, "content-length": String(26_214_401) } }), productionEnv({ MEDIA: media.bucket }));
     expect(tooLarge.response.status).toBe(413);
 
     const now = wallNow();
-    const removed = await call(new Request(keyPath(part.key), { method: "DELETE", headers: { ...headers, "x-edge-source-time": String(now) } }), production());
+    const removed = await call(new Request(keyPath(part.key), { method: "DELETE", headers: { ...headers, "x-edge-source-time": String(now) } }), productionEnv());
     expect(removed.response.status).toBe(204);
-    const older = await call(new Request(keyPath(part.key), { method: "PUT", body: SEVENTEEN, headers: { ...headers, "x-edge-source-time": String(now - 10) } }), production({ MEDIA: media.bucket }));
+    const older = await call(new Request(keyPath(part.key), { method: "PUT", body: SEVENTEEN, headers: { ...headers, "x-edge-source-time": String(now - 10) } }), productionEnv({ MEDIA: media.bucket }));
     expect(older.response.status).toBe(409);
 
     const { result: down, lines } = await captureLogs(() =>
       call(
         new Request(keyPath(part.key), { method: "PUT", body: SEVENTEEN, headers }),
-        production({
+        productionEnv({
           MEDIA: media.bucket,
           FAMILY_SHIELD: wrapShieldNamespace(SHIELD, (method, _args, forward) => (method === "lease" ? Promise.reject(new Error("Durable Object is overloaded")) : forward())),
         }),
@@ -292,7 +277,7 @@ describe("admin PUT of s3_files goes to R2 (finding 6)", () => {
   it("without the shield binding, the PUT is published directly and served", { timeout: 30_000 }, async () => {
     const part = freshPart("16KiB");
     const { lines } = await captureLogs(async () => {
-      const testEnv = production({ FAMILY_SHIELD: undefined });
+      const testEnv = productionEnv({ FAMILY_SHIELD: undefined });
       const put = await call(new Request(keyPath(part.key), { method: "PUT", body: SEVENTEEN, headers: await admin() }), testEnv);
       expect(put.response.status).toBe(204);
       const served = await call(get(part.path, await partHeaders()), testEnv);
@@ -316,7 +301,7 @@ describe("a small range of a large L1 object reads that range only (finding 7)",
   }
 
   it("Range: bytes=-1 and bytes=0-0,-1 on an 8 MiB part served from L1 read 1 and 2 bytes of the copy", { timeout: 60_000 }, async () => {
-    const testEnv = production();
+    const testEnv = productionEnv();
     const part = freshPart("8MiB");
     const tiers: string[] = [];
     for (let i = 0; i < 2; i++) {
@@ -346,7 +331,7 @@ describe("a small range of a large L1 object reads that range only (finding 7)",
   });
 
   it("the Cache API failing on a media read: the slice comes from R2", { timeout: 30_000 }, async () => {
-    const testEnv = production();
+    const testEnv = productionEnv();
     const part = freshPart("64KiB");
     for (let i = 0; i < 2; i++) await call(get(part.path, await partHeaders()), testEnv); // fill; R2 (copied into L1)
     const headers = await partHeaders({ range: "bytes=-10" });
@@ -368,7 +353,7 @@ describe("media leases are renewed while bytes flow, and a stopped write leaves 
     const part = freshPart("1024KiB"); // 16 chunks of 64 KiB
     await setFault(part.key, { kind: "trickle", ms: 250 });
     try {
-      const testEnv = production({ MEDIA_LEASE_MS: "1000" });
+      const testEnv = productionEnv({ MEDIA_LEASE_MS: "1000" });
       const filled = await call(get(part.path, await partHeaders()), testEnv);
       expect(isSlice(filled.bytes, part.objectUid, 0, part.size)).toBe(true);
       expect(await MEDIA.head(`pointers/${part.key}`)).not.toBeNull();
@@ -384,7 +369,7 @@ describe("media leases are renewed while bytes flow, and a stopped write leaves 
     const part = freshPart("128KiB"); // 2 chunks, a second apart
     const media = recordingMedia();
     await setFault(part.key, { kind: "trickle", ms: 1000 }, 1);
-    const testEnv = production({ MEDIA_LEASE_MS: "300", MEDIA: media.bucket });
+    const testEnv = productionEnv({ MEDIA_LEASE_MS: "300", MEDIA: media.bucket });
     const filled = await call(get(part.path, await partHeaders()), testEnv);
     expect(filled.response.headers.get("cache-status")).toBe("oseh-edge; fwd=miss; stored");
     expect(isSlice(filled.bytes, part.objectUid, 0, part.size)).toBe(true);

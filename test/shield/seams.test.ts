@@ -14,13 +14,13 @@ import { resourceToken } from "../routes/helpers";
 import { faultyKv, KV_ERRORS } from "../helpers/faults";
 import { resetShield, wrapShieldStorage } from "../helpers/shield-seams";
 import { adminToken } from "../helpers/tokens";
-import { callWorker, simulatedIsolate } from "../helpers/worker";
+import { callWorker, productionEnv, simulatedIsolate } from "../helpers/worker";
 import { captureLogs } from "../reliability/helpers";
 
 const EDGE = "https://edge.test";
 const wallNow = () => Math.floor(Date.now() / 1000);
-/** The production topology: the shield bound (as in env), L0 on. */
-const PRODUCTION = { ...(env as unknown as Record<string, unknown>), L0_MAX_BYTES: "8388608", L1_MAX_AGE_SECONDS: "30", ORIGIN_TIMEOUT_MS: "5000" };
+/** The production topology: the shield bound, L0 on, every setting pinned. */
+const PRODUCTION = productionEnv();
 const binding = (env as unknown as { FAMILY_SHIELD: DurableObjectNamespace }).FAMILY_SHIELD;
 
 const adminKey = (label: string) => `auth:is_admin:oseh_u_${freshId(label)}`;
