@@ -7,6 +7,7 @@
 import type { TokenService } from "./auth/jwt";
 import type { Config } from "./config";
 import type { FillDeps, Filler, OriginClient } from "./origin";
+import type { FillGuard } from "./origin/fill-guard";
 import type { TemplateCache } from "./render/templates";
 import type { ShieldClient } from "./shield";
 import type { MediaStore } from "./media";
@@ -20,6 +21,8 @@ export interface EdgeContext {
   readonly origin: OriginClient;
   readonly tokens: TokenService;
   readonly templates: TemplateCache;
+  /** The isolate's remembered absences and fill budget (src/origin/fill-guard.ts). */
+  readonly guard: FillGuard;
   /** The family shields; absent without the binding (fills then coalesce per isolate). */
   readonly shield?: ShieldClient;
   /** Makes fills after a miss: the shields' when bound. */
@@ -40,6 +43,7 @@ export interface EdgeContextOptions {
   origin: OriginClient;
   tokens: TokenService;
   templates: TemplateCache;
+  guard: FillGuard;
   shield?: ShieldClient;
   media?: MediaStore;
   stats: Stats;
@@ -60,6 +64,7 @@ export function createEdgeContext(options: EdgeContextOptions): EdgeContext {
     origin: options.origin,
     tokens: options.tokens,
     templates: options.templates,
+    guard: options.guard,
     ...(options.shield === undefined ? {} : { shield: options.shield, filler: options.shield.filler(options.store, fillDepsOf(options)) }),
     media: options.media,
     stats: options.stats,

@@ -158,6 +158,7 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
       origin: wiring.origin,
       tokens: wiring.tokens,
       templates: isolate.templates,
+      guard: isolate.fillGuard,
       ...(shield === undefined ? {} : { shield }),
       ...(media === undefined ? {} : { media }),
       stats,
@@ -171,6 +172,7 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
         const admin = createAdminApi({
           config,
           store,
+          guard: isolate.fillGuard,
           ...(shield === undefined ? {} : { shield }),
           ...(media === undefined ? {} : { media }),
           stats,
@@ -198,6 +200,7 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
           origin: wiring.origin,
           tokens: wiring.tokens,
           templates: isolate.templates,
+          guard: isolate.fillGuard,
           waitUntil: edge.waitUntil,
           ...(edge.filler === undefined ? {} : { filler: edge.filler }),
         }));

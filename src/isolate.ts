@@ -15,6 +15,7 @@
 import { createAdminBitMemo, type AdminBitMemo } from "./admin/admin-bit";
 import { createTokenMemory, type TokenMemory } from "./auth/jwt";
 import type { MediaFlights } from "./media/store";
+import { createFillGuard, type FillGuard } from "./origin/fill-guard";
 import { createTemplateCache, type TemplateCache } from "./render/templates";
 import { createStats, type Stats } from "./stats";
 import { createL0Memory } from "./storage/l0-tier";
@@ -32,6 +33,8 @@ export interface Isolate {
    * else (src/admin/admin-bit.ts).
    */
   readonly adminBits: AdminBitMemo;
+  /** Remembered absences and the fill budget (src/origin/fill-guard.ts). */
+  readonly fillGuard: FillGuard;
   /** Media fills in flight (src/media/store.ts). */
   readonly mediaFlights: MediaFlights;
   /** Request counters per family; `since` is the clock at the first request this isolate served. */
@@ -59,6 +62,7 @@ export function createIsolate(id: string = crypto.randomUUID()): Isolate {
     templates: createTemplateCache(),
     adminBits: createAdminBitMemo(),
     mediaFlights: new Map(),
+    fillGuard: createFillGuard(),
     stats(clock) {
       stats ??= createStats(clock(), id);
       return stats;

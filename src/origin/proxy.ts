@@ -14,6 +14,7 @@ import type { TieredStore } from "../storage";
 import { appendCacheStatus, cacheStatusBypass, cacheStatusError } from "./cache-status";
 import type { OriginClient } from "./client";
 import type { TemplateCache } from "../render/templates";
+import type { FillGuard } from "./fill-guard";
 import { DELEGATION_ACK_HEADER } from "./tokens";
 import { isDelegation, MAX_DELEGATION_BYTES, parseDelegation, type Delegation } from "./delegation";
 import { cacheStatusOf, loadThroughCache, type Filler, type LoadDeps, type LoadOutcome } from "./load";
@@ -35,6 +36,8 @@ export interface ProxyDeps {
   tokens: TokenService;
   /** The isolate's compiled templates (src/isolate.ts). */
   templates: TemplateCache;
+  /** The isolate's remembered absences and fill budget. */
+  guard: FillGuard;
   /** Who fills a template after a miss (the family shield when bound); see LoadDeps. */
   filler?: Filler;
 }
@@ -117,6 +120,7 @@ async function renderDelegated(response: Response, deadline: number, deps: Proxy
     origin: deps.origin,
     collabMaxSeconds: deps.config.collabMaxSeconds,
     waitUntil: deps.waitUntil,
+    guard: deps.guard,
     ...(deps.stats === undefined ? {} : { stats: deps.stats }),
     ...(deps.filler === undefined ? {} : { filler: deps.filler }),
   };

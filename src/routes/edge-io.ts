@@ -15,6 +15,7 @@ export function createRouteIo(edge: EdgeContext, now: number): RouteIo {
     origin: edge.origin,
     collabMaxSeconds: edge.config.collabMaxSeconds,
     waitUntil: edge.waitUntil,
+    guard: edge.guard,
     stats: edge.stats,
   };
   return {
@@ -42,6 +43,7 @@ export function createRouteIo(edge: EdgeContext, now: number): RouteIo {
         origin: edge.origin,
         tokens: edge.tokens,
         templates: edge.templates,
+        guard: edge.guard,
         ...(edge.filler === undefined ? {} : { filler: edge.filler }),
       });
     },

@@ -494,15 +494,16 @@ describe("storage refusing deletes", () => {
     const { createIsolate } = await import("../../src/isolate");
     const { kv } = rateLimitedKv(env.CACHE, Number.POSITIVE_INFINITY);
     const config = parseConfig(env);
+    const isolate = createIsolate();
     const store = createTieredStore({
-      memory: createIsolate().storage, kv,
+      memory: isolate.storage, kv,
       l1MaxAgeSeconds: config.l1MaxAgeSeconds,
       staleIfErrorSeconds: config.staleIfErrorSeconds,
       baseUrl: EDGE,
       waitUntil: () => undefined,
       sleep: async () => undefined,
     });
-    const admin = createAdminApi({ config, store, stats: createStats(NOW), now: () => NOW });
+    const admin = createAdminApi({ config, store, guard: isolate.fillGuard, stats: createStats(NOW), now: () => NOW });
     return (path, init = {}) => {
       const headers = new Headers(init.headers);
       headers.set("authorization", `bearer ${ADMIN}`);

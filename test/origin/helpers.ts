@@ -51,13 +51,13 @@ export function createHarness(options: HarnessOptions = {}): Harness {
     config: { originUrl: config.originUrl, originTimeoutMs: config.originTimeoutMs, edgeOriginSecret: config.secrets.edgeOrigin },
   });
   const tokens: TokenService = createTokenService(config.secrets, config.previousSecrets, isolate.tokens);
-  const deps: LoadDeps = { store, origin, collabMaxSeconds: config.collabMaxSeconds, waitUntil };
+  const deps: LoadDeps = { store, origin, collabMaxSeconds: config.collabMaxSeconds, waitUntil, guard: isolate.fillGuard };
   return {
     config,
     store,
     origin,
     deps,
-    proxyDeps: (now) => ({ config, store, now, waitUntil, origin, tokens, templates: isolate.templates }),
+    proxyDeps: (now) => ({ config, store, now, waitUntil, origin, tokens, templates: isolate.templates, guard: isolate.fillGuard }),
     async settle() {
       while (pending.length > 0) await Promise.allSettled(pending.splice(0));
     },

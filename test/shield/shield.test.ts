@@ -49,6 +49,7 @@ const adminKey = (label: string) => `auth:is_admin:oseh_u_${freshId(label)}`;
 function isolate(options: { l1?: boolean; filler?: (store: TieredStore) => Filler } = {}) {
   const pending: Promise<unknown>[] = [];
   const waitUntil = (promise: Promise<unknown>) => void pending.push(promise);
+  const own = createIsolate();
   const store = createTieredStore({
     kv: KV,
     ...(options.l1 === false ? {} : { cache: caches.default }),
@@ -56,10 +57,11 @@ function isolate(options: { l1?: boolean; filler?: (store: TieredStore) => Fille
     staleIfErrorSeconds: config.staleIfErrorSeconds,
     baseUrl: EDGE,
     waitUntil,
-    memory: createIsolate().storage,
+    memory: own.storage,
   });
   const deps: LoadDeps = {
     store,
+    guard: own.fillGuard,
     origin,
     collabMaxSeconds: config.collabMaxSeconds,
     waitUntil,
