@@ -51,12 +51,18 @@ export interface Isolate {
   memo<K extends object, V>(slot: string, owner: K, build: (owner: K) => V): V;
 }
 
-export function createIsolate(id: string = crypto.randomUUID()): Isolate {
+export function createIsolate(givenId?: string): Isolate {
+  // Made at the first request: the default export's isolate object is created at module load,
+  // where the platform forbids generating random values.
+  let id = givenId;
+  const idOf = (): string => (id ??= crypto.randomUUID());
   let stats: Stats | undefined;
   const said = new Set<string>();
   const memos = new Map<string, WeakMap<object, unknown>>();
   return {
-    id,
+    get id() {
+      return idOf();
+    },
     storage: { l0: createL0Memory(), generations: new Map(), inFlight: new Map(), counters: createStorageCounters() },
     tokens: createTokenMemory(),
     templates: createTemplateCache(),
@@ -64,7 +70,7 @@ export function createIsolate(id: string = crypto.randomUUID()): Isolate {
     mediaFlights: new Map(),
     fillGuard: createFillGuard(),
     stats(clock) {
-      stats ??= createStats(clock(), id);
+      stats ??= createStats(clock(), idOf());
       return stats;
     },
     firstTime(what) {
