@@ -10,7 +10,7 @@
  * `createWorker` (src/index.ts) makes one unless given one, so the default export has exactly one
  * per isolate. Tests that play several isolates create several and pass each to the workers that
  * act as that isolate (test/helpers/worker.ts). Nothing else in `src/` holds mutable state at
- * module level (test/style/module-state.test.ts).
+ * module level (test-node/style/module-state.test.ts).
  */
 import { createAdminBitMemo, type AdminBitMemo } from "./admin/admin-bit";
 import { createTokenMemory, type TokenMemory } from "./auth/jwt";
