@@ -21,6 +21,8 @@ export default defineConfig({
         plugins: [
           cloudflareTest(({ inject }) => ({
             wrangler: { configPath: "./wrangler.toml", environment: "dev" },
+            // src/index.ts with the shields' storage reachable by tests (test/entry.ts).
+            main: "./test/entry.ts",
             // workerd's verbose mode prints its internal trace of every failed connection, even
             // one the Worker catches (the origin-down fault tests make them on purpose). Console
             // output and test failures still print.

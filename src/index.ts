@@ -3,15 +3,17 @@
  * request to the admin API, an edge route, or the origin (passthrough + delegated render).
  */
 import { ADMIN_BASE, createAdminApi } from "./admin/api";
-import { authorizeAdminIdTokenAtOrigin, createAdminBitMemo } from "./admin/admin-bit";
+import { authorizeAdminIdTokenAtOrigin } from "./admin/admin-bit";
+import { createTokenService, type TokenService } from "./auth/jwt";
 import { ConfigError, parseConfig, type Config, type Env } from "./config";
 import { failureResponse } from "./errors";
-import { createStats, type Stats } from "./stats";
+import { createIsolate, type Isolate } from "./isolate";
+import type { Stats } from "./stats";
 import { createR2Tier, createTieredStore } from "./storage";
 import { createMediaStore } from "./media";
 import { createEdgeContext, type EdgeContext } from "./context";
 import { createShieldClient, type ShieldClient } from "./shield";
-import { handleProxied, originClientFor, tokenServiceFor } from "./origin";
+import { createOriginClient, handleProxied, type OriginClient } from "./origin";
 import { matchEdgeRoute, routeEdgeRequest } from "./routes";
 import { observeRequest } from "./observe";
 import { errorFields, logEvent } from "./observe/log";
@@ -21,35 +23,53 @@ import { createCryptoRandom, type RandomSource } from "./util/random";
 export interface WorkerOptions {
   /** Unix seconds. Tests inject a fixed clock; production reads the platform clock. */
   now?: () => number;
+  /**
+   * What the Worker keeps for the isolate's lifetime (src/isolate.ts). One is made when absent, so
+   * the default export has exactly one per isolate; tests pass one per simulated isolate.
+   */
+  isolate?: Isolate;
+  /**
+   * The colo's cache (L1), read per request; `caches.default` when absent. Tests give each
+   * simulated colo its own (`caches.open(name)`).
+   */
+  colo?: () => Cache;
   /** The routes' draws. Tests inject a deterministic source; production uses crypto randomness. */
   random?: RandomSource;
 }
 
 const systemClock = (): number => Date.now() / 1000;
 
-/** Counters live as long as the isolate (Workers share no memory between isolates). */
-let isolateStats: Stats | undefined;
-
 /** The Durable Object class the `FAMILY_SHIELD` binding names (wrangler.toml). */
 export { FamilyShield } from "./shield";
 
-let warnedNoShield = false;
+/** What is built once per isolate per environment object: the parsed config and its clients. */
+interface Wiring {
+  config: Config;
+  origin: OriginClient;
+  tokens: TokenService;
+  /** The shields' client, or none without the binding (fills then coalesce per isolate). */
+  shield?: ShieldClient;
+}
 
-/** The shields' client, or none — said once per isolate, since every fill is then per isolate. */
-function shieldFor(env: Env, config: Config, clients: WeakMap<object, ShieldClient>): ShieldClient | undefined {
+function wire(env: Env, isolate: Isolate): Wiring {
+  const config = parseConfig(env);
+  // EDGE_DISABLED_FAMILIES patterns are checked against the registry, which config.ts cannot
+  // import; a typo is as fatal as a missing secret.
+  const problems = switchProblems(config);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const origin = createOriginClient({
+    config: { originUrl: config.originUrl, originTimeoutMs: config.originTimeoutMs, edgeOriginSecret: config.secrets.edgeOrigin },
+    tokens: isolate.tokens,
+  });
+  const tokens = createTokenService(config.secrets, config.previousSecrets, isolate.tokens);
   if (env.FAMILY_SHIELD === undefined) {
-    if (!warnedNoShield) {
-      warnedNoShield = true;
+    // Said once per isolate, since every fill is then per isolate.
+    if (isolate.firstTime("no-shield")) {
       logEvent("FAMILY_SHIELD binding absent", { effect: "fills coalesce per isolate only, and purges do not order fills across the edge" }, "warn");
     }
-    return undefined;
+    return { config, origin, tokens };
   }
-  let client = clients.get(env.FAMILY_SHIELD);
-  if (client === undefined) {
-    client = createShieldClient(env.FAMILY_SHIELD, { shards: config.shieldShards });
-    clients.set(env.FAMILY_SHIELD, client);
-  }
-  return client;
+  return { config, origin, tokens, shield: createShieldClient(env.FAMILY_SHIELD, { shards: config.shieldShards }) };
 }
 
 /**
@@ -72,83 +92,73 @@ function withServerTiming(response: Response, startedAt: number): Response {
 
 export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> {
   const now = options.now ?? systemClock;
+  const isolate = options.isolate ?? createIsolate();
+  const colo = options.colo ?? (() => caches.default);
   const random = options.random ?? createCryptoRandom();
-  const configs = new WeakMap<object, Config>();
-  const shields = new WeakMap<object, ShieldClient>();
-  // The admin API's memory of the origin's admin bits: written by nothing else (src/admin/admin-bit.ts).
-  const adminBits = createAdminBitMemo();
-
-  function configFor(env: Env): Config {
-    let config = configs.get(env);
-    if (config === undefined) {
-      config = parseConfig(env);
-      // EDGE_DISABLED_FAMILIES patterns are checked against the registry, which config.ts
-      // cannot import; a typo is as fatal as a missing secret.
-      const problems = switchProblems(config);
-      if (problems.length > 0) throw new ConfigError(problems);
-      configs.set(env, config);
-    }
-    return config;
-  }
 
   return {
     async fetch(request, env, ctx): Promise<Response> {
-      let config: Config;
+      let wiring: Wiring;
       try {
-        config = configFor(env);
+        wiring = isolate.memo("wiring", env, (e) => wire(e, isolate));
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         // The names of what is missing, never any value: this is what an operator needs to fix it.
         logEvent("misconfigured", { message: error.message });
         return failureResponse({ type: "misconfigured", message: error.message });
       }
-      isolateStats ??= createStats(now());
+      const { config } = wiring;
       const url = new URL(request.url);
       const observer = observeRequest({
         method: request.method,
         route: routeLabel(request.method, url.pathname),
-        isolateStats,
+        isolateStats: isolate.stats(now),
         startedAtMs: Date.now(),
         log: config.requestLog ? (line) => console.log(line) : null,
         metrics: env.METRICS,
         environment: config.environment,
       });
-      const response = await answer(request, url, env, ctx, config, observer.stats);
+      const response = await answer(request, url, env, ctx, wiring, observer.stats);
       observer.finish(response);
       return response;
     },
   } satisfies ExportedHandler<Env>;
 
-  async function answer(request: Request, url: URL, env: Env, ctx: ExecutionContext, config: Config, stats: Stats): Promise<Response> {
+  async function answer(request: Request, url: URL, env: Env, ctx: ExecutionContext, wiring: Wiring, stats: Stats): Promise<Response> {
+    const { config, shield } = wiring;
     const r2 = (env.MEDIA as R2Bucket | undefined) === undefined ? undefined : createR2Tier(env.MEDIA);
     // What the tiered store and the media store share: the colo cache and its rules.
     const local = {
-      ...(config.l1Enabled ? { cache: caches.default } : {}),
+      ...(config.l1Enabled ? { cache: colo() } : {}),
       l1MaxAgeSeconds: config.l1MaxAgeSeconds,
       staleIfErrorSeconds: config.staleIfErrorSeconds,
       baseUrl: url.origin,
       waitUntil: (promise: Promise<unknown>) => ctx.waitUntil(promise),
     };
-    const store = createTieredStore({ kv: env.CACHE, ...(r2 === undefined ? {} : { media: r2 }), l0MaxBytes: config.l0MaxBytes, ...local });
+    const store = createTieredStore({ kv: env.CACHE, ...(r2 === undefined ? {} : { media: r2 }), l0MaxBytes: config.l0MaxBytes, memory: isolate.storage, ...local });
     // The request path sees disabled families as never stored (EDGE_DISABLED_FAMILIES); the
     // admin API keeps the whole store, so an operator can still inspect and purge them.
     const requestStore = withDisabledFamilies(store, disabledFamiliesOf(config));
-    const shield = shieldFor(env, config, shields);
     const media =
       r2 === undefined
         ? undefined
         : createMediaStore({
             ...local,
             r2,
-            origin: originClientFor(config),
+            origin: wiring.origin,
             collabMaxSeconds: config.collabMaxSeconds,
             stats,
             leaseMs: config.mediaLeaseMs,
+            flights: isolate.mediaFlights,
             ...(shield === undefined ? {} : { lease: (key, family, at, lease) => shield.lease(key, family, at, lease) }),
           });
     const edge: EdgeContext = createEdgeContext({
       config,
       store: requestStore,
+      origin: wiring.origin,
+      tokens: wiring.tokens,
+      templates: isolate.templates,
+      guard: isolate.fillGuard,
       ...(shield === undefined ? {} : { shield }),
       ...(media === undefined ? {} : { media }),
       stats,
@@ -162,12 +172,13 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
         const admin = createAdminApi({
           config,
           store,
+          guard: isolate.fillGuard,
           ...(shield === undefined ? {} : { shield }),
           ...(media === undefined ? {} : { media }),
           stats,
           now,
           authorizeIdToken: (token, at) =>
-            authorizeAdminIdTokenAtOrigin(token, { tokens: tokenServiceFor(config), origin: originClientFor(config), memo: adminBits }, at),
+            authorizeAdminIdTokenAtOrigin(token, { tokens: wiring.tokens, origin: wiring.origin, memo: isolate.adminBits }, at),
           authLimiter: env.ADMIN_AUTH_LIMITER,
         });
         return await admin(request);
@@ -186,6 +197,10 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
           store: requestStore,
           stats,
           now,
+          origin: wiring.origin,
+          tokens: wiring.tokens,
+          templates: isolate.templates,
+          guard: isolate.fillGuard,
           waitUntil: edge.waitUntil,
           ...(edge.filler === undefined ? {} : { filler: edge.filler }),
         }));

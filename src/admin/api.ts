@@ -17,7 +17,7 @@ import { MEDIA_KEY_PREFIX, sha256Hex, type Envelope, type PurgeResult, type Stor
 import type { MediaPutResult, MediaStore } from "../media";
 import { readCapped } from "../util/bytes";
 import { templateProblem } from "../origin/delegation";
-import { forgetAbsent, forgetAllAbsent } from "../origin/fill-guard";
+import type { FillGuard } from "../origin/fill-guard";
 import { refusalFor, routesAllowed, type AdminRoute, type Principal } from "./principals";
 import { statusPageResponse } from "./ui";
 import type { ShieldClient } from "../shield";
@@ -37,6 +37,8 @@ const MAX_PURGE_BODY_BYTES = 64 * 1024;
 export interface AdminApiDeps {
   config: Config;
   store: TieredStore;
+  /** The isolate's remembered absences: a write, delete or purge drops them (src/origin/fill-guard.ts). */
+  guard: FillGuard;
   /**
    * The family shields: when bound, every PUT, DELETE and purge goes through them so it is
    * ordered with fills (docs/storage-schema.md §Ordering); `store` then only holds local copies.
@@ -248,7 +250,7 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     }
     if (!result.ok) return fail(storageFailure(result.failure));
     // A remembered `absent` (src/origin/fill-guard.ts) must not hide the value just written.
-    forgetAbsent(target.parsed.key);
+    deps.guard.forgetAbsent(target.parsed.key);
     stats.count(family.name, result.skipped ? "skippedWrites" : "writes");
     return new Response(null, { status: 204 });
   };
@@ -281,7 +283,7 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
       ...(sourceTime === undefined ? {} : { sourceTime }),
     });
     if (result.kind !== "stored") return fail(mediaPutFailure(result));
-    forgetAbsent(target.key);
+    deps.guard.forgetAbsent(target.key);
     stats.count(target.family.name, "writes");
     return new Response(null, { status: 204 });
   }
@@ -316,7 +318,7 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
       // KV still refusing after its 429 retries: say so (retrying is safe; deletes are idempotent).
       return fail({ type: "storage_error", message: `delete failed: ${describe(error)}` });
     }
-    forgetAbsent(target.parsed.key);
+    deps.guard.forgetAbsent(target.parsed.key);
     return new Response(null, { status: 204 });
   };
 
@@ -370,7 +372,7 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
       // stay done; repeating the same call (same cursor) is safe and finishes the page.
       return fail({ type: "storage_error", message: `purge failed: ${describe(error)}` });
     }
-    forgetAllAbsent();
+    deps.guard.forgetAllAbsent();
     return Response.json(result, { headers: { "Cache-Control": "no-store" } });
   };
 

@@ -65,22 +65,38 @@ export function buildResourceClaims(kind: ResourceKind, sub: string, now: number
   };
 }
 
-const keyCache = new Map<string, Promise<CryptoKey>>();
+/**
+ * What signing and verifying keep per isolate (src/isolate.ts): imported keys, and the tokens
+ * minted in the current second (see `cachedToken`), and the edge's values token (src/origin/tokens.ts).
+ */
+export interface TokenMemory {
+  readonly keys: Map<string, Promise<CryptoKey>>;
+  /** The second `ofSecond` belongs to. */
+  second: number;
+  ofSecond: Map<string, string | Promise<string>>;
+  /** The values token per secret, reused until shortly before it expires. */
+  readonly values: Map<string, Promise<{ token: string; iat: number; renewAt: number }>>;
+}
+
+export function createTokenMemory(): TokenMemory {
+  return { keys: new Map(), second: Number.NaN, ofSecond: new Map(), values: new Map() };
+}
 
 /**
  * One HMAC-SHA256 CryptoKey per secret per isolate: jose re-imports a raw secret on every call
  * (docs/platform.md §4.2). Imported lazily, since global scope may not do async work.
  */
-export function importHmacKey(secret: string): Promise<CryptoKey> {
-  let key = keyCache.get(secret);
+export function importHmacKey(secret: string, memory: TokenMemory): Promise<CryptoKey> {
+  const { keys } = memory;
+  let key = keys.get(secret);
   if (key === undefined) {
     key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
       "sign",
       "verify",
     ]);
     // A rejected import must not poison the cache for the isolate's lifetime.
-    key.catch(() => keyCache.delete(secret));
-    keyCache.set(secret, key);
+    key.catch(() => keys.delete(secret));
+    keys.set(secret, key);
   }
   return key;
 }
@@ -110,24 +126,22 @@ export function signHs256(claims: JWTPayload, key: CryptoKey): Promise<string> {
  * a new map. Bounded: past the cap a mint is signed and not kept.
  */
 export const TOKEN_CACHE_MAX_ENTRIES = 4096;
-let tokenSecond = Number.NaN;
-let tokensOfSecond = new Map<string, string | Promise<string>>();
 
 /**
  * This second's token for (secret, aud, sub), from the isolate's cache or freshly signed. The
  * secret is part of the key, so token services with different secrets never share a token.
  */
-function cachedToken(secret: string, aud: string, sub: string, second: number, sign: () => Promise<string>): string | Promise<string> {
-  if (second !== tokenSecond) {
-    tokenSecond = second;
-    tokensOfSecond = new Map();
+function cachedToken(memory: TokenMemory, secret: string, aud: string, sub: string, second: number, sign: () => Promise<string>): string | Promise<string> {
+  if (second !== memory.second) {
+    memory.second = second;
+    memory.ofSecond = new Map();
   }
   const key = `${secret}\u0000${aud}\u0000${sub}`;
-  const hit = tokensOfSecond.get(key);
+  const hit = memory.ofSecond.get(key);
   if (hit !== undefined) return hit;
   const token = sign();
-  if (tokensOfSecond.size < TOKEN_CACHE_MAX_ENTRIES) {
-    const map = tokensOfSecond;
+  if (memory.ofSecond.size < TOKEN_CACHE_MAX_ENTRIES) {
+    const map = memory.ofSecond;
     map.set(key, token);
     token.then(
       (signed) => {
@@ -219,14 +233,22 @@ const SIGNATURE_MISMATCH = "ERR_JWS_SIGNATURE_VERIFICATION_FAILED";
  * Verifies with the current secret and, only when the signature does not match and a rotation is
  * under way, with the previous one (docs/security.md "rotation"). Signing never uses `previous`.
  */
-async function verifyRotating(token: string, current: string, previous: string | undefined, now: number, policy: VerifyPolicy): Promise<VerifyResult> {
-  const result = await verifyWithPolicy(token, await importHmacKey(current), now, policy);
+async function verifyRotating(
+  memory: TokenMemory,
+  token: string,
+  current: string,
+  previous: string | undefined,
+  now: number,
+  policy: VerifyPolicy,
+): Promise<VerifyResult> {
+  const result = await verifyWithPolicy(token, await importHmacKey(current, memory), now, policy);
   if (result.ok || previous === undefined || result.failure.reason !== "invalid" || result.failure.detail !== SIGNATURE_MISMATCH) return result;
-  return verifyWithPolicy(token, await importHmacKey(previous), now, policy);
+  return verifyWithPolicy(token, await importHmacKey(previous, memory), now, policy);
 }
 
-export function createTokenService(secrets: Secrets, previous: PreviousSecrets = {}): TokenService {
-  const keyFor = (kind: ResourceKind): Promise<CryptoKey> => importHmacKey(secrets[RESOURCE_SECRET[kind]]);
+/** `memory`: the isolate's (src/isolate.ts), so keys are imported and tokens signed once per isolate. */
+export function createTokenService(secrets: Secrets, previous: PreviousSecrets, memory: TokenMemory): TokenService {
+  const keyFor = (kind: ResourceKind): Promise<CryptoKey> => importHmacKey(secrets[RESOURCE_SECRET[kind]], memory);
   // Resolved keys, so a cold mint after the first signs without waiting a turn for the import.
   const signingKeys = new Map<ResourceKind, CryptoKey>();
   const sign = async (kind: ResourceKind, sub: string, second: number): Promise<string> => {
@@ -242,16 +264,16 @@ export function createTokenService(secrets: Secrets, previous: PreviousSecrets =
       // The claims (and so the clock) are fixed before anything is awaited.
       const second = Math.floor(now);
       if (!Number.isFinite(second)) return Promise.reject(new TypeError(`mint clock must be a finite number, got ${now}`));
-      return cachedToken(secrets[RESOURCE_SECRET[kind]], RESOURCE_AUDIENCE[kind], sub, second, () => sign(kind, sub, second));
+      return cachedToken(memory, secrets[RESOURCE_SECRET[kind]], RESOURCE_AUDIENCE[kind], sub, second, () => sign(kind, sub, second));
     },
     async verifyResource(kind, token, now, expectedSub) {
       const policy: VerifyPolicy = { audience: RESOURCE_AUDIENCE[kind], required: RESOURCE_REQUIRED };
       if (expectedSub !== undefined) policy.expectedSub = expectedSub;
       const field = RESOURCE_SECRET[kind];
-      return verifyRotating(token, secrets[field], previous[field as keyof PreviousSecrets], now, policy);
+      return verifyRotating(memory, token, secrets[field], previous[field as keyof PreviousSecrets], now, policy);
     },
     async verifyIdToken(token, now) {
-      return verifyRotating(token, secrets.idToken, previous.idToken, now, {
+      return verifyRotating(memory, token, secrets.idToken, previous.idToken, now, {
         audience: ID_TOKEN_AUDIENCE,
         required: ID_TOKEN_REQUIRED,
         minIat: ID_TOKEN_MIN_IAT,

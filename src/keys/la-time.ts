@@ -72,11 +72,15 @@ interface DstWindow {
   end: number;
 }
 
+// Pure memo: a year's DST window never changes; bounded by DST_WINDOW_CACHE_MAX_YEARS.
 const dstWindowCache = new Map<number, DstWindow>();
+/** Far more years than any request names; a caller walking odd years only recomputes. */
+const DST_WINDOW_CACHE_MAX_YEARS = 64;
 
 function computeDstWindow(year: number): DstWindow {
   const cached = dstWindowCache.get(year);
   if (cached !== undefined) return cached;
+  if (dstWindowCache.size >= DST_WINDOW_CACHE_MAX_YEARS) dstWindowCache.clear();
   const startDay = year >= 2007 ? nthSundayOf(year, 3, 2) : nthSundayOf(year, 4, 1);
   const endDay = year >= 2007 ? nthSundayOf(year, 11, 1) : nthSundayOf(year, 10, -1);
   const window = {

@@ -58,6 +58,8 @@ export interface MediaStoreOptions {
    * longer commit then) and fills itself.
    */
   leaseMs: number;
+  /** The isolate's media fills in flight (src/isolate.ts). */
+  flights: MediaFlights;
 }
 
 export interface MediaStore {
@@ -72,8 +74,11 @@ export interface MediaStore {
   put(key: string, family: FamilyEntry, input: MediaPut): Promise<MediaPutResult>;
 }
 
-/** Fills in flight in this isolate: a second reader waits for the object instead of a second download. */
-const inFlight = new Map<string, Promise<Pointer | undefined>>();
+/**
+ * Media fills in flight in one isolate (src/isolate.ts): a second reader waits for the object
+ * instead of a second download.
+ */
+export type MediaFlights = Map<string, Promise<Pointer | undefined>>;
 
 /** A fill in flight, as the store sees it: how it ends for its waiters, and its sign of life. */
 interface Flight {
@@ -89,7 +94,7 @@ interface Flight {
  * shield's commit), no reader waits past the point where the fill's lease has lapsed at its
  * shield, after which it could not publish anyway. Wall-clock, like that lease.
  */
-function startFlight(key: string, idleMs: number, waitUntil: (promise: Promise<unknown>) => void): Flight {
+function startFlight(inFlight: MediaFlights, key: string, idleMs: number, waitUntil: (promise: Promise<unknown>) => void): Flight {
   let settle: (pointer: Pointer | undefined) => void = () => undefined;
   const published = new Promise<Pointer | undefined>((resolve) => (settle = resolve));
   inFlight.set(key, published);
@@ -252,7 +257,7 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
       }
       count("misses");
 
-      const running = inFlight.get(key);
+      const running = options.flights.get(key);
       if (running !== undefined) {
         // Settles when that fill publishes, fails, or stops making progress (startFlight).
         const filled = await running;
@@ -263,7 +268,7 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
       }
 
       // Registered before the origin is asked, so a reader arriving meanwhile waits for this fill.
-      const flight = startFlight(key, options.leaseMs, options.waitUntil);
+      const flight = startFlight(options.flights, key, options.leaseMs, options.waitUntil);
       return fillFromOrigin(key, family, now, planFor, pointer, flight).catch((error: unknown) => {
         flight.settle(undefined);
         throw error;

@@ -12,6 +12,7 @@
  * - timeout → 504; connection failure, 5xx or any other status → 502. None of these is cached.
  */
 import { isOriginOnlyPath } from "./forward-guard";
+import type { TokenMemory } from "../auth/jwt";
 import { DELEGATION_ACK_HEADER, EDGE_TOKEN_HEADER, getValuesToken, mintProxyToken } from "./tokens";
 import { forwardedRequestHeaders } from "./headers";
 import { MAX_VALUE_BYTES } from "../storage/limits";
@@ -78,6 +79,8 @@ export interface OriginClientOptions {
    * on an injected one (tests move `now` days ahead; a token minted then would be refused).
    */
   tokenClock?: () => number;
+  /** The isolate's token memory (src/isolate.ts): the values token is reused across requests. */
+  tokens: TokenMemory;
 }
 
 export interface PassthroughOptions {
@@ -162,7 +165,7 @@ function notAValue(response: Response, key: string): Exclude<FetchValueResult, {
 }
 
 export function createOriginClient(options: OriginClientOptions): OriginClient {
-  const { config } = options;
+  const { config, tokens } = options;
   const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
   const base = config.originUrl.replace(/\/+$/, "");
   const tokenClock = options.tokenClock ?? (() => Date.now() / 1000);
@@ -174,7 +177,7 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
       const startedAt = Date.now();
       const target = `${base}${incoming.pathname}${incoming.search}`;
       const headers = forwardedRequestHeaders(request.headers);
-      const proxy = options.delegate === false ? undefined : await mintProxyToken(config.edgeOriginSecret, request.method, target, tokenClock());
+      const proxy = options.delegate === false ? undefined : await mintProxyToken(config.edgeOriginSecret, request.method, target, tokenClock(), tokens);
       if (proxy !== undefined) headers.set(EDGE_TOKEN_HEADER, proxy.token);
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(new DOMException("origin response head timed out", "TimeoutError")), config.originTimeoutMs);
@@ -211,7 +214,7 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
       let response: Response;
       let bytes: Uint8Array;
       try {
-        const token = await getValuesToken(config.edgeOriginSecret, tokenClock());
+        const token = await getValuesToken(config.edgeOriginSecret, tokenClock(), tokens);
         response = await doFetch(url, {
           method: "GET",
           headers: {
@@ -248,7 +251,7 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
       try {
         response = await doFetch(url, {
           method: "GET",
-          headers: { [EDGE_TOKEN_HEADER]: await getValuesToken(config.edgeOriginSecret, tokenClock()), Accept: "application/octet-stream" },
+          headers: { [EDGE_TOKEN_HEADER]: await getValuesToken(config.edgeOriginSecret, tokenClock(), tokens), Accept: "application/octet-stream" },
           signal: controller.signal,
         });
       } catch (error) {

@@ -36,67 +36,77 @@ export const FILL_BUDGET_SPENT = {
   retryAfterSeconds: FILL_BUDGET_RETRY_AFTER_SECONDS,
 } as const;
 
-/** key → unix second until which the origin's `absent` is trusted. Insertion order = age. */
-const absentUntil = new Map<string, number>();
-/** family → key → callers waiting on that key's fill in this isolate. */
-const fillsInFlight = new Map<string, Map<string, number>>();
+/**
+ * The guard's memory in one isolate (src/isolate.ts): remembered absences (key → unix second
+ * until which the origin's `absent` is trusted; insertion order = age) and the fills in flight
+ * (family → key → callers waiting on that key's fill).
+ */
+export interface FillGuard {
+  isKnownAbsent(family: FamilyEntry, key: string, now: number): boolean;
+  rememberAbsent(family: FamilyEntry, key: string, now: number): void;
+  /** An admin write or delete of `key` (or a fill that found a value). */
+  forgetAbsent(key: string): void;
+  /** An admin purge: rare, so every remembered absence goes rather than matching its selector. */
+  forgetAllAbsent(): void;
+  /**
+   * Runs `fill` if the family has budget left, else answers `busy` without calling it. The budget
+   * counts distinct keys: a caller whose key is already being filled joins it (the filler
+   * coalesces them into one origin call) and takes no slot, so a hot key is never refused. The
+   * slot is held until the fill settles, thrown or not.
+   */
+  withinFillBudget<T>(family: string, key: string, fill: () => Promise<T>): Promise<T | { kind: "busy" }>;
+}
 
 /** Whether the origin's `absent` for keys of `family` may be remembered at all. */
 function remembersAbsence(family: FamilyEntry): boolean {
   return family.absenceCachedBy !== undefined;
 }
 
-export function isKnownAbsent(family: FamilyEntry, key: string, now: number): boolean {
-  if (!remembersAbsence(family)) return false;
-  const until = absentUntil.get(key);
-  if (until === undefined) return false;
-  if (until > now) return true;
-  absentUntil.delete(key);
-  return false;
-}
-
-export function rememberAbsent(family: FamilyEntry, key: string, now: number): void {
-  if (!remembersAbsence(family)) return;
-  absentUntil.delete(key); // re-inserted as the newest
-  absentUntil.set(key, now + ABSENT_LIFETIME_SECONDS);
-  while (absentUntil.size > ABSENT_MAX_KEYS) {
-    const oldest = absentUntil.keys().next().value;
-    if (oldest === undefined) break;
-    absentUntil.delete(oldest);
-  }
-}
-
-/** An admin write or delete of `key` (or a fill that found a value). */
-export function forgetAbsent(key: string): void {
-  absentUntil.delete(key);
-}
-
-/** An admin purge: rare, so every remembered absence goes rather than matching its selector. */
-export function forgetAllAbsent(): void {
-  absentUntil.clear();
-}
-
-/**
- * Runs `fill` if the family has budget left, else answers `busy` without calling it. The budget
- * counts distinct keys: a caller whose key is already being filled joins it (the filler coalesces
- * them into one origin call) and takes no slot, so a hot key is never refused. The slot is held
- * until the fill settles, thrown or not.
- */
-export async function withinFillBudget<T>(family: string, key: string, fill: () => Promise<T>): Promise<T | { kind: "busy" }> {
-  let keys = fillsInFlight.get(family);
-  const joining = keys?.get(key);
-  if (joining === undefined && keys !== undefined && keys.size >= FILL_BUDGET_PER_FAMILY) return { kind: "busy" };
-  if (keys === undefined) {
-    keys = new Map();
-    fillsInFlight.set(family, keys);
-  }
-  keys.set(key, (joining ?? 0) + 1);
-  try {
-    return await fill();
-  } finally {
-    const left = (keys.get(key) ?? 1) - 1;
-    if (left > 0) keys.set(key, left);
-    else keys.delete(key);
-    if (keys.size === 0 && fillsInFlight.get(family) === keys) fillsInFlight.delete(family);
-  }
+export function createFillGuard(): FillGuard {
+  const absentUntil = new Map<string, number>();
+  const fillsInFlight = new Map<string, Map<string, number>>();
+  return {
+    isKnownAbsent(family, key, now) {
+      if (!remembersAbsence(family)) return false;
+      const until = absentUntil.get(key);
+      if (until === undefined) return false;
+      if (until > now) return true;
+      absentUntil.delete(key);
+      return false;
+    },
+    rememberAbsent(family, key, now) {
+      if (!remembersAbsence(family)) return;
+      absentUntil.delete(key); // re-inserted as the newest
+      absentUntil.set(key, now + ABSENT_LIFETIME_SECONDS);
+      while (absentUntil.size > ABSENT_MAX_KEYS) {
+        const oldest = absentUntil.keys().next().value;
+        if (oldest === undefined) break;
+        absentUntil.delete(oldest);
+      }
+    },
+    forgetAbsent(key) {
+      absentUntil.delete(key);
+    },
+    forgetAllAbsent() {
+      absentUntil.clear();
+    },
+    async withinFillBudget(family, key, fill) {
+      let keys = fillsInFlight.get(family);
+      const joining = keys?.get(key);
+      if (joining === undefined && keys !== undefined && keys.size >= FILL_BUDGET_PER_FAMILY) return { kind: "busy" };
+      if (keys === undefined) {
+        keys = new Map();
+        fillsInFlight.set(family, keys);
+      }
+      keys.set(key, (joining ?? 0) + 1);
+      try {
+        return await fill();
+      } finally {
+        const left = (keys.get(key) ?? 1) - 1;
+        if (left > 0) keys.set(key, left);
+        else keys.delete(key);
+        if (keys.size === 0 && fillsInFlight.get(family) === keys) fillsInFlight.delete(family);
+      }
+    },
+  };
 }

@@ -14,7 +14,7 @@ export function isEdgeOnlyHeader(name: string): boolean {
  * `Host` is the origin's own (fetch derives it from ORIGIN_URL). The hop-by-hop `Connection`
  * family is per connection (RFC 9110 §7.6.1), never forwarded by a proxy.
  */
-const NOT_FORWARDED = new Set(["host", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
+const NOT_FORWARDED: ReadonlySet<string> = new Set(["host", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
 
 /** The headers to forward: a copy of `incoming` without client-supplied edge headers. */
 export function forwardedRequestHeaders(incoming: Headers): Headers {

@@ -21,6 +21,6 @@ export { isOriginOnlyPath, ORIGIN_ONLY_PREFIX } from "./forward-guard";
 export { forwardedRequestHeaders, isEdgeOnlyHeader } from "./headers";
 export { loadThroughCache, cacheStatusOf, toRouteLoad, isolateFiller, originFill, staysInColo, type Fill, type FillDeps, type Filler, type LoadDeps, type LoadOptions, type LoadOutcome, type RouteLoad } from "./load";
 export { parseDelegation, isDelegation, mediaTypeOf, templateKindOf, templateProblem, EDGE_RENDER_MEDIA_TYPE, type Delegation, type DelegationProblem } from "./delegation";
-export { handleProxied, originClientFor, tokenServiceFor, type ProxyDeps } from "./proxy";
+export { handleProxied, type ProxyDeps } from "./proxy";
 export { originFailureResponse, originFailureOf, type OriginFailure } from "./responses";
 export * from "./cache-status";

@@ -14,7 +14,7 @@ import { buildStoredValue, type StoredValue, type TieredStore } from "../storage
 import { cacheStatusError, cacheStatusHit, cacheStatusMiss, cacheStatusStale, type CacheTier } from "./cache-status";
 import type { OriginClient, OriginError } from "./client";
 import { templateProblem } from "./delegation";
-import { forgetAbsent, isKnownAbsent, rememberAbsent, withinFillBudget } from "./fill-guard";
+import type { FillGuard } from "./fill-guard";
 import { errorFields, logEvent } from "../observe/log";
 
 export type LoadOutcome =
@@ -40,6 +40,8 @@ export interface LoadDeps {
   /** Cap for families with no expiry of their own (Config.collabMaxSeconds). */
   collabMaxSeconds: number;
   waitUntil: (promise: Promise<unknown>) => void;
+  /** The isolate's remembered absences and fill budget (./fill-guard.ts, src/isolate.ts). */
+  guard: FillGuard;
   /** Per-family counters (src/stats.ts), optional. */
   stats?: { count(family: string, counter: LoadCounter): void };
   /** For the `random` expiry class; tests inject it. */
@@ -187,19 +189,19 @@ export async function loadThroughCache(key: string, family: FamilyEntry, clock: 
   }
   count("misses");
   // The origin said absent a moment ago (./fill-guard.ts); a forced refresh asks again.
-  if (options.refresh !== true && isKnownAbsent(family, key, now)) {
+  if (options.refresh !== true && deps.guard.isKnownAbsent(family, key, now)) {
     count("absentHits");
     return { kind: "absent" };
   }
 
   const filler = deps.filler ?? isolateFiller(deps.store, deps, deps.waitUntil);
-  const filled = await withinFillBudget(family.name, key, () => filler.fill(key, family, now, { refresh: options.refresh === true }));
+  const filled = await deps.guard.withinFillBudget(family.name, key, () => filler.fill(key, family, now, { refresh: options.refresh === true }));
   switch (filled.kind) {
     case "busy":
       count("fillsRefused");
       return { kind: "busy" };
     case "value":
-      forgetAbsent(key);
+      deps.guard.forgetAbsent(key);
       count("fills");
       return { kind: "value", state: "miss", tier: "origin", value: filled.value, stored: filled.stored, requested: options.refresh === true };
     case "absent":
@@ -213,7 +215,7 @@ export async function loadThroughCache(key: string, family: FamilyEntry, clock: 
           }),
         );
       }
-      rememberAbsent(family, key, now);
+      deps.guard.rememberAbsent(family, key, now);
       return { kind: "absent" };
     case "unsupported":
       return { kind: "passthrough", reason: filled.reason };

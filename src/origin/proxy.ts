@@ -7,12 +7,14 @@
  * it (./tokens.ts), which the edge's client adds to every forwarded request (./client.ts). The
  * document must arrive whole within ORIGIN_TIMEOUT_MS of the request (else 504).
  */
-import { createTokenService, type TokenService } from "../auth/jwt";
+import type { TokenService } from "../auth/jwt";
 import type { Config } from "../config";
 import { renderValue, type RenderOptions } from "../render/stream";
 import type { TieredStore } from "../storage";
 import { appendCacheStatus, cacheStatusBypass, cacheStatusError } from "./cache-status";
-import { createOriginClient, type OriginClient } from "./client";
+import type { OriginClient } from "./client";
+import type { TemplateCache } from "../render/templates";
+import type { FillGuard } from "./fill-guard";
 import { DELEGATION_ACK_HEADER } from "./tokens";
 import { isDelegation, MAX_DELEGATION_BYTES, parseDelegation, type Delegation } from "./delegation";
 import { cacheStatusOf, loadThroughCache, type Filler, type LoadDeps, type LoadOutcome } from "./load";
@@ -29,37 +31,15 @@ export interface ProxyDeps {
   now: () => number;
   waitUntil: (promise: Promise<unknown>) => void;
   stats?: LoadDeps["stats"];
-  /** Defaults to one client per config (per isolate). */
-  origin?: OriginClient;
-  /** Defaults to one token service per config (keys imported once per isolate). */
-  tokens?: TokenService;
+  /** The isolate's origin client and token service, built once per config (src/index.ts). */
+  origin: OriginClient;
+  tokens: TokenService;
+  /** The isolate's compiled templates (src/isolate.ts). */
+  templates: TemplateCache;
+  /** The isolate's remembered absences and fill budget. */
+  guard: FillGuard;
   /** Who fills a template after a miss (the family shield when bound); see LoadDeps. */
   filler?: Filler;
-}
-
-const clients = new WeakMap<Config, OriginClient>();
-const tokenServices = new WeakMap<Config, TokenService>();
-
-/** The origin client for a parsed config, built once per isolate. */
-export function originClientFor(config: Config): OriginClient {
-  let client = clients.get(config);
-  if (client === undefined) {
-    client = createOriginClient({
-      config: { originUrl: config.originUrl, originTimeoutMs: config.originTimeoutMs, edgeOriginSecret: config.secrets.edgeOrigin },
-    });
-    clients.set(config, client);
-  }
-  return client;
-}
-
-/** One token service per parsed config (its CryptoKeys are imported once per isolate). */
-export function tokenServiceFor(config: Config): TokenService {
-  let tokens = tokenServices.get(config);
-  if (tokens === undefined) {
-    tokens = createTokenService(config.secrets, config.previousSecrets);
-    tokenServices.set(config, tokens);
-  }
-  return tokens;
 }
 
 function renderOptions(delegation: Delegation, deps: ProxyDeps, tokens: TokenService): RenderOptions {
@@ -87,7 +67,7 @@ async function renderTemplate(delegation: Delegation, deps: ProxyDeps, loadDeps:
     switch (outcome.kind) {
       case "value": {
         // The envelope's sha256 keys the isolate's compiled templates: a hot journey compiles once.
-        const rendered = renderValue(outcome.value.bytes, options, outcome.value.envelope.sha256);
+        const rendered = renderValue(outcome.value.bytes, options, { templates: deps.templates, sha256: outcome.value.envelope.sha256 });
         if (rendered.ok) return { ok: true, body: rendered.body, outcome };
         logEvent("corrupt template dropped", { family: delegation.family.name, state: outcome.state, reason: rendered.failure.reason, message: rendered.failure.message });
         try {
@@ -134,12 +114,13 @@ async function renderDelegated(response: Response, deadline: number, deps: Proxy
     logEvent("delegation document refused", { reason: parsed.problem.reason });
     return badOriginResponse();
   }
-  const tokens = deps.tokens ?? tokenServiceFor(deps.config);
+  const { tokens } = deps;
   const loadDeps: LoadDeps = {
     store: deps.store,
-    origin: deps.origin ?? originClientFor(deps.config),
+    origin: deps.origin,
     collabMaxSeconds: deps.config.collabMaxSeconds,
     waitUntil: deps.waitUntil,
+    guard: deps.guard,
     ...(deps.stats === undefined ? {} : { stats: deps.stats }),
     ...(deps.filler === undefined ? {} : { filler: deps.filler }),
   };
@@ -163,7 +144,7 @@ async function renderDelegated(response: Response, deadline: number, deps: Proxy
  */
 export async function handleProxied(request: Request, deps: ProxyDeps): Promise<Response> {
   const now = deps.now();
-  const origin = deps.origin ?? originClientFor(deps.config);
+  const { origin } = deps;
   // EDGE_MODE=passthrough: a pure proxy — no token, so no delegation, and nothing read or filled.
   const pure = deps.config.mode === "passthrough";
   const result = await origin.passthrough(request, { delegate: !pure });
@@ -181,7 +162,7 @@ export async function handleProxied(request: Request, deps: ProxyDeps): Promise<
   result.response.headers.delete(DELEGATION_ACK_HEADER);
   if (!pure && isDelegation(result.response)) {
     if (result.proxyTokenId !== undefined && acknowledged === result.proxyTokenId) {
-      return renderDelegated(result.response, result.deadline, { ...deps, origin }, now);
+      return renderDelegated(result.response, result.deadline, deps, now);
     }
     // The media type without the token's jti: not a delegation this request's token allowed (a
     // route serving a user's upload, say). The origin's answer goes out as it came, unrendered.

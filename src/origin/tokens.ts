@@ -13,7 +13,7 @@
  *   lets the origin answer that one request with a delegation document.
  */
 import { SignJWT } from "jose";
-import { importHmacKey } from "../auth/jwt";
+import { importHmacKey, type TokenMemory } from "../auth/jwt";
 
 export const EDGE_TOKEN_HEADER = "X-Oseh-Edge";
 /**
@@ -73,37 +73,29 @@ export function proxyTokenClaims(method: string, target: string, now: number, jt
   return { ...baseClaims(PROXY_TOKEN_AUDIENCE, PROXY_TOKEN_LIFETIME_SECONDS, now), htm: method, htu: new URL(target).pathname, jti };
 }
 
-async function sign(claims: EdgeTokenClaims, secret: string): Promise<string> {
-  return new SignJWT({ ...claims }).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(await importHmacKey(secret));
+async function sign(claims: EdgeTokenClaims, secret: string, memory: TokenMemory): Promise<string> {
+  return new SignJWT({ ...claims }).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(await importHmacKey(secret, memory));
 }
-
-interface CachedToken {
-  token: string;
-  iat: number;
-  /** Unix seconds from which a new token is minted. */
-  renewAt: number;
-}
-
-const valuesTokens = new Map<string, Promise<CachedToken>>();
 
 /**
- * The values token for `secret` at `now`. A cached token is reused while `now` is inside
- * [iat, renewAt): a clock that moved backwards (tests inject clocks) gets a fresh one too.
+ * The values token for `secret` at `now` (the platform clock: the origin checks it against its
+ * own). A token kept in the isolate's memory is reused while `now` is inside [iat, renewAt).
  */
-export async function getValuesToken(secret: string, now: number): Promise<string> {
+export async function getValuesToken(secret: string, now: number, memory: TokenMemory): Promise<string> {
+  const valuesTokens = memory.values;
   const cached = valuesTokens.get(secret);
   if (cached !== undefined) {
     const token = await cached.catch(() => undefined);
     if (token !== undefined && now >= token.iat && now < token.renewAt) return token.token;
   }
   const claims = valuesTokenClaims(now);
-  const fresh = sign(claims, secret).then((token) => ({ token, iat: claims.iat, renewAt: claims.exp - VALUES_TOKEN_RENEW_BEFORE_SECONDS }));
+  const fresh = sign(claims, secret, memory).then((token) => ({ token, iat: claims.iat, renewAt: claims.exp - VALUES_TOKEN_RENEW_BEFORE_SECONDS }));
   valuesTokens.set(secret, fresh);
   return (await fresh).token;
 }
 
 /** A fresh proxy token for one forwarded request (never cached: it names that request), and its `jti`. */
-export async function mintProxyToken(secret: string, method: string, target: string, now: number): Promise<{ token: string; jti: string }> {
+export async function mintProxyToken(secret: string, method: string, target: string, now: number, memory: TokenMemory): Promise<{ token: string; jti: string }> {
   const jti = crypto.randomUUID();
-  return { token: await sign(proxyTokenClaims(method, target, now, jti), secret), jti };
+  return { token: await sign(proxyTokenClaims(method, target, now, jti), secret, memory), jti };
 }

@@ -10,7 +10,7 @@
  */
 import type { ResourceKind } from "../auth/jwt";
 import { compileTemplate, type CompiledTemplate, type RenderFailure, type TemplateSlot } from "./blocks";
-import { compiledTemplate } from "./templates";
+import { compiledTemplate, type TemplateCache } from "./templates";
 
 export interface ResourceSigner {
   /** A string when the token is at hand (this second's, kept): the render then does not wait. */
@@ -175,6 +175,7 @@ function* templateSections(template: CompiledTemplate): Generator<TemplateSectio
 const NO_BYTES = new Uint8Array(0);
 
 /** Each compiled template's sections, cut once: templates are cached, and so are their cuts. */
+// Pure memo: a template's cut depends on the template alone; held weakly with it.
 const sectionsOf = new WeakMap<CompiledTemplate, readonly TemplateSection[]>();
 
 function sectionsFor(template: CompiledTemplate): readonly TemplateSection[] {
@@ -217,8 +218,8 @@ export type RenderValueResult = { ok: true; body: ReadableStream<Uint8Array> } |
  * then returns the rendered body at once. With the value's sha256 the compiled template comes
  * from (and goes into) the isolate's cache.
  */
-export function renderValue(bytes: Uint8Array, options: RenderOptions, sha256?: string): RenderValueResult {
-  const compiled = sha256 === undefined ? compileTemplate(bytes, options.kind) : compiledTemplate(bytes, options.kind, sha256);
+export function renderValue(bytes: Uint8Array, options: RenderOptions, cached?: { templates: TemplateCache; sha256: string }): RenderValueResult {
+  const compiled = cached === undefined ? compileTemplate(bytes, options.kind) : compiledTemplate(cached.templates, bytes, options.kind, cached.sha256);
   if (!compiled.ok) return compiled;
   const stream = createRenderStream(options);
   feed(sectionsFor(compiled.template), stream.writable);

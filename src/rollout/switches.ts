@@ -36,6 +36,7 @@ export function parseFamilyPatterns(patterns: readonly string[], families: reado
   return { names, problems };
 }
 
+// Pure memo: a parsed config's switches, derived from it alone; held weakly with the config.
 const resolved = new WeakMap<Config, { names: ReadonlySet<string>; problems: string[] }>();
 
 function resolve(config: Config): { names: ReadonlySet<string>; problems: string[] } {

@@ -3,7 +3,7 @@
  * load (L1 → L2 → values endpoint, stale-if-error) and passthrough proxy.
  */
 import type { EdgeContext } from "../context";
-import { handleProxied, loadThroughCache, originClientFor, tokenServiceFor, toRouteLoad, type LoadDeps } from "../origin";
+import { handleProxied, loadThroughCache, toRouteLoad, type LoadDeps } from "../origin";
 import { disabledFamiliesOf, isKeyDisabled } from "../rollout/switches";
 import type { RouteIo } from "./io";
 
@@ -12,14 +12,15 @@ export function createRouteIo(edge: EdgeContext, now: number): RouteIo {
   const loadDeps: LoadDeps = {
     store: edge.store,
     ...(edge.filler === undefined ? {} : { filler: edge.filler }),
-    origin: originClientFor(edge.config),
+    origin: edge.origin,
     collabMaxSeconds: edge.config.collabMaxSeconds,
     waitUntil: edge.waitUntil,
+    guard: edge.guard,
     stats: edge.stats,
   };
   return {
     now,
-    tokens: tokenServiceFor(edge.config),
+    tokens: edge.tokens,
     random: edge.random,
     async load(key, family, options) {
       // EDGE_DISABLED_FAMILIES: a route that needs a disabled family is the origin's to answer.
@@ -39,7 +40,10 @@ export function createRouteIo(edge: EdgeContext, now: number): RouteIo {
         now: edge.now,
         waitUntil: edge.waitUntil,
         stats: edge.stats,
-        origin: loadDeps.origin,
+        origin: edge.origin,
+        tokens: edge.tokens,
+        templates: edge.templates,
+        guard: edge.guard,
         ...(edge.filler === undefined ? {} : { filler: edge.filler }),
       });
     },

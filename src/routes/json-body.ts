@@ -25,8 +25,8 @@ export interface JsonMember {
 
 export type JsonObjectRead = { ok: true; members: ReadonlyMap<string, JsonMember> } | { ok: false; reason: string };
 
-const WHITESPACE = new Set([" ", "\t", "\n", "\r"]);
-const SCALAR_END = new Set([",", "}", "]", " ", "\t", "\n", "\r"]);
+const WHITESPACE: ReadonlySet<string> = new Set([" ", "\t", "\n", "\r"]);
+const SCALAR_END: ReadonlySet<string> = new Set([",", "}", "]", " ", "\t", "\n", "\r"]);
 
 function skipWhitespace(text: string, at: number): number {
   let i = at;

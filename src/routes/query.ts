@@ -17,8 +17,8 @@ export function lastQueryValue(params: URLSearchParams, name: string): string | 
 }
 
 /** pydantic's str→bool spellings (lax mode, case-insensitive). Other spellings are a 422 at the origin. */
-const PY_TRUE = new Set(["1", "on", "t", "true", "y", "yes"]);
-const PY_FALSE = new Set(["0", "off", "f", "false", "n", "no"]);
+const PY_TRUE: ReadonlySet<string> = new Set(["1", "on", "t", "true", "y", "yes"]);
+const PY_FALSE: ReadonlySet<string> = new Set(["0", "off", "f", "false", "n", "no"]);
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false };
 

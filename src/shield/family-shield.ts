@@ -19,7 +19,8 @@ import { DurableObject } from "cloudflare:workers";
 import { DEFAULT_MEDIA_LEASE_MS, MAX_MEDIA_LEASE_MS, MIN_MEDIA_LEASE_MS, parseConfig, type Config, type Env } from "../config";
 import { parseKey } from "../keys";
 import { errorFields, familyLabelOf, logEvent } from "../observe/log";
-import { originClientFor, originFill, staysInColo, type Fill } from "../origin";
+import { createIsolate } from "../isolate";
+import { createOriginClient, originFill, staysInColo, type Fill, type OriginClient } from "../origin";
 import { createR2Tier, createTieredStore, isWriterObjectKey, type PutResult, type StoredValue, type TieredStore } from "../storage";
 import {
   beginFill,
@@ -84,7 +85,9 @@ export class FamilyShield extends DurableObject<Env> {
   private readonly inFlight = new Map<string, { refresh: boolean; answer: Promise<ShieldFillAnswer> }>();
   private readonly lastRefreshAt = new Map<string, number>();
   private readonly leases = new Map<number, Lease>();
-  private parsed: { config: Config; store: TieredStore } | undefined;
+  private parsed: { config: Config; store: TieredStore; origin: OriginClient } | undefined;
+  /** This object's own memory (tokens, in-flight maps): a Durable Object is not the Worker's isolate. */
+  private readonly memory = createIsolate();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -109,19 +112,34 @@ export class FamilyShield extends DurableObject<Env> {
     void this.ctx.blockConcurrencyWhile(() => this.scheduleClean());
   }
 
-  private deps(): { config: Config; store: TieredStore } {
+  /**
+   * The storage this shield writes: the Worker's KV namespace and media bucket. A seam for tests
+   * (test/helpers/shield-seams.ts), which wrap them with the same fault wrappers as the Worker's
+   * own bindings.
+   */
+  protected storageBindings(): { kv: KVNamespace; media?: R2Bucket } {
+    return { kv: this.env.CACHE, ...(this.env.MEDIA === undefined ? {} : { media: this.env.MEDIA }) };
+  }
+
+  private deps(): { config: Config; store: TieredStore; origin: OriginClient } {
     if (this.parsed === undefined) {
       const config = parseConfig(this.env);
+      const { kv, media } = this.storageBindings();
       // KV only: the shield has no colo cache of its own, and its own storage is its L1.
       const store = createTieredStore({
-        kv: this.env.CACHE,
-        ...(this.env.MEDIA === undefined ? {} : { media: createR2Tier(this.env.MEDIA) }),
+        kv,
+        ...(media === undefined ? {} : { media: createR2Tier(media) }),
         l1MaxAgeSeconds: config.l1MaxAgeSeconds,
         staleIfErrorSeconds: config.staleIfErrorSeconds,
         baseUrl: "https://shield.invalid/",
         waitUntil: (promise) => this.ctx.waitUntil(promise),
+        memory: this.memory.storage,
       });
-      this.parsed = { config, store };
+      const origin = createOriginClient({
+        config: { originUrl: config.originUrl, originTimeoutMs: config.originTimeoutMs, edgeOriginSecret: config.secrets.edgeOrigin },
+        tokens: this.memory.tokens,
+      });
+      this.parsed = { config, store, origin };
     }
     return this.parsed;
   }
@@ -225,12 +243,12 @@ export class FamilyShield extends DurableObject<Env> {
       noteWrite(this.ordering, key);
     }
 
-    const { config } = this.deps();
+    const { config, origin } = this.deps();
     const lease = this.openLease(key);
     const answer = (async (): Promise<ShieldFillAnswer> => {
       try {
         const filled = await originFill(key, parsed.value.family, now, {
-          origin: originClientFor(config),
+          origin,
           collabMaxSeconds: config.collabMaxSeconds,
         }, { refresh });
         this.count("fills");

@@ -14,10 +14,8 @@ export interface RememberedGeneration {
   fetchedAt: number;
 }
 
-/** Isolate memory of generations, by family. Module-level by default: stores are per request. */
+/** The isolate's memory of generations, by family (src/isolate.ts). */
 export type GenerationMemory = Map<string, RememberedGeneration>;
-
-export const isolateGenerationMemory: GenerationMemory = new Map();
 
 export function generationKey(family: string): string {
   return `${GENERATION_KEY_PREFIX}${family}`;

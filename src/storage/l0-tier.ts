@@ -27,9 +27,6 @@ export function createL0Memory(): L0Memory {
   return { entries: new Map(), bytes: 0 };
 }
 
-/** Module-level by default: stores are built per request, the memory is the isolate's. */
-export const isolateL0Memory: L0Memory = createL0Memory();
-
 export const L0_DEFAULT_MAX_VALUE_BYTES = 64 * 1024; // templates and flags; larger values are not "small hot"
 export const L0_DEFAULT_MAX_ENTRIES = 1024;
 
@@ -40,7 +37,8 @@ export interface L0TierOptions {
   maxBytes: number;
   maxValueBytes?: number;
   maxEntries?: number;
-  memory?: L0Memory;
+  /** The isolate's (src/isolate.ts). */
+  memory: L0Memory;
   /** For `get`/`put`/`delete` without an explicit generation; defaults to a constant. */
   generationOf?: (key: string) => string | Promise<string>;
 }
@@ -50,7 +48,7 @@ export interface L0Tier extends GenerationalTier {
 }
 
 export function createL0Tier(options: L0TierOptions): L0Tier {
-  const memory = options.memory ?? isolateL0Memory;
+  const { memory } = options;
   const maxValueBytes = Math.min(options.maxValueBytes ?? L0_DEFAULT_MAX_VALUE_BYTES, options.maxBytes);
   const maxEntries = options.maxEntries ?? L0_DEFAULT_MAX_ENTRIES;
   const generationOf = options.generationOf ?? (() => INITIAL_GENERATION);

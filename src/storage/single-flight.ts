@@ -4,10 +4,8 @@
  * it from another request fails (`Cannot perform I/O on behalf of a different request`).
  */
 
-/** In-flight loads by key. Module-level by default, because stores are built per request. */
+/** In-flight loads by key, one map per isolate (src/isolate.ts). */
 export type InFlight = Map<string, Promise<unknown>>;
-
-export const isolateInFlight: InFlight = new Map();
 
 function isIoObject(value: unknown): boolean {
   return value instanceof Response || value instanceof Request || value instanceof ReadableStream;

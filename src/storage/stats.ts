@@ -51,6 +51,3 @@ export function createStorageCounters(): StorageCounters {
     },
   };
 }
-
-/** The isolate's counters; the default sink of every tiered store. */
-export const isolateStorageCounters: StorageCounters = createStorageCounters();

@@ -7,9 +7,9 @@
 import { familyNameOf, parseKey } from "../keys";
 import { createCacheApiTier, type CacheApiTier, INITIAL_GENERATION } from "./cache-api-tier";
 import { checkStorable, classifyFreshness, isReservedKey, keyProblem } from "./envelope";
-import { createGenerations, type GenerationMemory, generationTime, isolateGenerationMemory } from "./generations";
+import { createGenerations, type GenerationMemory, generationTime } from "./generations";
 import { createKvTier } from "./kv-tier";
-import { createL0Tier, isolateL0Memory, type L0Memory } from "./l0-tier";
+import { createL0Tier, type L0Memory } from "./l0-tier";
 import {
   KV_LIST_MAX_LIMIT,
   KV_PROPAGATION_SECONDS,
@@ -18,9 +18,8 @@ import {
   WRITE_SKIP_SLACK_FRACTION,
 } from "./limits";
 import { realSleep, type Sleep } from "./retry";
-import { type InFlight, isolateInFlight, singleFlight } from "./single-flight";
+import { type InFlight, singleFlight } from "./single-flight";
 import {
-  isolateStorageCounters,
   type StorageCounters,
   type StorageCounterValues,
   UNKNOWN_FAMILY,
@@ -63,6 +62,15 @@ export interface ListResult {
 /** The family whose bytes live in R2 (./r2-tier.ts), not KV. */
 export const MEDIA_KEY_PREFIX = "s3_files:";
 
+/** A store's per-isolate memory: L0 entries, remembered generations, loads in flight, counters. */
+export interface StoreMemory {
+  readonly l0: L0Memory;
+  readonly generations: GenerationMemory;
+  /** Concurrent requests of the isolate coalesce through it. */
+  readonly inFlight: InFlight;
+  readonly counters: StorageCounters;
+}
+
 export interface TieredStoreOptions {
   kv: KVNamespace;
   /**
@@ -77,8 +85,11 @@ export interface TieredStoreOptions {
    * at most `l1MaxAgeSeconds` and honour generations, so the purge bound is unchanged.
    */
   l0MaxBytes?: number;
-  /** Defaults to the isolate's memory; tests pass their own to play another isolate. */
-  l0Memory?: L0Memory;
+  /**
+   * What the store keeps across requests: the isolate's (src/isolate.ts). Tests pass another
+   * isolate's to play it.
+   */
+  memory: StoreMemory;
   /** Upper bound of an L1 (and L0) entry's life and of a remembered generation's. */
   l1MaxAgeSeconds: number;
   /** How long after `expiresAt` a value may still be served as `stale` (and is kept in KV). */
@@ -101,12 +112,6 @@ export interface TieredStoreOptions {
    * copy would only add a place the bytes sit (for L1, under a URL of the Worker's own host).
    */
   l1Allowed?: (key: string) => boolean;
-  /** Defaults to the isolate-wide counters. */
-  counters?: StorageCounters;
-  /** Defaults to the isolate-wide memory; tests pass their own to play another isolate. */
-  generationMemory?: GenerationMemory;
-  /** Defaults to the isolate-wide map, so concurrent requests coalesce. */
-  inFlight?: InFlight;
   /** Keys deleted per purge call; default PURGE_PAGE_SIZE. */
   purgePageSize?: number;
 }
@@ -172,8 +177,7 @@ async function forEachLimited<T>(items: readonly T[], limit: number, run: (item:
 
 export function createTieredStore(options: TieredStoreOptions): TieredStore {
   const sleep = options.sleep ?? realSleep;
-  const counters = options.counters ?? isolateStorageCounters;
-  const inFlight = options.inFlight ?? isolateInFlight;
+  const { counters, inFlight } = options.memory;
   const familyOf = options.familyOf ?? familyNameOf;
   const l1Allowed = options.l1Allowed ?? l1AllowedByRegistry;
   const familyLabel = (key: string): string => familyOf(key) ?? UNKNOWN_FAMILY;
@@ -187,7 +191,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
   });
   const generations = createGenerations(options.kv, {
     maxAgeSeconds: options.l1MaxAgeSeconds,
-    memory: options.generationMemory ?? isolateGenerationMemory,
+    memory: options.memory.generations,
     sleep,
   });
   const l1: CacheApiTier | undefined =
@@ -204,7 +208,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
       : createL0Tier({
           maxAgeSeconds: options.l1MaxAgeSeconds,
           maxBytes: options.l0MaxBytes,
-          memory: options.l0Memory ?? isolateL0Memory,
+          memory: options.memory.l0,
         });
   /** The local copies, nearest first. */
   const locals: GenerationalTier[] = [...(l0 === undefined ? [] : [l0]), ...(l1 === undefined ? [] : [l1])];

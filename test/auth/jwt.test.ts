@@ -13,6 +13,7 @@ import {
   createTokenService,
   importHmacKey,
   signHs256,
+  createTokenMemory,
   type ResourceKind,
 } from "../../src/auth/jwt";
 import { loadBlocksVectors } from "../helpers/vectors";
@@ -21,7 +22,8 @@ import { FROZEN_NOW, createPrng, vectorSecrets } from "../render/support";
 const NOW = 1700000000;
 
 const secrets = vectorSecrets();
-const tokens = createTokenService(secrets);
+const memory = createTokenMemory();
+const tokens = createTokenService(secrets, {}, memory);
 const SUB = "oseh_if_bg7Hn2JdQ4x1LzP0aY6sCw";
 
 function b64url(bytes: Uint8Array | string): string {
@@ -63,7 +65,7 @@ describe("minting", () => {
 
   it("rejects a non-finite clock, as jose does for a NaN iat", async () => {
     for (const now of [Number.NaN, Infinity, -Infinity]) await expect(tokens.mint("image", SUB, now)).rejects.toThrow(TypeError);
-    await expect(signHs256({ ...imageClaims(), exp: Number.NaN }, await importHmacKey(secrets.imageFile))).rejects.toThrow(TypeError);
+    await expect(signHs256({ ...imageClaims(), exp: Number.NaN }, await importHmacKey(secrets.imageFile, memory))).rejects.toThrow(TypeError);
   });
 
   it("refuses a key that is not HMAC SHA-256", async () => {
@@ -72,7 +74,7 @@ describe("minting", () => {
   });
 
   it("imports each secret once per isolate", () => {
-    expect(importHmacKey("same-secret")).toBe(importHmacKey("same-secret"));
+    expect(importHmacKey("same-secret", memory)).toBe(importHmacKey("same-secret", memory));
   });
 });
 
@@ -107,7 +109,7 @@ describe("token service vs a fresh jose SignJWT (the per-second token cache)", (
       const kind = RESOURCE_KINDS[i % RESOURCE_KINDS.length] as ResourceKind;
       const sub = randomSub(next);
       const now = i % 3 === 0 ? FROZEN_NOW + next() * 1e6 : Math.floor(next() * 2 ** 33);
-      const expected = await joseMint({ ...buildResourceClaims(kind, sub, now) }, await importHmacKey(SECRET_OF[kind]));
+      const expected = await joseMint({ ...buildResourceClaims(kind, sub, now) }, await importHmacKey(SECRET_OF[kind], memory));
       expect(await tokens.mint(kind, sub, now)).toBe(expected);
       // Later in the same second: the kept token, byte for byte what a fresh mint gives.
       expect(await tokens.mint(kind, sub, Math.floor(now) + 0.999)).toBe(expected);
@@ -117,24 +119,24 @@ describe("token service vs a fresh jose SignJWT (the per-second token cache)", (
   it("reuses a token within its second only, and never across secrets, kinds or subs", async () => {
     const first = tokens.mint("image", SUB, NOW + 0.1);
     expect(tokens.mint("image", SUB, NOW + 0.9)).toBe(first);
-    const other = createTokenService({ ...secrets, imageFile: `${secrets.imageFile}-rotated` });
+    const other = createTokenService({ ...secrets, imageFile: `${secrets.imageFile}-rotated` }, {}, memory);
     const rotated = await other.mint("image", SUB, NOW + 0.5);
     expect(rotated).not.toBe(await first);
-    expect(rotated).toBe(await joseMint({ ...buildResourceClaims("image", SUB, NOW) }, await importHmacKey(`${secrets.imageFile}-rotated`)));
+    expect(rotated).toBe(await joseMint({ ...buildResourceClaims("image", SUB, NOW) }, await importHmacKey(`${secrets.imageFile}-rotated`, memory)));
     // Same secret for two kinds: the audience keeps them apart.
-    const shared = createTokenService({ ...secrets, contentFile: secrets.imageFile });
+    const shared = createTokenService({ ...secrets, contentFile: secrets.imageFile }, {}, memory);
     const content = await shared.mint("content", SUB, NOW);
-    expect(content).toBe(await joseMint({ ...buildResourceClaims("content", SUB, NOW) }, await importHmacKey(secrets.imageFile)));
+    expect(content).toBe(await joseMint({ ...buildResourceClaims("content", SUB, NOW) }, await importHmacKey(secrets.imageFile, memory)));
     expect(content).not.toBe(await first);
     expect(await tokens.mint("image", `${SUB}x`, NOW)).not.toBe(await first);
     const nextSecond = await tokens.mint("image", SUB, NOW + 1);
-    expect(nextSecond).toBe(await joseMint({ ...buildResourceClaims("image", SUB, NOW + 1) }, await importHmacKey(secrets.imageFile)));
+    expect(nextSecond).toBe(await joseMint({ ...buildResourceClaims("image", SUB, NOW + 1) }, await importHmacKey(secrets.imageFile, memory)));
   });
 
   it("past the cache's bound, tokens are still right (signed, not kept)", async () => {
     const subs = Array.from({ length: TOKEN_CACHE_MAX_ENTRIES + 50 }, (_, i) => `oseh_if_bound${i}`);
     const minted = await Promise.all(subs.map((sub) => tokens.mint("image", sub, NOW + 7)));
-    const key = await importHmacKey(secrets.imageFile);
+    const key = await importHmacKey(secrets.imageFile, memory);
     for (const i of [0, TOKEN_CACHE_MAX_ENTRIES - 1, TOKEN_CACHE_MAX_ENTRIES, TOKEN_CACHE_MAX_ENTRIES + 49]) {
       const expected = await joseMint({ ...buildResourceClaims("image", subs[i] as string, NOW + 7) }, key);
       expect(minted[i]).toBe(expected);
@@ -143,7 +145,7 @@ describe("token service vs a fresh jose SignJWT (the per-second token cache)", (
   });
 
   it("signHs256 matches jose for arbitrary claim sets", async () => {
-    const key = await importHmacKey(secrets.imageFile);
+    const key = await importHmacKey(secrets.imageFile, memory);
     const next = createPrng(5);
     const claimSets: JWTPayload[] = [
       {},
@@ -160,7 +162,7 @@ describe("token service vs a fresh jose SignJWT (the per-second token cache)", (
     expect(all.length).toBeGreaterThanOrEqual(90);
     for (const j of all) {
       const fast = await tokens.mint(j.kind, j.claims.sub, FROZEN_NOW);
-      const reference = await joseMint({ ...buildResourceClaims(j.kind, j.claims.sub, FROZEN_NOW) }, await importHmacKey(SECRET_OF[j.kind]));
+      const reference = await joseMint({ ...buildResourceClaims(j.kind, j.claims.sub, FROZEN_NOW) }, await importHmacKey(SECRET_OF[j.kind], memory));
       expect([fast, reference]).toEqual([j.token, j.token]);
     }
   });

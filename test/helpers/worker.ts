@@ -1,38 +1,42 @@
-/** Calls the Worker's own fetch with an injected clock (and random source), and waits for its background work. */
+/**
+ * Calls the Worker's own fetch with an injected clock, and waits for its background work.
+ *
+ * The Worker keeps per-isolate state in one object (src/isolate.ts). Calls share this file's
+ * isolate unless told otherwise, as requests to one isolate do; a test that plays several
+ * isolates creates one per simulated isolate (`createIsolate()`) and passes it with each call
+ * (`simulatedIsolate` below bundles one with its colo cache).
+ */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { createWorker, type WorkerOptions } from "../../src/index";
+import { createWorker } from "../../src/index";
+import { createIsolate, type Isolate } from "../../src/isolate";
 import type { RandomSource } from "../../src/util/random";
 
 export interface CallOptions {
   /** Unix seconds the Worker sees. */
   now?: number | (() => number);
   env?: Record<string, unknown>;
+  /** Defaults to this test file's isolate. */
+  isolate?: Isolate;
+  /** The colo cache; defaults to `caches.default`. */
+  colo?: Cache;
   /** The routes' draws (crypto randomness when omitted). */
   random?: RandomSource;
 }
 
+/** This test file's isolate: what the Worker keeps between requests. */
+export const fileIsolate: Isolate = createIsolate();
+
 export async function callWorker(input: Request | string, init?: RequestInit, options: CallOptions = {}): Promise<Response> {
   const { now } = options;
   const clock = typeof now === "function" ? now : now === undefined ? undefined : () => now;
-  const workerOptions: WorkerOptions = {
+  const colo = options.colo;
+  const worker = createWorker({
+    isolate: options.isolate ?? fileIsolate,
     ...(clock === undefined ? {} : { now: clock }),
+    ...(colo === undefined ? {} : { colo: () => colo }),
     ...(options.random === undefined ? {} : { random: options.random }),
-  };
-  return callOnce(createWorker(workerOptions), input, init, options);
-}
-
-/**
- * One Worker for many calls, as one isolate serves many requests: what it remembers between
- * requests (the admin API's admin bits, src/admin/admin-bit.ts) carries over. `callWorker` makes a
- * fresh Worker per call.
- */
-export function createWorkerCaller(now: () => number): (input: Request | string, init?: RequestInit, options?: Pick<CallOptions, "env">) => Promise<Response> {
-  const worker = createWorker({ now });
-  return (input, init, options = {}) => callOnce(worker, input, init, options);
-}
-
-async function callOnce(worker: ReturnType<typeof createWorker>, input: Request | string, init: RequestInit | undefined, options: Pick<CallOptions, "env">): Promise<Response> {
+  });
   const request = typeof input === "string" ? new Request(input, init) : input;
   const ctx = createExecutionContext();
   const response = await worker.fetch!(
@@ -48,6 +52,32 @@ async function callOnce(worker: ReturnType<typeof createWorker>, input: Request 
     statusText: response.statusText,
     headers: response.headers,
   });
+}
+
+/**
+ * One Worker for many calls with `now`, as one isolate serves many requests: what it remembers
+ * between requests carries over, and nothing another test's calls left behind is in it.
+ */
+export function createWorkerCaller(now: () => number): (input: Request | string, init?: RequestInit, options?: Pick<CallOptions, "env">) => Promise<Response> {
+  const isolate = createIsolate();
+  return (input, init, options = {}) => callWorker(input, init, { ...options, now, isolate });
+}
+
+/** One simulated isolate in one simulated colo: its own Worker state and its own Cache API. */
+export interface SimulatedIsolate {
+  readonly isolate: Isolate;
+  readonly colo: Cache;
+  call(input: Request | string, init?: RequestInit, options?: Omit<CallOptions, "isolate" | "colo">): Promise<Response>;
+}
+
+/**
+ * A long-lived isolate for a test that plays several: `colo` names its colo's cache
+ * (`caches.open(colo)`), so isolates given the same name share one colo.
+ */
+export async function simulatedIsolate(colo: string): Promise<SimulatedIsolate> {
+  const isolate = createIsolate();
+  const cache = await caches.open(colo);
+  return { isolate, colo: cache, call: (input, init, options = {}) => callWorker(input, init, { ...options, isolate, colo: cache }) };
 }
 
 /**

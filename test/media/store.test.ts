@@ -5,12 +5,14 @@
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { createTokenMemory } from "../../src/auth/jwt";
 import { describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { devObjectSlice } from "../../dev/origin/fixtures/media";
 import { parseConfig } from "../../src/config";
 import { getFamily } from "../../src/keys";
 import { createMediaStore, FILL_CLIENT_BUFFER_BYTES, planRangeResponse } from "../../src/media";
+import type { MediaFlights } from "../../src/media/store";
 import { startFill } from "../../src/media/fill";
 import { createOriginClient } from "../../src/origin";
 import { createShieldClient } from "../../src/shield";
@@ -24,19 +26,23 @@ const S3 = getFamily("s3_files:{uid}");
 if (S3 === undefined) throw new Error("s3_files is registered");
 const whole = (size: number) => planRangeResponse({ range: null, ifRange: null, contentType: "audio/mp4", size });
 
+/** One isolate's media fills in flight, shared by every store of this file as by an isolate's requests. */
+const flights: MediaFlights = new Map();
+
 function store(ctx: ExecutionContext) {
   const shield = createShieldClient(env.FAMILY_SHIELD, { shards: config.shieldShards });
   return {
     shield,
     media: createMediaStore({
       r2: createR2Tier(MEDIA),
-      origin: createOriginClient({ config: { originUrl: config.originUrl, originTimeoutMs: config.originTimeoutMs, edgeOriginSecret: config.secrets.edgeOrigin } }),
+      origin: createOriginClient({ tokens: createTokenMemory(), config: { originUrl: config.originUrl, originTimeoutMs: config.originTimeoutMs, edgeOriginSecret: config.secrets.edgeOrigin } }),
       baseUrl: "https://edge.test",
       l1MaxAgeSeconds: 30,
       staleIfErrorSeconds: 300,
       collabMaxSeconds: config.collabMaxSeconds,
       waitUntil: (promise) => ctx.waitUntil(promise),
       leaseMs: config.mediaLeaseMs,
+      flights,
       lease: (key, family, now, lease) => shield.lease(key, family, now, lease),
     }),
   };

@@ -3,7 +3,9 @@
  * test/global-setup.ts (ORIGIN_URL = inject("originUrl")), with real KV and Cache API.
  */
 import { env } from "cloudflare:workers";
+import { createTokenMemory, createTokenService, type TokenService } from "../../src/auth/jwt";
 import { parseConfig, type Config } from "../../src/config";
+import { createIsolate } from "../../src/isolate";
 import { getFamily, parseKey, type FamilyEntry } from "../../src/keys";
 import { createOriginClient, type LoadDeps, type OriginClient, type ProxyDeps } from "../../src/origin";
 import { createTieredStore, type TieredStore } from "../../src/storage";
@@ -30,6 +32,8 @@ export function createHarness(options: HarnessOptions = {}): Harness {
     ...(options.originUrl === undefined ? {} : { originUrl: options.originUrl }),
     ...(options.originTimeoutMs === undefined ? {} : { originTimeoutMs: options.originTimeoutMs }),
   };
+  // One isolate per harness: its L0, in-flight fills and tokens.
+  const isolate = createIsolate();
   const pending: Promise<unknown>[] = [];
   const waitUntil = (promise: Promise<unknown>) => {
     pending.push(promise);
@@ -41,17 +45,19 @@ export function createHarness(options: HarnessOptions = {}): Harness {
     staleIfErrorSeconds: config.staleIfErrorSeconds,
     baseUrl: "http://edge.test",
     waitUntil,
+    memory: isolate.storage,
   });
-  const origin = createOriginClient({
+  const origin = createOriginClient({ tokens: isolate.tokens,
     config: { originUrl: config.originUrl, originTimeoutMs: config.originTimeoutMs, edgeOriginSecret: config.secrets.edgeOrigin },
   });
-  const deps: LoadDeps = { store, origin, collabMaxSeconds: config.collabMaxSeconds, waitUntil };
+  const tokens: TokenService = createTokenService(config.secrets, config.previousSecrets, isolate.tokens);
+  const deps: LoadDeps = { store, origin, collabMaxSeconds: config.collabMaxSeconds, waitUntil, guard: isolate.fillGuard };
   return {
     config,
     store,
     origin,
     deps,
-    proxyDeps: (now) => ({ config, store, now, waitUntil, origin }),
+    proxyDeps: (now) => ({ config, store, now, waitUntil, origin, tokens, templates: isolate.templates, guard: isolate.fillGuard }),
     async settle() {
       while (pending.length > 0) await Promise.allSettled(pending.splice(0));
     },

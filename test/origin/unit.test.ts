@@ -1,4 +1,5 @@
 /** Pure pieces of src/origin: token reuse, header stripping, expiry header, delegation parsing, Cache-Status. */
+import { createTokenMemory } from "../../src/auth/jwt";
 import { describe, expect, it } from "vitest";
 import { jwtVerify } from "jose";
 import {
@@ -46,24 +47,26 @@ describe("edge tokens", () => {
   });
 
   it("proxy tokens are minted per request (never reused) and verify with the shared secret", async () => {
+    const memory = createTokenMemory();
     const secret = `s-${Math.random()}`;
-    const { token: a, jti } = await mintProxyToken(secret, "GET", "https://o.test/p", 1_800_000_000);
-    expect((await mintProxyToken(secret, "GET", "https://o.test/p", 1_800_000_000)).token).not.toBe(a);
+    const { token: a, jti } = await mintProxyToken(secret, "GET", "https://o.test/p", 1_800_000_000, memory);
+    expect((await mintProxyToken(secret, "GET", "https://o.test/p", 1_800_000_000, memory)).token).not.toBe(a);
     const { payload, protectedHeader } = await jwtVerify(a, new TextEncoder().encode(secret), { audience: "oseh-edge-proxy", issuer: "oseh", currentDate: new Date(1_800_000_000_000) });
     expect(protectedHeader).toEqual({ alg: "HS256", typ: "JWT" });
     expect(payload).toMatchObject({ htm: "GET", htu: "/p", jti });
   });
 
   it("the values token is reused until a minute before expiry, then re-minted; per secret", async () => {
+    const memory = createTokenMemory();
     const secret = `s-${Math.random()}`;
-    const a = await getValuesToken(secret, 1_800_000_000);
-    expect(await getValuesToken(secret, 1_800_000_100)).toBe(a);
-    expect(await getValuesToken(secret, 1_800_000_238)).toBe(a);
-    const b = await getValuesToken(secret, 1_800_000_239);
+    const a = await getValuesToken(secret, 1_800_000_000, memory);
+    expect(await getValuesToken(secret, 1_800_000_100, memory)).toBe(a);
+    expect(await getValuesToken(secret, 1_800_000_238, memory)).toBe(a);
+    const b = await getValuesToken(secret, 1_800_000_239, memory);
     expect(b).not.toBe(a);
-    expect(await getValuesToken(`${secret}-other`, 1_800_000_239)).not.toBe(b);
+    expect(await getValuesToken(`${secret}-other`, 1_800_000_239, memory)).not.toBe(b);
     // A clock that moved back before the token's iat gets a new one.
-    expect(await getValuesToken(secret, 1_700_000_000)).not.toBe(b);
+    expect(await getValuesToken(secret, 1_700_000_000, memory)).not.toBe(b);
   });
 });
 
@@ -174,7 +177,7 @@ describe("values endpoint body cap", () => {
         cancelled = true;
       },
     });
-    const client = createOriginClient({
+    const client = createOriginClient({ tokens: createTokenMemory(),
       config: { originUrl: "http://origin.test", originTimeoutMs: 5000, edgeOriginSecret: "s" },
       fetch: async () => new Response(body, { status: 200 }),
     });

@@ -10,7 +10,7 @@ import { CODECS, FAMILIES, parseKey, validateValueDeep } from "../../src/keys";
 import { parseDelegation } from "../../src/origin/delegation";
 import { compileTemplate, type BlockKind } from "../../src/render/blocks";
 import { renderValue } from "../../src/render/stream";
-import { createTokenService } from "../../src/auth/jwt";
+import { createTokenMemory, createTokenService } from "../../src/auth/jwt";
 import { readAll } from "../../src/util/bytes";
 import { EXAMPLE_KEYS } from "../keys/examples";
 import { SECRETS } from "../routes/helpers";
@@ -133,7 +133,7 @@ describe("template compiler and renderer", () => {
   });
 
   it("renderValue: refuses before the first byte, or streams to the end with output bounded by input + tokens", async () => {
-    const tokens = createTokenService(SECRETS);
+    const tokens = createTokenService(SECRETS, {}, createTokenMemory());
     const journeyJwt = "a.b.c";
     await fc.assert(
       fc.asyncProperty(blockValue, fc.constantFrom(...kinds), async (bytes, kind) => {

@@ -10,11 +10,12 @@ import { loadThroughCache } from "../../src/origin";
 import { buildStoredValue, createTieredStore } from "../../src/storage";
 import { breakDefaultCache, faultyKv } from "../helpers/faults";
 import { adminToken } from "../helpers/tokens";
-import { uniqueId } from "../helpers/worker";
+import { fileIsolate, uniqueId } from "../helpers/worker";
 import { createHarness, familyOf } from "../origin/helpers";
 import { seed } from "../routes/edge";
 import { gzip, resourceToken } from "../routes/helpers";
 import { captureLogs, counter, edge, edgeStats, envWith, wallNow, type EdgeStats } from "./helpers";
+import { createIsolate } from "../../src/isolate";
 
 const PLAYLIST = "image_files:playlist:{uid}";
 const ADMIN_BIT = "auth:is_admin:{sub}";
@@ -69,8 +70,10 @@ describe("KV throwing", () => {
     const key = `image_files:playlist:${uniqueId("oseh_if_kv429")}`;
     const { kv } = faultyKv(env.CACHE, { put: { rateLimited: 100 } });
     const config = parseConfig(env);
-    // The real store over the wrapped KV; only the backoff's sleep is skipped.
+    // The real store over the wrapped KV, in the isolate whose /stats the test reads; only the
+    // backoff's sleep is skipped.
     const store = createTieredStore({
+      memory: fileIsolate.storage,
       kv,
       l1MaxAgeSeconds: config.l1MaxAgeSeconds,
       staleIfErrorSeconds: config.staleIfErrorSeconds,
@@ -188,7 +191,7 @@ describe("a paged purge interrupted half-way", () => {
     const config = parseConfig(env);
     const storeOver = (kv: KVNamespace) =>
       createTieredStore({
-        kv,
+        memory: createIsolate().storage, kv,
         l1MaxAgeSeconds: config.l1MaxAgeSeconds,
         staleIfErrorSeconds: config.staleIfErrorSeconds,
         baseUrl: "https://edge.test",

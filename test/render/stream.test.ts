@@ -7,7 +7,10 @@ import { describe, expect, it } from "vitest";
 import type { ResourceKind } from "../../src/auth/jwt";
 import { compileTemplate, type BlockKind, type CompiledTemplate, type RenderFailure } from "../../src/render/blocks";
 import { createRenderStream, renderValue, type RenderOptions, type ResourceSigner, type TemplateSection } from "../../src/render/stream";
-import { TEMPLATE_CACHE_MAX_ENTRIES, compiledTemplate } from "../../src/render/templates";
+import { TEMPLATE_CACHE_MAX_ENTRIES, compiledTemplate, createTemplateCache } from "../../src/render/templates";
+
+/** The compiled templates of this file's isolate. */
+const templates = createTemplateCache();
 import { sha256Hex } from "../../src/storage/envelope";
 import { base64ToBytes, loadBlocksVectors } from "../helpers/vectors";
 import { FROZEN_NOW, createPrng, pipeChunks, readAll, readText, vectorTokenService } from "./support";
@@ -126,7 +129,7 @@ describe("framing failures", () => {
         : { kind, sessionUid: "oseh_ips_s", promptJwt: "j" };
     expect(renderValue(bytes, options)).toMatchObject({ ok: false, failure: { reason } });
     const sha256 = await sha256Hex(bytes);
-    for (let i = 0; i < 2; i++) expect(renderValue(bytes, options, sha256)).toMatchObject({ ok: false, failure: { reason } });
+    for (let i = 0; i < 2; i++) expect(renderValue(bytes, options, { templates, sha256: sha256 })).toMatchObject({ ok: false, failure: { reason } });
   });
 
   it("reports the offset of the failing block", () => {
@@ -153,27 +156,27 @@ describe("compiled templates (per isolate, keyed by sha256)", () => {
 
   it("a second render of the same sha256 reuses the compiled template", async () => {
     const sha256 = await sha256Hex(bytes);
-    const first = compiledTemplate(bytes, "journey", sha256);
-    expect(compiledTemplate(bytes, "journey", sha256)).toBe(first);
+    const first = compiledTemplate(templates, bytes, "journey", sha256);
+    expect(compiledTemplate(templates, bytes, "journey", sha256)).toBe(first);
     // The kind is part of the key: the same bytes as a prompt are checked as a prompt.
-    expect(compiledTemplate(bytes, "prompt", sha256)).toMatchObject({ ok: false });
+    expect(compiledTemplate(templates, bytes, "prompt", sha256)).toMatchObject({ ok: false });
   });
 
   it("bytes whose size does not match the cached template are compiled, not given its template", async () => {
     const sha256 = await sha256Hex(bytes);
-    const cachedOne = compiledTemplate(bytes, "journey", sha256);
+    const cachedOne = compiledTemplate(templates, bytes, "journey", sha256);
     const other = concat(block(1, '{"x":"'), block(2, ""), block(1, '"}'));
-    const result = compiledTemplate(other, "journey", sha256);
+    const result = compiledTemplate(templates, other, "journey", sha256);
     expect(result).not.toBe(cachedOne);
     expect(result.ok && result.template.size).toBe(other.length);
   });
 
   it("is bounded: the oldest template is compiled again after the cap", async () => {
     const sha256 = await sha256Hex(bytes);
-    const first = compiledTemplate(bytes, "journey", sha256);
+    const first = compiledTemplate(templates, bytes, "journey", sha256);
     const small = concat(block(1, "x"));
-    for (let i = 0; i < TEMPLATE_CACHE_MAX_ENTRIES; i++) compiledTemplate(small, "journey", `filler-${i}`);
-    const again = compiledTemplate(bytes, "journey", sha256);
+    for (let i = 0; i < TEMPLATE_CACHE_MAX_ENTRIES; i++) compiledTemplate(templates, small, "journey", `filler-${i}`);
+    const again = compiledTemplate(templates, bytes, "journey", sha256);
     expect(again).not.toBe(first);
     expect(again).toEqual(first);
   });
@@ -334,7 +337,7 @@ describe("property: corrupt input never throws or hangs", () => {
         kind === "journey" ? { kind, journeyJwt: "J", signer, now: () => FROZEN_NOW } : { kind, sessionUid: "S", promptJwt: "P" };
 
       const whole = renderValue(bytes, options);
-      const cachedRender = renderValue(bytes, options, await sha256Hex(bytes));
+      const cachedRender = renderValue(bytes, options, { templates, sha256: await sha256Hex(bytes) });
       if (whole.ok) {
         successes++;
         const wholeText = decoder.decode(await readAll(whole.body));

@@ -1,7 +1,7 @@
 /** Shared helpers for the render and auth tests (vectors are read only through test/helpers). */
 import { readAll } from "../../src/util/bytes";
 import type { Secrets } from "../../src/config";
-import { createTokenService, type TokenService } from "../../src/auth/jwt";
+import { createTokenMemory, createTokenService, type TokenService } from "../../src/auth/jwt";
 import { loadBlocksVectors } from "../helpers/vectors";
 
 /** The backend's clock while the vectors were generated (docs/block-format.md §7.1). */
@@ -27,7 +27,7 @@ export function vectorSecrets(): Secrets {
 }
 
 export function vectorTokenService(): TokenService {
-  return createTokenService(vectorSecrets());
+  return createTokenService(vectorSecrets(), {}, createTokenMemory());
 }
 
 export { readAll };

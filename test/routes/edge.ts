@@ -9,6 +9,7 @@ import { parseConfig } from "../../src/config";
 import { callWorker } from "../helpers/worker";
 import { parseKey } from "../../src/keys";
 import { buildStoredValue, createTieredStore } from "../../src/storage";
+import { createIsolate } from "../../src/isolate";
 import { seenRequests, type SeenRequest } from "../helpers/dev-origin";
 
 export const wallNow = (): number => Math.floor(Date.now() / 1000);
@@ -34,7 +35,7 @@ export async function seed(values: Record<string, Uint8Array | string>, now: num
   const cfg = config();
   const ctx = createExecutionContext();
   const store = createTieredStore({
-    kv: env.CACHE,
+    memory: createIsolate().storage, kv: env.CACHE,
     cache: caches.default,
     l1MaxAgeSeconds: cfg.l1MaxAgeSeconds,
     staleIfErrorSeconds: cfg.staleIfErrorSeconds,

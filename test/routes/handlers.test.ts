@@ -3,7 +3,7 @@
  * the backend's exact bodies, presign variants, stored gzip bytes sent as stored, passthroughs.
  */
 import { describe, expect, it } from "vitest";
-import { createTokenService } from "../../src/auth/jwt";
+import { createTokenMemory, createTokenService } from "../../src/auth/jwt";
 import { serveEdgeRoute, type RouteIo } from "../../src/routes";
 import { laUnixDate } from "../../src/keys/la-time";
 import { base64ToBytes, loadBlocksVectors } from "../helpers/vectors";
@@ -73,7 +73,7 @@ describe("GET /api/1/image_files/playlist/{uid}", () => {
     const r = await call(`/api/1/image_files/playlist/${IMG}?public=true`, stored);
     expect(r.response.status).toBe(200);
     expect(r.response.headers.get("content-encoding")).toBe("gzip");
-    expect(r.response.headers.get("x-image-file-jwt")).toBe(await createTokenService(SECRETS).mint("image", IMG, NOW));
+    expect(r.response.headers.get("x-image-file-jwt")).toBe(await createTokenService(SECRETS, {}, createTokenMemory()).mint("image", IMG, NOW));
     expect(r.loads.map((l) => l.key)).toEqual([`image_files:public:${IMG}`, `image_files:playlist:${IMG}`]);
   });
 

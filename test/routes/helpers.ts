@@ -1,5 +1,5 @@
 /** A RouteIo over an in-memory table, for handler tests without an origin. */
-import { createTokenService } from "../../src/auth/jwt";
+import { createTokenMemory, createTokenService } from "../../src/auth/jwt";
 import type { Secrets } from "../../src/config";
 import type { FamilyEntry } from "../../src/keys";
 import type { LoadOptions, LoadResult, RouteIo } from "../../src/routes/io";
@@ -33,7 +33,7 @@ export function createTestIo(now: number, values: Record<string, Stored>, random
   const passthroughs: Request[] = [];
   const io: RouteIo = {
     now,
-    tokens: createTokenService(SECRETS),
+    tokens: createTokenService(SECRETS, {}, createTokenMemory()),
     random,
     async load(key: string, family: FamilyEntry, options?: LoadOptions): Promise<LoadResult> {
       loads.push({ key, family: family.name, options });

@@ -13,7 +13,7 @@ import { createWorker } from "../../src/index";
 import { clearFault, fillCount, freshId, setFault, wallNow } from "../dev-origin/helpers";
 import { breakDefaultCache, CACHE_ERROR, countBytes, wrapBinding, wrapShieldNamespace } from "../helpers/faults";
 import { adminToken } from "../helpers/tokens";
-import { productionEnv } from "../helpers/worker";
+import { fileIsolate, productionEnv } from "../helpers/worker";
 import { captureLogs } from "../reliability/helpers";
 import { resourceToken } from "../routes/helpers";
 
@@ -35,10 +35,13 @@ async function partHeaders(extra: Record<string, string> = {}): Promise<Record<s
   return { authorization: `bearer ${await resourceToken("content", CONTENT_FILE, wallNow())}`, ...extra };
 }
 
-/** One request through a fresh Worker object; its background work is left running (`ctx`). */
+/**
+ * One request through the Worker, in this file's isolate (as one isolate's requests share its
+ * fills in flight); its background work is left running (`ctx`).
+ */
 async function begin(request: Request, testEnv: Record<string, unknown>): Promise<{ response: Response; ctx: ExecutionContext }> {
   const ctx = createExecutionContext();
-  const response = await createWorker({ now: wallNow }).fetch!(request as Request<unknown, IncomingRequestCfProperties>, testEnv as never, ctx);
+  const response = await createWorker({ now: wallNow, isolate: fileIsolate }).fetch!(request as Request<unknown, IncomingRequestCfProperties>, testEnv as never, ctx);
   return { response, ctx };
 }
 

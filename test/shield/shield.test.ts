@@ -7,6 +7,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { createTokenMemory } from "../../src/auth/jwt";
+import { createIsolate } from "../../src/isolate";
 import { parseConfig } from "../../src/config";
 import { parseKey, type FamilyEntry } from "../../src/keys";
 import { createOriginClient, isolateFiller, loadThroughCache, type Filler, type LoadDeps, type LoadOutcome } from "../../src/origin";
@@ -20,7 +22,7 @@ const config = parseConfig(env);
 const binding = (env as unknown as { FAMILY_SHIELD: DurableObjectNamespace<FamilyShield> }).FAMILY_SHIELD;
 const KV = (env as unknown as { CACHE: KVNamespace }).CACHE;
 const shield: ShieldClient = createShieldClient(binding, { shards: config.shieldShards });
-const origin = createOriginClient({
+const origin = createOriginClient({ tokens: createTokenMemory(),
   config: { originUrl: config.originUrl, originTimeoutMs: 10_000, edgeOriginSecret: config.secrets.edgeOrigin },
 });
 const EDGE = "http://edge.test";
@@ -47,6 +49,7 @@ const adminKey = (label: string) => `auth:is_admin:oseh_u_${freshId(label)}`;
 function isolate(options: { l1?: boolean; filler?: (store: TieredStore) => Filler } = {}) {
   const pending: Promise<unknown>[] = [];
   const waitUntil = (promise: Promise<unknown>) => void pending.push(promise);
+  const own = createIsolate();
   const store = createTieredStore({
     kv: KV,
     ...(options.l1 === false ? {} : { cache: caches.default }),
@@ -54,11 +57,11 @@ function isolate(options: { l1?: boolean; filler?: (store: TieredStore) => Fille
     staleIfErrorSeconds: config.staleIfErrorSeconds,
     baseUrl: EDGE,
     waitUntil,
-    inFlight: new Map(),
-    generationMemory: new Map(),
+    memory: own.storage,
   });
   const deps: LoadDeps = {
     store,
+    guard: own.fillGuard,
     origin,
     collabMaxSeconds: config.collabMaxSeconds,
     waitUntil,
@@ -363,7 +366,7 @@ describe("forced refresh reaches the origin", () => {
   it("sends Cache-Control: no-cache on a refresh fill, and nothing on a plain one", async () => {
     const seen: (string | null)[] = [];
     // Wraps the real fetch to the dev origin; only records the header.
-    const recording = createOriginClient({
+    const recording = createOriginClient({ tokens: createTokenMemory(),
       config: { originUrl: config.originUrl, originTimeoutMs: 10_000, edgeOriginSecret: config.secrets.edgeOrigin },
       fetch: (input, init) => {
         seen.push(new Headers(init?.headers).get("Cache-Control"));

@@ -4,7 +4,7 @@ import { generationKey } from "../../src/storage/generations";
 import { createKvTier } from "../../src/storage/kv-tier";
 import { createL0Memory } from "../../src/storage/l0-tier";
 import { createStorageCounters } from "../../src/storage/stats";
-import { createTieredStore, type TieredStore, type TieredStoreOptions } from "../../src/storage/tiered";
+import { createTieredStore, type StoreMemory, type TieredStore, type TieredStoreOptions } from "../../src/storage/tiered";
 import {
   BASE_URL,
   collectingWaitUntil,
@@ -33,9 +33,15 @@ beforeAll(async () => {
   cache = await caches.open("oseh-edge-test");
 });
 
+/** One simulated isolate's store memory; parts given are used, the rest made fresh. */
+function storeMemory(parts: Partial<StoreMemory> = {}): StoreMemory {
+  return { l0: createL0Memory(), generations: new Map(), inFlight: new Map(), counters: createStorageCounters(), ...parts };
+}
+
 function makeStore(overrides: Partial<TieredStoreOptions> = {}) {
   const background = collectingWaitUntil();
-  const counters = createStorageCounters();
+  const memory = overrides.memory ?? storeMemory();
+  const { counters } = memory;
   const store = createTieredStore({
     kv: KV,
     cache,
@@ -45,9 +51,7 @@ function makeStore(overrides: Partial<TieredStoreOptions> = {}) {
     waitUntil: background.waitUntil,
     sleep: noSleep,
     familyOf,
-    counters,
-    generationMemory: new Map(),
-    inFlight: new Map(),
+    memory,
     ...overrides,
   });
   return { store, background, counters };
@@ -71,7 +75,7 @@ function storeSubject(store: TieredStore): ContractSubject {
 describeTierContract("tiered store (L1 + L2)", () => storeSubject(makeStore().store));
 describeTierContract("tiered store (L2 only)", () => storeSubject(makeStore({ cache: undefined }).store));
 describeTierContract("tiered store (L0 + L1 + L2)", () =>
-  storeSubject(makeStore({ l0MaxBytes: 1 << 20, l0Memory: createL0Memory() }).store),
+  storeSubject(makeStore({ l0MaxBytes: 1 << 20, memory: storeMemory({ l0: createL0Memory() }) }).store),
 );
 
 const text = (bytes: Uint8Array | undefined) => new TextDecoder().decode(bytes);
@@ -89,7 +93,7 @@ describe("tiered store: reads", () => {
     const memory = new Map();
     const store = createTieredStore({
       kv: KV, cache, l1MaxAgeSeconds: L1_MAX_AGE, staleIfErrorSeconds: STALE_IF_ERROR, baseUrl: BASE_URL,
-      waitUntil: background.waitUntil, sleep: noSleep, familyOf, counters, generationMemory: memory, inFlight: new Map(),
+      waitUntil: background.waitUntil, sleep: noSleep, familyOf, memory: storeMemory({ counters, generations: memory }),
     });
     const first = await store.read(key, NOW);
     expect(first).toMatchObject({ state: "fresh", tier: "l2" });
@@ -114,7 +118,7 @@ describe("tiered store: reads", () => {
     const memory = new Map();
     const store = createTieredStore({
       kv: KV, cache, l1MaxAgeSeconds: L1_MAX_AGE, staleIfErrorSeconds: STALE_IF_ERROR, baseUrl: BASE_URL,
-      waitUntil: background.waitUntil, sleep: noSleep, generationMemory: memory, inFlight: new Map(),
+      waitUntil: background.waitUntil, sleep: noSleep, memory: storeMemory({ generations: memory }),
     });
     const l1 = createCacheApiTier(cache, { baseUrl: BASE_URL, maxAgeSeconds: L1_MAX_AGE });
     const generationOf = (family: string) => memory.get(family)?.token ?? "0";
@@ -159,7 +163,7 @@ describe("tiered store: reads", () => {
   it("resolves families through the key registry by default", async () => {
     const memory = new Map();
     const counters = createStorageCounters();
-    const { store } = makeStore({ familyOf: undefined, generationMemory: memory, counters });
+    const { store } = makeStore({ familyOf: undefined, memory: storeMemory({ generations: memory, counters }) });
     const key = `daily_active_users:${19000 + Math.floor(Math.random() * 1000)}`;
     expect(await store.read(key, NOW)).toEqual({ state: "miss" });
     expect(memory.has("daily_active_users:{unix_date}")).toBe(true);
@@ -419,8 +423,7 @@ describe("tiered store: L0", () => {
   it("answers from isolate memory after an L2 read, never from an L1 hit", async () => {
     const key = `${uniquePrefix("l0")}fam|1`;
     await createKvTier(KV, { graceSeconds: STALE_IF_ERROR, sleep: noSleep }).put(key, await valueOf("hot", { family: "fam" }), NOW);
-    const l0Memory = createL0Memory();
-    const { store, background, counters } = makeStore({ l0MaxBytes: 1 << 20, l0Memory });
+    const { store, background, counters } = makeStore({ l0MaxBytes: 1 << 20 });
     expect(await store.read(key, NOW)).toMatchObject({ state: "fresh", tier: "l2" });
     await background.settle();
     await KV.delete(key);
@@ -428,14 +431,14 @@ describe("tiered store: L0", () => {
     expect(counters.snapshot().fam).toMatchObject({ l0Hits: 1, l2Hits: 1 });
 
     // Another isolate with an empty L0 finds it in the colo's L1, and does not copy it into L0.
-    const other = makeStore({ l0MaxBytes: 1 << 20, l0Memory: createL0Memory() });
+    const other = makeStore({ l0MaxBytes: 1 << 20, memory: storeMemory({ l0: createL0Memory() }) });
     expect(await other.store.read(key, NOW + 2)).toMatchObject({ state: "fresh", tier: "l1" });
     expect(await other.store.read(key, NOW + 3)).toMatchObject({ state: "fresh", tier: "l1" });
   });
 
   it("never serves an L0 copy older than l1MaxAgeSeconds", async () => {
     const key = `${uniquePrefix("l0-age")}fam|1`;
-    const { store } = makeStore({ cache: undefined, l0MaxBytes: 1 << 20, l0Memory: createL0Memory() });
+    const { store } = makeStore({ cache: undefined, l0MaxBytes: 1 << 20, memory: storeMemory({ l0: createL0Memory() }) });
     await store.write(key, await valueOf("v", { family: "fam", expiresAt: NOW + 3600 }), NOW);
     expect(await store.read(key, NOW + L1_MAX_AGE - 1)).toMatchObject({ tier: "l0" });
     expect(await store.read(key, NOW + L1_MAX_AGE)).toMatchObject({ tier: "l2" });
@@ -444,7 +447,7 @@ describe("tiered store: L0", () => {
   it("a delete or purge in this isolate drops the L0 copy at once", async () => {
     const prefix = uniquePrefix("l0-purge");
     const family = `${prefix}fam`;
-    const { store } = makeStore({ l0MaxBytes: 1 << 20, l0Memory: createL0Memory() });
+    const { store } = makeStore({ l0MaxBytes: 1 << 20, memory: storeMemory({ l0: createL0Memory() }) });
     await store.write(`${family}|1`, await valueOf("a", { family }), NOW);
     await store.write(`${family}|2`, await valueOf("b", { family }), NOW);
     await store.delete(`${family}|1`);
@@ -457,7 +460,7 @@ describe("tiered store: L0", () => {
     const prefix = uniquePrefix("l0-purge-family");
     const family = `${prefix}fam`;
     const key = `${family}|1`;
-    const other = makeStore({ cache: undefined, l0MaxBytes: 1 << 20, l0Memory: createL0Memory() });
+    const other = makeStore({ cache: undefined, l0MaxBytes: 1 << 20, memory: storeMemory({ l0: createL0Memory() }) });
     await other.store.write(key, await valueOf("elsewhere", { family, expiresAt: NOW + 3600 }), NOW);
     await makeStore({ cache: undefined }).store.purge({ family, prefix: family }, NOW + 1);
     // Remembered generation and L0 copy both end within l1MaxAgeSeconds.
