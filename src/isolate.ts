@@ -18,9 +18,7 @@ import type { MediaFlights } from "./media/store";
 import { createFillGuard, type FillGuard } from "./origin/fill-guard";
 import { createTemplateCache, type TemplateCache } from "./render/templates";
 import { createStats, type Stats } from "./stats";
-import { createL0Memory } from "./storage/l0-tier";
-import { createStorageCounters } from "./storage/stats";
-import type { StoreMemory } from "./storage/tiered";
+import { createStoreMemory, type StoreMemory } from "./storage/tiered";
 
 export interface Isolate {
   /** A random id, so an operator (and a test) can tell which isolate answered `/stats`. */
@@ -63,7 +61,7 @@ export function createIsolate(givenId?: string): Isolate {
     get id() {
       return idOf();
     },
-    storage: { l0: createL0Memory(), generations: new Map(), inFlight: new Map(), counters: createStorageCounters() },
+    storage: createStoreMemory(),
     tokens: createTokenMemory(),
     templates: createTemplateCache(),
     adminBits: createAdminBitMemo(),

@@ -16,12 +16,12 @@
  * the latest clock a caller sent.
  */
 import { DurableObject } from "cloudflare:workers";
+import { createTokenMemory } from "../auth/jwt";
 import { DEFAULT_MEDIA_LEASE_MS, MAX_MEDIA_LEASE_MS, MIN_MEDIA_LEASE_MS, parseConfig, type Config, type Env } from "../config";
 import { parseKey } from "../keys";
 import { errorFields, familyLabelOf, logEvent } from "../observe/log";
-import { createIsolate } from "../isolate";
 import { createOriginClient, originFill, staysInColo, type Fill, type OriginClient } from "../origin";
-import { createR2Tier, createTieredStore, isWriterObjectKey, type PutResult, type StoredValue, type TieredStore } from "../storage";
+import { createR2Tier, createStoreMemory, createTieredStore, isWriterObjectKey, type PutResult, type StoredValue, type TieredStore } from "../storage";
 import {
   beginFill,
   createOrdering,
@@ -86,8 +86,8 @@ export class FamilyShield extends DurableObject<Env> {
   private readonly lastRefreshAt = new Map<string, number>();
   private readonly leases = new Map<number, Lease>();
   private parsed: { config: Config; store: TieredStore; origin: OriginClient } | undefined;
-  /** This object's own memory (tokens, in-flight maps): a Durable Object is not the Worker's isolate. */
-  private readonly memory = createIsolate();
+  /** This object's own memory (its store's in-flight loads, its tokens): a Durable Object is not the Worker's isolate. */
+  private readonly memory = { storage: createStoreMemory(), tokens: createTokenMemory() };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);

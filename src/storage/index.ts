@@ -26,6 +26,7 @@ export {
 } from "./cache-api-tier";
 export {
   canSkipWrite,
+  createStoreMemory,
   createTieredStore,
   MEDIA_KEY_PREFIX,
   purgeVisibleWithinSeconds,

@@ -9,7 +9,7 @@ import { createCacheApiTier, type CacheApiTier, INITIAL_GENERATION } from "./cac
 import { checkStorable, classifyFreshness, isReservedKey, keyProblem } from "./envelope";
 import { createGenerations, type GenerationMemory, generationTime } from "./generations";
 import { createKvTier } from "./kv-tier";
-import { createL0Tier, type L0Memory } from "./l0-tier";
+import { createL0Memory, createL0Tier, type L0Memory } from "./l0-tier";
 import {
   KV_LIST_MAX_LIMIT,
   KV_PROPAGATION_SECONDS,
@@ -20,6 +20,7 @@ import {
 import { realSleep, type Sleep } from "./retry";
 import { type InFlight, singleFlight } from "./single-flight";
 import {
+  createStorageCounters,
   type StorageCounters,
   type StorageCounterValues,
   UNKNOWN_FAMILY,
@@ -69,6 +70,11 @@ export interface StoreMemory {
   /** Concurrent requests of the isolate coalesce through it. */
   readonly inFlight: InFlight;
   readonly counters: StorageCounters;
+}
+
+/** A fresh store memory: one isolate's (src/isolate.ts), or a Durable Object's own. */
+export function createStoreMemory(): StoreMemory {
+  return { l0: createL0Memory(), generations: new Map(), inFlight: new Map(), counters: createStorageCounters() };
 }
 
 export interface TieredStoreOptions {
