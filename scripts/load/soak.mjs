@@ -13,7 +13,10 @@
 // code. The memory is judged against it: the edge workerd's RSS growth over the timed run may
 // exceed the bare one's by at most 32 MiB (issue 24), and the edge's RSS must plateau — its growth
 // over the second half of the run at most PLATEAU_BOUND_MIB.
-// The same mix runs SOAK_WARMUP_SECONDS (default 20) first; RSS is sampled every second after it.
+// Warm-up first: the same mix to both at once, as fast as 8 requests in flight allow, in rounds of
+// 10 s until a round grows neither workerd by more than 8 MiB (at most SOAK_WARMUP_ROUNDS, default
+// 12): workerd's own memory grows under load and then settles, for the bare Worker as for the
+// edge, and the timed run should find both settled. RSS is sampled every second after it.
 // Reports requests, errors (must be 0), p50/p99 and that memory; exits 1 when an answer of the
 // edge was an error or a memory bound was exceeded.
 // The edge isolate's JS heap after a forced GC is read too, at start and end, through workerd's
@@ -23,7 +26,10 @@
 import { TRANSCRIPT_FAMILY, edgeHeapAfterGcMiB, fixtureTokens, machine, memoryMiB, requests, startStack } from "./harness.mjs";
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 120);
-const WARMUP_SECONDS = Number(process.env.SOAK_WARMUP_SECONDS ?? 20);
+const WARMUP_MAX_ROUNDS = Number(process.env.SOAK_WARMUP_ROUNDS ?? 12);
+/** A warm-up round's length, and the growth under which a process counts as settled. */
+const WARMUP_ROUND_SECONDS = 10;
+const SETTLED_MIB = 8;
 const RATE = Number(process.env.SOAK_RATE ?? 100);
 /** Beyond this many requests in flight the schedule waits: a stalled edge cannot pile up sockets. */
 const MAX_IN_FLIGHT = 64;
@@ -35,6 +41,8 @@ const EXCESS_OVER_CONTROL_BOUND_MIB = 32;
  */
 const PLATEAU_BOUND_MIB = 16;
 const INSPECTOR_PORT = Number(process.env.SOAK_INSPECTOR_PORT ?? 9311);
+/** Requests in flight during the warm-up, as `npm run load`'s connections. */
+const WARMUP_IN_FLIGHT = 8;
 
 const MIX = [
   ...Array(6).fill("l0Hit"),
@@ -49,7 +57,7 @@ const MIX = [
 const deadline = setTimeout(() => {
   console.error("soak: over time, stopping");
   process.exit(2);
-}, (SECONDS + WARMUP_SECONDS + 120) * 1000);
+}, (SECONDS + WARMUP_MAX_ROUNDS * WARMUP_ROUND_SECONDS + 180) * 1000);
 deadline.unref();
 
 const stack = await startStack({ inspectorPort: INSPECTOR_PORT, control: true });
@@ -93,21 +101,27 @@ try {
   // route, is the origin's 404 there): the same request shapes, no edge code.
   const control = makers({ tag: "c", edge: stack.bareUrl, l0Off: stack.bareUrl, l2: stack.bareUrl });
 
-  /** Runs the mix at RATE for `seconds` with `make`; returns latencies (ms), errors and answers. */
-  async function phase(seconds, make) {
+  /**
+   * Runs the mix for `seconds` with `make`, at `rate` requests/s (Infinity: as fast as `maxInFlight`
+   * requests in flight allow); returns latencies (ms), errors and answers.
+   */
+  async function phase(seconds, make, { rate = RATE, maxInFlight = MAX_IN_FLIGHT } = {}) {
     const latencies = [];
     const errors = [];
     const answers = {};
     let inFlight = 0;
     let sent = 0;
-    const total = Math.round(seconds * RATE);
     const start = performance.now();
+    const end = start + seconds * 1000;
+    const total = Number.isFinite(rate) ? Math.round(seconds * rate) : Infinity;
     const pending = new Set();
-    while (sent < total) {
-      const due = start + (sent * 1000) / RATE;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      while (inFlight >= MAX_IN_FLIGHT) await Promise.race(pending);
+    while (sent < total && (Number.isFinite(rate) || performance.now() < end)) {
+      if (Number.isFinite(rate)) {
+        const due = start + (sent * 1000) / rate;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+      while (inFlight >= maxInFlight) await Promise.race(pending);
       const kind = MIX[sent % MIX.length];
       sent += 1;
       inFlight += 1;
@@ -151,7 +165,17 @@ try {
   const pct = (sorted, p) => Number((sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0).toFixed(1));
   const passthroughBody = () => edge.passthrough().then((response) => response.arrayBuffer());
 
-  await Promise.all([phase(WARMUP_SECONDS, edge), phase(WARMUP_SECONDS, control)]);
+  // Warm-up until both workerds have settled (see the top of this file).
+  const warmup = [];
+  for (let round = 0; round < WARMUP_MAX_ROUNDS; round++) {
+    const before = { edge: memoryMiB(stack.edgePid).rss, bare: memoryMiB(stack.barePid).rss };
+    const fast = { rate: Infinity, maxInFlight: WARMUP_IN_FLIGHT };
+    const [edgeRound, controlRound] = await Promise.all([phase(WARMUP_ROUND_SECONDS, edge, fast), phase(WARMUP_ROUND_SECONDS, control, fast)]);
+    const after = { edge: memoryMiB(stack.edgePid).rss, bare: memoryMiB(stack.barePid).rss };
+    warmup.push({ edgeRequests: edgeRound.latencies.length, controlRequests: controlRound.latencies.length, edgeErrors: edgeRound.errors.length, edge: after.edge, bare: after.bare, edgeGrowth: after.edge - before.edge, bareGrowth: after.bare - before.bare });
+    if (after.edge - before.edge <= SETTLED_MIB && after.bare - before.bare <= SETTLED_MIB) break;
+  }
+  const settled = warmup.length > 0 && warmup[warmup.length - 1].edgeGrowth <= SETTLED_MIB && warmup[warmup.length - 1].bareGrowth <= SETTLED_MIB;
   const heapStart = await edgeHeapAfterGcMiB(INSPECTOR_PORT, passthroughBody);
   const loadStart = (await machine()).loadavg;
   const timed = Promise.all([phase(SECONDS, edge), phase(SECONDS, control)]);
@@ -177,7 +201,7 @@ try {
     machine: await machine(),
     loadavgStart: loadStart,
     seconds: SECONDS,
-    warmupSeconds: WARMUP_SECONDS,
+    warmup: { rounds: warmup, settled },
     rate: RATE,
     requests: run.latencies.length,
     achievedRate: Math.round(run.latencies.length / run.elapsed),
@@ -194,9 +218,11 @@ try {
   };
   const excessMet = excess <= EXCESS_OVER_CONTROL_BOUND_MIB;
   const plateauMet = memory.edge.secondHalfGrowth <= PLATEAU_BOUND_MIB;
-  console.log(`oseh-edge soak (fixed mix at ${RATE} req/s for ${SECONDS} s after ${WARMUP_SECONDS} s of warm-up; workerd via Miniflare's socket, loopback)`);
+  console.log(`oseh-edge soak (fixed mix at ${RATE} req/s for ${SECONDS} s after a warm-up; workerd via Miniflare's socket, loopback)`);
   console.log(`  the edge as production configures it (L0 on, the shield bound); the control, a bare passthrough Worker in its own workerd, took the same requests at the same time`);
   console.log(`  machine: ${report.machine.cpus} × ${report.machine.cpuModel}, load average ${report.loadavgStart.join(" ")} at the start of the timed run, ${report.machine.loadavg.join(" ")} at the end`);
+  const w = report.warmup;
+  console.log(`  warm-up: ${w.rounds.length} rounds of ${WARMUP_ROUND_SECONDS} s (${w.rounds.reduce((n, x) => n + x.edgeRequests, 0)} requests to the edge, ${w.rounds.reduce((n, x) => n + x.controlRequests, 0)} to the control, ${w.rounds.reduce((n, x) => n + x.edgeErrors, 0)} edge errors); RSS edge / control after each: ${w.rounds.map((x) => `${Math.round(x.edge)}/${Math.round(x.bare)}`).join(", ")} MiB; ${w.settled ? "settled" : `not settled after ${WARMUP_MAX_ROUNDS} rounds`} (a round growing each by at most ${SETTLED_MIB} MiB)`);
   console.log(`  edge: requests ${report.requests} (${report.achievedRate}/s)   errors ${report.errors}   p50 ${report.p50ms} ms   p99 ${report.p99ms} ms`);
   console.log(`  control: requests ${report.control.requests}   p50 ${report.control.p50ms} ms   p99 ${report.control.p99ms} ms`);
   const m = report.memoryMiB;
@@ -204,6 +230,8 @@ try {
   console.log(`  bare workerd RSS: ${m.bare.start} MiB at start, ${m.bare.middle} at half time, ${m.bare.end} at end (peak ${m.bare.peak}): +${m.bare.growth} MiB`);
   console.log(`  growth over the control's: ${excess} MiB (bound ${EXCESS_OVER_CONTROL_BOUND_MIB} MiB: ${excessMet ? "met" : "missed"})`);
   console.log(`  plateau: the edge grew ${m.edge.secondHalfGrowth} MiB over the second half (bound ${PLATEAU_BOUND_MIB} MiB: ${plateauMet ? "met" : "missed"}; the control ${m.bare.secondHalfGrowth} MiB)`);
+  const every10 = report.samples.filter((x, i) => i % 10 === 0 || i === report.samples.length - 1);
+  console.log(`  RSS, edge / control, every 10 s: ${every10.map((x) => `${Math.round(x.t)} s ${Math.round(x.edge)}/${Math.round(x.bare)}`).join(", ")} MiB`);
   console.log(`  edge isolate JS heap after GC: ${heapStart} MiB at start, ${heapEnd} MiB at end`);
   for (const [label, n] of Object.entries(run.answers).sort()) console.log(`    ${String(n).padStart(6)}× ${label}`);
   if (report.errors > 0) console.log(`  first errors: ${report.firstErrors.join("; ")}`);
