@@ -48,7 +48,7 @@ const KEY_SUFFIXES = ["a0", "a1", "b0"] as const;
 /** Each history gets its own stretch of the injected clock, so no mark or generation of an earlier one orders it. */
 const HISTORY_CLOCK_SPACING_SECONDS = 100_000;
 /** How long a step waits for a launched request before going on (it may be held on purpose). */
-const AWAIT_CAP_MS = 1500;
+const AWAIT_CAP_MS = 800;
 /** How long a release waits for a request to reach its gate. */
 const GATE_ARRIVAL_WAIT_MS = 250;
 /** At the end every request is released; one still unanswered after this is recorded as such. */
@@ -77,12 +77,27 @@ export function pinnedSettings(): { settings: Settings; overrides: Record<string
   };
 }
 
+/**
+ * Origin faults on the values endpoint (docs/origin.md §8): a 500, bytes that fail the codec, half
+ * a value, a head later than ORIGIN_TIMEOUT_MS, and a body that stalls half-way for less than it
+ * (the answer is made before the stall, so the origin may change and a purge land while its fill
+ * still reads it).
+ */
+type OriginFaultKind = "500" | "garbage" | "truncated" | "timeout" | "stall";
+const ORIGIN_FAULTS: Record<OriginFaultKind, Record<string, unknown>> = {
+  "500": { kind: "status", status: 500 },
+  garbage: { kind: "garbage" },
+  truncated: { kind: "truncated" },
+  timeout: { kind: "slow", ms: 1000 },
+  stall: { kind: "stall", ms: 400 },
+};
+
 /** What a step can do; fast-check draws their parameters. */
 type Step =
-  | { do: "read"; isolate: IsolateName; key: number; refresh: boolean }
-  | { do: "put"; isolate: IsolateName; key: number; ttl: number; big: boolean; sourceTime?: number }
-  | { do: "delete"; isolate: IsolateName; key: number; sourceTime?: number }
-  | { do: "purge"; isolate: IsolateName; selector: "keys" | "family" | "prefix"; keys: number[]; sourceTime?: number }
+  | { do: "read"; isolate: IsolateName; key: number; refresh: boolean; wait: boolean }
+  | { do: "put"; isolate: IsolateName; key: number; ttl: number; big: boolean; wait: boolean; sourceTime?: number }
+  | { do: "delete"; isolate: IsolateName; key: number; wait: boolean; sourceTime?: number }
+  | { do: "purge"; isolate: IsolateName; selector: "keys" | "family" | "prefix"; keys: number[]; wait: boolean; sourceTime?: number }
   | { do: "origin"; key: number; ttl: number; big: boolean }
   | { do: "originAbsent"; key: number }
   | { do: "advance"; seconds: number }
@@ -90,7 +105,7 @@ type Step =
   | { do: "yield"; ms: number }
   | { do: "gate"; key: number; times: number }
   | { do: "release"; key: number }
-  | { do: "originFault"; key: number; fault: "500" | "garbage" | "truncated" | "timeout"; times: number }
+  | { do: "originFault"; key: number; fault: OriginFaultKind; times: number }
   | { do: "kvFault"; shield: boolean; kind: KvFaultKind; times: number }
   | { do: "kvLag"; seconds: number }
   | { do: "holdBackfills"; colo: "A" | "B" }
@@ -99,30 +114,79 @@ type Step =
   | { do: "releaseCommits" }
   | { do: "cacheFault"; colo: "A" | "B"; times: number }
   | { do: "shieldDown"; down: boolean }
-  | { do: "shieldReset"; key: number };
+  | { do: "shieldReset"; key: number }
+  /**
+   * Races the fill of a read with a write: the read's origin answer is held (a gate) or made and
+   * then stalled half-way, the origin may change meanwhile, and the write (a PUT, DELETE or purge
+   * from any isolate) lands before the fill finishes; then a read from `after` looks.
+   */
+  | { do: "race"; key: number; isolate: IsolateName; hold: "gate" | "stall"; originChanges: boolean; write: WriteStep; after: IsolateName }
+  /** A back-fill into a colo's Cache API held while an isolate of that colo purges, then released. */
+  | { do: "backfillRace"; key: number; reader: IsolateName; purger: IsolateName; purge: "keys" | "family" | "prefix" }
+  /** Two writes of one key in a row, each with its own source time (often inverted). */
+  | { do: "writePair"; key: number; first: WriteStep; second: WriteStep };
+
+/** A write inside a composite step. */
+type WriteStep = { kind: "put" | "delete" | "purge-keys" | "purge-family" | "purge-prefix"; isolate: IsolateName; ttl: number; big: boolean; sourceTime?: number };
 
 const isolate = fc.constantFrom(...ISOLATE_NAMES);
 const keyIndex = fc.nat({ max: KEY_SUFFIXES.length - 1 });
 /** Lifetimes the origin and PUTs give values: some outlive a clock step, some do not. */
 const ttl = fc.constantFrom(20, 45, 120, 600);
 /** Source times relative to the clock (≤ 60 s ahead is accepted), often inverted between writes; none half of the time. */
+/** Whether the step waits for its request's answer (a sequential step) or goes on at once (concurrent ones). */
+const wait = fc.boolean();
 const sourceTime = fc.option(fc.constantFrom(-40, -20, -10, -1, 0, 5, 30), { nil: undefined, freq: 2 });
 
+const writeStep: fc.Arbitrary<WriteStep> = fc.record(
+  {
+    kind: fc.constantFrom("put" as const, "delete" as const, "purge-keys" as const, "purge-family" as const, "purge-prefix" as const),
+    isolate,
+    ttl,
+    big: fc.boolean(),
+    sourceTime,
+  },
+  { requiredKeys: ["kind", "isolate", "ttl", "big"] },
+);
+
+const compositeArbitraries: fc.Arbitrary<Step>[] = [
+  fc.record({
+    do: fc.constant("race" as const),
+    key: keyIndex,
+    isolate,
+    hold: fc.constantFrom("gate" as const, "stall" as const),
+    originChanges: fc.boolean(),
+    write: writeStep,
+    after: isolate,
+  }),
+  fc.record({
+    do: fc.constant("backfillRace" as const),
+    key: keyIndex,
+    reader: isolate,
+    purger: isolate,
+    purge: fc.constantFrom("keys" as const, "family" as const, "prefix" as const),
+  }),
+  fc.record({ do: fc.constant("writePair" as const), key: keyIndex, first: writeStep, second: writeStep }),
+];
+
 const stepArbitraries: fc.Arbitrary<Step>[] = [
-  fc.record({ do: fc.constant("read" as const), isolate, key: keyIndex, refresh: fc.boolean() }),
-  fc.record({ do: fc.constant("read" as const), isolate, key: keyIndex, refresh: fc.constant(false) }),
-  fc.record({ do: fc.constant("read" as const), isolate, key: keyIndex, refresh: fc.constant(false) }),
-  fc.record({ do: fc.constant("put" as const), isolate, key: keyIndex, ttl, big: fc.boolean(), sourceTime }, { requiredKeys: ["do", "isolate", "key", "ttl", "big"] }),
-  fc.record({ do: fc.constant("delete" as const), isolate, key: keyIndex, sourceTime }, { requiredKeys: ["do", "isolate", "key"] }),
+  ...compositeArbitraries,
+  ...compositeArbitraries,
+  fc.record({ do: fc.constant("read" as const), isolate, key: keyIndex, refresh: fc.boolean(), wait }),
+  fc.record({ do: fc.constant("read" as const), isolate, key: keyIndex, refresh: fc.constant(false), wait }),
+  fc.record({ do: fc.constant("read" as const), isolate, key: keyIndex, refresh: fc.constant(false), wait }),
+  fc.record({ do: fc.constant("put" as const), isolate, key: keyIndex, ttl, big: fc.boolean(), wait, sourceTime }, { requiredKeys: ["do", "isolate", "key", "ttl", "big", "wait"] }),
+  fc.record({ do: fc.constant("delete" as const), isolate, key: keyIndex, wait, sourceTime }, { requiredKeys: ["do", "isolate", "key", "wait"] }),
   fc.record(
     {
       do: fc.constant("purge" as const),
       isolate,
       selector: fc.constantFrom("keys" as const, "keys" as const, "family" as const, "prefix" as const),
       keys: fc.uniqueArray(keyIndex, { minLength: 1, maxLength: 2 }),
+      wait,
       sourceTime,
     },
-    { requiredKeys: ["do", "isolate", "selector", "keys"] },
+    { requiredKeys: ["do", "isolate", "selector", "keys", "wait"] },
   ),
   fc.record({ do: fc.constant("origin" as const), key: keyIndex, ttl, big: fc.boolean() }),
   fc.record({ do: fc.constant("origin" as const), key: keyIndex, ttl, big: fc.boolean() }),
@@ -134,7 +198,8 @@ const stepArbitraries: fc.Arbitrary<Step>[] = [
   fc.record({ do: fc.constant("gate" as const), key: keyIndex, times: fc.constantFrom(1, 2) }),
   fc.record({ do: fc.constant("release" as const), key: keyIndex }),
   fc.record({ do: fc.constant("release" as const), key: keyIndex }),
-  fc.record({ do: fc.constant("originFault" as const), key: keyIndex, fault: fc.constantFrom("500" as const, "garbage" as const, "truncated" as const, "500" as const, "timeout" as const), times: fc.constantFrom(1, 2, 4) }),
+  fc.record({ do: fc.constant("originFault" as const), key: keyIndex, fault: fc.constantFrom<OriginFaultKind>("500", "garbage", "truncated", "500", "timeout"), times: fc.constantFrom(1, 2, 4) }),
+  fc.record({ do: fc.constant("originFault" as const), key: keyIndex, fault: fc.constant<OriginFaultKind>("stall"), times: fc.constant(1) }),
   fc.record({ do: fc.constant("kvFault" as const), shield: fc.boolean(), kind: fc.constantFrom<KvFaultKind>("get", "put", "put429", "delete"), times: fc.constantFrom(1, 2) }),
   fc.record({ do: fc.constant("kvLag" as const), seconds: fc.constantFrom(0, 20, 60) }),
   fc.record({ do: fc.constant("holdBackfills" as const), colo: fc.constantFrom("A" as const, "B" as const) }),
@@ -286,9 +351,51 @@ async function read(run: Run, name: IsolateName, key: number, refresh: boolean, 
 }
 
 async function runStep(run: Run, step: Step): Promise<void> {
+  await applyStep(run, step);
+  if ("wait" in step && step.wait) {
+    const last = run.launched.at(-1);
+    if (last !== undefined) await Promise.race([last.done, sleep(AWAIT_CAP_MS)]);
+  }
+}
+
+async function applyStep(run: Run, step: Step): Promise<void> {
   const now = run.clock;
   const st = (offset: number | undefined) => (offset === undefined ? {} : { sourceTime: now + offset });
   switch (step.do) {
+    case "race": {
+      let gate: OriginGate | undefined;
+      if (step.hold === "gate") gate = await gateOrigin({ key: run.keys[step.key] as string }, 1);
+      else await applyStep(run, { do: "originFault", key: step.key, fault: "stall", times: 1 });
+      countInjected(run.nemesis, `race (${step.hold})`);
+      const reader = await read(run, step.isolate, step.key, false, now);
+      const reading = run.launched.at(-1)?.done;
+      // Let the read reach the origin: a gate says when; a stall is under way within moments.
+      if (gate !== undefined) await devControl(`/__dev/gates/${gate.id}?arrived=1&waitMs=${GATE_ARRIVAL_WAIT_MS}`);
+      else await sleep(30);
+      if (step.originChanges) await applyStep(run, { do: "origin", key: step.key, ttl: 600, big: step.write.big });
+      await runStep(run, writeOf(step.key, step.write));
+      if (gate !== undefined) await gate.close();
+      await Promise.race([reading, sleep(AWAIT_CAP_MS)]);
+      void reader;
+      await runStep(run, { do: "read", isolate: step.after, key: step.key, refresh: false, wait: true });
+      return;
+    }
+    case "backfillRace": {
+      const colo = ISOLATES[step.reader];
+      run.nemesis.holdCachePuts.set(colo, true);
+      await runStep(run, { do: "read", isolate: step.reader, key: step.key, refresh: false, wait: true });
+      await runStep(run, { do: "purge", isolate: step.purger, selector: step.purge, keys: [step.key], wait: true });
+      run.nemesis.holdCachePuts.set(colo, false);
+      releaseCachePuts(run.nemesis, colo);
+      await sleep(20);
+      await runStep(run, { do: "read", isolate: step.purger, key: step.key, refresh: false, wait: true });
+      return;
+    }
+    case "writePair":
+      await runStep(run, writeOf(step.key, step.first, true));
+      await runStep(run, writeOf(step.key, step.second, true));
+      await runStep(run, { do: "read", isolate: step.second.isolate, key: step.key, refresh: false, wait: true });
+      return;
     case "read":
       await read(run, step.isolate, step.key, step.refresh, now);
       return;
@@ -395,7 +502,7 @@ async function runStep(run: Run, step: Step): Promise<void> {
     }
     case "originFault": {
       const key = run.keys[step.key] as string;
-      const fault = step.fault === "500" ? { kind: "status", status: 500 } : step.fault === "timeout" ? { kind: "slow", ms: 1200 } : { kind: step.fault };
+      const fault = ORIGIN_FAULTS[step.fault];
       const op = push<Extract<Op, { kind: "fault" }>>(run, { kind: "fault", key, fault: step.fault, inv: tick(run) });
       await setFault(key, fault, step.times);
       op.res = tick(run);
@@ -439,6 +546,23 @@ async function runStep(run: Run, step: Step): Promise<void> {
       countInjected(run.nemesis, "shield reset");
       return;
     }
+  }
+}
+
+/** The plain step a composite step's write stands for. */
+function writeOf(key: number, write: WriteStep, wait = true): Step {
+  const common = { isolate: write.isolate, wait, ...(write.sourceTime === undefined ? {} : { sourceTime: write.sourceTime }) };
+  switch (write.kind) {
+    case "put":
+      return { do: "put", key, ttl: write.ttl, big: write.big, ...common };
+    case "delete":
+      return { do: "delete", key, ...common };
+    case "purge-keys":
+      return { do: "purge", selector: "keys", keys: [key], ...common };
+    case "purge-family":
+      return { do: "purge", selector: "family", keys: [key], ...common };
+    case "purge-prefix":
+      return { do: "purge", selector: "prefix", keys: [key], ...common };
   }
 }
 

@@ -22,6 +22,11 @@ import { wrapBinding, wrapShieldNamespace, KV_ERRORS, CACHE_ERROR } from "../hel
 
 /** How often a held shield put looks whether it was released. */
 const SHIELD_HOLD_POLL_MS = 5;
+/**
+ * A held call goes on by itself after this long (wall clock), as a slow platform call would: a
+ * history that holds and never releases costs this, not a wedged request.
+ */
+export const HOLD_MAX_MS = 400;
 
 /** The shields' writes land in this colo's view at once (a Durable Object lives in one place). */
 export const SHIELD_COLO = "shield";
@@ -190,7 +195,8 @@ export function nemesisKv(nemesis: Nemesis, real: KVNamespace, colo: string, opt
           if (options.shield === true && nemesis.holdShieldPuts && nemesis.tracked.has(key)) {
             countInjected(nemesis, "shield kv put held");
             const ticket = nemesis.shieldReleases;
-            while (nemesis.shieldReleases === ticket) await new Promise((resolve) => setTimeout(resolve, SHIELD_HOLD_POLL_MS));
+            const until = Date.now() + HOLD_MAX_MS;
+            while (nemesis.shieldReleases === ticket && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, SHIELD_HOLD_POLL_MS));
           }
           const bytes = nemesis.tracked.has(key) ? await bytesOf(args[1]) : undefined;
           const result = await (bytes === undefined ? forward() : real.put(key, bytes, args[2] as KVNamespacePutOptions));
@@ -245,15 +251,19 @@ export function nemesisCache(nemesis: Nemesis, real: Cache, colo: string): Cache
       }
       case "put":
         return (async () => {
+          // The entry's life counts from the put's call: a Worker's back-fill runs in its
+          // request's waitUntil, so in production it lands within that request's budget of it.
+          const until = nemesis.clock() + maxAgeOf(args[1] as Response);
           if (nemesis.holdCachePuts.get(colo) === true) {
             countInjected(nemesis, "cache put held");
             await new Promise<void>((resolve) => {
               const held = nemesis.heldCachePuts.get(colo) ?? [];
               held.push(resolve);
               nemesis.heldCachePuts.set(colo, held);
+              setTimeout(resolve, HOLD_MAX_MS);
             });
           }
-          expiresAt.set(url, nemesis.clock() + maxAgeOf(args[1] as Response));
+          expiresAt.set(url, until);
           return forward();
         })();
       default:
