@@ -16,7 +16,7 @@ import fc from "fast-check";
 import { encodeTranscript } from "../../src/render/u64";
 import { shieldNameFor } from "../../src/shield";
 import { parseKey } from "../../src/keys";
-import { clearFault, devControl, gateOrigin, setFault, setOriginAbsent, setOriginValue, type OriginGate } from "../helpers/dev-origin";
+import { clearFault, devControl, fillCount, gateOrigin, setFault, setOriginAbsent, setOriginValue, type OriginGate } from "../helpers/dev-origin";
 import { resetShield, wrapShieldStorage } from "../helpers/shield-seams";
 import { adminToken } from "../helpers/tokens";
 import { createIsolate } from "../../src/isolate";
@@ -51,6 +51,8 @@ const HISTORY_CLOCK_SPACING_SECONDS = 100_000;
 const AWAIT_CAP_MS = 800;
 /** How long a release waits for a request to reach its gate. */
 const GATE_ARRIVAL_WAIT_MS = 250;
+/** How long a race waits for its read's fill to reach the origin. */
+const FILL_ARRIVAL_WAIT_MS = 300;
 /** At the end every request is released; one still unanswered after this is recorded as such. */
 const SETTLE_CAP_MS = 15_000;
 
@@ -89,7 +91,7 @@ const ORIGIN_FAULTS: Record<OriginFaultKind, Record<string, unknown>> = {
   garbage: { kind: "garbage" },
   truncated: { kind: "truncated" },
   timeout: { kind: "slow", ms: 1000 },
-  stall: { kind: "stall", ms: 400 },
+  stall: { kind: "stall", ms: 500 },
 };
 
 /** What a step can do; fast-check draws their parameters. */
@@ -363,31 +365,39 @@ async function applyStep(run: Run, step: Step): Promise<void> {
   const st = (offset: number | undefined) => (offset === undefined ? {} : { sourceTime: now + offset });
   switch (step.do) {
     case "race": {
+      const key = run.keys[step.key] as string;
       let gate: OriginGate | undefined;
-      if (step.hold === "gate") gate = await gateOrigin({ key: run.keys[step.key] as string }, 1);
+      if (step.hold === "gate") gate = await gateOrigin({ key }, 1);
       else await applyStep(run, { do: "originFault", key: step.key, fault: "stall", times: 1 });
       countInjected(run.nemesis, `race (${step.hold})`);
-      const reader = await read(run, step.isolate, step.key, false, now);
+      const fillsBefore = await fillCount(key);
+      await read(run, step.isolate, step.key, false, now);
       const reading = run.launched.at(-1)?.done;
-      // Let the read reach the origin: a gate says when; a stall is under way within moments.
-      if (gate !== undefined) await devControl(`/__dev/gates/${gate.id}?arrived=1&waitMs=${GATE_ARRIVAL_WAIT_MS}`);
-      else await sleep(30);
+      // Let the read's fill reach the origin (or find it needs none: a hit).
+      await waitForFill(key, fillsBefore);
       if (step.originChanges) await applyStep(run, { do: "origin", key: step.key, ttl: 600, big: step.write.big });
       await runStep(run, writeOf(step.key, step.write));
       if (gate !== undefined) await gate.close();
       await Promise.race([reading, sleep(AWAIT_CAP_MS)]);
-      void reader;
       await runStep(run, { do: "read", isolate: step.after, key: step.key, refresh: false, wait: true });
       return;
     }
     case "backfillRace": {
+      // A value only KV holds (written from the other colo, local copies aged out), so the
+      // reader's answer comes from KV and back-fills its colo's Cache API...
       const colo = ISOLATES[step.reader];
+      const writer = ISOLATE_NAMES.find((name) => ISOLATES[name] !== colo) as IsolateName;
+      await runStep(run, { do: "put", isolate: writer, key: step.key, ttl: 600, big: false, wait: true });
+      await applyStep(run, { do: "advance", seconds: run.settings.l1MaxAgeSeconds + 1 });
+      // ...and that back-fill is held while an isolate of the colo purges the key.
       run.nemesis.holdCachePuts.set(colo, true);
-      await runStep(run, { do: "read", isolate: step.reader, key: step.key, refresh: false, wait: true });
+      await runStep(run, { do: "read", isolate: step.reader, key: step.key, refresh: false, wait: false });
+      const reading = run.launched.at(-1)?.done;
+      await sleep(60);
       await runStep(run, { do: "purge", isolate: step.purger, selector: step.purge, keys: [step.key], wait: true });
       run.nemesis.holdCachePuts.set(colo, false);
       releaseCachePuts(run.nemesis, colo);
-      await sleep(20);
+      await Promise.race([reading, sleep(AWAIT_CAP_MS)]);
       await runStep(run, { do: "read", isolate: step.purger, key: step.key, refresh: false, wait: true });
       return;
     }
@@ -564,6 +574,12 @@ function writeOf(key: number, write: WriteStep, wait = true): Step {
     case "purge-prefix":
       return { do: "purge", selector: "prefix", keys: [key], ...common };
   }
+}
+
+/** Waits (briefly) until the origin saw one more values request for `key` than `before`. */
+async function waitForFill(key: string, before: number): Promise<void> {
+  const until = Date.now() + FILL_ARRIVAL_WAIT_MS;
+  while (Date.now() < until && (await fillCount(key)) <= before) await sleep(5);
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
