@@ -125,6 +125,11 @@ type Step =
   | { do: "race"; key: number; isolate: IsolateName; hold: "gate" | "stall"; originChanges: boolean; write: WriteStep; after: IsolateName }
   /** A back-fill into a colo's Cache API held while an isolate of that colo purges, then released. */
   | { do: "backfillRace"; key: number; reader: IsolateName; purger: IsolateName; purge: "keys" | "family" | "prefix" }
+  /**
+   * A family purge of a key whose KV value another colo already deleted: the purging isolate's
+   * own copies (L0, its colo's L1) are not on any KV page, so only the generation reaches them.
+   */
+  | { do: "purgeAfterRemoteDelete"; key: number; reader: IsolateName }
   /** Two writes of one key in a row, each with its own source time (often inverted). */
   | { do: "writePair"; key: number; first: WriteStep; second: WriteStep };
 
@@ -169,6 +174,7 @@ const compositeArbitraries: fc.Arbitrary<Step>[] = [
     purge: fc.constantFrom("keys" as const, "family" as const, "prefix" as const),
   }),
   fc.record({ do: fc.constant("writePair" as const), key: keyIndex, first: writeStep, second: writeStep }),
+  fc.record({ do: fc.constant("purgeAfterRemoteDelete" as const), key: keyIndex, reader: isolate }),
 ];
 
 const stepArbitraries: fc.Arbitrary<Step>[] = [
@@ -399,6 +405,16 @@ async function applyStep(run: Run, step: Step): Promise<void> {
       releaseCachePuts(run.nemesis, colo);
       await Promise.race([reading, sleep(AWAIT_CAP_MS)]);
       await runStep(run, { do: "read", isolate: step.purger, key: step.key, refresh: false, wait: true });
+      return;
+    }
+    case "purgeAfterRemoteDelete": {
+      const remover = ISOLATE_NAMES.find((name) => ISOLATES[name] !== ISOLATES[step.reader]) as IsolateName;
+      await runStep(run, { do: "read", isolate: step.reader, key: step.key, refresh: false, wait: true });
+      await runStep(run, { do: "delete", isolate: remover, key: step.key, wait: true });
+      // The origin moves on (as when the relay deletes), so the old value cannot be filled anew.
+      await applyStep(run, { do: "origin", key: step.key, ttl: 600, big: false });
+      await runStep(run, { do: "purge", isolate: step.reader, selector: "family", keys: [step.key], wait: true });
+      await runStep(run, { do: "read", isolate: step.reader, key: step.key, refresh: false, wait: true });
       return;
     }
     case "writePair":
