@@ -15,7 +15,7 @@ export const COUNTERS: readonly Counter[] = [
   "writes",
   "skippedWrites",
   // Misses answered from a remembered `absent`, and fills refused past the family's fill budget
-  // (src/origin/fill-guard.ts).
+  // (src/cache/fill-guard.ts).
   "absentHits",
   "fillsRefused",
 ];

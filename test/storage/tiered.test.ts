@@ -5,6 +5,9 @@ import { createKvTier } from "../../src/storage/kv-tier";
 import { createL0Memory } from "../../src/storage/l0-tier";
 import { createStorageCounters } from "../../src/storage/stats";
 import { createTieredStore, type StoreMemory, type TieredStore, type TieredStoreOptions } from "../../src/storage/tiered";
+import { singleFlight, type InFlight } from "../../src/storage/single-flight";
+
+const noWait = (): void => undefined;
 import {
   BASE_URL,
   collectingWaitUntil,
@@ -35,7 +38,14 @@ beforeAll(async () => {
 
 /** One simulated isolate's store memory; parts given are used, the rest made fresh. */
 function storeMemory(parts: Partial<StoreMemory> = {}): StoreMemory {
-  return { l0: createL0Memory(), generations: new Map(), inFlight: new Map(), counters: createStorageCounters(), ...parts };
+  return { l0: createL0Memory(), generations: new Map(), counters: createStorageCounters(), ...parts };
+}
+
+/** The store's reads lend it `waitUntil`, as a request's reads do (its L1 back-fills). */
+type BoundStore = Omit<TieredStore, "read"> & { read(key: string, now: number): ReturnType<TieredStore["read"]> };
+
+function bound(store: TieredStore, waitUntil: (promise: Promise<unknown>) => void): BoundStore {
+  return { ...store, read: (key, now) => store.read(key, now, waitUntil) };
 }
 
 function makeStore(overrides: Partial<TieredStoreOptions> = {}) {
@@ -48,16 +58,15 @@ function makeStore(overrides: Partial<TieredStoreOptions> = {}) {
     l1MaxAgeSeconds: L1_MAX_AGE,
     staleIfErrorSeconds: STALE_IF_ERROR,
     baseUrl: BASE_URL,
-    waitUntil: background.waitUntil,
     sleep: noSleep,
     familyOf,
     memory,
     ...overrides,
   });
-  return { store, background, counters };
+  return { store: bound(store, background.waitUntil), background, counters };
 }
 
-function storeSubject(store: TieredStore): ContractSubject {
+function storeSubject(store: BoundStore): ContractSubject {
   return {
     afterExpiry: "stale",
     async put(key, value, now) {
@@ -91,10 +100,13 @@ describe("tiered store: reads", () => {
     const background = collectingWaitUntil();
     const counters = createStorageCounters();
     const memory = new Map();
-    const store = createTieredStore({
-      kv: KV, cache, l1MaxAgeSeconds: L1_MAX_AGE, staleIfErrorSeconds: STALE_IF_ERROR, baseUrl: BASE_URL,
-      waitUntil: background.waitUntil, sleep: noSleep, familyOf, memory: storeMemory({ counters, generations: memory }),
-    });
+    const store = bound(
+      createTieredStore({
+        kv: KV, cache, l1MaxAgeSeconds: L1_MAX_AGE, staleIfErrorSeconds: STALE_IF_ERROR, baseUrl: BASE_URL,
+        sleep: noSleep, familyOf, memory: storeMemory({ counters, generations: memory }),
+      }),
+      background.waitUntil,
+    );
     const first = await store.read(key, NOW);
     expect(first).toMatchObject({ state: "fresh", tier: "l2" });
     expect(background.count()).toBe(1);
@@ -116,10 +128,13 @@ describe("tiered store: reads", () => {
   it("keeps no colo-local copy of secret families (registry default)", async () => {
     const background = collectingWaitUntil();
     const memory = new Map();
-    const store = createTieredStore({
-      kv: KV, cache, l1MaxAgeSeconds: L1_MAX_AGE, staleIfErrorSeconds: STALE_IF_ERROR, baseUrl: BASE_URL,
-      waitUntil: background.waitUntil, sleep: noSleep, memory: storeMemory({ generations: memory }),
-    });
+    const store = bound(
+      createTieredStore({
+        kv: KV, cache, l1MaxAgeSeconds: L1_MAX_AGE, staleIfErrorSeconds: STALE_IF_ERROR, baseUrl: BASE_URL,
+        sleep: noSleep, memory: storeMemory({ generations: memory }),
+      }),
+      background.waitUntil,
+    );
     const l1 = createCacheApiTier(cache, { baseUrl: BASE_URL, maxAgeSeconds: L1_MAX_AGE });
     const generationOf = (family: string) => memory.get(family)?.token ?? "0";
 
@@ -182,9 +197,10 @@ describe("tiered store: reads", () => {
   });
 });
 
-describe("tiered store: singleFlight", () => {
+describe("singleFlight (the fills' coalescing, src/storage/single-flight.ts)", () => {
   it("runs the loader once for concurrent callers and gives them all the same bytes", async () => {
-    const { store, background } = makeStore();
+    const background = collectingWaitUntil();
+    const inFlight: InFlight = new Map();
     const key = `${uniquePrefix("flight")}fam|1`;
     let calls = 0;
     let release: (bytes: Uint8Array) => void = () => undefined;
@@ -192,7 +208,7 @@ describe("tiered store: singleFlight", () => {
       calls++;
       return new Promise<Uint8Array>((resolve) => (release = resolve));
     };
-    const waiters = Array.from({ length: 10 }, () => store.singleFlight(key, load));
+    const waiters = Array.from({ length: 10 }, () => singleFlight(inFlight, key, load, background.waitUntil));
     expect(calls).toBe(1);
     release(new TextEncoder().encode("filled once"));
     const results = await Promise.all(waiters);
@@ -202,16 +218,16 @@ describe("tiered store: singleFlight", () => {
     expect(background.count()).toBe(1);
 
     // Settled entries are removed: the next miss loads again.
-    const again = await store.singleFlight(key, async () => {
+    const again = await singleFlight(inFlight, key, async () => {
       calls++;
       return new TextEncoder().encode("second load");
-    });
+    }, noWait);
     expect(calls).toBe(2);
     expect(text(again)).toBe("second load");
   });
 
   it("shares a failure with every waiter and then forgets it", async () => {
-    const { store } = makeStore();
+    const inFlight: InFlight = new Map();
     const key = `${uniquePrefix("flight-fail")}fam|1`;
     let calls = 0;
     const failing = async () => {
@@ -219,25 +235,25 @@ describe("tiered store: singleFlight", () => {
       await Promise.resolve();
       throw new Error("origin down");
     };
-    const results = await Promise.allSettled([store.singleFlight(key, failing), store.singleFlight(key, failing)]);
+    const results = await Promise.allSettled([singleFlight(inFlight, key, failing, noWait), singleFlight(inFlight, key, failing, noWait)]);
     expect(calls).toBe(1);
     expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
-    expect(await store.singleFlight(key, async () => "ok")).toBe("ok");
+    expect(await singleFlight(inFlight, key, async () => "ok", noWait)).toBe("ok");
   });
 
   it("refuses to share a Response across requests", async () => {
-    const { store } = makeStore();
-    await expect(store.singleFlight(`${uniquePrefix("flight-io")}k`, async () => new Response("x"))).rejects.toThrow(
+    const inFlight: InFlight = new Map();
+    await expect(singleFlight(inFlight, `${uniquePrefix("flight-io")}k`, async () => new Response("x"), noWait)).rejects.toThrow(
       /not a Response/,
     );
   });
 
   it("keeps keys apart", async () => {
-    const { store } = makeStore();
+    const inFlight: InFlight = new Map();
     const prefix = uniquePrefix("flight-keys");
     const [a, b] = await Promise.all([
-      store.singleFlight(`${prefix}a`, async () => "a"),
-      store.singleFlight(`${prefix}b`, async () => "b"),
+      singleFlight(inFlight, `${prefix}a`, async () => "a", noWait),
+      singleFlight(inFlight, `${prefix}b`, async () => "b", noWait),
     ]);
     expect([a, b]).toEqual(["a", "b"]);
   });
@@ -320,7 +336,8 @@ describe("tiered store: list", () => {
 });
 
 describe("tiered store: purge", () => {
-  it("purges by keys from KV and the local L1, paging with a cursor", async () => {
+  it("purges by keys from KV and the local L1, all in one call", async () => {
+    // A keys purge is at most MAX_PURGE_KEYS (docs/admin-api.md): one call, never paged.
     const { store } = makeStore({ purgePageSize: 2 });
     const prefix = uniquePrefix("purge-keys");
     const keys = [0, 1, 2, 3, 4].map((i) => `${prefix}fam|${i}`);
@@ -328,15 +345,8 @@ describe("tiered store: purge", () => {
     const survivor = `${prefix}fam|survivor`;
     await store.write(survivor, await valueOf("survivor", { family: "fam" }), NOW);
 
-    const pages: { purged: number; cursor: string | null }[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await store.purge({ keys, ...(cursor !== undefined ? { cursor } : {}) }, NOW);
-      expect(page.visibleWithinSeconds).toBe(60 + L1_MAX_AGE);
-      pages.push({ purged: page.purged, cursor: page.cursor });
-      cursor = page.cursor ?? undefined;
-    } while (cursor !== undefined);
-    expect(pages).toEqual([{ purged: 2, cursor: "2" }, { purged: 2, cursor: "4" }, { purged: 1, cursor: null }]);
+    const page = await store.purge({ keys }, NOW);
+    expect(page).toEqual({ purged: 5, cursor: null, visibleWithinSeconds: 60 + L1_MAX_AGE });
 
     const l1 = createCacheApiTier(cache, { baseUrl: BASE_URL, maxAgeSeconds: L1_MAX_AGE });
     for (const key of keys) {
