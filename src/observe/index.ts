@@ -109,14 +109,16 @@ export function observeRequest(options: ObserveOptions): RequestObserver {
     stats,
     finish(status, served) {
       const counted = mine.snapshot().families;
+      const { tier, originStatus } = sourceOf(served, status);
       const record: RequestLogRecord = {
         msg: "request",
         method: options.method,
         route: options.route,
         family: lastFamily,
-        ...sourceOf(served, status),
+        tier,
         status,
         cacheStatus: cacheStatusOf(served),
+        originStatus,
         durationMs: Math.max(0, Date.now() - options.startedAtMs),
         isolate: options.isolateStats.isolate,
       };

@@ -323,6 +323,22 @@ describe("shield: leases (a fill whose bytes go elsewhere)", () => {
 });
 
 describe("shield: stats and unavailability", () => {
+  it("a PUT of the bytes KV already holds counts as a skipped write, as it does without the shield", async () => {
+    const key = adminKey("skip");
+    const path = `/keys/${encodeURIComponent(key)}`;
+    const counted = async () => {
+      const body = (await (await admin("/stats")).json()) as { families: Record<string, Record<string, number>> };
+      const counters = body.families["auth:is_admin:{sub}"];
+      return { writes: counters?.writes ?? 0, skippedWrites: counters?.skippedWrites ?? 0 };
+    };
+    const before = await counted();
+    expect((await admin(path, { method: "PUT", body: "1" })).status).toBe(204);
+    expect((await admin(path, { method: "PUT", body: "1" })).status).toBe(204);
+    const after = await counted();
+    // The first PUT wrote KV; the second found the same bytes there and skipped the write.
+    expect({ writes: after.writes - before.writes, skippedWrites: after.skippedWrites - before.skippedWrites }).toEqual({ writes: 1, skippedWrites: 1 });
+  });
+
   it("GET /stats?family= adds the family's shield counters; an unknown family is a 400", async () => {
     const key = adminKey("stats");
     await isolate().load(key);
