@@ -18,7 +18,7 @@ import type { MediaFlights } from "./media/store";
 import { createFillGuard, type FillGuard } from "./cache/fill-guard";
 import type { InFlight } from "./storage/single-flight";
 import { createTemplateCache, type TemplateCache } from "./render/templates";
-import { createStats, type Stats } from "./stats";
+import { createCounters, createStats, type Stats } from "./stats";
 import { createStoreMemory, type StoreMemory } from "./storage/tiered";
 
 export interface Isolate {
@@ -38,7 +38,10 @@ export interface Isolate {
   readonly fills: InFlight;
   /** Media fills in flight (src/media/store.ts). */
   readonly mediaFlights: MediaFlights;
-  /** Request counters per family; `since` is the clock at the first request this isolate served. */
+  /**
+   * The isolate's counters (src/stats.ts), the store's among them; `since` is the clock at the first
+   * request this isolate served.
+   */
   stats(clock: () => number): Stats;
   /**
    * Once per isolate per `what`: true the first time (a missing binding is said once, not per
@@ -57,6 +60,7 @@ export function createIsolate(givenId?: string): Isolate {
   // where the platform forbids generating random values.
   let id = givenId;
   const idOf = (): string => (id ??= crypto.randomUUID());
+  const counters = createCounters();
   let stats: Stats | undefined;
   const said = new Set<string>();
   const memos = new Map<string, WeakMap<object, unknown>>();
@@ -64,7 +68,7 @@ export function createIsolate(givenId?: string): Isolate {
     get id() {
       return idOf();
     },
-    storage: createStoreMemory(),
+    storage: createStoreMemory(counters),
     tokens: createTokenMemory(),
     templates: createTemplateCache(),
     adminBits: createAdminBitMemo(),
@@ -72,7 +76,7 @@ export function createIsolate(givenId?: string): Isolate {
     fillGuard: createFillGuard(),
     fills: new Map(),
     stats(clock) {
-      stats ??= createStats(clock(), idOf());
+      stats ??= createStats(clock(), idOf(), counters);
       return stats;
     },
     firstTime(what) {

@@ -379,7 +379,7 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request, context: 
       if (family === undefined) return fail({ type: "unknown_family", message: "no such family (GET /_edge/v1/families)" });
       if (edge.shield !== undefined) shield = { shield: { [family.name]: await edge.shield.stats(family) } };
     }
-    return Response.json({ ...stats.snapshot(), storage: edge.store.stats(), ...shield }, { headers: { "Cache-Control": "no-store" } });
+    return Response.json({ ...stats.snapshot(), ...shield }, { headers: { "Cache-Control": "no-store" } });
   };
 
   /** Who is calling, as the route sees it, and what it may call (for the status page). */

@@ -12,7 +12,7 @@
  */
 import { cacheStatusOf, type Served } from "../cache";
 import { errorFields, logEvent } from "../log";
-import { COUNTERS, createStats, type Counter, type Stats } from "../stats";
+import { createCounters, FAMILY_COUNTERS, type Counter, type Stats } from "../stats";
 
 /**
  * Where the answer's bytes came from: a tier (l0, l1, l2, r2), the family's shield, the origin (a
@@ -93,7 +93,7 @@ function sourceOf(served: Served, status: number): { tier: Tier; originStatus: n
 
 export function observeRequest(options: ObserveOptions): RequestObserver {
   // The request's own tally, kept beside the isolate's.
-  const mine = createStats(0, options.isolateStats.isolate);
+  const mine = createCounters();
   let lastFamily: string | null = null;
   const stats: Stats = {
     isolate: options.isolateStats.isolate,
@@ -127,11 +127,11 @@ export function observeRequest(options: ObserveOptions): RequestObserver {
         for (const [family, counters] of Object.entries(counted)) {
           try {
             // Layout (docs/deploy.md): index = family; blobs = family, route, environment;
-            // doubles = the counters in COUNTERS order.
+            // doubles = the counters in FAMILY_COUNTERS order.
             options.metrics.writeDataPoint({
               indexes: [family],
               blobs: [family, options.route, options.environment],
-              doubles: COUNTERS.map((name) => counters[name]),
+              doubles: FAMILY_COUNTERS.map((name) => counters[name]),
             });
           } catch (error) {
             // Metrics are best effort: a refused data point never fails the request.

@@ -39,7 +39,6 @@ export {
   type TieredStoreOptions,
   type WriteResult,
 } from "./tiered";
-export { createStorageCounters, STORAGE_COUNTERS, type StorageCounter, type StorageCounters } from "./stats";
 export { MAX_VALUE_BYTES, MEDIA_MAX_OBJECT_BYTES, PURGE_PAGE_SIZE, KV_PROPAGATION_SECONDS } from "./limits";
 export { singleFlight, type InFlight } from "./single-flight";
 export { createR2Tier, isWriterObjectKey, newWriterObjectKey, type ObjectWriter, type PendingEnvelope, type R2Tier } from "./r2-tier";

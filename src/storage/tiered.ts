@@ -19,12 +19,7 @@ import {
 } from "./limits";
 import { realSleep, type Sleep } from "./retry";
 import { forEachLimited } from "../util/concurrency";
-import {
-  createStorageCounters,
-  type StorageCounters,
-  type StorageCounterValues,
-  UNKNOWN_FAMILY,
-} from "./stats";
+import { createCounters, UNKNOWN_FAMILY, type StatsSink } from "../stats";
 import type { R2Tier } from "./r2-tier";
 import type { Envelope, GenerationalTier, StorageFailure, StoredValue } from "./tier";
 
@@ -65,16 +60,16 @@ export interface ListResult {
 /** The family whose bytes live in R2 (./r2-tier.ts), not KV. */
 export const MEDIA_KEY_PREFIX = "s3_files:";
 
-/** A store's per-isolate memory: L0 entries, remembered generations, counters. */
+/** A store's per-isolate memory: L0 entries, remembered generations, and where it counts (src/stats.ts). */
 export interface StoreMemory {
   readonly l0: L0Memory;
   readonly generations: GenerationMemory;
-  readonly counters: StorageCounters;
+  readonly counters: StatsSink;
 }
 
-/** A fresh store memory: one isolate's (src/isolate.ts), or a Durable Object's own. */
-export function createStoreMemory(): StoreMemory {
-  return { l0: createL0Memory(), generations: new Map(), counters: createStorageCounters() };
+/** A fresh store memory: one isolate's (src/isolate.ts, counting into its registry), or a Durable Object's own. */
+export function createStoreMemory(counters: StatsSink = createCounters()): StoreMemory {
+  return { l0: createL0Memory(), generations: new Map(), counters };
 }
 
 export interface TieredStoreOptions {
@@ -135,7 +130,6 @@ export interface TieredStore {
   forgetLocal(key: string): Promise<void>;
   list(options: ListOptions): Promise<ListResult>;
   purge(selector: PurgeSelector, now: number): Promise<PurgeResult>;
-  stats(): Record<string, StorageCounterValues>;
   /** The purge propagation bound this store was configured with. */
   readonly visibleWithinSeconds: number;
 }
@@ -317,7 +311,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
       const state =
         global === undefined ? "expired" : classifyFreshness(global.envelope, now, options.staleIfErrorSeconds);
       if (global === undefined || state === "expired") {
-        counters.count(global?.envelope.family ?? familyLabel(key), "misses");
+        counters.count(global?.envelope.family ?? familyLabel(key), "l2Misses");
         return { state: "miss" };
       }
       if (state === "stale") {
@@ -353,14 +347,14 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
       }
       const skipped = canSkipWrite(existing, value.envelope, now);
       if (skipped) {
-        counters.count(family, "skippedWrites");
+        counters.count(family, "l2SkippedWrites");
       } else {
         const put = await l2.put(key, value, now);
         if (!put.ok) {
           counters.count(family, "writeFailures");
           return put;
         }
-        counters.count(family, "writes");
+        counters.count(family, "l2Writes");
       }
       // L1 mirrors what KV holds: when skipped, that is the existing envelope (same bytes).
       const held = skipped && existing !== undefined ? { bytes: value.bytes, envelope: existing } : value;
@@ -468,9 +462,6 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
       return { purged: targets.length, cursor, visibleWithinSeconds };
     },
 
-    stats() {
-      return counters.snapshot();
-    },
   };
   return store;
 }

@@ -508,7 +508,7 @@ describe("storage refusing deletes", () => {
     return (path, init = {}) => {
       const headers = new Headers(init.headers);
       headers.set("authorization", `bearer ${ADMIN}`);
-      return admin(new Request(`${EDGE}/_edge/v1${path}`, { ...init, headers }), { edge, stats: createStats(NOW), now: () => NOW, waitUntil: () => undefined });
+      return admin(new Request(`${EDGE}/_edge/v1${path}`, { ...init, headers }), { edge, stats: createStats(NOW, isolate.id), now: () => NOW, waitUntil: () => undefined });
     };
   }
 

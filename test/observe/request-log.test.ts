@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { COUNTERS } from "../../src/stats";
+import { FAMILY_COUNTERS } from "../../src/stats";
 import { adminToken, signToken, TEST_SECRETS } from "../helpers/tokens";
 import { callWorker, productionEnv } from "../helpers/worker";
 import { eventRecords } from "../helpers/console";
@@ -100,10 +100,10 @@ describe("request log", () => {
       expect(text).not.toContain(secret);
     }
 
-    // The data points: one per family the request counted, counters in COUNTERS order.
+    // The data points: one per family the request counted, counters in FAMILY_COUNTERS order.
     const fills = metrics.points.filter((p) => p.indexes?.[0] === "transcripts:{uid}");
     expect(fills).toHaveLength(2);
-    const byName = (p: AnalyticsEngineDataPoint) => Object.fromEntries(COUNTERS.map((name, i) => [name, p.doubles?.[i]]));
+    const byName = (p: AnalyticsEngineDataPoint) => Object.fromEntries(FAMILY_COUNTERS.map((name, i) => [name, p.doubles?.[i]]));
     expect(byName(fills[0]!)).toMatchObject({ misses: 1, fills: 1, hits: 0 });
     expect(byName(fills[1]!)).toMatchObject({ hits: 1, misses: 0 });
     expect(fills[0]?.blobs).toEqual(["transcripts:{uid}", "/api/1/transcripts/{uid}", "dev"]);

@@ -3,7 +3,7 @@ import { createCacheApiTier } from "../../src/storage/cache-api-tier";
 import { generationKey } from "../../src/storage/generations";
 import { createKvTier } from "../../src/storage/kv-tier";
 import { createL0Memory } from "../../src/storage/l0-tier";
-import { createStorageCounters } from "../../src/storage/stats";
+import { createCounters } from "../../src/stats";
 import { createTieredStore, type StoreMemory, type TieredStore, type TieredStoreOptions } from "../../src/storage/tiered";
 import { singleFlight, type InFlight } from "../../src/storage/single-flight";
 
@@ -38,7 +38,7 @@ beforeAll(async () => {
 
 /** One simulated isolate's store memory; parts given are used, the rest made fresh. */
 function storeMemory(parts: Partial<StoreMemory> = {}): StoreMemory {
-  return { l0: createL0Memory(), generations: new Map(), counters: createStorageCounters(), ...parts };
+  return { l0: createL0Memory(), generations: new Map(), counters: createCounters(), ...parts };
 }
 
 /** The store's reads lend it `waitUntil`, as a request's reads do (its L1 back-fills). */
@@ -50,8 +50,8 @@ function bound(store: TieredStore, waitUntil: (promise: Promise<unknown>) => voi
 
 function makeStore(overrides: Partial<TieredStoreOptions> = {}) {
   const background = collectingWaitUntil();
-  const memory = overrides.memory ?? storeMemory();
-  const { counters } = memory;
+  const counters = createCounters();
+  const memory = overrides.memory ?? storeMemory({ counters });
   const store = createTieredStore({
     kv: KV,
     cache,
@@ -98,7 +98,7 @@ describe("tiered store: reads", () => {
     // Awaiting the collected waitUntil promises, as the runtime would after the response
     // (importing cloudflare:test's ExecutionContext would also load src/index.ts, which this suite must not depend on).
     const background = collectingWaitUntil();
-    const counters = createStorageCounters();
+    const counters = createCounters();
     const memory = new Map();
     const store = bound(
       createTieredStore({
@@ -122,7 +122,7 @@ describe("tiered store: reads", () => {
     // …and the next read is served from L1 even after KV lost the value.
     await KV.delete(key);
     expect(await store.read(key, NOW + 1)).toMatchObject({ state: "fresh", tier: "l1" });
-    expect(counters.snapshot().fam).toMatchObject({ l2Hits: 1, l1Hits: 1, backFills: 1 });
+    expect(counters.snapshot().storage.fam).toMatchObject({ l2Hits: 1, l1Hits: 1, backFills: 1 });
   });
 
   it("keeps no colo-local copy of secret families (registry default)", async () => {
@@ -161,7 +161,7 @@ describe("tiered store: reads", () => {
     expect(await store.read(key, NOW + 100 + STALE_IF_ERROR)).toEqual({ state: "miss" });
     // A stale value is never back-filled into L1 (L1 holds only fresh values).
     expect(background.count()).toBe(0);
-    expect(counters.snapshot().fam).toMatchObject({ l1Hits: 1, stale: 2, misses: 1 });
+    expect(counters.snapshot().storage.fam).toMatchObject({ l1Hits: 1, stale: 2, l2Misses: 1 });
   });
 
   it("works with L1 off: every read goes to KV and nothing is back-filled", async () => {
@@ -177,12 +177,12 @@ describe("tiered store: reads", () => {
 
   it("resolves families through the key registry by default", async () => {
     const memory = new Map();
-    const counters = createStorageCounters();
+    const counters = createCounters();
     const { store } = makeStore({ familyOf: undefined, memory: storeMemory({ generations: memory, counters }) });
     const key = `daily_active_users:${19000 + Math.floor(Math.random() * 1000)}`;
     expect(await store.read(key, NOW)).toEqual({ state: "miss" });
     expect(memory.has("daily_active_users:{unix_date}")).toBe(true);
-    expect(counters.snapshot()["daily_active_users:{unix_date}"]).toMatchObject({ misses: 1 });
+    expect(counters.snapshot().storage["daily_active_users:{unix_date}"]).toMatchObject({ l2Misses: 1 });
   });
 
   it("never reads, writes or lists reserved _edge: keys as values", async () => {
@@ -279,7 +279,7 @@ describe("tiered store: writes", () => {
     // Changed bytes → always written.
     expect(await store.write(key, await valueOf("different", { family: "fam", expiresAt: NOW + 1200 }, NOW + 301), NOW + 301)).toEqual({ ok: true, skipped: false });
     expect(await storedAt()).toBe(NOW + 301);
-    expect(counters.snapshot().fam).toMatchObject({ writes: 3, skippedWrites: 1 });
+    expect(counters.snapshot().storage.fam).toMatchObject({ l2Writes: 3, l2SkippedWrites: 1 });
   });
 
   it("keeps L1 consistent with KV when a write is skipped", async () => {
@@ -298,7 +298,7 @@ describe("tiered store: writes", () => {
     const key = `${uniquePrefix("429")}fam|1`;
     expect(await store.write(key, await valueOf("eventually", { family: "fam" }), NOW)).toEqual({ ok: true, skipped: false });
     expect(delays).toEqual([1000, 2000]);
-    expect(counters.snapshot().fam).toMatchObject({ retries429: 2, writes: 1 });
+    expect(counters.snapshot().storage.fam).toMatchObject({ retries429: 2, l2Writes: 1 });
     expect(await store.read(key, NOW)).toMatchObject({ state: "fresh" });
   });
 
@@ -308,7 +308,7 @@ describe("tiered store: writes", () => {
     const result = await store.write(key, await valueOf("never", { family: "fam" }), NOW);
     expect(result).toMatchObject({ ok: false, failure: { reason: "rate_limited", attempts: 4 } });
     expect(await makeStore().store.read(key, NOW)).toEqual({ state: "miss" });
-    expect(counters.snapshot().fam).toMatchObject({ writeFailures: 1, retries429: 3 });
+    expect(counters.snapshot().storage.fam).toMatchObject({ writeFailures: 1, retries429: 3 });
   });
 });
 
@@ -438,7 +438,7 @@ describe("tiered store: L0", () => {
     await background.settle();
     await KV.delete(key);
     expect(await store.read(key, NOW + 1)).toMatchObject({ state: "fresh", tier: "l0" });
-    expect(counters.snapshot().fam).toMatchObject({ l0Hits: 1, l2Hits: 1 });
+    expect(counters.snapshot().storage.fam).toMatchObject({ l0Hits: 1, l2Hits: 1 });
 
     // Another isolate with an empty L0 finds it in the colo's L1, and does not copy it into L0.
     const other = makeStore({ l0MaxBytes: 1 << 20, memory: storeMemory({ l0: createL0Memory() }) });
