@@ -23,7 +23,11 @@ import { createCounters, UNKNOWN_FAMILY, type StatsSink } from "../stats";
 import type { R2Tier } from "./r2-tier";
 import type { Envelope, GenerationalTier, StorageFailure, StoredValue } from "./tier";
 
-export type ReadResult =
+/**
+ * What the tiers hold for a key at `now`, without asking anyone else: the cache core's first step
+ * (src/cache/read-through.ts turns it into a `CacheResult`) and what the admin API's GET inspects.
+ */
+export type StoredRead =
   | { state: "fresh"; tier: "l0" | "l1" | "l2"; value: StoredValue }
   | { state: "stale"; tier: "l2"; value: StoredValue }
   /** `failed`: KV threw, so "no value" is not known (counted as `readFailures`). */
@@ -118,7 +122,7 @@ export interface TieredStoreOptions {
 
 export interface TieredStore {
   /** `waitUntil`: the reading request's, for the L1 back-fill after an L2 hit. */
-  read(key: string, now: number, waitUntil: (promise: Promise<unknown>) => void): Promise<ReadResult>;
+  read(key: string, now: number, waitUntil: (promise: Promise<unknown>) => void): Promise<StoredRead>;
   write(key: string, value: StoredValue, now: number): Promise<WriteResult>;
   delete(key: string): Promise<void>;
   /**
@@ -272,7 +276,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
       // Reserved keys are bookkeeping, never values; a key KV would refuse cannot be stored.
       if (isReservedKey(key) || keyProblem(key) !== null) return { state: "miss" };
       // KV throwing is a miss the caller may fill from the origin, never a failed request.
-      const failed = (): ReadResult => {
+      const failed = (): StoredRead => {
         counters.count(familyLabel(key), "readFailures");
         return { state: "miss", failed: true };
       };
