@@ -422,8 +422,11 @@ export class FamilyShield extends DurableObject<Env> {
   async put(request: { key: string; value: StoredValue; now: number; sourceTime?: number }): Promise<ShieldWriteAnswer> {
     // The mark lives as long as the value it wrote, so an older retried PUT cannot replace it.
     return this.applyWrite(request, { valueExpiresAt: request.value.envelope.expiresAt }, async () => {
-      await this.keepOwn(request.key, request.value, request.now);
-      return this.deps().store.write(request.key, request.value, request.now);
+      // KV first: a PUT KV refuses answers 503 "nothing applied", so this object must not keep
+      // (and answer fills with) the value either. Found by the consistency checker.
+      const result = await this.deps().store.write(request.key, request.value, request.now);
+      if (result.ok) await this.keepOwn(request.key, request.value, request.now);
+      return result;
     });
   }
 

@@ -243,6 +243,26 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
     }
   };
 
+  /**
+   * The L1 back-fill of an L2 hit. It lands after the read, in waitUntil: a delete, purge or
+   * write of the key that answered meanwhile has already removed the colo's copy, and the put
+   * would bring the old value back for up to `l1MaxAgeSeconds` — in the isolate that deleted it
+   * too. So after the put, KV is asked again: a value gone or replaced there takes the copy out.
+   * (Put, then check: whichever of the delete's two steps, KV then L1, comes after the put, the
+   * copy goes.) Found by the consistency checker (test/consistency/).
+   */
+  const backFill = async (tier: CacheApiTier, key: string, value: StoredValue, now: number, generation: string): Promise<void> => {
+    await writeLocal(tier, key, value, now, generation);
+    counters.count(value.envelope.family, "backFills");
+    let current: Envelope | undefined;
+    try {
+      current = await l2.getEnvelope(key);
+    } catch {
+      current = undefined;
+    }
+    if (current?.sha256 !== value.envelope.sha256) await tier.deleteAt(key, generation);
+  };
+
   const deleteLocal = async (key: string, generations: Iterable<string>): Promise<void> => {
     for (const tier of locals) {
       for (const generation of new Set(generations)) await tier.deleteAt(key, generation);
@@ -325,9 +345,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
       counters.count(global.envelope.family, "l2Hits");
       await writeLocal(l0, key, global, now, generation);
       if (l1 !== undefined) {
-        waitUntil(
-          writeLocal(l1, key, global, now, generation).then(() => counters.count(global.envelope.family, "backFills")),
-        );
+        waitUntil(backFill(l1, key, global, now, generation));
       }
       return { state: "fresh", tier: "l2", value: global };
     },

@@ -125,6 +125,30 @@ describe("tiered store: reads", () => {
     expect(counters.snapshot().storage.fam).toMatchObject({ l2Hits: 1, l1Hits: 1, backFills: 1 });
   });
 
+  it("a back-fill that lands after a delete of its key leaves no L1 copy behind (found by the consistency checker)", async () => {
+    // The back-fill of an L2 hit runs in waitUntil; a delete (or purge, or PUT) of the key can
+    // answer before its Cache API put lands. Without a check the put would bring the old value
+    // back into the colo's L1 — for the deleting isolate too — for up to L1_MAX_AGE.
+    const key = `${uniquePrefix("backfill-race")}fam|1`;
+    const kvOnly = createKvTier(KV, { graceSeconds: STALE_IF_ERROR, sleep: noSleep });
+    await kvOnly.put(key, await valueOf("old", { family: "fam" }), NOW);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const slowPuts = new Proxy(cache, {
+      get(target, prop) {
+        if (prop === "put") return async (...args: Parameters<Cache["put"]>) => (await held, target.put(...args));
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const { store, background } = makeStore({ cache: slowPuts });
+    expect(await store.read(key, NOW)).toMatchObject({ state: "fresh", tier: "l2" });
+    await store.delete(key);
+    release();
+    await background.settle();
+    expect(await store.read(key, NOW + 1)).toEqual({ state: "miss" });
+  });
+
   it("keeps no colo-local copy of secret families (registry default)", async () => {
     const background = collectingWaitUntil();
     const memory = new Map();
