@@ -10,7 +10,7 @@ import { authorizeAdminIdTokenAtOrigin } from "./admin/admin-bit";
 import { createTokenService, type TokenService } from "./auth/jwt";
 import { createCacheReader, createIsolateFiller, type FetchFill, type Served } from "./cache";
 import { createDirectWriter } from "./cache/writer";
-import { ConfigError, parseConfig, type Config, type Env } from "./config";
+import { ConfigError, readConfig, type Config, type Env } from "./config";
 import type { Edge } from "./context";
 import { failureResponse } from "./errors";
 import { createIsolate, type Isolate } from "./isolate";
@@ -69,12 +69,15 @@ interface Wiring {
   edgeAt(colo: Cache | undefined, baseUrl: string): Edge;
 }
 
-function wire(env: Env, isolate: Isolate): Wiring {
-  const config = parseConfig(env);
+/** The wiring for `env`, or what is wrong with it (a misconfigured deploy answers 500 until fixed). */
+function wire(env: Env, isolate: Isolate): { ok: true; wiring: Wiring } | { ok: false; problem: ConfigError } {
+  const read = readConfig(env);
+  if (!read.ok) return { ok: false, problem: new ConfigError(read.problems) };
+  const { config } = read;
   // EDGE_DISABLED_FAMILIES patterns are checked against the registry, which config.ts cannot
   // import; a typo is as fatal as a missing secret.
   const switches = parseFamilyPatterns(config.disabledFamilyPatterns);
-  if (switches.problems.length > 0) throw new ConfigError(switches.problems);
+  if (switches.problems.length > 0) return { ok: false, problem: new ConfigError(switches.problems) };
   const origin = createOriginClient({
     config: { originUrl: config.originUrl, originTimeoutMs: config.originTimeoutMs, edgeOriginSecret: config.secrets.edgeOrigin },
     tokens: isolate.tokens,
@@ -100,24 +103,22 @@ function wire(env: Env, isolate: Isolate): Wiring {
   const wiring: Omit<Wiring, "edgeAt"> = { config, origin, tokens, shield, r2, fetchFill, disabled: switches.names, admin };
   const byColo = new WeakMap<Cache, Map<string, Edge>>();
   const withoutColo = new Map<string, Edge>();
-  return {
-    ...wiring,
-    edgeAt(colo, baseUrl) {
-      let hosts = colo === undefined ? withoutColo : byColo.get(colo);
-      if (hosts === undefined) {
-        hosts = new Map();
-        byColo.set(colo as Cache, hosts);
-      }
-      const host = new URL(baseUrl).origin;
-      let edge = hosts.get(host);
-      if (edge === undefined) {
-        edge = buildEdge(wiring, env, isolate, colo, host);
-        hosts.set(host, edge);
-        if (hosts.size > MAX_HOSTS_PER_COLO) hosts.delete(hosts.keys().next().value as string);
-      }
-      return edge;
-    },
+  const edgeAt = (colo: Cache | undefined, baseUrl: string): Edge => {
+    let hosts = colo === undefined ? withoutColo : byColo.get(colo);
+    if (hosts === undefined) {
+      hosts = new Map();
+      byColo.set(colo as Cache, hosts);
+    }
+    const host = new URL(baseUrl).origin;
+    let edge = hosts.get(host);
+    if (edge === undefined) {
+      edge = buildEdge(wiring, env, isolate, colo, host);
+      hosts.set(host, edge);
+      if (hosts.size > MAX_HOSTS_PER_COLO) hosts.delete(hosts.keys().next().value as string);
+    }
+    return edge;
   };
+  return { ok: true, wiring: { ...wiring, edgeAt } };
 }
 
 /** The colo's store and the cache core over it: the shields' filler and writer when bound, else the in-isolate and direct ones. */
@@ -189,15 +190,13 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
 
   return {
     async fetch(request, env, ctx): Promise<Response> {
-      let wiring: Wiring;
-      try {
-        wiring = isolate.memo("wiring", env, (e) => wire(e, isolate));
-      } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
+      const wired = isolate.memo("wiring", env, (e) => wire(e, isolate));
+      if (!wired.ok) {
         // The names of what is missing, never any value: this is what an operator needs to fix it.
-        logEvent("misconfigured", { message: error.message });
-        return failureResponse({ type: "misconfigured", message: error.message });
+        logEvent("misconfigured", { message: wired.problem.message });
+        return failureResponse({ type: "misconfigured", message: wired.problem.message });
       }
+      const { wiring } = wired;
       const { config } = wiring;
       const url = new URL(request.url);
       const route = routeOf(request.method, url.pathname, config.mode);
