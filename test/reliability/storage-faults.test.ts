@@ -6,12 +6,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config";
-import { loadThroughCache } from "../../src/origin";
 import { buildStoredValue, createTieredStore } from "../../src/storage";
 import { breakDefaultCache, faultyKv } from "../helpers/faults";
 import { adminToken } from "../helpers/tokens";
 import { fileIsolate, uniqueId } from "../helpers/worker";
-import { createHarness, familyOf } from "../origin/helpers";
+import { createHarness, familyOf } from "../cache/helpers";
 import { seed } from "../routes/edge";
 import { gzip, resourceToken } from "../routes/helpers";
 import { captureLogs, counter, edge, edgeStats, envWith, wallNow, type EdgeStats } from "./helpers";
@@ -66,24 +65,25 @@ describe("KV throwing", () => {
   });
 
   it("put answering 429 past the retries: the fill still answers; retries429 and writeFailures counted", async () => {
-    const h = createHarness();
     const key = `image_files:playlist:${uniqueId("oseh_if_kv429")}`;
     const { kv } = faultyKv(env.CACHE, { put: { rateLimited: 100 } });
     const config = parseConfig(env);
     // The real store over the wrapped KV, in the isolate whose /stats the test reads; only the
     // backoff's sleep is skipped.
-    const store = createTieredStore({
-      memory: fileIsolate.storage,
-      kv,
-      l1MaxAgeSeconds: config.l1MaxAgeSeconds,
-      staleIfErrorSeconds: config.staleIfErrorSeconds,
-      baseUrl: "https://edge.test",
-      waitUntil: (promise) => h.deps.waitUntil(promise),
-      sleep: async () => undefined,
+    const h = createHarness({
+      store: () =>
+        createTieredStore({
+          memory: fileIsolate.storage,
+          kv,
+          l1MaxAgeSeconds: config.l1MaxAgeSeconds,
+          staleIfErrorSeconds: config.staleIfErrorSeconds,
+          baseUrl: "https://edge.test",
+          sleep: async () => undefined,
+        }),
     });
     const before = await edgeStats();
     const { result, lines } = await captureLogs(async () => {
-      const loaded = await loadThroughCache(key, familyOf(key), wallNow(), { ...h.deps, store });
+      const loaded = await h.read(key, familyOf(key), wallNow());
       await h.settle();
       return loaded;
     });
@@ -195,7 +195,6 @@ describe("a paged purge interrupted half-way", () => {
         l1MaxAgeSeconds: config.l1MaxAgeSeconds,
         staleIfErrorSeconds: config.staleIfErrorSeconds,
         baseUrl: "https://edge.test",
-        waitUntil: () => undefined,
         sleep: async () => undefined,
         purgePageSize: 3,
       });

@@ -5,9 +5,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it, vi } from "vitest";
 import { parseConfig } from "../../src/config";
-import { handleProxied, type OriginClient } from "../../src/origin";
+import type { OriginClient } from "../../src/origin";
+import { handleProxied } from "../../src/routes";
 import type { PassthroughOptions } from "../../src/origin/client";
-import { createHarness } from "../origin/helpers";
+import { createHarness } from "../cache/helpers";
 import { FAMILIES } from "../../src/keys";
 import { parseFamilyPatterns, switchProblems } from "../../src/rollout/switches";
 import { adminToken, idToken } from "../helpers/tokens";
@@ -132,7 +133,7 @@ describe("EDGE_MODE=passthrough", () => {
     };
     const harness = createHarness();
     const deps = harness.proxyDeps(() => wallNow());
-    const response = await handleProxied(new Request(`${BASE}/api/1/users/me/start_ai_journey`, { method: "POST" }), { ...deps, config: { ...deps.config, mode: "passthrough" }, origin });
+    const { response } = await handleProxied(new Request(`${BASE}/api/1/users/me/start_ai_journey`, { method: "POST" }), { ...deps, config: { ...deps.config, mode: "passthrough" }, origin });
     expect(calls).toEqual([{ delegate: false }]);
     expect(response.headers.get("Content-Type")).toBe("application/vnd.oseh.edge-render+json");
     expect(await response.text()).toBe(document);

@@ -2,7 +2,6 @@
  * The edge through the Worker's own fetch (src/index.ts `createWorker` with an injected clock):
  * real KV and Cache API (miniflare), the real origin client talking to the dev origin over HTTP.
  */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
 import { parseConfig } from "../../src/config";
@@ -33,14 +32,12 @@ export async function edgeFetch(request: Request, now: number): Promise<EdgeResu
 /** Seeds values straight into the tiers (a hit needs no origin, so any clock works). */
 export async function seed(values: Record<string, Uint8Array | string>, now: number, expiresAt = now + 2 * 86_400): Promise<void> {
   const cfg = config();
-  const ctx = createExecutionContext();
   const store = createTieredStore({
     memory: createIsolate().storage, kv: env.CACHE,
     cache: caches.default,
     l1MaxAgeSeconds: cfg.l1MaxAgeSeconds,
     staleIfErrorSeconds: cfg.staleIfErrorSeconds,
     baseUrl: "https://edge.test",
-    waitUntil: (promise) => ctx.waitUntil(promise),
   });
   for (const [key, raw] of Object.entries(values)) {
     const parsed = parseKey(key);
@@ -50,7 +47,6 @@ export async function seed(values: Record<string, Uint8Array | string>, now: num
     const written = await store.write(key, value, now);
     if (!written.ok) throw new Error(written.failure.message);
   }
-  await waitOnExecutionContext(ctx);
 }
 
 export { armFaults, fillCount, originUrl } from "../helpers/dev-origin";
