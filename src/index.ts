@@ -153,7 +153,7 @@ function buildEdge(wiring: Omit<Wiring, "edgeAt">, env: Env, isolate: Isolate, c
     templates: isolate.templates,
     guard: isolate.fillGuard,
     store,
-    reader: createCacheReader({ store, filler, guard: isolate.fillGuard, disabled: wiring.disabled }),
+    reader: createCacheReader({ store, filler, guard: isolate.fillGuard, disabled: wiring.disabled, refreshes: isolate.refreshes }),
     filler,
     writer,
     media,

@@ -11,13 +11,16 @@
  * - Remembered absences and the fill budget (./fill-guard.ts) stand in front of the filler.
  * - EDGE_DISABLED_FAMILIES (docs/integrate.md §Switches) is applied here and nowhere else: such a
  *   family is never read or written on the request path.
+ * - A hit near its value's expiry refreshes it ahead, in the background (./refresh-ahead.ts): one
+ *   request per key per lifetime from this isolate; the hit is answered as it is.
  */
 import type { FamilyEntry } from "../keys";
 import { errorFields, logEvent } from "../log";
 import type { StatsSink } from "../stats";
 import type { StoredValue, TieredStore } from "../storage";
-import type { Filler } from "./filler";
+import { staysInColo, type Filler } from "./filler";
 import type { FillGuard } from "./fill-guard";
+import { claimRefresh, refreshAheadDue, type RefreshMemory } from "./refresh-ahead";
 import type { CacheResult, StoredTier } from "./result";
 
 /** What one request lends a read. */
@@ -51,10 +54,32 @@ export interface CacheReaderOptions {
   guard: FillGuard;
   /** The family names EDGE_DISABLED_FAMILIES selects (src/rollout/switches.ts). */
   disabled: ReadonlySet<string>;
+  /** The isolate's refreshes ahead asked for (src/isolate.ts). */
+  refreshes: RefreshMemory;
 }
 
 export function createCacheReader(options: CacheReaderOptions): CacheReader {
-  const { store, filler, guard, disabled } = options;
+  const { store, filler, guard, disabled, refreshes } = options;
+
+  /**
+   * Starts the refresh ahead of a fresh hit when it is due and this isolate has not asked for this
+   * value's lifetime yet. A negative answer kept in the colo only (./filler.ts `staysInColo`) is
+   * not the shield's to refill.
+   */
+  const maybeRefreshAhead = (key: string, family: FamilyEntry, value: StoredValue, scope: ReadScope, now: number): void => {
+    const { expiresAt } = value.envelope;
+    if (!refreshAheadDue(family, value.envelope, now) || staysInColo(family, value)) return;
+    if (!claimRefresh(refreshes, key, expiresAt, now)) return;
+    scope.stats.count(family.name, "refreshes");
+    scope.waitUntil(
+      filler.refreshAhead(key, family, expiresAt, now, scope.waitUntil).then((outcome) => {
+        if (outcome.kind !== "failed") return;
+        // Nothing changed for readers: the value is served until it expires, as without the refresh.
+        scope.stats.count(family.name, "refreshFailures");
+        logEvent("refresh ahead failed", { family: family.name, message: outcome.message });
+      }),
+    );
+  };
   return {
     async read(key, family, scope, readOptions = {}) {
       const off = disabled.has(family.name);
@@ -85,6 +110,7 @@ export function createCacheReader(options: CacheReaderOptions): CacheReader {
         }
         if (read.state === "fresh") {
           count("hits");
+          maybeRefreshAhead(key, family, read.value, scope, now);
           return { kind: "value", state: "hit", tier: read.tier, value: read.value };
         }
         if (read.state === "stale") stale = { tier: read.tier, value: read.value };

@@ -5,9 +5,9 @@
  * (L0, L1) of what the shield committed or answered from its own storage; a fill that lost to a
  * later write leaves nothing locally either.
  */
-import { staysInColo, type FetchFill, type Filler, type Fill } from "../cache/filler";
+import { staysInColo, type FetchFill, type Filler, type Fill, type RefreshOutcome } from "../cache/filler";
 import { parseKey } from "../keys";
-import { errorFields, logEvent } from "../log";
+import { describeError, errorFields, logEvent } from "../log";
 import { singleFlight, type InFlight, type TieredStore } from "../storage";
 import type { ShieldClient } from "./client";
 
@@ -53,6 +53,23 @@ export function createShieldFiller(shield: ShieldClient, store: TieredStore, fet
       // The shield's own copy and a committed fill are current: keep them here too.
       if (answer.source === "shield" || answer.committed) await store.keepLocal(key, fill.value, now);
       return fill;
+    },
+    async refreshAhead(key, family, expiresAt, now): Promise<RefreshOutcome> {
+      let answer;
+      try {
+        answer = await shield.refreshAhead(key, family, expiresAt, now);
+      } catch (error) {
+        // Nothing was refreshed; the value is served until it expires, and the next miss fills it.
+        return { kind: "failed", message: `shield unavailable: ${describeError(error)}` };
+      }
+      if (answer.outcome === "failed") return { kind: "failed", message: answer.message };
+      // What the shield committed, or its newer copy: current, so this isolate and colo keep it too.
+      if (answer.value !== undefined) {
+        await store.keepLocal(key, answer.value, now).catch((error: unknown) => {
+          logEvent("colo copy not kept", { family: family.name, ...errorFields(error) });
+        });
+      }
+      return { kind: answer.outcome };
     },
     async forget(key, now) {
       const parsed = parseKey(key);

@@ -53,6 +53,8 @@ interface Isolate {
   /** One request: its counts until the Worker's fetch returned the Response (what the client waited on), and in all. */
   send(path: string, init?: RequestInit): Promise<Sent>;
   call(path: string, init?: RequestInit): Promise<Response>;
+  /** Moves this isolate's clock `seconds` ahead of the wall clock (the origin keeps the wall clock). */
+  aheadBy(seconds: number): void;
 }
 
 interface Sent {
@@ -63,7 +65,8 @@ interface Sent {
 
 async function isolateIn(colo: string = `colo-${uniqueId("c")}`): Promise<Isolate> {
   const cache = counter.cache(await caches.open(colo));
-  const worker = createWorker({ isolate: createIsolate(), now: () => Date.now() / 1000, colo: () => cache });
+  let ahead = 0;
+  const worker = createWorker({ isolate: createIsolate(), now: () => Date.now() / 1000 + ahead, colo: () => cache });
   const send = async (path: string, init?: RequestInit): Promise<Sent> => {
     const ctx = createExecutionContext();
     const response = await worker.fetch!(new Request(`${EDGE}${path}`, init) as Request<unknown, IncomingRequestCfProperties>, ENV as never, ctx);
@@ -73,7 +76,14 @@ async function isolateIn(colo: string = `colo-${uniqueId("c")}`): Promise<Isolat
     await waitOnExecutionContext(ctx);
     return { response: new Response(body, { status: response.status, headers: response.headers }), beforeAnswer };
   };
-  return { colo, send, call: async (path, init) => (await send(path, init)).response };
+  return {
+    colo,
+    send,
+    call: async (path, init) => (await send(path, init)).response,
+    aheadBy: (seconds) => {
+      ahead = seconds;
+    },
+  };
 }
 
 /** Zero counts dropped, so a kind lists only what it does. */
@@ -170,6 +180,29 @@ describe("a profile-pictures hit (the route's key in L0)", () => {
       });
     await send(); // the miss fills the bin
     expect(storageOps(expectKind("profilePicturesL0Hit", await measure(send)))).toBe(0);
+  });
+});
+
+describe("a refresh ahead (a hit in its value's last tenth of life or last 60 s)", () => {
+  it("profile pictures (two minutes' life): a hit 10 s before the expiry refreshes the key through its shield, after the answer", async () => {
+    const here = await isolateIn();
+    const uid = `oseh_ip_gen${uniqueId("rf")}`;
+    const now = wallNow();
+    const send = async () =>
+      here.send("/api/1/interactive_prompts/profile_pictures", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `bearer ${await idToken(USER, now)}` },
+        body: JSON.stringify({ uid, jwt: await promptJwt(uid, now), prompt_time: 4, limit: 10 }),
+      });
+    await send(); // the miss fills the bin: it lives 120 s, its refresh window is its last 12 s
+    here.aheadBy(100);
+    await send(); // a hit before the window, from KV (the copies of the fill outlived L1_MAX_AGE_SECONDS), back-filled
+    here.aheadBy(110);
+    const refresh = expectKind("refreshAhead", await measure(send));
+    // The refresh is one shield request and, inside it, one origin request and one KV write.
+    expect(refresh.worker.durableObjectRequests).toBe(1);
+    expect(refresh.shield.originRequests).toBe(1);
+    expect((refresh.worker.kvWrites ?? 0) + (refresh.shield.kvWrites ?? 0)).toBe(1);
   });
 });
 
