@@ -7,14 +7,15 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config";
 import { buildStoredValue, createTieredStore } from "../../src/storage";
-import { breakDefaultCache, faultyKv } from "../helpers/faults";
+import { breakDefaultCache, faultyKv, type KvFaultPlan } from "../helpers/faults";
+import { wrapShieldStorage } from "../helpers/shield-seams";
 import { adminToken } from "../helpers/tokens";
 import { fileIsolate, uniqueId } from "../helpers/worker";
 import { createHarness, familyOf } from "../cache/helpers";
 import { seed } from "../routes/edge";
 import { gzip, resourceToken } from "../routes/helpers";
-import { captureLogs, counter, edge, edgeStats, envWith, wallNow, type EdgeStats } from "./helpers";
-import { createIsolate } from "../../src/isolate";
+import { captureLogs, counter, edge, edgeStats, envWith, envWithoutShield, wallNow, type EdgeStats } from "./helpers";
+import { createIsolate, type Isolate } from "../../src/isolate";
 
 const PLAYLIST = "image_files:playlist:{uid}";
 const ADMIN_BIT = "auth:is_admin:{sub}";
@@ -28,10 +29,20 @@ async function playlist(uid: string, options: { env?: Record<string, unknown> } 
   return edge(`/api/1/image_files/playlist/${uid}`, { headers: { authorization: `bearer ${await resourceToken("image", uid, now)}` } }, { now, ...options });
 }
 
-async function admin(path: string, init: RequestInit = {}, kv?: KVNamespace): Promise<Response> {
+async function admin(path: string, init: RequestInit = {}, kv?: KVNamespace, isolate?: Isolate, topology: typeof envWith = envWith): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set("authorization", `bearer ${await adminToken(wallNow())}`);
-  return edge(`/_edge/v1${path}`, { ...init, headers }, kv === undefined ? {} : { env: envWith({ CACHE: kv }) });
+  return edge(`/_edge/v1${path}`, { ...init, headers }, { ...(kv === undefined ? {} : { env: topology({ CACHE: kv }) }), ...(isolate === undefined ? {} : { isolate }) });
+}
+
+/** Runs `run` with every shield's KV faulty by `plan` too, as one broken namespace is in production. */
+async function withShieldKv<T>(plan: KvFaultPlan, run: () => Promise<T>): Promise<T> {
+  const restore = wrapShieldStorage({ kv: (real) => faultyKv(real, plan).kv });
+  try {
+    return await run();
+  } finally {
+    restore();
+  }
 }
 
 const json = { "content-type": "application/json" };
@@ -52,11 +63,19 @@ describe("KV throwing", () => {
     expect(await env.CACHE.get(`image_files:playlist:${uid}`, "arrayBuffer")).not.toBeNull();
   });
 
-  it("put throws: the fill still answers, nothing half-stored, writeFailures counted and logged", async () => {
+  it("put throws at the Worker and its shield: the fill still answers, nothing half-stored", async () => {
+    const uid = uniqueId("oseh_if_kvput");
+    const { kv } = faultyKv(env.CACHE, { put: "error" });
+    const { result: response } = await captureLogs(() => withShieldKv({ put: "error" }, () => playlist(uid, { env: envWith({ CACHE: kv }) })));
+    expect(response.status).toBe(200);
+    expect(await env.CACHE.get(`image_files:playlist:${uid}`)).toBeNull();
+  });
+
+  it("put throws without a shield: the fill still answers, nothing half-stored, writeFailures counted and logged", async () => {
     const uid = uniqueId("oseh_if_kvput");
     const { kv } = faultyKv(env.CACHE, { put: "error" });
     const before = await edgeStats();
-    const { result: response, lines } = await captureLogs(() => playlist(uid, { env: envWith({ CACHE: kv }) }));
+    const { result: response, lines } = await captureLogs(() => playlist(uid, { env: envWithoutShield({ CACHE: kv }) }));
     const after = await edgeStats();
     expect(response.status).toBe(200);
     expect(growth(before, after, PLAYLIST, "writeFailures")).toBe(1);
@@ -95,12 +114,24 @@ describe("KV throwing", () => {
     expect(await env.CACHE.get(key)).toBeNull();
   });
 
-  it("delete throws: DELETE answers 503 storage_error and keeps the value for a retry; deleteFailures counted", async () => {
+  it("delete throws at the shield: DELETE answers 503 storage_error and keeps the value for a retry", async () => {
+    const key = adminKey("kvdel");
+    expect((await admin(keyPath(key), { method: "PUT", body: "1" })).status).toBe(204);
+    const { kv } = faultyKv(env.CACHE, { delete: "error" });
+    const refused = await withShieldKv({ delete: "error" }, () => admin(keyPath(key), { method: "DELETE" }, kv));
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { type: string }).type).toBe("storage_error");
+    expect(await env.CACHE.get(key)).toBe("1");
+    expect((await admin(keyPath(key), { method: "DELETE" })).status).toBe(204);
+    expect(await env.CACHE.get(key)).toBeNull();
+  });
+
+  it("delete throws without a shield: DELETE answers 503 storage_error and keeps the value for a retry; deleteFailures counted", async () => {
     const key = adminKey("kvdel");
     expect((await admin(keyPath(key), { method: "PUT", body: "1" })).status).toBe(204);
     const { kv } = faultyKv(env.CACHE, { delete: "error" });
     const before = await edgeStats();
-    const refused = await admin(keyPath(key), { method: "DELETE" }, kv);
+    const refused = await admin(keyPath(key), { method: "DELETE" }, kv, undefined, envWithoutShield);
     const after = await edgeStats();
     expect(refused.status).toBe(503);
     expect(((await refused.json()) as { type: string }).type).toBe("storage_error");
@@ -110,15 +141,16 @@ describe("KV throwing", () => {
     expect(await env.CACHE.get(key)).toBeNull();
   });
 
-  it("get throws on the admin API: L1 answers if it can, else 503 storage_error (not a 404 that says the value is gone)", async () => {
+  it("get throws on the admin API: L0 or L1 answers if it can, else 503 storage_error (not a 404 that says the value is gone)", async () => {
     const key = adminKey("kvget");
     expect((await admin(keyPath(key), { method: "PUT", body: "1" })).status).toBe(204);
     const { kv } = faultyKv(env.CACHE, { get: "values" });
     expect((await admin(keyPath(key), {}, kv)).status).toBe(200);
+    // Another isolate (its L0 never held the value), with the colo's L1 broken too.
     const broken = breakDefaultCache({ match: true });
     let response: Response;
     try {
-      response = await admin(keyPath(key), {}, kv);
+      response = await admin(keyPath(key), {}, kv, createIsolate());
     } finally {
       broken.restore();
     }
