@@ -9,6 +9,7 @@ import type { OriginError } from "../errors";
 import type { FamilyEntry } from "../keys";
 import { errorFields, logEvent } from "../log";
 import { singleFlight, type InFlight, type StoredValue, type TieredStore } from "../storage";
+import { timed, type Phases } from "./phases";
 
 /** What one fill produced; shared by coalesced callers, so plain data only. */
 export type Fill =
@@ -41,6 +42,8 @@ export interface FillOptions {
   refresh: boolean;
   /** False: serve the fill once and store it nowhere (a family EDGE_DISABLED_FAMILIES names). */
   store: boolean;
+  /** The request's `Server-Timing` phases (./phases.ts): the shield, origin and store times. */
+  phases?: Phases;
 }
 
 /**
@@ -83,9 +86,10 @@ const AHEAD_FLIGHT_PREFIX = "refresh-ahead:";
  */
 export function createIsolateFiller(store: TieredStore, fetchFill: FetchFill, inFlight: InFlight): Filler {
   return {
-    async fill(key, family, now, waitUntil, { refresh, store: storable }) {
+    async fill(key, family, now, waitUntil, { refresh, store: storable, phases }) {
       const flight = `${refresh ? REFRESH_FLIGHT_PREFIX : FILL_FLIGHT_PREFIX}${key}`;
-      return singleFlight(
+      // A coalesced caller waits on the same origin call: its time is this request's origin phase too.
+      return timed(phases, "origin", () => singleFlight(
         inFlight,
         flight,
         async () => {
@@ -109,7 +113,7 @@ export function createIsolateFiller(store: TieredStore, fetchFill: FetchFill, in
           return filled;
         },
         waitUntil,
-      );
+      ));
     },
     async refreshAhead(key, family, _expiresAt, now, waitUntil) {
       // Without shields nothing is edge-wide: each isolate refreshes its own hot keys once per lifetime.

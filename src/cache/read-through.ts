@@ -20,6 +20,7 @@ import type { StatsSink } from "../stats";
 import type { StoredValue, TieredStore } from "../storage";
 import { staysInColo, type Filler } from "./filler";
 import type { FillGuard } from "./fill-guard";
+import { timed, type Phases } from "./phases";
 import { claimRefresh, refreshAheadDue, type RefreshMemory } from "./refresh-ahead";
 import type { CacheResult, StoredTier } from "./result";
 
@@ -30,6 +31,8 @@ export interface ReadScope {
   readonly waitUntil: (promise: Promise<unknown>) => void;
   /** The request's view of the isolate's counters (src/observe). */
   readonly stats: StatsSink;
+  /** The request's `Server-Timing` phases (./phases.ts), when it reports them. */
+  readonly phases?: Phases;
 }
 
 export interface ReadOptions {
@@ -96,7 +99,7 @@ export function createCacheReader(options: CacheReaderOptions): CacheReader {
       if (!refresh && !off) {
         let read: Awaited<ReturnType<TieredStore["read"]>>;
         try {
-          read = await store.read(key, now, scope.waitUntil);
+          read = await timed(scope.phases, "tier", () => store.read(key, now, scope.waitUntil));
         } catch (error) {
           // KV failing a read is a miss (the origin answers), not a failed request.
           logEvent("store read failed", { family: family.name, ...errorFields(error) });
@@ -122,7 +125,8 @@ export function createCacheReader(options: CacheReaderOptions): CacheReader {
         return { kind: "absent", remembered: true };
       }
 
-      const filled = await guard.withinFillBudget(family.name, key, () => filler.fill(key, family, now, scope.waitUntil, { refresh, store: !off }));
+      const fillOptions = { refresh, store: !off, ...(scope.phases === undefined ? {} : { phases: scope.phases }) };
+      const filled = await guard.withinFillBudget(family.name, key, () => filler.fill(key, family, now, scope.waitUntil, fillOptions));
       switch (filled.kind) {
         case "busy":
           count("fillsRefused");

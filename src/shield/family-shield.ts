@@ -51,6 +51,8 @@ export interface ShieldFillAnswer {
   source: ShieldSource;
   /** The value was written (shield and KV) by this fill; false when it lost to a later write. */
   committed: boolean;
+  /** Wall-clock ms the origin took, when this answer asked it (or joined a fill that did): `Server-Timing`'s `origin`. */
+  originMs?: number;
 }
 
 export type ShieldWriteAnswer =
@@ -282,20 +284,22 @@ export class FamilyShield extends DurableObject<Env> {
     const lease = this.openLease(key);
     const answer = (async (): Promise<ShieldFillAnswer> => {
       try {
+        const askedAt = Date.now();
         const filled = await originFill(key, family, now, {
           origin,
           collabMaxSeconds: config.collabMaxSeconds,
         }, { refresh });
+        const originMs = Date.now() - askedAt;
         this.count("fills");
-        if (filled.kind !== "value" || !filled.stored) return { fill: filled, source: "origin", committed: false };
+        if (filled.kind !== "value" || !filled.stored) return { fill: filled, source: "origin", committed: false, originMs };
         // A negative answer about a key anonymous requests name is kept by nobody here (../cache/filler.ts).
-        if (staysInColo(family, filled.value)) return { fill: { ...filled, stored: false }, source: "origin", committed: false };
+        if (staysInColo(family, filled.value)) return { fill: { ...filled, stored: false }, source: "origin", committed: false, originMs };
         const value = filled.value;
         const committed = await this.commitLease({ key, lease, now }, async () => {
           await this.keepOwn(key, value, now);
           return this.deps().store.write(key, value, now);
         });
-        return { fill: { ...filled, stored: committed.committed }, source: "origin", committed: committed.committed };
+        return { fill: { ...filled, stored: committed.committed }, source: "origin", committed: committed.committed, originMs };
       } finally {
         this.closeLease(lease);
       }
