@@ -107,7 +107,9 @@ it("request path: cache tiers, delegated render and passthrough, production and 
 
   // Where a fill's time goes: until its body is read (what the client waits for) vs settling its
   // waitUntil (the background writes). Timers advance at I/O here, and both phases do I/O.
-  const fillSplit = Object.fromEntries(FILLS.map((s) => [s, { answerMs: 0, settleMs: 0, n: 0 }])) as Record<(typeof FILLS)[number], { answerMs: number; settleMs: number; n: number }>;
+  // And the fill's own Server-Timing phases (src/cache/phases.ts), summed per phase.
+  type Split = { answerMs: number; settleMs: number; n: number; phases: Record<string, number> };
+  const fillSplit = Object.fromEntries(FILLS.map((s) => [s, { answerMs: 0, settleMs: 0, n: 0, phases: {} }])) as Record<(typeof FILLS)[number], Split>;
   const viaEdge = async (scenario: Scenario, request: Request, e: Env): Promise<number> => {
     const ctx = createExecutionContext();
     const t0 = performance.now();
@@ -120,6 +122,10 @@ it("request path: cache tiers, delegated render and passthrough, production and 
       split.answerMs += t1 - t0;
       split.settleMs += performance.now() - t1;
       split.n += 1;
+      for (const entry of (response.headers.get("server-timing") ?? "").split(",")) {
+        const [name, dur] = entry.trim().split(";dur=");
+        if (name !== undefined && dur !== undefined) split.phases[name] = (split.phases[name] ?? 0) + Number(dur);
+      }
     }
     note(scenario, response.status, response.headers.get("cache-status"));
     return bytes;
@@ -213,7 +219,7 @@ it("request path: cache tiers, delegated render and passthrough, production and 
     }
   }
   for (const s of NAMES) tally[s] = {};
-  for (const split of Object.values(fillSplit)) Object.assign(split, { answerMs: 0, settleMs: 0, n: 0 });
+  for (const split of Object.values(fillSplit)) Object.assign(split, { answerMs: 0, settleMs: 0, n: 0, phases: {} });
 
   const rounds: Array<Record<Scenario, number>> = [];
   for (let round = 0; round < ROUNDS; round++) {
@@ -277,7 +283,14 @@ it("request path: cache tiers, delegated render and passthrough, production and 
     },
     // Each fill's time (all rounds): ms/request until the answer's body was read, and in waitUntil.
     fillSplit: Object.fromEntries(
-      Object.entries(fillSplit).map(([s, split]) => [s, { answerMs: round3(split.answerMs / split.n), waitUntilMs: round3(split.settleMs / split.n) }]),
+      Object.entries(fillSplit).map(([s, split]) => [
+        s,
+        {
+          answerMs: round3(split.answerMs / split.n),
+          waitUntilMs: round3(split.settleMs / split.n),
+          serverTimingMs: Object.fromEntries(Object.entries(split.phases).map(([phase, ms]) => [phase, round3(ms / split.n)])),
+        },
+      ]),
     ),
     tally,
     roundsMs: rounds.map((r) => Object.fromEntries(NAMES.map((s) => [s, Math.round(r[s])]))),

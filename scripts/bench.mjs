@@ -173,8 +173,10 @@ console.log(`oseh-edge bench, ${startedAt.toISOString().slice(0, 16)}Z; ${cpus()
   const a = p.addedMs;
   console.log(`  the delegated start's edge share (edge − delegation document alone): ${a.journeyEdgeShare} ms production, ${a.journeyEdgeShareL0Off} ms L0 off`);
   console.log(`  a miss's edge share (fill − values endpoint alone): ${a.fillEdgeShare} ms production, ${a.fillEdgeShareL0Off} ms L0 off; the shield's part of it ${a.shieldShare} ms`);
-  for (const [s, split] of Object.entries(p.fillSplit)) console.log(`    ${s}: ${split.answerMs} ms until the answer's body was read, ${split.waitUntilMs} ms more in waitUntil`);
-  console.log(`    (per-phase Server-Timing entries of a miss: part B of issue 24)`);
+  for (const [s, split] of Object.entries(p.fillSplit)) {
+    const phases = Object.entries(split.serverTimingMs ?? {}).map(([phase, ms]) => `${phase} ${ms}`).join(", ");
+    console.log(`    ${s}: ${split.answerMs} ms until the answer's body was read, ${split.waitUntilMs} ms more in waitUntil; Server-Timing (mean ms): ${phases}`);
+  }
   console.log(`  passthrough: edge − direct ${a.echoEdgeMinusDirect} ms production, ${a.echoEdgeL0OffMinusDirect} ms L0 off`);
   console.log(`  ratios (req/s): L0 / L1 ${r.l0HitOverL1Hit}×, L0 / L2 ${r.l0HitOverL2Hit}×, L1 / L2 ${r.l1HitOverL2Hit}×, L0 hit / fill ${r.l0HitOverFill}×, L0 hit / passthrough ${r.l0HitOverEcho}×`);
   console.log(`                  profile pictures (10) L0 / L1 ${r.pictures10L0OverL1}×, L0 / L2 ${r.pictures10L0OverL2}×; journey edge / origin renders ${r.journeyEdgeOverDirect}× (L0 off ${r.journeyEdgeL0OffOverDirect}×); passthrough edge / direct ${r.echoEdgeOverDirect}×`);
