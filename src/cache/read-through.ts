@@ -74,13 +74,16 @@ export function createCacheReader(options: CacheReaderOptions): CacheReader {
     if (!refreshAheadDue(family, value.envelope, now) || staysInColo(family, value)) return;
     if (!claimRefresh(refreshes, key, expiresAt, now)) return;
     scope.stats.count(family.name, "refreshes");
+    const failed = (message: string) => {
+      // Nothing changed for readers: the value is served until it expires, as without the refresh.
+      scope.stats.count(family.name, "refreshFailures");
+      logEvent("refresh ahead failed", { family: family.name, message });
+    };
     scope.waitUntil(
-      filler.refreshAhead(key, family, expiresAt, now, scope.waitUntil).then((outcome) => {
-        if (outcome.kind !== "failed") return;
-        // Nothing changed for readers: the value is served until it expires, as without the refresh.
-        scope.stats.count(family.name, "refreshFailures");
-        logEvent("refresh ahead failed", { family: family.name, message: outcome.message });
-      }),
+      filler
+        .refreshAhead(key, family, expiresAt, now, scope.waitUntil)
+        .then((outcome) => (outcome.kind === "failed" ? failed(outcome.message) : undefined))
+        .catch((error: unknown) => failed(errorFields(error).message)),
     );
   };
   return {
