@@ -8,7 +8,7 @@ import { createAdminClient, type AdminCall } from "../shared/admin-client.ts";
 import { credentialUrlProblem, INSECURE_HTTP_ENV, INSECURE_HTTP_FLAG } from "../shared/credential-url.ts";
 import { CliError, EXIT } from "./errors.ts";
 
-export interface EdgeClient {
+export interface CliClient {
   readonly baseUrl: string;
   /** A call under `/_edge/v1`; resolves only for 2xx answers. */
   call(path: string, init?: RequestInit): Promise<Response>;
@@ -27,7 +27,7 @@ export interface ClientOptions {
   now: () => number;
 }
 
-export function createClient(options: ClientOptions): EdgeClient {
+export function createClient(options: ClientOptions): CliClient {
   if (!options.url) throw new CliError(EXIT.usage, "no edge address: set EDGE_URL (e.g. http://127.0.0.1:8787) or pass --url");
   let base: URL;
   try {

@@ -4,10 +4,15 @@
  * source, reads through the cache, and the passthrough proxy.
  */
 import type { TokenService } from "../auth/jwt";
-import type { CacheResult, ReadOptions } from "../cache";
+import type { CacheResult, ReadOptions, Served } from "../cache";
 import type { MediaBody, RangePlan } from "../media";
 import type { RandomSource } from "../util/random";
-import type { Answer } from "./respond";
+
+/** An answer and how it relates to the cache (its `Cache-Status` and log line are written from `served`: ./respond.ts `stamp`). */
+export interface Answer {
+  response: Response;
+  served: Served;
+}
 
 export interface RouteIo {
   /** Unix seconds, read once per request. */

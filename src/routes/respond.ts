@@ -8,16 +8,12 @@
  * negotiate encodings.
  */
 import { authFailureResponse, type AuthFailure } from "../auth/bearer";
-import { cacheStatusOf, describeUnavailable, serverTiming, type CacheResult, type Phases, type Served } from "../cache";
-import type { RouteIo } from "./io";
+import { cacheStatusOf, describeUnavailable, serverTiming, type CacheResult, type Phases } from "../cache";
+import type { Answer, RouteIo } from "./io";
 import { fixedResponse } from "../util/fixed-response";
 import { filtersErrorBody, type ValidationItem } from "./mobile-filters";
 
-/** An answer and how it relates to the cache (its `Cache-Status` and log line are written from `served`). */
-export interface Answer {
-  response: Response;
-  served: Served;
-}
+export type { Answer } from "./io";
 
 export type RouteOutcome =
   | {

@@ -19,7 +19,6 @@ export {
   type ListResult,
   type PurgeResult,
   type PurgeSelector,
-  type StoredRead,
   type TieredStore,
   type TieredStoreOptions,
   type WriteResult,
