@@ -60,7 +60,8 @@ describe("pricing (pure)", () => {
   it("shares split a route's requests between kinds", () => {
     const mix: Mix = { routes: { t: { requests: 1e6, kinds: { l0Hit: 0.75, l2Hit: 0.25 } } }, cpuMsPerRequest: { default: 1, l2Hit: 3 }, shieldActiveMsPerRequest: 0 };
     const cost = priceMix(mix, operations, prices);
-    expect(cost.usage).toMatchObject({ workerRequests: 1e6, kvReads: 0.25e6, workerCpuMs: 0.75e6 + 0.75e6, cacheOperations: 0.5e6 });
+    // An L2 hit reads KV twice: the value, and the back-fill's check after it (docs/cost.md).
+    expect(cost.usage).toMatchObject({ workerRequests: 1e6, kvReads: 0.25e6 * 2, workerCpuMs: 0.75e6 + 0.75e6, cacheOperations: 0.5e6 });
   });
 });
 
