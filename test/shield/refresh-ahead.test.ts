@@ -46,7 +46,10 @@ function familyOf(key: string): FamilyEntry {
   return parsed.value.family;
 }
 
-/** An isolate of the Worker: its own memory, the default colo's Cache API or none (another colo). */
+/**
+ * An isolate of the Worker as production runs it (L0 on at L0_MAX_BYTES): its own memory, and the
+ * default colo's Cache API or none (another colo).
+ */
 function isolate(options: { l1?: boolean } = {}) {
   const pending: Promise<unknown>[] = [];
   const waitUntil = (promise: Promise<unknown>) => void pending.push(promise);
@@ -54,6 +57,7 @@ function isolate(options: { l1?: boolean } = {}) {
   const store = createTieredStore({
     kv: KV,
     ...(options.l1 === false ? {} : { cache: caches.default }),
+    l0MaxBytes: config.l0MaxBytes,
     l1MaxAgeSeconds: config.l1MaxAgeSeconds,
     staleIfErrorSeconds: config.staleIfErrorSeconds,
     baseUrl: EDGE,
@@ -135,13 +139,22 @@ describe("refresh ahead through the shields", () => {
       // The origin's value changes; readers keep reading, every 7 s, until two lifetimes have passed.
       await setOriginValue(key, after);
       const seen = new Map([here, away].map((reader) => [reader, [] as string[]]));
+      // A third isolate (another colo) that holds the old value in L0 when it enters the window,
+      // after `here` refreshed it: its ask finds the lifetime recorded at the shield, which for a
+      // value too large for the shield's storage is the only thing keeping the origin to one call.
+      const late = isolate({ l1: false });
       for (let t = NOW + 1; t < NOW + 2 * LIFE; t += 7) {
         for (const reader of [here, away]) {
           const result = await reader.load(key, t);
           expect(result, `read at +${t - NOW} s`).toMatchObject({ kind: "value", state: "hit" });
           seen.get(reader)?.push(text(result));
         }
+        if (t >= NOW + LIFE - 70 && t < NOW + LIFE - 36) {
+          const result = await late.load(key, t);
+          expect(result, `late read at +${t - NOW} s`).toMatchObject({ kind: "value", state: "hit" });
+        }
       }
+      expect(familyCounter(late.stats, key, "refreshes")).toBe(1);
       // One refresh per lifetime: the first value's last minute, then the new value's own.
       expect(await fillCount(key)).toBe(3);
       // Each reader: the old value until the refresh reached it, the new one from then on.
