@@ -193,23 +193,35 @@ describe("a profile-pictures hit (the route's key in L0)", () => {
 describe("a refresh ahead (a hit in its value's last tenth of life or last 60 s)", () => {
   it("profile pictures (two minutes' life): a hit 10 s before the expiry refreshes the key through its shield, after the answer", async () => {
     const here = await isolateIn();
+    // Another colo's isolate that read the bin before the refresh, and hits it in the window after.
+    const away = await isolateIn();
     const uid = `oseh_ip_gen${uniqueId("rf")}`;
     const now = wallNow();
-    const send = async () =>
-      here.send("/api/1/interactive_prompts/profile_pictures", {
+    const sendFrom = (at: Isolate) => async () =>
+      at.send("/api/1/interactive_prompts/profile_pictures", {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `bearer ${await idToken(USER, now)}` },
         body: JSON.stringify({ uid, jwt: await promptJwt(uid, now), prompt_time: 4, limit: 10 }),
       });
+    const send = sendFrom(here);
     await send(); // the miss fills the bin: it lives 120 s, its refresh window is its last 12 s
     here.aheadBy(100);
+    away.aheadBy(100);
     await send(); // a hit before the window, from KV (the copies of the fill outlived L1_MAX_AGE_SECONDS), back-filled
+    await sendFrom(away)(); // the same in the other colo: its L0 holds the bin until it is refreshed
     here.aheadBy(110);
     const refresh = expectKind("refreshAhead", await measure(send));
     // The refresh is one shield request and, inside it, one origin request and one KV write.
     expect(refresh.worker.durableObjectRequests).toBe(1);
     expect(refresh.shield.originRequests).toBe(1);
     expect((refresh.worker.kvWrites ?? 0) + (refresh.shield.kvWrites ?? 0)).toBe(1);
+    // The other isolate's hit in the window: one shield request, answered from the shield's record
+    // (the bin is over the tests' SHIELD_MAX_VALUE_BYTES, so without a copy); no origin request.
+    away.aheadBy(111);
+    const answered = expectKind("refreshAheadAnswered", await measure(sendFrom(away)));
+    expect(answered.worker.durableObjectRequests).toBe(1);
+    expect(answered.shield).toEqual({});
+    expect(answered.worker.originRequests ?? 0).toBe(0);
   });
 });
 
