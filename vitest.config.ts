@@ -46,6 +46,14 @@ function workersPool(bindings: Record<string, string> = {}) {
         // The shields' mark window (docs/storage-schema.md §Shield): the production default,
         // pinned so a local .dev.vars cannot change what test/security/source-times asserts.
         SOURCE_TIME_WINDOW_SECONDS: "3600",
+        // The rest of what the shields' fills rely on, at production's values: a shield parses
+        // these bindings, not the env a test hands the Worker (test/helpers/worker.ts
+        // `productionEnv` pins the same for the Worker), so a .dev.vars with another
+        // ORIGIN_TIMEOUT_MS cannot time out a fill a test expects to finish.
+        ORIGIN_TIMEOUT_MS: "5000",
+        L1_MAX_AGE_SECONDS: "30",
+        STALE_IF_ERROR_SECONDS: "300",
+        L0_MAX_BYTES: "8388608",
         ...bindings,
       },
     },

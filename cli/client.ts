@@ -1,16 +1,17 @@
 /**
  * The CLI's view of one edge: its base URL, an admin token (given, or minted from
- * EDGE_ADMIN_JWT_SECRET), and one request helper that turns every way a call can fail into a
- * CliError with the exit code scripts rely on (cli/errors.ts).
+ * EDGE_ADMIN_JWT_SECRET), over the tools' one admin-API client (shared/admin-client.ts), with
+ * every way a call can fail turned into a CliError with the exit code scripts rely on
+ * (cli/errors.ts).
  */
+import { createAdminClient, type AdminCall } from "../shared/admin-client.ts";
 import { credentialUrlProblem, INSECURE_HTTP_ENV, INSECURE_HTTP_FLAG } from "../shared/credential-url.ts";
 import { CliError, EXIT } from "./errors.ts";
-import { mintAdminToken } from "./token.ts";
 
-export interface EdgeClient {
+export interface CliClient {
   readonly baseUrl: string;
-  /** A call under `/_edge/v1`; resolves only for 2xx answers (and 404 when `allow404`). */
-  call(path: string, init?: RequestInit & { allow404?: boolean }): Promise<Response>;
+  /** A call under `/_edge/v1`; resolves only for 2xx answers. */
+  call(path: string, init?: RequestInit): Promise<Response>;
   json<T>(path: string, init?: RequestInit): Promise<T>;
 }
 
@@ -26,7 +27,7 @@ export interface ClientOptions {
   now: () => number;
 }
 
-export function createClient(options: ClientOptions): EdgeClient {
+export function createClient(options: ClientOptions): CliClient {
   if (!options.url) throw new CliError(EXIT.usage, "no edge address: set EDGE_URL (e.g. http://127.0.0.1:8787) or pass --url");
   let base: URL;
   try {
@@ -43,29 +44,21 @@ export function createClient(options: ClientOptions): EdgeClient {
   });
   if (clear !== null) throw new CliError(EXIT.usage, clear);
   const baseUrl = base.toString().replace(/\/+$/, "");
-  let token = options.token;
-  const bearer = async (): Promise<string> => {
-    if (token !== undefined) return token;
-    if (!options.secret) {
-      throw new CliError(EXIT.usage, "no admin credentials: set EDGE_ADMIN_JWT_SECRET or pass --token <admin token>");
-    }
-    token = await mintAdminToken(options.secret, { now: options.now() });
-    return token;
-  };
+  const { token, secret } = options;
+  const admin = createAdminClient({
+    baseUrl,
+    credential: async () => {
+      if (token !== undefined) return { token };
+      if (!secret) throw new CliError(EXIT.usage, "no admin credentials: set EDGE_ADMIN_JWT_SECRET or pass --token <admin token>");
+      return { secret, sub: "oseh-edge-cli", now: options.now };
+    },
+  });
 
-  async function call(path: string, init: RequestInit & { allow404?: boolean } = {}): Promise<Response> {
-    const { allow404, ...rest } = init;
-    const headers = new Headers(rest.headers);
-    headers.set("authorization", `bearer ${await bearer()}`);
-    let response: Response;
-    try {
-      response = await fetch(`${baseUrl}/_edge/v1${path}`, { ...rest, headers, ...(rest.body instanceof ReadableStream ? { duplex: "half" } : {}) } as RequestInit);
-    } catch (error) {
-      const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
-      throw new CliError(EXIT.unreachable, `cannot reach the edge at ${baseUrl}: ${cause}`);
-    }
-    if (response.ok || (allow404 === true && response.status === 404)) return response;
-    throw await refusal(response);
+  async function call(path: string, init: RequestInit = {}): Promise<Response> {
+    const answer = await admin.call(path, init);
+    if (answer.ok) return answer.response;
+    if (answer.status === null) throw new CliError(EXIT.unreachable, `cannot reach the edge at ${baseUrl}: ${answer.message}`);
+    throw refusal(answer);
   }
 
   return {
@@ -88,19 +81,10 @@ function authHint(type: string | undefined): string {
 }
 
 /** The edge's `{type, message}` error (or the backend's auth bodies) as a CliError. */
-async function refusal(response: Response): Promise<CliError> {
-  const text = await response.text();
-  let detail = text.slice(0, 500);
-  let type: string | undefined;
-  try {
-    const body = JSON.parse(text) as { type?: string; message?: string; detail?: unknown };
-    type = body.type;
-    if (body.type !== undefined) detail = `${body.type}: ${body.message ?? ""}`;
-    else if (body.detail !== undefined) detail = JSON.stringify(body.detail);
-  } catch {
-    // Not JSON: show the text as it is.
-  }
-  const auth = response.status === 401 || response.status === 403;
-  const code = response.status === 404 ? EXIT.notFound : auth ? EXIT.auth : EXIT.refused;
-  return new CliError(code, `edge answered ${response.status}: ${detail}${auth ? authHint(type) : ""}`);
+function refusal(answer: Extract<AdminCall, { ok: false; status: number }>): CliError {
+  const detail =
+    answer.type !== undefined ? `${answer.type}: ${answer.message ?? ""}` : answer.detail !== undefined ? JSON.stringify(answer.detail) : answer.text.slice(0, 500);
+  const auth = answer.status === 401 || answer.status === 403;
+  const code = answer.status === 404 ? EXIT.notFound : auth ? EXIT.auth : EXIT.refused;
+  return new CliError(code, `edge answered ${answer.status}: ${detail}${auth ? authHint(answer.type) : ""}`);
 }

@@ -4,7 +4,7 @@
  * never imports the table that lists it.
  */
 import type { ParseArgsConfig } from "node:util";
-import type { EdgeClient } from "./client.ts";
+import type { CliClient } from "./client.ts";
 import type { ExitCode } from "./errors.ts";
 
 export interface CliIo {
@@ -23,7 +23,7 @@ export interface CommandContext {
   values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   positionals: string[];
   json: boolean;
-  client(): EdgeClient;
+  client(): CliClient;
   /** Prints `human` (lines) or, with --json, `data` as one JSON document. */
   print(human: string, data: unknown): void;
 }

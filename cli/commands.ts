@@ -7,7 +7,7 @@ import type { Command, CommandContext } from "./command.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { conformanceCommand } from "./conformance.ts";
 import { purgeCommand } from "./purge.ts";
-import { mintAdminToken } from "./token.ts";
+import { mintAdminToken } from "../shared/admin-client.ts";
 
 interface FamilyInfo {
   name: string;

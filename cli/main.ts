@@ -6,7 +6,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { INSECURE_HTTP_ENV, INSECURE_HTTP_FLAG, insecureHttpFromEnv } from "../shared/credential-url.ts";
-import { createClient, type EdgeClient } from "./client.ts";
+import { createClient, type CliClient } from "./client.ts";
 import type { CliIo, CommandContext } from "./command.ts";
 import { COMMANDS } from "./commands.ts";
 import { CliError, EXIT, type ExitCode } from "./errors.ts";
@@ -67,7 +67,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     const insecureEnv = insecureHttpFromEnv(io.env);
     if (!insecureEnv.ok) throw new CliError(EXIT.usage, insecureEnv.problem);
     const allowInsecureHttp = values[INSECURE_HTTP_FLAG] === true || insecureEnv.allowed;
-    let client: EdgeClient | undefined;
+    let client: CliClient | undefined;
     const ctx: CommandContext = {
       io,
       values,

@@ -3,7 +3,7 @@
  * each takes an `Observed` response and returns one `Check` — a name a backend engineer can
  * search the guide for, pass or fail, and what was seen. No I/O here; ./run.ts does the fetching.
  */
-import { computeExpiresAt, parseKey, validateValueDeep, type FamilyEntry } from "../src/keys";
+import { computeExpiresAt, parseExpiresAtHeader, parseKey, validateValueDeep, type FamilyEntry } from "../src/keys";
 import { EDGE_RENDER_MEDIA_TYPE, MAX_DELEGATION_BYTES, mediaTypeOf, parseDelegation, templateProblem, type Delegation } from "../src/origin/delegation";
 import { DELEGATION_ACK_HEADER } from "../src/origin/tokens";
 import { renderValue } from "../src/render/stream";
@@ -63,8 +63,9 @@ export function latestExpiry(family: FamilyEntry, now: number): number | undefin
 /** `X-Edge-Expires-At`, when sent: decimal unix seconds, after `now`, within the family's rule. */
 export function expiryProblem(family: FamilyEntry, header: string | undefined, now: number): string | null {
   if (header === undefined) return null;
-  if (!/^\d{1,12}$/.test(header.trim())) return `X-Edge-Expires-At ${JSON.stringify(header)} is not decimal unix seconds`;
-  const at = Number(header.trim());
+  const parsed = parseExpiresAtHeader(header);
+  if (!parsed.ok || parsed.expiresAt === undefined) return `X-Edge-Expires-At ${JSON.stringify(header)} is not decimal unix seconds`;
+  const at = parsed.expiresAt;
   if (at <= now) return `X-Edge-Expires-At ${at} is not in the future (now ${Math.floor(now)})`;
   const latest = latestExpiry(family, now);
   if (latest !== undefined && at > latest + CLOCK_SKEW_SECONDS) {

@@ -1,18 +1,12 @@
 /**
- * Applies actions to the edge through its admin API (docs/admin-api.md) with self-minted,
- * short-lived service tokens. Every call carries `X-Edge-Source-Time` (the action's, or the one
- * the dispatcher chose after the edge refused it: relay/dispatch.ts); fills carry
- * `X-Edge-Expires-At` when the framing dated them.
+ * Applies actions to the edge through its admin API (docs/admin-api.md), over the tools' one
+ * admin-API client (shared/admin-client.ts: self-minted, short-lived service tokens). Every call
+ * carries `X-Edge-Source-Time` (the action's, or the one the dispatcher chose after the edge
+ * refused it: relay/dispatch.ts); fills carry `X-Edge-Expires-At` when the framing dated them.
  */
-import { SignJWT } from "jose";
+import { createAdminClient, type AdminCall } from "../shared/admin-client";
 import type { EdgeAction } from "./actions";
 
-/** Service tokens live 5 minutes (the edge refuses lifetimes over its ADMIN_TOKEN_MAX_SECONDS). */
-export const TOKEN_LIFETIME_SECONDS = 300;
-/** A token is replaced this long before it expires, so one in flight never expires on the way. */
-const TOKEN_RENEW_BEFORE_SECONDS = 60;
-const ADMIN_AUDIENCE = "oseh-edge-admin";
-const ADMIN_ISSUER = "oseh";
 const TOKEN_SUBJECT = "relay";
 /** A family purge answers in pages; this bounds one action's calls should the cursor never end. */
 const MAX_PURGE_PAGES = 10_000;
@@ -56,49 +50,24 @@ function sourceTimeHeaders(sourceTime: number | null): Record<string, string> {
 }
 
 export function createEdgeClient(options: EdgeClientOptions): EdgeClient {
-  const key = new TextEncoder().encode(options.adminSecret);
-  let token: { value: string; expiresAt: number } | undefined;
-
-  async function bearer(): Promise<string> {
-    const now = Math.floor(options.now());
-    if (token === undefined || token.expiresAt - TOKEN_RENEW_BEFORE_SECONDS <= now) {
-      const expiresAt = now + TOKEN_LIFETIME_SECONDS;
-      const value = await new SignJWT({})
-        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-        .setSubject(TOKEN_SUBJECT)
-        .setIssuer(ADMIN_ISSUER)
-        .setAudience(ADMIN_AUDIENCE)
-        .setIssuedAt(now)
-        .setExpirationTime(expiresAt)
-        .sign(key);
-      token = { value, expiresAt };
-    }
-    return `bearer ${token.value}`;
-  }
+  const admin = createAdminClient({
+    baseUrl: options.edgeUrl,
+    credential: { secret: options.adminSecret, sub: TOKEN_SUBJECT, now: options.now },
+    timeoutMs: options.timeoutMs,
+  });
 
   type Call = { ok: true; response: Response } | { ok: false; outcome: EdgeOutcome };
 
   async function call(method: string, path: string, headers: Record<string, string>, body?: Uint8Array | string): Promise<Call> {
-    let response: Response;
-    try {
-      response = await fetch(`${options.edgeUrl}/_edge/v1${path}`, {
-        method,
-        headers: { Authorization: await bearer(), ...headers },
-        ...(body !== undefined ? { body } : {}),
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
-    } catch (error) {
-      const detail = error instanceof Error ? `${error.name}: ${(error.cause as Error | undefined)?.message ?? error.message}` : String(error);
-      return { ok: false, outcome: { kind: "retry", detail } };
-    }
-    if (response.ok) return { ok: true, response };
-    const refusal = await readRefusal(response);
-    const detail = refusal.detail;
-    if (response.status === 429 || response.status >= 500) return { ok: false, outcome: { kind: "retry", detail } };
-    if (response.status === 400 && refusal.type === "bad_request" && refusal.message.startsWith("X-Edge-Source-Time")) {
+    const answer = await admin.call(path, { method, headers, ...(body !== undefined ? { body } : {}) });
+    if (answer.ok) return answer;
+    if (answer.status === null) return { ok: false, outcome: { kind: "retry", detail: `${answer.name}: ${answer.message}` } };
+    const detail = refusalDetail(answer);
+    if (answer.status === 429 || answer.status >= 500) return { ok: false, outcome: { kind: "retry", detail } };
+    if (answer.status === 400 && answer.type === "bad_request" && (answer.message ?? "").startsWith("X-Edge-Source-Time")) {
       return { ok: false, outcome: { kind: "source-time-refused", detail } };
     }
-    return { ok: false, outcome: { kind: "rejected", status: response.status, detail } };
+    return { ok: false, outcome: { kind: "rejected", status: answer.status, detail } };
   }
 
   async function done(result: Call): Promise<EdgeOutcome> {
@@ -151,20 +120,9 @@ export function createEdgeClient(options: EdgeClientOptions): EdgeClient {
   };
 }
 
-/**
- * The edge's JSON error body (`{type, message}`, docs/admin-api.md), and `status type: message`
- * for the log (never a value).
- */
-async function readRefusal(response: Response): Promise<{ type: string; message: string; detail: string }> {
-  const text = await response.text().catch(() => "");
-  try {
-    const body = JSON.parse(text) as { type?: unknown; message?: unknown };
-    if (typeof body.type === "string") {
-      const message = typeof body.message === "string" ? body.message : "";
-      return { type: body.type, message, detail: `${response.status} ${body.type}${message === "" ? "" : `: ${message}`}` };
-    }
-  } catch {
-    // not JSON: fall through to the status alone
-  }
-  return { type: "", message: "", detail: `${response.status}` };
+/** `status type: message` of the edge's JSON error body (docs/admin-api.md), for the log (never a value). */
+function refusalDetail(answer: Extract<AdminCall, { ok: false; status: number }>): string {
+  if (answer.type === undefined) return `${answer.status}`;
+  const message = answer.message ?? "";
+  return `${answer.status} ${answer.type}${message === "" ? "" : `: ${message}`}`;
 }

@@ -18,7 +18,7 @@ const bundle = await build({
   stdin: {
     contents: [
       'export { FAMILIES } from "./src/keys/registry.ts";',
-      'export { renderFamiliesMarkdown, extractGeneratedSection, GENERATED_BEGIN, GENERATED_END } from "./src/keys/docs.ts";',
+      'export { renderFamiliesMarkdown, extractGeneratedSection, GENERATED_BEGIN, GENERATED_END } from "./scripts/families-doc.ts";',
     ].join("\n"),
     resolveDir: root,
     loader: "ts",

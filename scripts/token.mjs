@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ADMIN_TOKEN_AUDIENCE } from "../shared/admin-client.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const RESOURCE_SECONDS = 1800; // the backend's default resource JWT lifetime
@@ -17,7 +18,7 @@ const SERVICE_SECONDS = 300; // edge admin / values tokens: short-lived service 
 
 const KINDS = {
   id: { secret: "OSEH_ID_TOKEN_SECRET", aud: "oseh-id", seconds: ID_SECONDS, jti: true },
-  admin: { secret: "EDGE_ADMIN_JWT_SECRET", aud: "oseh-edge-admin", seconds: SERVICE_SECONDS },
+  admin: { secret: "EDGE_ADMIN_JWT_SECRET", aud: ADMIN_TOKEN_AUDIENCE, seconds: SERVICE_SECONDS },
   image: { secret: "OSEH_IMAGE_FILE_JWT_SECRET", aud: "oseh-image", seconds: RESOURCE_SECONDS },
   content: { secret: "OSEH_CONTENT_FILE_JWT_SECRET", aud: "oseh-content", seconds: RESOURCE_SECONDS },
   transcript: { secret: "OSEH_TRANSCRIPT_JWT_SECRET", aud: "oseh-transcript", seconds: RESOURCE_SECONDS },

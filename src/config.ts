@@ -194,8 +194,8 @@ function readPreviousSecrets(e: Record<string, unknown>): PreviousSecrets {
   return previous;
 }
 
-/** Parses the environment; throws a ConfigError naming every missing or malformed setting. */
-export function parseConfig(env: Env | Record<string, unknown>): Config {
+/** Parses the environment: the config, or every missing or malformed setting, named (never a value). */
+export function readConfig(env: Env | Record<string, unknown>): { ok: true; config: Config } | { ok: false; problems: string[] } {
   const e = env as Record<string, unknown>;
   const problems: string[] = [];
 
@@ -266,6 +266,15 @@ export function parseConfig(env: Env | Record<string, unknown>): Config {
       edgeOrigin: String(e.EDGE_ORIGIN_JWT_SECRET ?? ""),
     },
   };
-  if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
+}
+
+/**
+ * `readConfig` for callers to whom a bad environment is fatal (a shield: the Worker refuses such an
+ * environment first; the deploy script; tests): throws a ConfigError naming every problem.
+ */
+export function parseConfig(env: Env | Record<string, unknown>): Config {
+  const read = readConfig(env);
+  if (!read.ok) throw new ConfigError(read.problems);
+  return read.config;
 }

@@ -1,8 +1,21 @@
 /**
- * Expected failures of the edge's own API are values with a tagged `type`; this is the one place
- * that maps them to the wire (status + JSON `{type, message}`, docs/design.md §8). Unexpected errors are
- * caught once at the boundary (src/index.ts), logged with their cause, and answered generically.
+ * Expected failures are values with a tagged `type`; this is the one place that maps them to the
+ * wire (status + JSON `{type, message}`, docs/design.md §8): the edge's own API's refusals, and
+ * the edge's answers when the origin path fails (docs/design.md §4), whose bodies are generic (the
+ * specifics go to the logs). Unexpected errors are caught once at the boundary (src/index.ts),
+ * logged with their cause, and answered generically.
  */
+
+/**
+ * The origin failed: it did not answer within ORIGIN_TIMEOUT_MS (504), or anything else went
+ * wrong — unreachable, a 5xx, a refused edge token, an undecodable answer (502). Never stored.
+ */
+export interface OriginError {
+  kind: "error";
+  status: 502 | 504;
+  /** For logs; never contains a token or a value, and never reaches a client. */
+  message: string;
+}
 
 export type EdgeFailure =
   | { type: "bad_key"; message: string } // 400: key fails the registry
@@ -22,7 +35,10 @@ export type EdgeFailure =
   | { type: "storage_error"; message: string } // 503: KV refused the write after retries
   | { type: "busy"; message: string; retryAfterSeconds: number } // 503: the family's origin-fill budget is spent
   | { type: "misconfigured"; message: string } // 500: startup config error
-  | { type: "internal"; message: string }; // 500
+  | { type: "internal"; message: string } // 500
+  | { type: "origin_unavailable"; message: string } // 502: connection failure, 5xx, refused edge token
+  | { type: "bad_origin_response"; message: string } // 502: undecodable delegation, corrupt or missing template
+  | { type: "origin_timeout"; message: string }; // 504: ORIGIN_TIMEOUT_MS passed
 
 function statusOf(failure: EdgeFailure): number {
   switch (failure.type) {
@@ -56,6 +72,11 @@ function statusOf(failure: EdgeFailure): number {
     case "misconfigured":
     case "internal":
       return 500;
+    case "origin_unavailable":
+    case "bad_origin_response":
+      return 502;
+    case "origin_timeout":
+      return 504;
     default:
       return failure satisfies never;
   }
@@ -70,3 +91,13 @@ export function failureResponse(failure: EdgeFailure): Response {
     headers,
   });
 }
+
+/** The edge's answer for an origin that failed: generic, whatever the cause (logged apart). */
+export function originFailure(error: Pick<OriginError, "status">): EdgeFailure {
+  return error.status === 504
+    ? { type: "origin_timeout", message: "the origin did not answer in time" }
+    : { type: "origin_unavailable", message: "the origin is unavailable" };
+}
+
+/** A delegation document or template the edge cannot render. */
+export const BAD_ORIGIN_RESPONSE: EdgeFailure = { type: "bad_origin_response", message: "the origin's response could not be rendered" };

@@ -1,23 +1,28 @@
 /**
- * Wiring only: parse the environment once, build the per-request dependencies, and hand the
- * request to the admin API, an edge route, or the origin (passthrough + delegated render).
+ * Wiring only: parse the environment once per isolate, build what serves it once (the clients,
+ * the admin API, and per colo the store and the cache core over it), then for each request match
+ * its route once and hand it to the admin API, an edge route, or the origin (passthrough +
+ * delegated render), with only what is the request's own: its clock reading, its background work
+ * and its counters.
  */
-import { ADMIN_BASE, createAdminApi } from "./admin/api";
+import { ADMIN_BASE, createAdminApi, type AdminRequest } from "./admin/api";
 import { authorizeAdminIdTokenAtOrigin } from "./admin/admin-bit";
 import { createTokenService, type TokenService } from "./auth/jwt";
-import { ConfigError, parseConfig, type Config, type Env } from "./config";
+import { createCacheReader, createIsolateFiller, type FetchFill, type Served } from "./cache";
+import { createDirectWriter } from "./cache/writer";
+import { ConfigError, readConfig, type Config, type Env } from "./config";
+import type { Edge } from "./context";
 import { failureResponse } from "./errors";
 import { createIsolate, type Isolate } from "./isolate";
-import type { Stats } from "./stats";
-import { createR2Tier, createTieredStore } from "./storage";
+import { errorFields, logEvent } from "./log";
 import { createMediaStore } from "./media";
-import { createEdgeContext, type EdgeContext } from "./context";
-import { createShieldClient, type ShieldClient } from "./shield";
-import { createOriginClient, handleProxied, type OriginClient } from "./origin";
-import { matchEdgeRoute, routeEdgeRequest } from "./routes";
 import { observeRequest } from "./observe";
-import { errorFields, logEvent } from "./observe/log";
-import { disabledFamiliesOf, switchProblems, withDisabledFamilies } from "./rollout/switches";
+import { createOriginClient, createOriginFill, type OriginClient } from "./origin";
+import { parseFamilyPatterns } from "./rollout/switches";
+import { answerEdgeRoute, createRouteIo, matchEdgeRoute, stamp, type Answer, type MatchedRoute } from "./routes";
+import type { Stats } from "./stats";
+import { createShieldClient, createShieldFiller, createShieldWriter, type ShieldClient } from "./shield";
+import { createR2Tier, createTieredStore, type R2Tier } from "./storage";
 import { createCryptoRandom, type RandomSource } from "./util/random";
 
 export interface WorkerOptions {
@@ -42,52 +47,139 @@ const systemClock = (): number => Date.now() / 1000;
 /** The Durable Object class the `FAMILY_SHIELD` binding names (wrangler.toml). */
 export { FamilyShield } from "./shield";
 
+/**
+ * Hosts whose colo stores one isolate keeps: L1 entries live under the request's own host, and a
+ * Worker is reached on a handful (its routes, workers.dev). Past it the oldest store is rebuilt on
+ * its next request, which costs a few closures, never a cached value.
+ */
+const MAX_HOSTS_PER_COLO = 8;
+
 /** What is built once per isolate per environment object: the parsed config and its clients. */
 interface Wiring {
   config: Config;
   origin: OriginClient;
   tokens: TokenService;
   /** The shields' client, or none without the binding (fills then coalesce per isolate). */
-  shield?: ShieldClient;
+  shield: ShieldClient | undefined;
+  r2: R2Tier | undefined;
+  fetchFill: FetchFill;
+  disabled: ReadonlySet<string>;
+  admin: (request: Request, context: AdminRequest) => Promise<Response>;
+  /** The colo's `Edge` for requests to `baseUrl`'s host, built on its first request. */
+  edgeAt(colo: Cache | undefined, baseUrl: string): Edge;
 }
 
-function wire(env: Env, isolate: Isolate): Wiring {
-  const config = parseConfig(env);
+/** The wiring for `env`, or what is wrong with it (a misconfigured deploy answers 500 until fixed). */
+function wire(env: Env, isolate: Isolate): { ok: true; wiring: Wiring } | { ok: false; problem: ConfigError } {
+  const read = readConfig(env);
+  if (!read.ok) return { ok: false, problem: new ConfigError(read.problems) };
+  const { config } = read;
   // EDGE_DISABLED_FAMILIES patterns are checked against the registry, which config.ts cannot
   // import; a typo is as fatal as a missing secret.
-  const problems = switchProblems(config);
-  if (problems.length > 0) throw new ConfigError(problems);
+  const switches = parseFamilyPatterns(config.disabledFamilyPatterns);
+  if (switches.problems.length > 0) return { ok: false, problem: new ConfigError(switches.problems) };
   const origin = createOriginClient({
     config: { originUrl: config.originUrl, originTimeoutMs: config.originTimeoutMs, edgeOriginSecret: config.secrets.edgeOrigin },
     tokens: isolate.tokens,
   });
   const tokens = createTokenService(config.secrets, config.previousSecrets, isolate.tokens);
+  const fetchFill = createOriginFill({ origin, collabMaxSeconds: config.collabMaxSeconds });
+  let shield: ShieldClient | undefined;
   if (env.FAMILY_SHIELD === undefined) {
     // Said once per isolate, since every fill is then per isolate.
     if (isolate.firstTime("no-shield")) {
       logEvent("FAMILY_SHIELD binding absent", { effect: "fills coalesce per isolate only, and purges do not order fills across the edge" }, "warn");
     }
-    return { config, origin, tokens };
+  } else {
+    shield = createShieldClient(env.FAMILY_SHIELD, { shards: config.shieldShards });
   }
-  return { config, origin, tokens, shield: createShieldClient(env.FAMILY_SHIELD, { shards: config.shieldShards }) };
+  const r2 = (env.MEDIA as R2Bucket | undefined) === undefined ? undefined : createR2Tier(env.MEDIA);
+  const admin = createAdminApi({
+    config,
+    authorizeIdToken: (token, at) => authorizeAdminIdTokenAtOrigin(token, { tokens, origin, memo: isolate.adminBits }, at),
+    ...(env.ADMIN_AUTH_LIMITER === undefined ? {} : { authLimiter: env.ADMIN_AUTH_LIMITER }),
+  });
+
+  const wiring: Omit<Wiring, "edgeAt"> = { config, origin, tokens, shield, r2, fetchFill, disabled: switches.names, admin };
+  const byColo = new WeakMap<Cache, Map<string, Edge>>();
+  const withoutColo = new Map<string, Edge>();
+  const edgeAt = (colo: Cache | undefined, baseUrl: string): Edge => {
+    let hosts = colo === undefined ? withoutColo : byColo.get(colo);
+    if (hosts === undefined) {
+      hosts = new Map();
+      byColo.set(colo as Cache, hosts);
+    }
+    const host = new URL(baseUrl).origin;
+    let edge = hosts.get(host);
+    if (edge === undefined) {
+      edge = buildEdge(wiring, env, isolate, colo, host);
+      hosts.set(host, edge);
+      if (hosts.size > MAX_HOSTS_PER_COLO) hosts.delete(hosts.keys().next().value as string);
+    }
+    return edge;
+  };
+  return { ok: true, wiring: { ...wiring, edgeAt } };
 }
 
-/**
- * docs/design.md §7: edge answers carry `Server-Timing`. Routes set their own; proxied and delegated
- * answers get the time until their headers were ready (a streamed body keeps flowing after).
- */
-function withServerTiming(response: Response, startedAt: number): Response {
-  if (response.headers.has("Server-Timing")) return response;
-  const value = `edge;dur=${Math.max(0, Date.now() - startedAt)}`;
-  try {
-    response.headers.set("Server-Timing", value);
-    return response;
-  } catch {
-    // Immutable headers (a Response straight from fetch): copy them once.
-    const headers = new Headers(response.headers);
-    headers.set("Server-Timing", value);
-    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+/** The colo's store and the cache core over it: the shields' filler and writer when bound, else the in-isolate and direct ones. */
+function buildEdge(wiring: Omit<Wiring, "edgeAt">, env: Env, isolate: Isolate, colo: Cache | undefined, baseUrl: string): Edge {
+  const { config, shield, r2 } = wiring;
+  // What the tiered store and the media store share: the colo cache and its rules.
+  const local = {
+    ...(colo === undefined ? {} : { cache: colo }),
+    l1MaxAgeSeconds: config.l1MaxAgeSeconds,
+    staleIfErrorSeconds: config.staleIfErrorSeconds,
+    baseUrl,
+  };
+  const store = createTieredStore({ kv: env.CACHE, ...(r2 === undefined ? {} : { media: r2 }), l0MaxBytes: config.l0MaxBytes, memory: isolate.storage, ...local });
+  const filler = shield === undefined ? createIsolateFiller(store, wiring.fetchFill, isolate.fills) : createShieldFiller(shield, store, wiring.fetchFill, isolate.fills);
+  const writer = shield === undefined ? createDirectWriter(store) : createShieldWriter(shield, store);
+  const media =
+    r2 === undefined
+      ? undefined
+      : createMediaStore({
+          ...local,
+          r2,
+          origin: wiring.origin,
+          collabMaxSeconds: config.collabMaxSeconds,
+          leaseMs: config.mediaLeaseMs,
+          flights: isolate.mediaFlights,
+          ...(shield === undefined ? {} : { lease: (key, family, at, lease) => shield.lease(key, family, at, lease) }),
+        });
+  return {
+    config,
+    origin: wiring.origin,
+    tokens: wiring.tokens,
+    templates: isolate.templates,
+    guard: isolate.fillGuard,
+    store,
+    reader: createCacheReader({ store, filler, guard: isolate.fillGuard, disabled: wiring.disabled }),
+    filler,
+    writer,
+    media,
+    shield,
+  };
+}
+
+/** Which part of the Worker answers a request: matched once, its label the log's route. */
+type RequestRoute =
+  | { kind: "admin"; label: string }
+  /** The rest of `/_edge/`: the edge's own namespace (L1 cache keys live under /_edge/l1/), never forwarded, never served. */
+  | { kind: "reserved"; label: string }
+  | { kind: "edge"; label: string; matched: MatchedRoute }
+  | { kind: "proxied"; label: string };
+
+/** The request's route; its label is a template or admin route, never the raw path (it may carry ids). */
+function routeOf(method: string, pathname: string, mode: Config["mode"]): RequestRoute {
+  if (pathname === ADMIN_BASE || pathname.startsWith(`${ADMIN_BASE}/`)) {
+    const first = pathname.slice(ADMIN_BASE.length + 1).split("/")[0] ?? "";
+    return { kind: "admin", label: `${ADMIN_BASE}/${first}${pathname.length > ADMIN_BASE.length + 1 + first.length ? "/…" : ""}` };
   }
+  if (pathname.startsWith("/_edge/")) return { kind: "reserved", label: "/_edge/…" };
+  const matched = matchEdgeRoute(method, pathname);
+  if (matched === undefined) return { kind: "proxied", label: "passthrough" };
+  // EDGE_MODE=passthrough: no edge route runs; the request is proxied without a token.
+  return mode === "edge" ? { kind: "edge", label: matched.route.path, matched } : { kind: "proxied", label: matched.route.path };
 }
 
 export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> {
@@ -98,129 +190,66 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
 
   return {
     async fetch(request, env, ctx): Promise<Response> {
-      let wiring: Wiring;
-      try {
-        wiring = isolate.memo("wiring", env, (e) => wire(e, isolate));
-      } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
+      const wired = isolate.memo("wiring", env, (e) => wire(e, isolate));
+      if (!wired.ok) {
         // The names of what is missing, never any value: this is what an operator needs to fix it.
-        logEvent("misconfigured", { message: error.message });
-        return failureResponse({ type: "misconfigured", message: error.message });
+        logEvent("misconfigured", { message: wired.problem.message });
+        return failureResponse({ type: "misconfigured", message: wired.problem.message });
       }
+      const { wiring } = wired;
       const { config } = wiring;
       const url = new URL(request.url);
+      const route = routeOf(request.method, url.pathname, config.mode);
       const observer = observeRequest({
         method: request.method,
-        route: routeLabel(request.method, url.pathname),
+        route: route.label,
         isolateStats: isolate.stats(now),
         startedAtMs: Date.now(),
         log: config.requestLog ? (line) => console.log(line) : null,
         metrics: env.METRICS,
         environment: config.environment,
       });
-      const response = await answer(request, url, env, ctx, wiring, observer.stats);
-      observer.finish(response);
-      return response;
+      const waitUntil = (promise: Promise<unknown>) => ctx.waitUntil(promise);
+      let answer: Answer;
+      try {
+        answer = await answerRequest(request, url, route, wiring, observer.stats, waitUntil);
+      } catch (error) {
+        // The route label, not the path (it may carry ids); the error's name and message, no objects.
+        logEvent("unhandled error", { method: request.method, route: route.label, ...errorFields(error) });
+        answer = { response: failureResponse({ type: "internal", message: "internal error" }), served: OWN };
+      }
+      observer.finish(answer.response.status, answer.served);
+      return answer.response;
     },
   } satisfies ExportedHandler<Env>;
 
-  async function answer(request: Request, url: URL, env: Env, ctx: ExecutionContext, wiring: Wiring, stats: Stats): Promise<Response> {
-    const { config, shield } = wiring;
-    const r2 = (env.MEDIA as R2Bucket | undefined) === undefined ? undefined : createR2Tier(env.MEDIA);
-    // What the tiered store and the media store share: the colo cache and its rules.
-    const local = {
-      ...(config.l1Enabled ? { cache: colo() } : {}),
-      l1MaxAgeSeconds: config.l1MaxAgeSeconds,
-      staleIfErrorSeconds: config.staleIfErrorSeconds,
-      baseUrl: url.origin,
-      waitUntil: (promise: Promise<unknown>) => ctx.waitUntil(promise),
-    };
-    const store = createTieredStore({ kv: env.CACHE, ...(r2 === undefined ? {} : { media: r2 }), l0MaxBytes: config.l0MaxBytes, memory: isolate.storage, ...local });
-    // The request path sees disabled families as never stored (EDGE_DISABLED_FAMILIES); the
-    // admin API keeps the whole store, so an operator can still inspect and purge them.
-    const requestStore = withDisabledFamilies(store, disabledFamiliesOf(config));
-    const media =
-      r2 === undefined
-        ? undefined
-        : createMediaStore({
-            ...local,
-            r2,
-            origin: wiring.origin,
-            collabMaxSeconds: config.collabMaxSeconds,
-            stats,
-            leaseMs: config.mediaLeaseMs,
-            flights: isolate.mediaFlights,
-            ...(shield === undefined ? {} : { lease: (key, family, at, lease) => shield.lease(key, family, at, lease) }),
-          });
-    const edge: EdgeContext = createEdgeContext({
-      config,
-      store: requestStore,
-      origin: wiring.origin,
-      tokens: wiring.tokens,
-      templates: isolate.templates,
-      guard: isolate.fillGuard,
-      ...(shield === undefined ? {} : { shield }),
-      ...(media === undefined ? {} : { media }),
-      stats,
-      now,
-      random,
-      ctx,
-    });
-
-    try {
-      if (url.pathname === ADMIN_BASE || url.pathname.startsWith(`${ADMIN_BASE}/`)) {
-        const admin = createAdminApi({
-          config,
-          store,
-          guard: isolate.fillGuard,
-          ...(shield === undefined ? {} : { shield }),
-          ...(media === undefined ? {} : { media }),
-          stats,
-          now,
-          authorizeIdToken: (token, at) =>
-            authorizeAdminIdTokenAtOrigin(token, { tokens: wiring.tokens, origin: wiring.origin, memo: isolate.adminBits }, at),
-          authLimiter: env.ADMIN_AUTH_LIMITER,
-        });
-        return await admin(request);
+  async function answerRequest(
+    request: Request,
+    url: URL,
+    route: RequestRoute,
+    wiring: Wiring,
+    stats: Stats,
+    waitUntil: (promise: Promise<unknown>) => void,
+  ): Promise<Answer> {
+    const edge = wiring.edgeAt(wiring.config.l1Enabled ? colo() : undefined, url.origin);
+    switch (route.kind) {
+      case "admin":
+        return { response: await wiring.admin(request, { edge, stats, now, waitUntil }), served: OWN };
+      case "reserved":
+        return { response: failureResponse({ type: "not_found", message: "no such edge route" }), served: OWN };
+      case "edge":
+      case "proxied": {
+        const startedAt = Date.now();
+        const io = createRouteIo(edge, { scope: { now: now(), waitUntil, stats }, random, clock: now });
+        const answer = route.kind === "edge" ? await answerEdgeRoute(route.matched, request, url, io) : await io.passthrough(request);
+        return { response: stamp(answer, startedAt), served: answer.served };
       }
-      // The rest of /_edge/ is the edge's own namespace (L1 cache keys live under /_edge/l1/):
-      // never forwarded, never served.
-      if (url.pathname.startsWith("/_edge/")) {
-        return failureResponse({ type: "not_found", message: "no such edge route" });
-      }
-      const startedAt = Date.now();
-      // EDGE_MODE=passthrough: no edge route runs; handleProxied forwards without a token.
-      const response =
-        (config.mode === "edge" ? await routeEdgeRequest(request, url, edge) : undefined) ??
-        (await handleProxied(request, {
-          config,
-          store: requestStore,
-          stats,
-          now,
-          origin: wiring.origin,
-          tokens: wiring.tokens,
-          templates: isolate.templates,
-          guard: isolate.fillGuard,
-          waitUntil: edge.waitUntil,
-          ...(edge.filler === undefined ? {} : { filler: edge.filler }),
-        }));
-      return withServerTiming(response, startedAt);
-    } catch (error) {
-      // The route label, not the path (it may carry ids); the error's name and message, no objects.
-      logEvent("unhandled error", { method: request.method, route: routeLabel(request.method, url.pathname), ...errorFields(error) });
-      return failureResponse({ type: "internal", message: "internal error" });
+      default:
+        return route satisfies never;
     }
   }
 }
 
-/** The log's route label: a template or admin route, never the raw path (it may carry ids). */
-function routeLabel(method: string, pathname: string): string {
-  if (pathname === ADMIN_BASE || pathname.startsWith(`${ADMIN_BASE}/`)) {
-    const first = pathname.slice(ADMIN_BASE.length + 1).split("/")[0] ?? "";
-    return `${ADMIN_BASE}/${first}${pathname.length > ADMIN_BASE.length + 1 + first.length ? "/…" : ""}`;
-  }
-  if (pathname.startsWith("/_edge/")) return "/_edge/…";
-  return matchEdgeRoute(method, pathname)?.route.path ?? "passthrough";
-}
+const OWN: Served = { kind: "own" };
 
 export default createWorker();

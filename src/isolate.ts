@@ -1,6 +1,6 @@
 /**
  * Everything the Worker keeps for as long as its isolate lives, in one object (docs/design.md
- * "Per-isolate state"): the L0 memory, remembered generations, in-flight fills, the fill guard's
+ * "Per-isolate state"): the L0 memory, remembered generations, fills in flight, the fill guard's
  * remembered absences and budget, media fills in flight, this second's tokens and the imported
  * keys, compiled templates, the admin API's memory of the origin's admin bits, counters, and what
  * is built once per parsed configuration. Workers
@@ -15,9 +15,10 @@
 import { createAdminBitMemo, type AdminBitMemo } from "./admin/admin-bit";
 import { createTokenMemory, type TokenMemory } from "./auth/jwt";
 import type { MediaFlights } from "./media/store";
-import { createFillGuard, type FillGuard } from "./origin/fill-guard";
+import { createFillGuard, type FillGuard } from "./cache/fill-guard";
+import type { InFlight } from "./storage/single-flight";
 import { createTemplateCache, type TemplateCache } from "./render/templates";
-import { createStats, type Stats } from "./stats";
+import { createCounters, createStats, type Stats } from "./stats";
 import { createStoreMemory, type StoreMemory } from "./storage/tiered";
 
 export interface Isolate {
@@ -31,11 +32,16 @@ export interface Isolate {
    * else (src/admin/admin-bit.ts).
    */
   readonly adminBits: AdminBitMemo;
-  /** Remembered absences and the fill budget (src/origin/fill-guard.ts). */
+  /** Remembered absences and the fill budget (src/cache/fill-guard.ts). */
   readonly fillGuard: FillGuard;
+  /** Fills in flight, so concurrent misses of a key share one (src/cache/filler.ts, src/shield/filler.ts). */
+  readonly fills: InFlight;
   /** Media fills in flight (src/media/store.ts). */
   readonly mediaFlights: MediaFlights;
-  /** Request counters per family; `since` is the clock at the first request this isolate served. */
+  /**
+   * The isolate's counters (src/stats.ts), the store's among them; `since` is the clock at the first
+   * request this isolate served.
+   */
   stats(clock: () => number): Stats;
   /**
    * Once per isolate per `what`: true the first time (a missing binding is said once, not per
@@ -54,6 +60,7 @@ export function createIsolate(givenId?: string): Isolate {
   // where the platform forbids generating random values.
   let id = givenId;
   const idOf = (): string => (id ??= crypto.randomUUID());
+  const counters = createCounters();
   let stats: Stats | undefined;
   const said = new Set<string>();
   const memos = new Map<string, WeakMap<object, unknown>>();
@@ -61,14 +68,15 @@ export function createIsolate(givenId?: string): Isolate {
     get id() {
       return idOf();
     },
-    storage: createStoreMemory(),
+    storage: createStoreMemory(counters),
     tokens: createTokenMemory(),
     templates: createTemplateCache(),
     adminBits: createAdminBitMemo(),
     mediaFlights: new Map(),
     fillGuard: createFillGuard(),
+    fills: new Map(),
     stats(clock) {
-      stats ??= createStats(clock(), idOf());
+      stats ??= createStats(clock(), idOf(), counters);
       return stats;
     },
     firstTime(what) {

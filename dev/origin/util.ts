@@ -1,11 +1,11 @@
 /**
  * Small pure helpers for fixtures: deterministic pseudo-randomness seeded by a key, dates,
  * Python `json.dumps` spacing, gzip. The backend's string and float encoders come from
- * src/render/encode-json.ts (docs/block-format.md §1.2).
+ * ./encode/json.ts (docs/block-format.md §1.2).
  */
-import { pyJsonDumpsString as pyJsonString } from "../../src/render/encode-json";
+import { pyJsonDumpsString as pyJsonString } from "./encode/json";
 
-export { ryuFloat } from "../../src/render/encode-json";
+export { ryuFloat } from "./encode/json";
 
 const encoder = new TextEncoder();
 

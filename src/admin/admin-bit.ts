@@ -11,9 +11,14 @@
  * The origin's answer is remembered per isolate in an `AdminBitMemo` that only this module
  * writes, for at most ADMIN_BIT_MEMO_SECONDS.
  */
-import { authorizeAdminToken, type AdminFlagLoad, type AdminIdResult } from "../auth/admin-id";
+import { authorizeAdminToken, IS_ADMIN_FAMILY, type AdminIdResult } from "../auth/admin-id";
 import type { TokenService } from "../auth/jwt";
+import type { CacheResult } from "../cache";
+import { keyOf } from "../keys";
 import type { FetchValueResult, OriginClient } from "../origin";
+
+/** The origin's answer as a read: a value the origin just gave, stored nowhere but this memo. */
+type AdminBitRead = CacheResult<{ readonly bytes: Uint8Array }>;
 
 /**
  * How long an isolate reuses the origin's answer for one user: the status page makes three calls
@@ -28,27 +33,26 @@ export const ADMIN_BIT_MEMO_MAX_ENTRIES = 1024;
 /** What an isolate remembers of the origin's admin bits (created once per Worker, src/index.ts). */
 export interface AdminBitMemo {
   /** The origin's answer for `key` (`auth:is_admin:{sub}`) at `now`, fetched or remembered. */
-  load(key: string, origin: Pick<OriginClient, "fetchValue">, now: number): Promise<AdminFlagLoad>;
+  load(key: string, origin: Pick<OriginClient, "fetchValue">, now: number): Promise<AdminBitRead>;
 }
 
 interface Remembered {
-  load: AdminFlagLoad;
+  read: AdminBitRead;
   /** Unix seconds: remembered from `at` (inclusive) until `until` (exclusive). */
   at: number;
   until: number;
 }
 
-/** A failed or unsupported answer is not remembered: the next call asks again. */
-function flagLoadOf(answer: FetchValueResult): AdminFlagLoad {
+function readOf(answer: FetchValueResult): AdminBitRead {
   switch (answer.kind) {
     case "value":
-      return { kind: "value", bytes: answer.bytes };
+      return { kind: "value", state: "miss", tier: "origin", value: { bytes: answer.bytes }, stored: false, requested: false };
     case "absent":
-      return { kind: "absent" };
+      return { kind: "absent", remembered: false };
     case "unsupported":
-      return { kind: "passthrough", reason: `the origin does not serve the admin bit: ${answer.reason}` };
+      return { kind: "unavailable", reason: "unsupported", message: `the origin does not serve the admin bit: ${answer.reason}` };
     case "error":
-      return { kind: "passthrough", reason: answer.message };
+      return { kind: "unavailable", reason: "origin_error", originError: answer };
     default:
       return answer satisfies never;
   }
@@ -60,20 +64,21 @@ export function createAdminBitMemo(): AdminBitMemo {
     async load(key, origin, now) {
       const kept = remembered.get(key);
       // A clock that moved backwards (tests inject clocks) asks again too.
-      if (kept !== undefined && now >= kept.at && now < kept.until) return kept.load;
+      if (kept !== undefined && now >= kept.at && now < kept.until) return kept.read;
       remembered.delete(key);
       const answer = await origin.fetchValue(key);
-      const load = flagLoadOf(answer);
+      const read = readOf(answer);
       // An origin copy that expires sooner (X-Edge-Expires-At, docs/origin.md §4) is kept no longer.
       const until = Math.min(now + ADMIN_BIT_MEMO_SECONDS, answer.kind === "value" && answer.expiresAt !== undefined ? answer.expiresAt : Infinity);
-      if (load.kind !== "passthrough" && until > now) {
-        remembered.set(key, { load, at: now, until });
+      // A failed or unsupported answer is not remembered: the next call asks again.
+      if (read.kind !== "unavailable" && until > now) {
+        remembered.set(key, { read, at: now, until });
         if (remembered.size > ADMIN_BIT_MEMO_MAX_ENTRIES) {
           const oldest = remembered.keys().next().value;
           if (oldest !== undefined) remembered.delete(oldest);
         }
       }
-      return load;
+      return read;
     },
   };
 }
@@ -86,5 +91,9 @@ export interface OriginAdminCheckDeps {
 
 /** The id-token check of src/auth/admin-id.ts with the bit from the origin (for `/_edge/v1` only). */
 export function authorizeAdminIdTokenAtOrigin(token: string, deps: OriginAdminCheckDeps, now: number): Promise<AdminIdResult> {
-  return authorizeAdminToken(token, { tokens: deps.tokens, load: (key) => deps.memo.load(key, deps.origin, now) }, now);
+  const readBit = async (sub: string): Promise<AdminBitRead> => {
+    const key = keyOf(IS_ADMIN_FAMILY, [sub]);
+    return key.ok ? deps.memo.load(key.key, deps.origin, now) : { kind: "unavailable", reason: "bad_key", message: key.reason };
+  };
+  return authorizeAdminToken(token, { tokens: deps.tokens, readBit }, now);
 }

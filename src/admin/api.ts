@@ -9,18 +9,18 @@ import { verifyAdminServiceToken } from "../auth/admin-token";
 import { limitFailedAuth } from "./auth-limit";
 import { ID_TOKEN_AUDIENCE } from "../auth/jwt";
 import type { Config } from "../config";
+import type { Edge } from "../context";
 import { failureResponse, type EdgeFailure } from "../errors";
-import { FAMILIES, computeExpiresAt, familyLiteralPrefix, getFamily, parseKey, validateValueDeep } from "../keys";
+import { FAMILIES, computeExpiresAt, familyLiteralPrefix, getFamily, parseExpiresAtHeader, parseKey, validateValueDeep } from "../keys";
 import type { FamilyEntry, ParsedKey } from "../keys/types";
+import { describeError } from "../log";
 import type { Stats } from "../stats";
-import { MEDIA_KEY_PREFIX, sha256Hex, type Envelope, type PurgeResult, type StorageFailure, type TieredStore } from "../storage";
+import { MEDIA_KEY_PREFIX, sha256Hex, type Envelope, type PurgeSelector, type StorageFailure } from "../storage";
 import type { MediaPutResult, MediaStore } from "../media";
 import { readCapped } from "../util/bytes";
 import { templateProblem } from "../origin/delegation";
-import type { FillGuard } from "../origin/fill-guard";
 import { refusalFor, routesAllowed, type AdminRoute, type Principal } from "./principals";
 import { statusPageResponse } from "./ui";
-import type { ShieldClient } from "../shield";
 import { SOURCE_TIME_MAX_AHEAD_SECONDS, isSourceTimeTooFarAhead } from "../shield/ordering";
 
 export const ADMIN_BASE = "/_edge/v1";
@@ -34,23 +34,9 @@ const DEFAULT_LIST_LIMIT = 100;
 /** Purge bodies are small JSON documents. */
 const MAX_PURGE_BODY_BYTES = 64 * 1024;
 
+/** What the API is built with, once per isolate and configuration (src/index.ts). */
 export interface AdminApiDeps {
   config: Config;
-  store: TieredStore;
-  /** The isolate's remembered absences: a write, delete or purge drops them (src/origin/fill-guard.ts). */
-  guard: FillGuard;
-  /**
-   * The family shields: when bound, every PUT, DELETE and purge goes through them so it is
-   * ordered with fills (docs/storage-schema.md §Ordering); `store` then only holds local copies.
-   */
-  shield?: ShieldClient;
-  /**
-   * Media values (`s3_files:`): PUT and GET go to R2 through it, as the media routes read them
-   * (docs/storage-schema.md §R2); absent without the MEDIA binding (they then use `store`).
-   */
-  media?: MediaStore;
-  stats: Stats;
-  now: () => number;
   /**
    * Admits admins' id tokens (the token taken from its header); absent → service tokens only. Its
    * admin bit must come from the origin, never from a store this API writes (src/admin/admin-bit.ts).
@@ -60,8 +46,22 @@ export interface AdminApiDeps {
   authLimiter?: RateLimit;
 }
 
+/**
+ * What one request lends the API: the colo's store (reads, lists, counters), the writer (every
+ * PUT, DELETE and purge: through the shields when bound, so it is ordered with fills,
+ * docs/storage-schema.md §Ordering), the media store (`s3_files:` PUT and GET go to R2 through
+ * it, as the media routes read them), the isolate's remembered absences (a write, delete or purge
+ * drops them, src/cache/fill-guard.ts), the request's counters, clock and background work.
+ */
+export interface AdminRequest {
+  edge: Pick<Edge, "store" | "writer" | "media" | "guard" | "shield">;
+  stats: Stats;
+  now: () => number;
+  waitUntil: (promise: Promise<unknown>) => void;
+}
+
 /** A route's handler, run once its principal is authenticated and allowed (./principals.ts). */
-type Handler = (request: IRequest, principal: Principal) => Promise<Response>;
+type Handler = (request: IRequest, principal: Principal, context: AdminRequest) => Promise<Response>;
 
 type Authentication = { ok: true; principal: Principal } | { ok: false; failure: EdgeFailure };
 
@@ -116,15 +116,6 @@ function parseSourceTimeHeader(value: string | null, now: number): { ok: true; v
 
 const SUPERSEDED: EdgeFailure = { type: "superseded", message: "a newer write to this key (X-Edge-Source-Time) was already applied" };
 
-function parseExpiresAtHeader(value: string | null): { ok: true; value?: number } | { ok: false; message: string } {
-  if (value === null) return { ok: true };
-  if (!/^\d{1,12}(\.\d+)?$/.test(value.trim())) {
-    return { ok: false, message: "X-Edge-Expires-At must be unix seconds" };
-  }
-  // Envelopes hold whole seconds: round down, so the value never outlives what the writer asked.
-  return { ok: true, value: Math.floor(Number(value.trim())) };
-}
-
 /**
  * `Authorization: Bearer <token>`. This API is the edge's own, so the scheme is matched in any
  * case (RFC 9110 §11.1) and any amount of spaces, unlike the backend's routes, which keep the
@@ -163,14 +154,14 @@ function describeIdFailure(failure: AuthFailure): string {
   }
 }
 
-export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promise<Response> {
-  const { config, store, stats } = deps;
+/** The API, its router built once; each call is given its request's `AdminRequest`. */
+export function createAdminApi(deps: AdminApiDeps): (request: Request, context: AdminRequest) => Promise<Response> {
+  const { config } = deps;
 
   /** Service token first; otherwise an admin's id token (docs/admin-api.md "Auth"). */
-  async function authenticate(request: Request): Promise<Authentication> {
+  async function authenticate(request: Request, now: number): Promise<Authentication> {
     const bearer = bearerToken(request.headers.get("authorization"));
     if (!bearer.ok) return bearer;
-    const now = deps.now();
     const keys = {
       secret: config.secrets.edgeAdmin,
       maxSeconds: config.adminTokenMaxSeconds,
@@ -191,7 +182,7 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     return { ok: false, failure: { type: "invalid", message: `token is invalid: ${serviceDetail}` } };
   }
 
-  const putKey: Handler = async (request) => {
+  const putKey: Handler = async (request, _principal, { edge, stats, now: clock }) => {
     const target = keyFromPath(request);
     if (!target.ok) return target.response;
     const { family } = target.parsed;
@@ -201,10 +192,12 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
       return fail({ type: "too_large", message: `value of ${declared} bytes exceeds ${MAX_VALUE_BYTES}` });
     }
     const expiresHeader = parseExpiresAtHeader(request.headers.get("x-edge-expires-at"));
-    if (!expiresHeader.ok) return fail({ type: "bad_request", message: expiresHeader.message });
-    const sourceTime = parseSourceTimeHeader(request.headers.get("x-edge-source-time"), deps.now());
+    if (!expiresHeader.ok) return fail({ type: "bad_request", message: "X-Edge-Expires-At must be unix seconds" });
+    const sourceTime = parseSourceTimeHeader(request.headers.get("x-edge-source-time"), clock());
     if (!sourceTime.ok) return fail({ type: "bad_request", message: sourceTime.message });
-    if (deps.media !== undefined && target.parsed.key.startsWith(MEDIA_KEY_PREFIX)) return putMedia(deps.media, target.parsed, request, expiresHeader.value, sourceTime.value);
+    if (edge.media !== undefined && target.parsed.key.startsWith(MEDIA_KEY_PREFIX)) {
+      return putMedia(edge.media, target.parsed, request, { expiresAt: expiresHeader.expiresAt, sourceTime: sourceTime.value, now: Math.floor(clock()) }, { edge, stats });
+    }
 
     const body = await readCapped(request.body, MAX_VALUE_BYTES);
     if (!body.ok) return fail({ type: "too_large", message: `value exceeds ${MAX_VALUE_BYTES} bytes` });
@@ -214,10 +207,10 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     }
 
     // Envelopes hold whole seconds; the platform clock is fractional.
-    const now = Math.floor(deps.now());
+    const now = Math.floor(clock());
     const expiry = computeExpiresAt(family, now, {
       collabMaxSeconds: config.collabMaxSeconds,
-      ...(expiresHeader.value !== undefined ? { writerExpiresAt: expiresHeader.value } : {}),
+      ...(expiresHeader.expiresAt !== undefined ? { writerExpiresAt: expiresHeader.expiresAt } : {}),
     });
     if (!expiry.ok) return fail({ type: "bad_request", message: expiry.reason });
 
@@ -232,30 +225,21 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
         sha256: await sha256Hex(body.bytes),
       },
     };
-    let result;
-    if (deps.shield === undefined) {
-      result = await store.write(target.parsed.key, value, now);
-    } else {
-      let answer;
-      try {
-        answer = await deps.shield.put(target.parsed.key, family, value, now, sourceTime.value);
-      } catch (error) {
-        // The shield unreachable: nothing was applied; the caller retries (PUT is idempotent).
-        return fail({ type: "storage_error", message: `write not applied: ${describe(error)}` });
-      }
-      if (!answer.applied) return fail(SUPERSEDED);
-      if (!answer.result.ok) return fail(storageFailure(answer.result.failure));
-      await store.keepLocal(target.parsed.key, value, now);
-      result = { ok: true as const, skipped: false };
+    let answer;
+    try {
+      answer = await edge.writer.put(target.parsed.key, family, value, now, sourceTime.value);
+    } catch (error) {
+      // The shield unreachable: nothing was applied; the caller retries (PUT is idempotent).
+      return fail({ type: "storage_error", message: `write not applied: ${describeError(error)}` });
     }
-    if (!result.ok) return fail(storageFailure(result.failure));
-    // A remembered `absent` (src/origin/fill-guard.ts) must not hide the value just written.
-    deps.guard.forgetAbsent(target.parsed.key);
-    stats.count(family.name, result.skipped ? "skippedWrites" : "writes");
+    if (!answer.applied) return fail(answer.reason === "late" ? SUPERSEDED : storageFailure(answer.failure));
+    // A remembered `absent` (src/cache/fill-guard.ts) must not hide the value just written.
+    edge.guard.forgetAbsent(target.parsed.key);
+    stats.count(family.name, answer.skipped ? "skippedWrites" : "writes");
     return new Response(null, { status: 204 });
   };
 
-  const getKey: Handler = async (request) => {
+  const getKey: Handler = async (request, _principal, { edge, now, waitUntil }) => {
     const target = keyFromPath(request);
     if (!target.ok) return target.response;
     const { family, key } = target.parsed;
@@ -263,8 +247,8 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     if (family.sensitivity === "secret") {
       return fail({ type: "forbidden", message: `${family.name} is write-only` });
     }
-    if (deps.media !== undefined && key.startsWith(MEDIA_KEY_PREFIX)) return getMedia(deps.media, key);
-    const read = await store.read(key, deps.now());
+    if (edge.media !== undefined && key.startsWith(MEDIA_KEY_PREFIX)) return getMedia(edge.media, key, now());
+    const read = await edge.store.read(key, now(), waitUntil);
     // KV threw: whether a value exists is unknown, so not a 404.
     if (read.state === "miss" && read.failed === true) return fail({ type: "storage_error", message: "KV read failed; retry" });
     if (read.state !== "fresh") return fail({ type: "not_found", message: "no fresh value for this key" });
@@ -272,57 +256,58 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
   };
 
   /** `PUT` of an `s3_files:` key: the bytes stream to R2 and the shield publishes the pointer. */
-  async function putMedia(media: MediaStore, target: ParsedKey, request: IRequest, writerExpiresAt: number | undefined, sourceTime: number | undefined): Promise<Response> {
+  async function putMedia(
+    media: MediaStore,
+    target: ParsedKey,
+    request: IRequest,
+    write: { expiresAt: number | undefined; sourceTime: number | undefined; now: number },
+    { edge, stats }: Pick<AdminRequest, "edge" | "stats">,
+  ): Promise<Response> {
     const declared = request.headers.get("content-length");
     const result = await media.put(target.key, target.family, {
       body: request.body,
       size: declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : undefined,
       maxBytes: MAX_VALUE_BYTES,
-      now: Math.floor(deps.now()),
-      ...(writerExpiresAt === undefined ? {} : { writerExpiresAt }),
-      ...(sourceTime === undefined ? {} : { sourceTime }),
+      now: write.now,
+      ...(write.expiresAt === undefined ? {} : { writerExpiresAt: write.expiresAt }),
+      ...(write.sourceTime === undefined ? {} : { sourceTime: write.sourceTime }),
     });
     if (result.kind !== "stored") return fail(mediaPutFailure(result));
-    deps.guard.forgetAbsent(target.key);
+    edge.guard.forgetAbsent(target.key);
     stats.count(target.family.name, "writes");
     return new Response(null, { status: 204 });
   }
 
   /** `GET` of an `s3_files:` key: the object the media routes would serve, streamed from R2. */
-  async function getMedia(media: MediaStore, key: string): Promise<Response> {
+  async function getMedia(media: MediaStore, key: string, now: number): Promise<Response> {
     let value;
     try {
-      value = await media.readValue(key, deps.now());
+      value = await media.readValue(key, now);
     } catch (error) {
       // R2 threw: whether a value exists is unknown, so not a 404.
-      return fail({ type: "storage_error", message: `R2 read failed; retry (${describe(error)})` });
+      return fail({ type: "storage_error", message: `R2 read failed; retry (${describeError(error)})` });
     }
     if (value === undefined) return fail({ type: "not_found", message: "no fresh value for this key" });
     return valueResponse(value.envelope, value.body);
   }
 
-  const deleteKey: Handler = async (request) => {
+  const deleteKey: Handler = async (request, _principal, { edge, now }) => {
     const target = keyFromPath(request);
     if (!target.ok) return target.response;
-    const sourceTime = parseSourceTimeHeader(request.headers.get("x-edge-source-time"), deps.now());
+    const sourceTime = parseSourceTimeHeader(request.headers.get("x-edge-source-time"), now());
     if (!sourceTime.ok) return fail({ type: "bad_request", message: sourceTime.message });
     try {
-      if (deps.shield === undefined) {
-        await store.delete(target.parsed.key);
-      } else {
-        const answer = await deps.shield.remove(target.parsed.key, target.parsed.family, Math.floor(deps.now()), sourceTime.value);
-        if (!answer.applied) return fail(SUPERSEDED);
-        await store.forgetLocal(target.parsed.key);
-      }
+      const answer = await edge.writer.remove(target.parsed.key, target.parsed.family, Math.floor(now()), sourceTime.value);
+      if (!answer.applied) return fail(SUPERSEDED);
     } catch (error) {
       // KV still refusing after its 429 retries: say so (retrying is safe; deletes are idempotent).
-      return fail({ type: "storage_error", message: `delete failed: ${describe(error)}` });
+      return fail({ type: "storage_error", message: `delete failed: ${describeError(error)}` });
     }
-    deps.guard.forgetAbsent(target.parsed.key);
+    edge.guard.forgetAbsent(target.parsed.key);
     return new Response(null, { status: 204 });
   };
 
-  const listKeys: Handler = async (request) => {
+  const listKeys: Handler = async (request, _principal, { edge }) => {
     const url = new URL(request.url);
     const prefix = url.searchParams.get("prefix") ?? "";
     const cursor = url.searchParams.get("cursor");
@@ -336,20 +321,20 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     }
     let page;
     try {
-      page = await store.list({ prefix, limit, ...(cursor ? { cursor } : {}) });
+      page = await edge.store.list({ prefix, limit, ...(cursor ? { cursor } : {}) });
     } catch (error) {
       // Listing is read-only: repeating the call (same cursor) is safe.
-      return fail({ type: "storage_error", message: `list failed: ${describe(error)}` });
+      return fail({ type: "storage_error", message: `list failed: ${describeError(error)}` });
     }
     return Response.json(page, { headers: { "Cache-Control": "no-store" } });
   };
 
-  const purge: Handler = async (request) => {
+  const purge: Handler = async (request, _principal, { edge, now }) => {
     const type = request.headers.get("content-type") ?? "";
     if (!type.toLowerCase().startsWith("application/json")) {
       return fail({ type: "unsupported_media_type", message: "purge takes an application/json body" });
     }
-    const sourceTime = parseSourceTimeHeader(request.headers.get("x-edge-source-time"), deps.now());
+    const sourceTime = parseSourceTimeHeader(request.headers.get("x-edge-source-time"), now());
     if (!sourceTime.ok) return fail({ type: "bad_request", message: sourceTime.message });
     const body = await readCapped(request.body, MAX_PURGE_BODY_BYTES);
     if (!body.ok) return fail({ type: "too_large", message: "purge body is too large" });
@@ -363,58 +348,15 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     if (!selector.ok) return fail(selector.failure);
     let result;
     try {
-      result =
-        deps.shield === undefined
-          ? await purgeWithoutShields(selector.value)
-          : await purgeThroughShields(deps.shield, selector.value, sourceTime.value);
+      result = await edge.writer.purge(selector.value, Math.floor(now()), sourceTime.value);
     } catch (error) {
       // A KV delete or the generation bump still refused after retries. Deletes already done
       // stay done; repeating the same call (same cursor) is safe and finishes the page.
-      return fail({ type: "storage_error", message: `purge failed: ${describe(error)}` });
+      return fail({ type: "storage_error", message: `purge failed: ${describeError(error)}` });
     }
-    deps.guard.forgetAllAbsent();
+    edge.guard.forgetAllAbsent();
     return Response.json(result, { headers: { "Cache-Control": "no-store" } });
   };
-
-  /** Without shields nothing orders writes: source times are checked, not recorded. */
-  async function purgeWithoutShields(selector: PurgeSelector): Promise<PurgeAnswer> {
-    const result = await store.purge(selector, deps.now());
-    return "keys" in selector ? { ...result, superseded: [] } : result;
-  }
-
-  /**
-   * Keys: each deleted by its shield (in order with fills) as a DELETE with the purge's source
-   * time; a key whose newer write was already applied stays, is not counted in `purged`, and is
-   * listed in `superseded`. Family and prefix: the shields record the purge first (O(1): fills in
-   * flight lose, their own copies go; with a source time, older writes of its keys become late),
-   * then KV is deleted page by page behind it as without shields.
-   */
-  async function purgeThroughShields(shield: ShieldClient, selector: PurgeSelector, sourceTime: number | undefined): Promise<PurgeAnswer> {
-    const now = Math.floor(deps.now());
-    if ("keys" in selector) {
-      const superseded: string[] = [];
-      for (const key of selector.keys) {
-        const parsed = parseKey(key);
-        if (!parsed.ok) continue; // parsePurgeSelector already refused these
-        const answer = await shield.purgeKey(key, parsed.value.family, now, sourceTime);
-        if (!answer.applied) {
-          superseded.push(key);
-          continue;
-        }
-        await store.forgetLocal(key);
-      }
-      return { purged: selector.keys.length - superseded.length, cursor: null, visibleWithinSeconds: store.visibleWithinSeconds, superseded };
-    }
-    if (selector.cursor === undefined) {
-      if ("family" in selector) {
-        const family = getFamily(selector.family);
-        if (family !== undefined) await shield.purgeFamily(family, now, sourceTime);
-      } else {
-        await shield.purgePrefix(selector.prefix, now, sourceTime);
-      }
-    }
-    return store.purge(selector, now);
-  }
 
   const familiesList: Handler = async () =>
     Response.json(
@@ -429,15 +371,15 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     );
 
   /** `?family=<pattern>` adds that family's shield counters (summed over its shards, edge-wide). */
-  const statsRoute: Handler = async (request) => {
+  const statsRoute: Handler = async (request, _principal, { edge, stats }) => {
     const name = new URL(request.url).searchParams.get("family");
     let shield = {};
     if (name !== null) {
       const family = getFamily(name);
       if (family === undefined) return fail({ type: "unknown_family", message: "no such family (GET /_edge/v1/families)" });
-      if (deps.shield !== undefined) shield = { shield: { [family.name]: await deps.shield.stats(family) } };
+      if (edge.shield !== undefined) shield = { shield: { [family.name]: await edge.shield.stats(family) } };
     }
-    return Response.json({ ...stats.snapshot(), storage: store.stats(), ...shield }, { headers: { "Cache-Control": "no-store" } });
+    return Response.json({ ...stats.snapshot(), ...shield }, { headers: { "Cache-Control": "no-store" } });
   };
 
   /** Who is calling, as the route sees it, and what it may call (for the status page). */
@@ -451,11 +393,11 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
    */
   const guarded =
     (route: AdminRoute, handler: Handler) =>
-    async (request: IRequest): Promise<Response> => {
-      const auth = await authenticate(request);
+    async (request: IRequest, context: AdminRequest): Promise<Response> => {
+      const auth = await authenticate(request, context.now());
       if (!auth.ok) return limitFailedAuth(deps.authLimiter, request, fail(auth.failure));
       const refusal = refusalFor(route, auth.principal);
-      return refusal === null ? handler(request, auth.principal) : fail(refusal);
+      return refusal === null ? handler(request, auth.principal, context) : fail(refusal);
     };
 
   const methodNotAllowed = (allow: string) => async (): Promise<Response> =>
@@ -483,12 +425,7 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
     .all("/whoami", methodNotAllowed("GET"))
     .all("*", async () => fail({ type: "not_found", message: "no such admin route" }));
 
-  return async (request) => (await router.fetch(request)) as Response;
-}
-
-/** A storage error for the caller: its message names the KV failure, never a value. */
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return async (request, context) => (await router.fetch(request, context)) as Response;
 }
 
 /** A stored value as the admin API returns it: raw bytes and the envelope's facts. */
@@ -540,11 +477,6 @@ function storageFailure(failure: StorageFailure): EdgeFailure {
       return failure satisfies never;
   }
 }
-
-export type PurgeSelector = { keys: string[] } | { prefix: string; cursor?: string } | { family: string; prefix: string; cursor?: string };
-
-/** A purge call's answer (docs/admin-api.md): a keys purge also lists the keys a newer write kept. */
-type PurgeAnswer = PurgeResult & { superseded?: string[] };
 
 
 function parsePurgeSelector(doc: unknown): { ok: true; value: PurgeSelector } | { ok: false; failure: EdgeFailure } {

@@ -7,7 +7,7 @@
  * approximately: it bounds guessing, it is not an exact quota.
  */
 import { failureResponse } from "../errors";
-import { errorFields, logEvent } from "../observe/log";
+import { errorFields, logEvent } from "../log";
 
 /** The binding's period (wrangler.toml `simple.period`, 10 or 60 s): when a refused client may retry. */
 export const ADMIN_AUTH_LIMIT_PERIOD_SECONDS = 60;

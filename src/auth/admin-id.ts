@@ -9,16 +9,15 @@
  *    origin does not serve it, or fails — a stale-if-error copy is not trusted), the request
  *    passes through.
  *
- * Used by the admin edge routes with `load` reading through the cache, as above. The edge's own
- * admin API (`/_edge/v1`) runs the same steps with its own `load`, the origin's answer and never a
- * stored copy: that API writes `auth:is_admin` itself (src/admin/admin-bit.ts).
+ * Used by the admin edge routes with `readBit` reading through the cache, as above. The edge's
+ * own admin API (`/_edge/v1`) runs the same steps with its own `readBit`, the origin's answer and
+ * never a stored copy: that API writes `auth:is_admin` itself (src/admin/admin-bit.ts).
  */
+import { describeUnavailable, type CacheResult } from "../cache";
 import { parseBearer } from "./bearer";
 import type { AuthFailure } from "./bearer";
 import type { TokenService } from "./jwt";
 import { authorizeStandardToken } from "./standard";
-import type { FamilyEntry } from "../keys";
-import { buildKey, getFamily } from "../keys";
 
 export const IS_ADMIN_FAMILY = "auth:is_admin:{sub}";
 
@@ -27,31 +26,14 @@ export type AdminIdResult =
   | { kind: "failure"; failure: AuthFailure }
   | { kind: "passthrough"; reason: string };
 
-/** A read-through load of the is-admin bit; shaped like the routes' loader. */
-export type AdminFlagLoad =
-  | { kind: "value"; bytes: Uint8Array; stale?: boolean }
-  | { kind: "absent" }
-  | { kind: "passthrough"; reason: string };
-
 export interface AdminIdDeps {
   readonly tokens: Pick<TokenService, "verifyIdToken">;
-  load(key: string, family: FamilyEntry): Promise<AdminFlagLoad>;
+  /** `auth:is_admin:{sub}` for this sub (a sub the registry refuses is `unavailable`). */
+  readBit(sub: string): Promise<CacheResult<{ readonly bytes: Uint8Array }>>;
 }
 
 const ADMIN_BIT = 0x31; // b'1'
 const NOT_ADMIN_BIT = 0x30; // b'0'
-
-function isAdminKey(sub: string): { ok: true; key: string; family: FamilyEntry } | { ok: false; reason: string } {
-  const family = getFamily(IS_ADMIN_FAMILY);
-  if (family === undefined) return { ok: false, reason: `${IS_ADMIN_FAMILY} is not registered` };
-  try {
-    return { ok: true, key: buildKey(family, { sub }), family };
-  } catch (error) {
-    // A sub the registry refuses (not an `oseh_u_` uid): the origin judges such accounts.
-    if (error instanceof TypeError) return { ok: false, reason: error.message };
-    throw error;
-  }
-}
 
 /** The whole admin check for one request at `now`, with the backend's header rules. */
 export async function authorizeAdminIdToken(request: Request, deps: AdminIdDeps, now: number): Promise<AdminIdResult> {
@@ -60,30 +42,31 @@ export async function authorizeAdminIdToken(request: Request, deps: AdminIdDeps,
   return authorizeAdminToken(bearer.token, deps, now);
 }
 
-/** Steps 2–4 for a token already taken from its header, with the bit from `deps.load`. */
+/** Steps 2–4 for a token already taken from its header, with the bit from `deps.readBit`. */
 export async function authorizeAdminToken(token: string, deps: AdminIdDeps, now: number): Promise<AdminIdResult> {
   const user = await authorizeStandardToken(token, deps.tokens, now);
   if (user.kind !== "user") return user;
   const sub = user.sub;
 
-  const key = isAdminKey(sub);
-  if (!key.ok) return { kind: "passthrough", reason: key.reason };
-  const loaded = await deps.load(key.key, key.family);
-  switch (loaded.kind) {
+  const read = await deps.readBit(sub);
+  switch (read.kind) {
     case "value": {
       // A bit past its 900 s, served only because the origin failed, would stretch the backend's
       // window (a demoted admin keeps access for at most 900 s): the origin decides instead.
-      if (loaded.stale === true) return { kind: "passthrough", reason: "is-admin bit is stale (origin failing)" };
-      const bit = loaded.bytes.length === 1 ? loaded.bytes[0] : undefined;
+      if (read.state === "stale") return { kind: "passthrough", reason: "is-admin bit is stale (origin failing)" };
+      const { bytes } = read.value;
+      const bit = bytes.length === 1 ? bytes[0] : undefined;
       if (bit === ADMIN_BIT) return { kind: "admin", sub };
       if (bit === NOT_ADMIN_BIT) return { kind: "failure", failure: { reason: "invalid", detail: "not an admin" } };
       return { kind: "passthrough", reason: "is-admin bit is neither 0 nor 1" };
     }
     case "absent":
       return { kind: "passthrough", reason: "the origin has no is-admin bit for this sub" };
-    case "passthrough":
-      return loaded;
+    case "unavailable":
+      // Unknown now (the origin failing or not serving it), or a sub the registry refuses (not an
+      // `oseh_u_` uid): the origin judges such accounts.
+      return { kind: "passthrough", reason: describeUnavailable(read) };
     default:
-      return loaded satisfies never;
+      return read satisfies never;
   }
 }

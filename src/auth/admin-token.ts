@@ -5,10 +5,11 @@
  * operators, the CLI and the relay. This API is the edge's own, so a refusal says what is wrong.
  */
 import { errors, jwtVerify, type JWTPayload } from "jose";
+import { ADMIN_TOKEN_AUDIENCE, ADMIN_TOKEN_ISSUER } from "../../shared/admin-client";
 import type { AuthFailure } from "./bearer";
 
-export const ADMIN_TOKEN_AUDIENCE = "oseh-edge-admin";
-export const ADMIN_TOKEN_ISSUER = "oseh";
+// The tools mint what this verifies (shared/admin-client.ts): one spelling of its claims for both.
+export { ADMIN_TOKEN_AUDIENCE, ADMIN_TOKEN_ISSUER };
 
 export type AdminTokenResult = { ok: true; sub: string | null } | { ok: false; failure: AuthFailure };
 

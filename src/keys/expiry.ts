@@ -65,3 +65,16 @@ export function computeExpiresAt(family: FamilyEntry, now: number, options: Comp
       return expiry satisfies never;
   }
 }
+
+/**
+ * `X-Edge-Expires-At` wherever the edge reads it — the origin's values answers (docs/origin.md
+ * §3), admin PUTs (docs/admin-api.md): decimal unix seconds, a fraction rounded down, since
+ * envelopes hold whole seconds and a value must never outlive what its writer asked. Anything
+ * else is malformed.
+ */
+export function parseExpiresAtHeader(value: string | null | undefined): { ok: true; expiresAt?: number } | { ok: false } {
+  if (value === null || value === undefined) return { ok: true };
+  const text = value.trim();
+  if (!/^\d{1,12}(\.\d+)?$/.test(text)) return { ok: false };
+  return { ok: true, expiresAt: Math.floor(Number(text)) };
+}

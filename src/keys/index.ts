@@ -3,8 +3,8 @@
  * LA calendar helpers. Pure code, no I/O.
  */
 export { FAMILIES } from "./registry";
-export { parseKey, familyNameOf, getFamily, buildKey, familiesMatchingPrefix, familyLiteralPrefix, MAX_KEY_BYTES, RESERVED_KEY_PREFIX } from "./parse";
-export { computeExpiresAt, type ComputeExpiresAtOptions, type ExpiresAtResult } from "./expiry";
+export { parseKey, familyNameOf, getFamily, buildKey, keyOf, type BuiltKey, type FamilyKey, familiesMatchingPrefix, familyLiteralPrefix, MAX_KEY_BYTES, RESERVED_KEY_PREFIX } from "./parse";
+export { computeExpiresAt, parseExpiresAtHeader, type ComputeExpiresAtOptions, type ExpiresAtResult } from "./expiry";
 export { CODECS, validateGzipJsonDeep, validateU64GzipJsonDeep, validateValueDeep } from "./codecs";
 export { laUnixDate, laMidnightStartOf, nextLaMidnight, unixDateToIso, isoToUnixDate, laOffsetSeconds } from "./la-time";
 export type * from "./types";

@@ -216,47 +216,65 @@ export function getFamily(name: string): FamilyEntry | undefined {
   return COMPILED.byName.get(name) ?? COMPILED.byShape.get(patternShape(name));
 }
 
-function paramToString(family: FamilyEntry, name: string, value: string | number): string {
-  if (typeof value === "string") return value;
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new TypeError(`buildKey(${family.name}): param ${name} must be a non-negative integer, got ${value}`);
-  }
-  return String(value);
-}
+/** A key built from params: the key, or why the params do not make one of the family's keys. */
+export type BuiltKey = { ok: true; key: string } | { ok: false; reason: string };
 
 /**
- * Builds a key from params, validating them exactly as `parseKey` would. A bad param is a
- * programmer error (params come from validated requests), so it throws a TypeError.
+ * Builds a key from params, validating them exactly as `parseKey` would. Params may come from
+ * untrusted input (a uid from a path, a sub from a token): a refusal is a value, and the caller
+ * decides (an edge route lets the origin judge the input).
  */
-export function buildKey(family: FamilyEntry, params: Readonly<Record<string, string | number>>): string {
+export function buildKey(family: FamilyEntry, params: Readonly<Record<string, string | number>>): BuiltKey {
+  const refuse = (problem: string): BuiltKey => ({ ok: false, reason: `buildKey(${family.name}): ${problem}` });
   const patterns = COMPILED.patternsOf.get(family);
-  if (patterns === undefined) throw new TypeError(`buildKey: ${family.name} is not a registered family entry`);
+  if (patterns === undefined) return refuse("not a registered family entry");
   const declared = new Set(family.params.map((spec) => spec.name));
   for (const name of Object.keys(params)) {
-    if (!declared.has(name)) throw new TypeError(`buildKey(${family.name}): unknown param ${name}`);
+    if (!declared.has(name)) return refuse(`unknown param ${name}`);
   }
   const strings: Record<string, string> = {};
   for (const spec of family.params) {
     const raw = params[spec.name];
     if (raw === undefined) {
       if (spec.optional === true) continue;
-      throw new TypeError(`buildKey(${family.name}): missing param ${spec.name}`);
+      return refuse(`missing param ${spec.name}`);
     }
-    const value = paramToString(family, spec.name, raw);
+    if (typeof raw === "number" && (!Number.isSafeInteger(raw) || raw < 0)) return refuse(`param ${spec.name} must be a non-negative integer, got ${raw}`);
+    const value = String(raw);
     const check = validateParam(spec, value);
-    if (!check.ok) throw new TypeError(`buildKey(${family.name}): ${check.problem}`);
+    if (!check.ok) return refuse(check.problem);
     strings[spec.name] = value;
   }
   const variant = strings["variant"];
   const compiled = patterns.find((p) => p.variant === variant);
-  if (compiled === undefined) throw new TypeError(`buildKey(${family.name}): no form for variant ${String(variant)}`);
+  if (compiled === undefined) return refuse(`no form for variant ${String(variant)}`);
   const key = compiled.pattern.replace(PLACEHOLDER, (_, name: string) => strings[name] ?? "");
   // The same gate as untrusted keys: guarantees the key parses back to this family.
   const parsed = parseKey(key);
   if (!parsed.ok || parsed.value.family !== family) {
-    throw new TypeError(`buildKey(${family.name}): built key does not parse back: ${parsed.ok ? parsed.value.family.name : parsed.failure.message}`);
+    return refuse(`built key does not parse back: ${parsed.ok ? parsed.value.family.name : parsed.failure.message}`);
   }
-  return key;
+  return { ok: true, key };
+}
+
+/** A key of a registered family with what the registry knows of it, or why there is none. */
+export type FamilyKey = { ok: true; key: string; family: FamilyEntry } | { ok: false; reason: string };
+
+/**
+ * The key of the family named `familyName` whose required params are `values`, in pattern order
+ * (docs/design.md §2): how the edge routes and the admin check name the keys they read.
+ */
+export function keyOf(familyName: string, values: readonly string[]): FamilyKey {
+  const family = getFamily(familyName);
+  if (family === undefined) return { ok: false, reason: `no registered family ${familyName}` };
+  const required = family.params.filter((spec) => spec.optional !== true);
+  if (required.length !== values.length) return { ok: false, reason: `${familyName} takes ${required.length} params` };
+  const params: Record<string, string> = {};
+  required.forEach((spec, i) => {
+    params[spec.name] = values[i] as string;
+  });
+  const built = buildKey(family, params);
+  return built.ok ? { ok: true, key: built.key, family } : built;
 }
 
 /** The literal text before a pattern's first `{…}` param: every key of the family starts with it. */

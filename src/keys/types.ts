@@ -106,7 +106,7 @@ export interface FamilyEntry {
   readonly anonymousKeys?: AnonymousKeys;
   /**
    * The backend file whose route caches this family's negative answer. Only then may the edge
-   * remember the origin's `absent` for a moment (src/origin/fill-guard.ts); where the backend asks
+   * remember the origin's `absent` for a moment (src/cache/fill-guard.ts); where the backend asks
    * its database on every miss, so does the edge (docs/routes.md "Remembered absences").
    */
   readonly absenceCachedBy?: string;

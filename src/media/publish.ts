@@ -3,7 +3,7 @@
  * takes before its first byte, and what becomes of an object whose pointer was never written.
  * Fills (./store.ts) and admin PUTs (./put.ts) share both.
  */
-import { errorFields, familyLabelOf, logEvent } from "../observe/log";
+import { errorFields, familyLabelOf, logEvent } from "../log";
 import type { FamilyEntry } from "../keys";
 import type { LeaseOptions, ShieldLease } from "../shield";
 import type { R2Tier } from "../storage";
@@ -18,7 +18,10 @@ export const UNLEASED: ShieldLease = {
     const result = await publish();
     return { committed: result.ok, result };
   },
-  commitWrite: async (publish) => ({ applied: true, result: await publish() }),
+  commitWrite: async (publish) => {
+    const result = await publish();
+    return { applied: true, result: result.ok ? { ok: true, skipped: false } : result };
+  },
 };
 
 /**

@@ -8,6 +8,7 @@
  */
 import { computeExpiresAt, type FamilyEntry } from "../keys";
 import { newWriterObjectKey, type R2Tier, type StorageFailure } from "../storage";
+import { describeError } from "../log";
 import { readCapped } from "../util/bytes";
 import { startFill } from "./fill";
 import { discardUnpublished, settleCommit, UNLEASED, type TakeLease } from "./publish";
@@ -48,8 +49,6 @@ export interface MediaPutDeps {
   collabMaxSeconds: number;
 }
 
-const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
 export async function putMedia(deps: MediaPutDeps, key: string, family: FamilyEntry, input: MediaPut): Promise<MediaPutResult> {
   const { r2 } = deps;
   const refuse = async (result: MediaPutResult): Promise<MediaPutResult> => {
@@ -83,7 +82,7 @@ export async function putMedia(deps: MediaPutDeps, key: string, family: FamilyEn
       lease = await deps.lease(key, family, input.now, { ttlMs: deps.leaseMs, objectKey });
     } catch (error) {
       await body.cancel().catch(() => undefined);
-      return { kind: "unavailable", message: `write not applied: ${describe(error)}` };
+      return { kind: "unavailable", message: `write not applied: ${describeError(error)}` };
     }
   }
   const writer = r2.openObject({ family: family.name, codec: family.codec.name, storedAt: input.now, expiresAt: expiry.expiresAt, size }, objectKey);

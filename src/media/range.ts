@@ -14,6 +14,8 @@
  * - a 206 carries the length of what it sends; multipart parts use CRLF.
  */
 
+import type { ByteRange } from "../storage";
+
 /** The backend's fixed boundary (serve_s3_file.py), kept so the parts look the same. */
 export const MULTIPART_BOUNDARY = "3d6b6a416f9b5";
 
@@ -24,12 +26,11 @@ export const MAX_RANGES = 9;
  * which are simply unsatisfiable or clamped, as the RFC wants. */
 const POSITION = /^\d+$/;
 
-export interface ByteRange {
-  /** First byte, inclusive. */
-  start: number;
-  /** Last byte, inclusive. */
-  end: number;
-}
+/** A satisfiable range, resolved against the object's size: a slice with its length. */
+export type ResolvedRange = Required<ByteRange>;
+
+/** The range's last byte, inclusive (as `Content-Range` writes it). */
+const lastOf = (range: ResolvedRange): number => range.offset + range.length - 1;
 
 /** A spec as written: `first-last`, `first-` (open) or `-suffix`. */
 export type RangeSpec = { kind: "bounded"; first: number; last: number } | { kind: "open"; first: number } | { kind: "suffix"; length: number };
@@ -71,37 +72,38 @@ export function parseRangeHeader(header: string): ParsedRange {
 }
 
 /** Pure: the satisfiable ranges of `specs` for an object of `size` bytes, sorted and merged. */
-export function resolveRanges(specs: readonly RangeSpec[], size: number): ByteRange[] {
-  const ranges: ByteRange[] = [];
+export function resolveRanges(specs: readonly RangeSpec[], size: number): ResolvedRange[] {
+  const between = (first: number, last: number): ResolvedRange => ({ offset: first, length: last - first + 1 });
+  const ranges: ResolvedRange[] = [];
   for (const spec of specs) {
     switch (spec.kind) {
       case "bounded":
-        if (spec.first < size) ranges.push({ start: spec.first, end: Math.min(spec.last, size - 1) });
+        if (spec.first < size) ranges.push(between(spec.first, Math.min(spec.last, size - 1)));
         break;
       case "open":
-        if (spec.first < size) ranges.push({ start: spec.first, end: size - 1 });
+        if (spec.first < size) ranges.push(between(spec.first, size - 1));
         break;
       case "suffix":
         // A zero-length suffix selects nothing (RFC 9110 §14.1.3).
-        if (spec.length > 0 && size > 0) ranges.push({ start: Math.max(0, size - spec.length), end: size - 1 });
+        if (spec.length > 0 && size > 0) ranges.push(between(Math.max(0, size - spec.length), size - 1));
         break;
       default:
         return spec satisfies never;
     }
   }
-  ranges.sort((a, b) => a.start - b.start);
-  const merged: ByteRange[] = [];
+  ranges.sort((a, b) => a.offset - b.offset);
+  const merged: ResolvedRange[] = [];
   for (const range of ranges) {
     const last = merged[merged.length - 1];
     // Overlapping ranges merge into the last kept one (the backend compared with the first).
-    if (last !== undefined && range.start <= last.end) last.end = Math.max(last.end, range.end);
+    if (last !== undefined && range.offset <= lastOf(last)) last.length = Math.max(lastOf(last), lastOf(range)) - last.offset + 1;
     else merged.push({ ...range });
   }
   return merged;
 }
 
 /** A piece of the answer's body: literal bytes (multipart framing) or a slice of the object. */
-export type BodyPart = { kind: "literal"; bytes: Uint8Array } | { kind: "slice"; offset: number; length: number };
+export type BodyPart = { kind: "literal"; bytes: Uint8Array } | ({ kind: "slice" } & ResolvedRange);
 
 export interface RangePlan {
   status: 200 | 206;
@@ -159,21 +161,20 @@ export function planRangeResponse(options: PlanOptions): RangePlan {
   const ranges = resolveRanges(parsed.specs, size);
   const only = ranges[0];
   if (only === undefined) return wholePlan(contentType, size, "no satisfiable range");
-  if (ranges.length === 1 && only.start === 0 && only.end === size - 1) return wholePlan(contentType, size, "the whole object");
+  if (ranges.length === 1 && only.offset === 0 && only.length === size) return wholePlan(contentType, size, "the whole object");
   if (ranges.length === 1) {
-    const length = only.end - only.start + 1;
     return {
       status: 206,
-      headers: headersOf(contentType, length, `bytes ${only.start}-${only.end}/${size}`),
-      body: [{ kind: "slice", offset: only.start, length }],
-      length,
+      headers: headersOf(contentType, only.length, `bytes ${only.offset}-${lastOf(only)}/${size}`),
+      body: [{ kind: "slice", ...only }],
+      length: only.length,
     };
   }
   const body: BodyPart[] = [];
   ranges.forEach((r, i) => {
     // RFC 9110 §14.6 / RFC 2046 §5.1.1: the CRLF before a delimiter belongs to the delimiter.
-    const head = `${i === 0 ? "" : "\r\n"}--${MULTIPART_BOUNDARY}\r\nContent-Type: ${contentType}\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`;
-    body.push({ kind: "literal", bytes: encoder.encode(head) }, { kind: "slice", offset: r.start, length: r.end - r.start + 1 });
+    const head = `${i === 0 ? "" : "\r\n"}--${MULTIPART_BOUNDARY}\r\nContent-Type: ${contentType}\r\nContent-Range: bytes ${r.offset}-${lastOf(r)}/${size}\r\n\r\n`;
+    body.push({ kind: "literal", bytes: encoder.encode(head) }, { kind: "slice", ...r });
   });
   body.push({ kind: "literal", bytes: encoder.encode(`\r\n--${MULTIPART_BOUNDARY}--\r\n`) });
   const length = body.reduce((n, part) => n + (part.kind === "literal" ? part.bytes.length : part.length), 0);

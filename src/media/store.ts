@@ -13,10 +13,12 @@
  * A fill takes the family shield's lease before its first byte, renews it while bytes reach R2,
  * and commits the pointer through it; an object that is not published is removed (./publish.ts).
  */
+import type { CacheResult, ReadScope } from "../cache";
+import type { OriginError } from "../errors";
 import { computeExpiresAt, type FamilyEntry } from "../keys";
-import { errorFields, familyLabelOf, logEvent } from "../observe/log";
-import { cacheStatusHit, cacheStatusMiss, cacheStatusStale, type OriginClient } from "../origin";
-import type { ShieldLease } from "../shield";
+import { errorFields, familyLabelOf, logEvent } from "../log";
+import type { OriginClient } from "../origin/client";
+import type { ShieldLease } from "../shield/client";
 import { familyCacheTag, newWriterObjectKey, type Envelope, type Pointer, type R2Tier } from "../storage";
 import { L1_PATH_PREFIX } from "../storage/limits";
 import { forwardSlices, renderPlan } from "./body";
@@ -28,9 +30,11 @@ import type { RangePlan } from "./range";
 /** Objects larger than this stay out of the colo cache (R2 serves them by range just as well). */
 export const L1_MEDIA_MAX_BYTES = 32 * 1024 * 1024;
 
-export type MediaRead =
-  | { kind: "body"; plan: RangePlan; body: ReadableStream<Uint8Array>; cacheStatus: string }
-  | { kind: "passthrough"; reason: string };
+/** A media read's value: the answer's shape (status, headers, parts) and its streamed body. */
+export interface MediaBody {
+  plan: RangePlan;
+  body: ReadableStream<Uint8Array>;
+}
 
 export interface MediaStoreOptions {
   r2: R2Tier;
@@ -42,8 +46,6 @@ export interface MediaStoreOptions {
   l1MaxAgeSeconds: number;
   staleIfErrorSeconds: number;
   collabMaxSeconds: number;
-  waitUntil: (promise: Promise<unknown>) => void;
-  stats?: { count(family: string, counter: "hits" | "misses" | "staleServes" | "fills" | "originErrors"): void };
   /**
    * The family's shield (docs/storage-schema.md §Ordering): a lease whose `commit` publishes the
    * pointer only if no write or purge of the key came since it was taken. It is taken when the
@@ -63,8 +65,11 @@ export interface MediaStoreOptions {
 }
 
 export interface MediaStore {
-  /** `plan(size)` is the answer's shape once the object's size is known. */
-  read(key: string, family: FamilyEntry, now: number, plan: (size: number) => RangePlan): Promise<MediaRead>;
+  /**
+   * `plan(size)` is the answer's shape once the object's size is known. Never throws for R2 or
+   * origin trouble before the answer starts: those are results.
+   */
+  read(key: string, family: FamilyEntry, scope: ReadScope, plan: (size: number) => RangePlan): Promise<CacheResult<MediaBody>>;
   /**
    * The admin API's GET: the key's fresh stored object (its envelope and bytes, streamed), or
    * undefined when there is none. Throws when R2 fails (existence is then unknown).
@@ -157,9 +162,9 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
   }
 
   /** A hot object goes into the colo cache, read from R2 a second time rather than teed. */
-  function keepInL1(pointer: Pointer): void {
+  function keepInL1(pointer: Pointer, waitUntil: ReadScope["waitUntil"]): void {
     if (cache === undefined || pointer.envelope.size > L1_MEDIA_MAX_BYTES) return;
-    options.waitUntil(
+    waitUntil(
       (async () => {
         const body = await r2.readObject(pointer);
         if (body === undefined) return;
@@ -222,13 +227,14 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
     });
   }
 
-  async function fromStored(pointer: Pointer, plan: RangePlan, cacheStatus: (tier: "l1" | "r2") => string): Promise<MediaRead | undefined> {
+  /** The object from the nearest tier that has it, or undefined (the expiry rule removed it). */
+  async function fromStored(pointer: Pointer, plan: RangePlan, waitUntil: ReadScope["waitUntil"]): Promise<{ tier: "l1" | "r2"; value: MediaBody } | undefined> {
     const copy = await fromL1(pointer, plan);
-    if (copy !== undefined) return { kind: "body", plan, body: copy, cacheStatus: cacheStatus("l1") };
+    if (copy !== undefined) return { tier: "l1", value: { plan, body: copy } };
     const body = await fromR2(pointer, plan);
     if (body === undefined) return undefined;
-    keepInL1(pointer);
-    return { kind: "body", plan, body, cacheStatus: cacheStatus("r2") };
+    keepInL1(pointer, waitUntil);
+    return { tier: "r2", value: { plan, body } };
   }
 
   async function readPointer(key: string): Promise<Pointer | undefined> {
@@ -242,34 +248,33 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
   }
 
   return {
-    async read(key, family, clock, planFor) {
-      const now = Math.floor(clock);
-      const count = (counter: "hits" | "misses" | "staleServes" | "fills" | "originErrors") => options.stats?.count(family.name, counter);
+    async read(key, family, scope, planFor) {
+      const now = Math.floor(scope.now);
       let pointer = await readPointer(key);
       if (pointer !== undefined && pointer.envelope.family !== family.name) pointer = undefined;
       if (pointer !== undefined && pointer.envelope.expiresAt > now) {
-        const served = await fromStored(pointer, planFor(pointer.envelope.size), (tier) => cacheStatusHit(tier));
+        const served = await fromStored(pointer, planFor(pointer.envelope.size), scope.waitUntil);
         if (served !== undefined) {
-          count("hits");
-          return served;
+          scope.stats.count(family.name, "hits");
+          return { kind: "value", state: "hit", ...served };
         }
         pointer = undefined;
       }
-      count("misses");
+      scope.stats.count(family.name, "misses");
 
       const running = options.flights.get(key);
       if (running !== undefined) {
         // Settles when that fill publishes, fails, or stops making progress (startFlight).
         const filled = await running;
         if (filled !== undefined) {
-          const served = await fromStored(filled, planFor(filled.envelope.size), (tier) => cacheStatusHit(tier));
-          if (served !== undefined) return served;
+          const served = await fromStored(filled, planFor(filled.envelope.size), scope.waitUntil);
+          if (served !== undefined) return { kind: "value", state: "hit", ...served };
         }
       }
 
       // Registered before the origin is asked, so a reader arriving meanwhile waits for this fill.
-      const flight = startFlight(options.flights, key, options.leaseMs, options.waitUntil);
-      return fillFromOrigin(key, family, now, planFor, pointer, flight).catch((error: unknown) => {
+      const flight = startFlight(options.flights, key, options.leaseMs, scope.waitUntil);
+      return fillFromOrigin(key, family, now, scope, planFor, pointer, flight).catch((error: unknown) => {
         flight.settle(undefined);
         throw error;
       });
@@ -300,12 +305,13 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
     key: string,
     family: FamilyEntry,
     now: number,
+    scope: ReadScope,
     planFor: (size: number) => RangePlan,
     pointer: Pointer | undefined,
     flight: Flight,
-  ): Promise<MediaRead> {
-    const count = (counter: "hits" | "misses" | "staleServes" | "fills" | "originErrors") => options.stats?.count(family.name, counter);
-    const unsettled = (read: MediaRead): MediaRead => {
+  ): Promise<CacheResult<MediaBody>> {
+    const count = (counter: "staleServes" | "fills" | "originErrors") => scope.stats.count(family.name, counter);
+    const unsettled = (read: CacheResult<MediaBody>): CacheResult<MediaBody> => {
       flight.settle(undefined);
       return read;
     };
@@ -314,22 +320,22 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
       case "stream":
         break;
       case "unsupported":
-        return unsettled({ kind: "passthrough", reason: fetched.reason });
+        return unsettled({ kind: "unavailable", reason: "unsupported", message: fetched.reason });
       case "absent":
-        // serve_s3_file has no answer for a missing object but its own error: let it give it.
-        return unsettled({ kind: "passthrough", reason: "the origin has no such object" });
+        return unsettled({ kind: "absent", remembered: false });
       case "error": {
         count("originErrors");
         logEvent("media fill failed", { family: familyLabelOf(key), status: fetched.status, message: fetched.message });
+        const originError: OriginError = fetched;
         const stale = pointer ?? (await readPointer(key));
         if (stale !== undefined && stale.envelope.family === family.name && stale.envelope.expiresAt + options.staleIfErrorSeconds > now) {
-          const served = await fromStored(stale, planFor(stale.envelope.size), () => cacheStatusStale(fetched.status));
+          const served = await fromStored(stale, planFor(stale.envelope.size), scope.waitUntil);
           if (served !== undefined) {
             count("staleServes");
-            return unsettled(served);
+            return unsettled({ kind: "value", state: "stale", ...served, originError });
           }
         }
-        return unsettled({ kind: "passthrough", reason: `origin error ${fetched.status}: ${fetched.message}` });
+        return unsettled({ kind: "unavailable", reason: "origin_error", originError });
       }
       default:
         return fetched satisfies never;
@@ -347,7 +353,7 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
     const writer = expiry.ok && lease !== undefined ? r2.openObject({ family: family.name, codec: family.codec.name, storedAt: now, expiresAt: expiry.expiresAt, size: fetched.size }, objectKey) : undefined;
     if (lease === undefined || writer === undefined || !writer.ok) {
       // Not storable (already expired, too large for one fill, no lease): served straight through.
-      return unsettled({ kind: "body", plan, body: whole(fetched.body, plan), cacheStatus: cacheStatusMiss(false) });
+      return unsettled({ kind: "value", state: "miss", tier: "origin", value: { plan, body: whole(fetched.body, plan) }, stored: false, requested: false });
     }
     count("fills");
     const fill = startFill(fetched.body, writer, r2, () => {
@@ -364,7 +370,7 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
       return commitFill(key, result.pointer, lease, now);
     });
     // Its own waitUntil: waiters may be settled (startFlight) long before the commit ends.
-    options.waitUntil(committed.then(flight.settle, () => flight.settle(undefined)));
-    return { kind: "body", plan, body: whole(fill.client, plan), cacheStatus: cacheStatusMiss(true) };
+    scope.waitUntil(committed.then(flight.settle, () => flight.settle(undefined)));
+    return { kind: "value", state: "miss", tier: "origin", value: { plan, body: whole(fill.client, plan) }, stored: true, requested: false };
   }
 }

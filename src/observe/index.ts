@@ -2,18 +2,24 @@
  * What the Worker tells operators about each request (docs/deploy.md, "Logs and metrics"):
  * - one structured JSON log line, built only from labels the edge chose (route template, family
  *   pattern, tier, `Cache-Status`, statuses, duration), so no token, secret or query string can
- *   reach the logs;
+ *   reach the logs; the tier, the origin status and `Cache-Status` all come from the answer's
+ *   `Served` (src/cache/wire.ts), never from a header the edge wrote;
  * - optionally, one Workers Analytics Engine data point per family the request counted, so the
  *   per-family counters of `/_edge/v1/stats` (which are per isolate) add up globally.
  *
  * The request's counters go through a per-request view of the isolate's Stats: the isolate still
  * counts everything, and the request remembers what it counted for its log line and data points.
  */
-import { COUNTERS, createStats, type Counter, type FamilyCounters, type Stats } from "../stats";
-import { errorFields, logEvent } from "./log";
+import { cacheStatusOf, type Served } from "../cache";
+import { errorFields, logEvent } from "../log";
+import { createCounters, FAMILY_COUNTERS, type Counter, type Stats } from "../stats";
 
-/** Where the answer's bytes came from. */
-export type Tier = "l1" | "l2" | "stale" | "origin" | "edge";
+/**
+ * Where the answer's bytes came from: a tier (l0, l1, l2, r2), the family's shield, the origin (a
+ * fill, or a passthrough), `stale` (served past its expiry because the origin failed), or `edge`
+ * (the edge's own answer: its API, an auth failure, an error).
+ */
+export type Tier = "l0" | "l1" | "l2" | "r2" | "shield" | "origin" | "stale" | "edge";
 
 export interface RequestLogRecord {
   /** Constant, so log queries can pick these lines out of everything else the Worker prints. */
@@ -37,8 +43,8 @@ export interface RequestLogRecord {
 export interface RequestObserver {
   /** Hand this to the request's handlers instead of the isolate's Stats. */
   readonly stats: Stats;
-  /** Emits the log line and the data points; returns the record (for the caller's tests). */
-  finish(response: Response): RequestLogRecord;
+  /** Emits the log line and the data points for the answer; returns the record (for the caller's tests). */
+  finish(status: number, served: Served): RequestLogRecord;
 }
 
 export interface ObserveOptions {
@@ -53,46 +59,41 @@ export interface ObserveOptions {
   environment: string;
 }
 
-const EDGE_CACHE_STATUS = /(?:^|,)\s*(oseh-edge;[^,]*)\s*$/;
-
-function edgeCacheStatus(response: Response): string | null {
-  const header = response.headers.get("Cache-Status");
-  if (header === null) return null;
-  return EDGE_CACHE_STATUS.exec(header)?.[1] ?? null;
-}
-
-function param(cacheStatus: string, name: string): string | undefined {
-  for (const part of cacheStatus.split(";")) {
-    const [key, value] = part.trim().split("=");
-    if (key === name) return value ?? "";
+/** The log line's tier and origin status, from how the answer relates to the cache. */
+function sourceOf(served: Served, status: number): { tier: Tier; originStatus: number | null } {
+  switch (served.kind) {
+    case "cache": {
+      const { result } = served;
+      switch (result.kind) {
+        case "value":
+          if (result.state === "stale") return { tier: "stale", originStatus: result.originError.status };
+          // A fill that brought a value back means the values endpoint answered 200.
+          if (result.state === "miss") return { tier: result.tier, originStatus: result.tier === "origin" ? 200 : null };
+          return { tier: result.tier, originStatus: null };
+        case "absent":
+          return { tier: result.remembered ? "edge" : "origin", originStatus: null };
+        case "unavailable":
+          return { tier: "origin", originStatus: result.reason === "origin_error" ? result.originError.status : null };
+        default:
+          return result satisfies never;
+      }
+    }
+    case "bypass":
+      // A passthrough (or an unacknowledged delegation) answers with the origin's own status.
+      return { tier: "origin", originStatus: status };
+    case "origin-error":
+      return { tier: "origin", originStatus: served.status };
+    case "not-consulted":
+    case "own":
+      return { tier: "edge", originStatus: null };
+    default:
+      return served satisfies never;
   }
-  return undefined;
-}
-
-function tierOf(cacheStatus: string | null): Tier {
-  if (cacheStatus === null) return "edge";
-  const detail = param(cacheStatus, "detail");
-  if (detail === "l1" || detail === "l2") return detail;
-  if (detail === "stale-if-error") return "stale";
-  if (param(cacheStatus, "fwd") !== undefined) return "origin";
-  return "edge";
-}
-
-function originStatusOf(cacheStatus: string | null, response: Response, counted: Record<string, FamilyCounters>): number | null {
-  if (cacheStatus === null) return null;
-  const reported = param(cacheStatus, "fwd-status");
-  if (reported !== undefined && /^\d{3}$/.test(reported)) return Number(reported);
-  const fwd = param(cacheStatus, "fwd");
-  // A passthrough (or a delegated render) answers with the origin's own status.
-  if (fwd === "bypass") return response.status;
-  // A fill that brought a value back means the values endpoint answered 200.
-  if ((fwd === "miss" || fwd === "request") && Object.values(counted).some((c) => c.fills > 0)) return 200;
-  return null;
 }
 
 export function observeRequest(options: ObserveOptions): RequestObserver {
   // The request's own tally, kept beside the isolate's.
-  const mine = createStats(0, options.isolateStats.isolate);
+  const mine = createCounters();
   let lastFamily: string | null = null;
   const stats: Stats = {
     isolate: options.isolateStats.isolate,
@@ -106,18 +107,18 @@ export function observeRequest(options: ObserveOptions): RequestObserver {
 
   return {
     stats,
-    finish(response) {
+    finish(status, served) {
       const counted = mine.snapshot().families;
-      const cacheStatus = edgeCacheStatus(response);
+      const { tier, originStatus } = sourceOf(served, status);
       const record: RequestLogRecord = {
         msg: "request",
         method: options.method,
         route: options.route,
         family: lastFamily,
-        tier: tierOf(cacheStatus),
-        status: response.status,
-        cacheStatus,
-        originStatus: originStatusOf(cacheStatus, response, counted),
+        tier,
+        status,
+        cacheStatus: cacheStatusOf(served),
+        originStatus,
         durationMs: Math.max(0, Date.now() - options.startedAtMs),
         isolate: options.isolateStats.isolate,
       };
@@ -126,11 +127,11 @@ export function observeRequest(options: ObserveOptions): RequestObserver {
         for (const [family, counters] of Object.entries(counted)) {
           try {
             // Layout (docs/deploy.md): index = family; blobs = family, route, environment;
-            // doubles = the counters in COUNTERS order.
+            // doubles = the counters in FAMILY_COUNTERS order.
             options.metrics.writeDataPoint({
               indexes: [family],
               blobs: [family, options.route, options.environment],
-              doubles: COUNTERS.map((name) => counters[name]),
+              doubles: FAMILY_COUNTERS.map((name) => counters[name]),
             });
           } catch (error) {
             // Metrics are best effort: a refused data point never fails the request.

@@ -15,9 +15,12 @@ import { isOriginOnlyPath } from "./forward-guard";
 import type { TokenMemory } from "../auth/jwt";
 import { DELEGATION_ACK_HEADER, EDGE_TOKEN_HEADER, getValuesToken, mintProxyToken } from "./tokens";
 import { forwardedRequestHeaders } from "./headers";
+import { parseExpiresAtHeader } from "../keys/expiry";
 import { MAX_VALUE_BYTES } from "../storage/limits";
 import { readCapped } from "../util/bytes";
 import { withIdleTimeout } from "../util/streams";
+import { describeError } from "../log";
+import type { OriginError } from "../errors";
 
 export const VALUES_PATH = "/api/1/edge/values/";
 export const EXPIRES_AT_HEADER = "X-Edge-Expires-At";
@@ -34,13 +37,6 @@ export const PASSTHROUGH_IDLE_TIMEOUT_MS = 100_000;
  * only when the origin sends nothing for this long (a stalled S3 read).
  */
 export const MEDIA_FILL_IDLE_TIMEOUT_MS = 30_000;
-
-export interface OriginError {
-  kind: "error";
-  status: 502 | 504;
-  /** For logs and the edge's own error body; never contains a token or a value. */
-  message: string;
-}
 
 export type FetchValueResult =
   | { kind: "value"; bytes: Uint8Array; expiresAt?: number }
@@ -112,10 +108,6 @@ export interface OriginClient {
   fetchValueStream(key: string): Promise<FetchStreamResult>;
 }
 
-function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
 function isTimeout(error: unknown): boolean {
   return error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
 }
@@ -137,13 +129,6 @@ function withoutEdgeToken(upstream: Headers, token: string | undefined): Headers
   out.delete("Set-Cookie");
   for (const cookie of upstream.getSetCookie()) if (token === undefined || !cookie.includes(token)) out.append("Set-Cookie", cookie);
   return out;
-}
-
-/** Unix seconds as the header's decimal digits; anything else is an origin error. */
-export function parseExpiresAtHeader(value: string | null): { ok: true; expiresAt?: number } | { ok: false } {
-  if (value === null) return { ok: true };
-  if (!/^\d{1,12}$/.test(value.trim())) return { ok: false };
-  return { ok: true, expiresAt: Number(value.trim()) };
 }
 
 /** Any values-endpoint answer but 200 (docs/origin.md), its body already read or cancelled. */

@@ -1,10 +1,12 @@
 /**
- * The edge's side of the origin contracts (docs/design.md §4; docs/origin.md): the client (passthrough
- * with a proxy token, the values endpoint with the values token), read-through loads with fill on miss and
- * stale-if-error, the delegated render, and the `Cache-Status` vocabulary.
+ * The edge's side of the origin contracts (docs/design.md §4; docs/origin.md): the HTTP client
+ * (passthrough with a proxy token, the values endpoint with the values token), the tokens, the
+ * fill from the values endpoint, delegation documents, and the forwarding rules for paths and
+ * headers. What the edge does with an answer (the cache core, the delegated render) lives with
+ * its consumers (src/cache/, src/routes/proxied.ts).
  */
-export { createOriginClient, parseExpiresAtHeader, EXPIRES_AT_HEADER, MEDIA_FILL_IDLE_TIMEOUT_MS, VALUES_PATH, VALUE_STATE_HEADER } from "./client";
-export type { FetchStreamResult, FetchValueResult, OriginClient, OriginClientConfig, OriginClientOptions, OriginError, PassthroughResult } from "./client";
+export { createOriginClient, EXPIRES_AT_HEADER, MEDIA_FILL_IDLE_TIMEOUT_MS, VALUES_PATH, VALUE_STATE_HEADER } from "./client";
+export type { FetchStreamResult, FetchValueResult, OriginClient, OriginClientConfig, OriginClientOptions, PassthroughResult } from "./client";
 export {
   getValuesToken,
   mintProxyToken,
@@ -17,10 +19,7 @@ export {
   VALUES_TOKEN_AUDIENCE,
   VALUES_TOKEN_LIFETIME_SECONDS,
 } from "./tokens";
+export { createOriginFill, originFill, type OriginFillDeps } from "./fill";
 export { isOriginOnlyPath, ORIGIN_ONLY_PREFIX } from "./forward-guard";
 export { forwardedRequestHeaders, isEdgeOnlyHeader } from "./headers";
-export { loadThroughCache, cacheStatusOf, toRouteLoad, isolateFiller, originFill, staysInColo, type Fill, type FillDeps, type Filler, type LoadDeps, type LoadOptions, type LoadOutcome, type RouteLoad } from "./load";
 export { parseDelegation, isDelegation, mediaTypeOf, templateKindOf, templateProblem, EDGE_RENDER_MEDIA_TYPE, type Delegation, type DelegationProblem } from "./delegation";
-export { handleProxied, type ProxyDeps } from "./proxy";
-export { originFailureResponse, originFailureOf, type OriginFailure } from "./responses";
-export * from "./cache-status";

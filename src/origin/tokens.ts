@@ -1,7 +1,7 @@
 /**
  * The two credentials the edge sends the origin on `X-Oseh-Edge` (docs/origin.md §1,
  * docs/security.md). Both are HS256 JWTs signed with EDGE_ORIGIN_JWT_SECRET, iss `oseh`, minted
- * with jose; each is usable for one thing only, so whatever an origin route reflects back to a
+ * with the resource tokens' signer (`signHs256`, src/auth/jwt.ts, with its checks); each is usable for one thing only, so whatever an origin route reflects back to a
  * client (headers, debug echoes) cannot be replayed for anything else:
  *
  * - the **values token** (aud `oseh-edge-values`, 5 minutes) goes only on the edge's own
@@ -12,8 +12,7 @@
  *   sent on the wire, percent escapes kept, ORIGIN_URL's base path included, no query). It only
  *   lets the origin answer that one request with a delegation document.
  */
-import { SignJWT } from "jose";
-import { importHmacKey, type TokenMemory } from "../auth/jwt";
+import { importHmacKey, signHs256, type TokenMemory } from "../auth/jwt";
 
 export const EDGE_TOKEN_HEADER = "X-Oseh-Edge";
 /**
@@ -74,7 +73,7 @@ export function proxyTokenClaims(method: string, target: string, now: number, jt
 }
 
 async function sign(claims: EdgeTokenClaims, secret: string, memory: TokenMemory): Promise<string> {
-  return new SignJWT({ ...claims }).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(await importHmacKey(secret, memory));
+  return signHs256({ ...claims }, await importHmacKey(secret, memory));
 }
 
 /**

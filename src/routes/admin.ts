@@ -3,19 +3,18 @@
  * and the top sharers route. Each is: pure plan (window, key, headers) → admin check → load →
  * the stored bytes with the backend's headers.
  */
-import { authorizeAdminIdToken } from "../auth/admin-id";
+import { authorizeAdminIdToken, IS_ADMIN_FAMILY } from "../auth/admin-id";
 import { decodeU64Gzip } from "../render/u64";
 import { planAdminRequest, type AdminRoute } from "./admin-table";
 import { JSON_CONTENT_TYPE } from "./content-types";
-import type { LoadOptions, RouteIo, RouteRequest } from "./io";
-import { routeKey } from "./keys";
-import { authOutcome, passthroughOutcome, type RouteOutcome } from "./respond";
+import type { RouteIo, RouteRequest } from "./io";
+import { authOutcome, passthroughOutcome, unreadOutcome, type RouteOutcome } from "./respond";
 import { MAX_TOP_SHARERS_BODY_BYTES, planTopSharers } from "./top-sharers-plan";
 import { readSmallBody, withForward } from "./request-body";
 
 /** auth_admin runs after the request's own validation; a failure or a user token ends here. */
 async function checkAdmin(request: Request, io: RouteIo): Promise<RouteOutcome | null> {
-  const admin = await authorizeAdminIdToken(request, io, io.now);
+  const admin = await authorizeAdminIdToken(request, { tokens: io.tokens, readBit: (sub) => io.read(IS_ADMIN_FAMILY, [sub]) }, io.now);
   switch (admin.kind) {
     case "admin":
       return null;
@@ -28,27 +27,8 @@ async function checkAdmin(request: Request, io: RouteIo): Promise<RouteOutcome |
   }
 }
 
-async function loadBytes(
-  io: RouteIo,
-  family: string,
-  values: readonly string[],
-  options: LoadOptions = {},
-): Promise<{ ok: true; bytes: Uint8Array; cacheStatus: string } | { ok: false; outcome: RouteOutcome }> {
-  const key = routeKey(family, values);
-  if (!key.ok) return { ok: false, outcome: passthroughOutcome(key.reason) };
-  const loaded = await io.load(key.key, key.family, options);
-  switch (loaded.kind) {
-    case "value":
-      return { ok: true, bytes: loaded.bytes, cacheStatus: loaded.cacheStatus };
-    case "absent":
-      // Nothing to serve (e.g. utm stats with no DB rows): the origin computes its uncached answer.
-      return { ok: false, outcome: passthroughOutcome("the origin has no value for this window") };
-    case "passthrough":
-      return { ok: false, outcome: passthroughOutcome(loaded.reason) };
-    default:
-      return loaded satisfies never;
-  }
-}
+/** Nothing to serve (e.g. utm stats with no DB rows): the origin computes its uncached answer. */
+const NO_VALUE = passthroughOutcome("the origin has no value for this window");
 
 /** One admin chart/stats route of the table, with `pathValue` the path enum (if any). */
 export async function serveAdminRoute({ request, url }: RouteRequest, route: AdminRoute, pathValue: string | null, io: RouteIo): Promise<RouteOutcome> {
@@ -56,9 +36,9 @@ export async function serveAdminRoute({ request, url }: RouteRequest, route: Adm
   if (plan.kind === "passthrough") return passthroughOutcome(plan.reason);
   const denied = await checkAdmin(request, io);
   if (denied !== null) return denied;
-  const loaded = await loadBytes(io, plan.family, plan.values, plan.refresh ? { refresh: true } : {});
-  if (!loaded.ok) return loaded.outcome;
-  return { kind: "body", body: loaded.bytes, headers: plan.headers, cacheStatus: loaded.cacheStatus };
+  const loaded = await io.read(plan.family, plan.values, plan.refresh ? { refresh: true } : {});
+  if (loaded.kind !== "value") return unreadOutcome(loaded, NO_VALUE);
+  return { kind: "body", body: loaded.value.bytes, headers: plan.headers, read: loaded };
 }
 
 /** `POST /api/1/admin/journey_share_links/top_sharers` (docs/block-format.md §6). */
@@ -69,9 +49,9 @@ export async function serveTopSharers(request: Request, io: RouteIo): Promise<Ro
   if (plan.kind === "passthrough") return passthroughOutcome(plan.reason, forward);
   const denied = await checkAdmin(request, io);
   if (denied !== null) return withForward(denied, forward);
-  const loaded = await loadBytes(io, "journey_share_links:top_sharers:{start}:{end}", plan.values);
-  if (!loaded.ok) return withForward(loaded.outcome, forward);
-  const gzip = decodeU64Gzip(loaded.bytes);
+  const loaded = await io.read("journey_share_links:top_sharers:{start}:{end}", plan.values);
+  if (loaded.kind !== "value") return withForward(unreadOutcome(loaded, NO_VALUE), forward);
+  const gzip = decodeU64Gzip(loaded.value.bytes);
   if (!gzip.ok) return passthroughOutcome(`stored top sharers are malformed: ${gzip.failure.message}`, forward);
   return {
     kind: "body",
@@ -80,6 +60,6 @@ export async function serveTopSharers(request: Request, io: RouteIo): Promise<Ro
       ["Content-Type", JSON_CONTENT_TYPE],
       ["Content-Encoding", "gzip"],
     ],
-    cacheStatus: loaded.cacheStatus,
+    read: loaded,
   };
 }

@@ -1,51 +1,44 @@
 /**
- * The production RouteIo: the request's EdgeContext wired to the origin module's read-through
- * load (L1 → L2 → values endpoint, stale-if-error) and passthrough proxy.
+ * The production RouteIo: the colo's `Edge` (src/context.ts) with one request's clock reading,
+ * background work, counters and draws. Route inputs name keys through the registry here; a key it
+ * refuses is a read the edge cannot answer (`bad_key`), so the origin judges the input.
  */
-import type { EdgeContext } from "../context";
-import { handleProxied, loadThroughCache, toRouteLoad, type LoadDeps } from "../origin";
-import { disabledFamiliesOf, isKeyDisabled } from "../rollout/switches";
+import type { CacheResult, ReadScope } from "../cache";
+import type { Edge } from "../context";
+import { keyOf } from "../keys";
+import type { MediaBody } from "../media";
+import type { RandomSource } from "../util/random";
 import type { RouteIo } from "./io";
+import { handleProxied } from "./proxied";
 
-/** `now` is read once by the caller, so one request sees one clock reading throughout. */
-export function createRouteIo(edge: EdgeContext, now: number): RouteIo {
-  const loadDeps: LoadDeps = {
-    store: edge.store,
-    ...(edge.filler === undefined ? {} : { filler: edge.filler }),
-    origin: edge.origin,
-    collabMaxSeconds: edge.config.collabMaxSeconds,
-    waitUntil: edge.waitUntil,
-    guard: edge.guard,
-    stats: edge.stats,
-  };
+/** What one request adds to the colo's `Edge`. */
+export interface RouteRequestScope {
+  readonly scope: ReadScope;
+  readonly random: RandomSource;
+  /** The Worker's clock (unix seconds), for tokens minted as a delegated body streams. */
+  readonly clock: () => number;
+}
+
+const MEDIA_FAMILY = "s3_files:{uid}";
+
+export function createRouteIo(edge: Edge, { scope, random, clock }: RouteRequestScope): RouteIo {
   return {
-    now,
+    now: scope.now,
     tokens: edge.tokens,
-    random: edge.random,
-    async load(key, family, options) {
-      // EDGE_DISABLED_FAMILIES: a route that needs a disabled family is the origin's to answer.
-      if (isKeyDisabled(key, disabledFamiliesOf(edge.config))) return { kind: "passthrough", reason: `family ${family.name} is disabled at the edge` };
-      const outcome = await loadThroughCache(key, family, now, loadDeps, options ?? {});
-      const load = toRouteLoad(outcome);
-      return load.kind === "value" && outcome.kind === "value" && outcome.state === "stale" ? { ...load, stale: true } : load;
+    random,
+    read(family, values, options) {
+      const key = keyOf(family, values);
+      if (!key.ok) return Promise.resolve({ kind: "unavailable", reason: "bad_key", message: key.reason });
+      return edge.reader.read(key.key, key.family, scope, options);
     },
-    async readMedia(key, family, plan) {
-      if (edge.media === undefined) return { kind: "passthrough", reason: "no MEDIA bucket bound" };
-      return edge.media.read(key, family, now, plan);
+    async readMedia(uid, plan): Promise<CacheResult<MediaBody>> {
+      if (edge.media === undefined) return { kind: "unavailable", reason: "unbound", message: "no MEDIA bucket bound" };
+      const key = keyOf(MEDIA_FAMILY, [uid]);
+      if (!key.ok) return { kind: "unavailable", reason: "bad_key", message: key.reason };
+      return edge.media.read(key.key, key.family, scope, plan);
     },
     passthrough(request) {
-      return handleProxied(request, {
-        config: edge.config,
-        store: edge.store,
-        now: edge.now,
-        waitUntil: edge.waitUntil,
-        stats: edge.stats,
-        origin: edge.origin,
-        tokens: edge.tokens,
-        templates: edge.templates,
-        guard: edge.guard,
-        ...(edge.filler === undefined ? {} : { filler: edge.filler }),
-      });
+      return handleProxied(request, { config: edge.config, origin: edge.origin, tokens: edge.tokens, templates: edge.templates, reader: edge.reader, filler: edge.filler, scope, clock });
     },
   };
 }

@@ -7,9 +7,8 @@ import { authorizeStandard } from "../auth/standard";
 import { JSON_CONTENT_TYPE } from "./content-types";
 import { encodeEmotions, MAX_EMOTIONS_BODY_BYTES, planPersonalizedEmotions, readStoredStats, selectEmotions } from "./emotions-plan";
 import type { RouteIo, RouteRequest } from "./io";
-import { loadKey } from "./load-key";
 import { readSmallBody, withForward } from "./request-body";
-import { authOutcome, passthroughOutcome, type RouteOutcome } from "./respond";
+import { authOutcome, passthroughOutcome, unreadOutcome, type RouteOutcome } from "./respond";
 
 export async function servePersonalizedEmotions({ request }: RouteRequest, io: RouteIo): Promise<RouteOutcome> {
   const { text, forward } = await readSmallBody(request, MAX_EMOTIONS_BODY_BYTES);
@@ -21,13 +20,13 @@ export async function servePersonalizedEmotions({ request }: RouteRequest, io: R
   if (user.kind === "failure") return authOutcome(user.failure);
   if (user.kind === "passthrough") return passthroughOutcome(user.reason, forward);
 
-  const stored = await loadKey(io, "emotion_content_statistics", []);
+  const stored = await io.read("emotion_content_statistics", []);
   // The backend always has statistics (it computes them on a miss): an origin without them answers.
-  if (!stored.ok) return "outcome" in stored ? withForward(stored.outcome, forward) : passthroughOutcome("the origin has no emotion statistics", forward);
-  const read = readStoredStats(stored.bytes);
+  if (stored.kind !== "value") return withForward(unreadOutcome(stored, passthroughOutcome("the origin has no emotion statistics")), forward);
+  const read = readStoredStats(stored.value.bytes);
   if (!read.ok) return passthroughOutcome(read.reason, forward);
   const selection = selectEmotions(read.stats, plan, io.random);
   if (!selection.ok) return passthroughOutcome(selection.reason, forward);
   // `retrieve_daily_emotions.py:135-140`: Content-Type only, status 200.
-  return { kind: "body", body: encodeEmotions(selection.items), headers: [["Content-Type", JSON_CONTENT_TYPE]], cacheStatus: stored.cacheStatus };
+  return { kind: "body", body: encodeEmotions(selection.items), headers: [["Content-Type", JSON_CONTENT_TYPE]], read: stored };
 }

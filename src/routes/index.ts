@@ -1,31 +1,19 @@
 /**
- * Edge routes (docs/routes.md): the entry point the Worker calls for every request outside
- * `/_edge/`. `undefined` means "not an edge route" and the Worker proxies the request to the origin.
+ * Edge routes (docs/routes.md): what the Worker calls for a request the route table matched, and
+ * for every other request outside `/_edge/` (the origin's: passthrough and delegated render).
  */
-import type { EdgeContext } from "../context";
-import { createRouteIo } from "./edge-io";
+import type { MatchedRoute } from "./table";
 import type { RouteIo } from "./io";
-import { respond } from "./respond";
-import { matchEdgeRoute } from "./table";
+import { respond, type Answer } from "./respond";
 
-export { EDGE_ROUTES, matchEdgeRoute } from "./table";
-export { createRouteIo } from "./edge-io";
-export type { LoadOptions, LoadResult, RouteIo } from "./io";
+export { EDGE_ROUTES, matchEdgeRoute, type MatchedRoute } from "./table";
+export { createRouteIo, type RouteRequestScope } from "./edge-io";
+export { handleProxied, type ProxyDeps } from "./proxied";
+export { stamp, type Answer, type RouteOutcome } from "./respond";
+export type { RouteIo } from "./io";
 
-/**
- * Serves the request if it is an edge route. The route is matched once, on the URL the caller
- * parsed once; `ioFor` builds the route's I/O only for a matched request.
- */
-export async function serveEdgeRoute(request: Request, url: URL, ioFor: () => RouteIo): Promise<Response | undefined> {
-  const matched = matchEdgeRoute(request.method, url.pathname);
-  if (matched === undefined) return undefined;
-  const startedAt = Date.now();
-  const io = ioFor();
+/** Answers a request the route table matched (once, by the caller), on the URL it parsed once. */
+export async function answerEdgeRoute(matched: MatchedRoute, request: Request, url: URL, io: RouteIo): Promise<Answer> {
   const outcome = await matched.handler({ request, url, params: matched.params }, io);
-  return respond(outcome, request, io, startedAt);
-}
-
-/** What src/index.ts calls for every request outside `/_edge/`, with the URL it parsed. */
-export function routeEdgeRequest(request: Request, url: URL, edge: EdgeContext): Promise<Response | undefined> {
-  return serveEdgeRoute(request, url, () => createRouteIo(edge, edge.now()));
+  return respond(outcome, request, io);
 }

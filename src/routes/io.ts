@@ -1,32 +1,17 @@
 /**
  * What the edge route handlers need from the rest of the Worker, as one narrow interface, so the
  * handlers stay small and testable: the request's clock reading, the token service, the random
- * source, a read-through load of one key, and the passthrough proxy.
+ * source, reads through the cache, and the passthrough proxy.
  */
 import type { TokenService } from "../auth/jwt";
-import type { FamilyEntry } from "../keys";
-import type { MediaRead, RangePlan } from "../media";
+import type { CacheResult, ReadOptions, Served } from "../cache";
+import type { MediaBody, RangePlan } from "../media";
 import type { RandomSource } from "../util/random";
 
-export type LoadResult =
-  /** The value's bytes; `cacheStatus` is the `Cache-Status` header value describing how. */
-  | {
-      kind: "value";
-      bytes: Uint8Array;
-      cacheStatus: string;
-      /** Served past its expiry because the origin failed (stale-if-error). Authorization bits
-       * (`auth:is_admin`, `image_files:public`) are not trusted in that state. */
-      stale?: boolean;
-    }
-  /** The origin says there is no such value (values endpoint 404). */
-  | { kind: "absent"; cacheStatus: string }
-  /** The edge cannot answer for this family now (not served by the origin, origin failing with
-   * nothing stale to fall back on): the request goes to the origin as it is. */
-  | { kind: "passthrough"; reason: string };
-
-export interface LoadOptions {
-  /** Skip the stored value and refill from the origin (journey_feedback `Pragma: no-cache`). */
-  refresh?: boolean;
+/** An answer and how it relates to the cache (its `Cache-Status` and log line are written from `served`: ./respond.ts `stamp`). */
+export interface Answer {
+  response: Response;
+  served: Served;
 }
 
 export interface RouteIo {
@@ -35,14 +20,19 @@ export interface RouteIo {
   readonly tokens: TokenService;
   /** Uniform draws (the personalized emotions' shuffles and weighted picks). */
   readonly random: RandomSource;
-  load(key: string, family: FamilyEntry, options?: LoadOptions): Promise<LoadResult>;
   /**
-   * A media object's bytes (R2 / colo cache / streaming fill) shaped by `plan(size)`; a
-   * passthrough when the edge has no media store or the origin does not serve the family.
+   * The key of `family` whose required params are `values` (in pattern order), read through the
+   * cache. Route inputs are untrusted: a key the registry refuses is `unavailable` (`bad_key`),
+   * and the origin judges the input.
    */
-  readMedia(key: string, family: FamilyEntry, plan: (size: number) => RangePlan): Promise<MediaRead>;
+  read(family: string, values: readonly string[], options?: ReadOptions): Promise<CacheResult>;
+  /**
+   * The media object `s3_files:{uid}`'s bytes (colo cache / R2 / a streaming fill) shaped by
+   * `plan(size)`; `unavailable` when the edge has no media store or the origin does not serve it.
+   */
+  readMedia(s3FileUid: string, plan: (size: number) => RangePlan): Promise<CacheResult<MediaBody>>;
   /** Forward the request to the origin unchanged and stream its answer back. */
-  passthrough(request: Request): Promise<Response>;
+  passthrough(request: Request): Promise<Answer>;
 }
 
 /** What a route handler gets: the request, its URL (parsed once per request) and the path params. */

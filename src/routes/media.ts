@@ -10,12 +10,11 @@
  * Ranges: the parts route answers `Range` (RFC 9110 §14, ../media/range.ts); the image routes
  * ignore it and always send the whole image, as the backend does (docs/routes.md §Media says why).
  */
+import type { CacheResult } from "../cache";
 import { planRangeResponse, type RangePlan } from "../media";
 import type { RouteIo, RouteRequest } from "./io";
-import { routeKey } from "./keys";
-import { loadKey, type Loaded } from "./load-key";
 import { JSON_CONTENT_TYPE } from "./content-types";
-import { authOutcome, passthroughOutcome, type RouteOutcome } from "./respond";
+import { authOutcome, passthroughOutcome, unreadOutcome, type RouteOutcome } from "./respond";
 import { planMediaCredential } from "./resource-plan";
 
 const IMAGE_NOT_FOUND =
@@ -23,19 +22,19 @@ const IMAGE_NOT_FOUND =
 const PART_NOT_FOUND = "the content file export part with that uid does not exist; it may still be processing or have been deleted";
 
 /** `StandardErrorResponse(type="not_found", …).model_dump_json()`: markdown defaults to message. */
-function notFoundJson(message: string, cacheStatus: string): RouteOutcome {
+function notFoundJson(message: string, read: CacheResult<unknown>): RouteOutcome {
   return {
     kind: "media",
     status: 404,
     headers: [["Content-Type", JSON_CONTENT_TYPE]],
     body: JSON.stringify({ type: "not_found", message, markdown: message }),
-    cacheStatus,
+    read,
   };
 }
 
 /** `Response(status_code=404)`: an empty body, `content-length: 0`, no Content-Type. */
-function emptyNotFound(cacheStatus: string): RouteOutcome {
-  return { kind: "media", status: 404, headers: [["Content-Length", "0"]], body: null, cacheStatus };
+function emptyNotFound(read: CacheResult<unknown>): RouteOutcome {
+  return { kind: "media", status: 404, headers: [["Content-Length", "0"]], body: null, read };
 }
 
 /** The cached metadata fields the routes use (`CachedImageFileExportMetadata`, `CachedContentFileExportPartMetadata`). */
@@ -62,22 +61,30 @@ function parseMeta(bytes: Uint8Array, ownerField: string): ObjectMeta | undefine
   }
 }
 
-type MetaLoad = { ok: true; meta: ObjectMeta } | Exclude<Loaded, { ok: true }>;
-
-async function loadMeta(io: RouteIo, family: string, uid: string, ownerField: string): Promise<MetaLoad> {
-  const loaded = await loadKey(io, family, [uid]);
-  if (!loaded.ok) return loaded;
-  const meta = parseMeta(loaded.bytes, ownerField);
+/**
+ * The object's metadata; `absent` answers `onAbsent(read)`, and anything the edge cannot judge (a
+ * read unavailable, a malformed value) passes through.
+ */
+async function loadMeta(
+  io: RouteIo,
+  family: string,
+  uid: string,
+  ownerField: string,
+  onAbsent: (read: CacheResult<unknown>) => RouteOutcome,
+): Promise<{ ok: true; meta: ObjectMeta } | { ok: false; outcome: RouteOutcome }> {
+  const read = await io.read(family, [uid]);
+  if (read.kind !== "value") return { ok: false, outcome: unreadOutcome(read, onAbsent(read)) };
+  const meta = parseMeta(read.value.bytes, ownerField);
   return meta === undefined ? { ok: false, outcome: passthroughOutcome(`stored ${family} is malformed`) } : { ok: true, meta };
 }
 
 /** The object's bytes shaped by `plan`, from whichever tier has them. */
 async function serveObject(io: RouteIo, meta: ObjectMeta, plan: (contentType: string, size: number) => RangePlan): Promise<RouteOutcome> {
-  const key = routeKey("s3_files:{uid}", [meta.s3FileUid]);
-  if (!key.ok) return passthroughOutcome(key.reason);
-  const read = await io.readMedia(key.key, key.family, (size) => plan(meta.contentType, size));
-  if (read.kind === "passthrough") return passthroughOutcome(read.reason);
-  return { kind: "media", status: read.plan.status, headers: read.plan.headers, body: read.body, cacheStatus: read.cacheStatus };
+  const read = await io.readMedia(meta.s3FileUid, (size) => plan(meta.contentType, size));
+  // serve_s3_file has no answer for a missing object but its own error: let it give it.
+  if (read.kind !== "value") return unreadOutcome(read, passthroughOutcome("the origin has no such object"));
+  const { plan: shaped, body } = read.value;
+  return { kind: "media", status: shaped.status, headers: shaped.headers, body, read };
 }
 
 /** The image routes send the whole image whatever the `Range` (the backend never passes it on). */
@@ -100,8 +107,8 @@ async function authorizeOwned({ request, url }: RouteRequest, uid: string, io: R
   if (credential.kind === "failure") return { ok: false, outcome: authOutcome(credential.failure) };
   const verified = await io.tokens.verifyResource(owned.kind, credential.token, io.now);
   if (!verified.ok) return { ok: false, outcome: authOutcome(verified.failure) };
-  const loaded = await loadMeta(io, owned.family, uid, owned.ownerField);
-  if (!loaded.ok) return { ok: false, outcome: "outcome" in loaded ? loaded.outcome : notFoundJson(owned.notFound, loaded.cacheStatus) };
+  const loaded = await loadMeta(io, owned.family, uid, owned.ownerField, (read) => notFoundJson(owned.notFound, read));
+  if (!loaded.ok) return loaded;
   if (loaded.meta.owner !== verified.claims.sub) return { ok: false, outcome: authOutcome({ reason: "invalid", detail: `${owned.family} of another owner` }) };
   return loaded;
 }
@@ -146,25 +153,22 @@ function parseEmailLookup(bytes: Uint8Array): EmailLookup | undefined {
 
 /** `GET /api/1/image_files/image/email/{uid}.{ext}` (`show_email_image.py`): no auth. */
 export async function serveEmailImage(_route: RouteRequest, uid: string, ext: string, io: RouteIo): Promise<RouteOutcome> {
-  let lookup: EmailLookup | undefined;
-  let cacheStatus = "";
   for (const refresh of [false, true]) {
-    const loaded = await loadKey(io, "email_images:{uid}:{ext}", [uid, ext], { refresh });
-    if (!loaded.ok) return "outcome" in loaded ? loaded.outcome : passthroughOutcome("email image lookup unknown to the origin");
-    lookup = parseEmailLookup(loaded.bytes);
-    cacheStatus = loaded.cacheStatus;
+    const read = await io.read("email_images:{uid}:{ext}", [uid, ext], { refresh });
+    if (read.kind !== "value") return unreadOutcome(read, passthroughOutcome("email image lookup unknown to the origin"));
+    const lookup = parseEmailLookup(read.value.bytes);
+    if (lookup === undefined) break;
     // The `unknown` purge marker is a miss: the backend skips it and asks the next source.
-    if (lookup?.type !== "unknown") break;
-  }
-  if (lookup === undefined || lookup.type === "unknown") return passthroughOutcome("email image lookup not usable at the edge");
-  if (lookup.type === "not-found") return emptyNotFound(cacheStatus);
-  const loaded = await loadMeta(io, "image_files:exports:{uid}", lookup.exportUid, "image_file_uid");
-  if (!loaded.ok) {
+    if (lookup.type === "unknown") continue;
+    if (lookup.type === "not-found") return emptyNotFound(read);
     // A `found` lookup whose export is gone: the backend answers the empty 404 *and* purges the
     // lookup (show_email_image.py:43-46), which only the origin can do. Its published `unknown`
     // marker then reaches the edge through the relay; answering here would leave the stale
     // lookup stored for up to 8 h (docs/routes.md "Media routes").
-    return "outcome" in loaded ? loaded.outcome : passthroughOutcome("found email lookup whose export is gone: the origin purges it");
+    const loaded = await loadMeta(io, "image_files:exports:{uid}", lookup.exportUid, "image_file_uid", () =>
+      passthroughOutcome("found email lookup whose export is gone: the origin purges it"),
+    );
+    return loaded.ok ? serveObject(io, loaded.meta, wholeImage) : loaded.outcome;
   }
-  return serveObject(io, loaded.meta, wholeImage);
+  return passthroughOutcome("email image lookup not usable at the edge");
 }

@@ -9,10 +9,9 @@ import { authorizeStandard } from "../auth/standard";
 import { isPlainJwtText } from "../auth/bearer";
 import { JSON_CONTENT_TYPE } from "./content-types";
 import type { RouteIo, RouteRequest } from "./io";
-import { loadKey } from "./load-key";
 import { encodeProfilePictures, MAX_PROFILE_PICTURES_BODY_BYTES, pickPictures, planProfilePictures, readStoredPictures } from "./profile-pictures-plan";
 import { readSmallBody, withForward } from "./request-body";
-import { authOutcome, passthroughOutcome, type RouteOutcome } from "./respond";
+import { authOutcome, passthroughOutcome, unreadOutcome, type RouteOutcome } from "./respond";
 
 /** `profile_pictures.py:174-177`. */
 export const PROFILE_PICTURES_CACHE_CONTROL = "private, max-age=120";
@@ -33,10 +32,10 @@ export async function serveProfilePictures({ request }: RouteRequest, io: RouteI
   const prompt = await io.tokens.verifyResource("interactive_prompt", plan.jwt, io.now, plan.uid);
   if (!prompt.ok) return authOutcome(prompt.failure);
 
-  const stored = await loadKey(io, "interactive_prompts:profile_pictures:{uid}:{prompt_time}", [plan.uid, plan.promptTime]);
+  const stored = await io.read("interactive_prompts:profile_pictures:{uid}:{prompt_time}", [plan.uid, plan.promptTime]);
   // No such prompt, or a time past its end: the origin answers its 404.
-  if (!stored.ok) return "outcome" in stored ? withForward(stored.outcome, forward) : passthroughOutcome("no pictures for this bin (the origin's 404)", forward);
-  const read = readStoredPictures(stored.bytes);
+  if (stored.kind !== "value") return withForward(unreadOutcome(stored, passthroughOutcome("no pictures for this bin (the origin's 404)")), forward);
+  const read = readStoredPictures(stored.value.bytes);
   if (!read.ok) return passthroughOutcome(read.reason, forward);
 
   const uids = pickPictures(read.imageUids, plan.limit);
@@ -48,6 +47,6 @@ export async function serveProfilePictures({ request }: RouteRequest, io: RouteI
       ["Content-Type", JSON_CONTENT_TYPE],
       ["Cache-Control", PROFILE_PICTURES_CACHE_CONTROL],
     ],
-    cacheStatus: stored.cacheStatus,
+    read: stored,
   };
 }

@@ -4,14 +4,14 @@
  * key(s) through the cache → build the backend's exact body and headers.
  */
 import type { ResourceKind } from "../auth/jwt";
+import { describeUnavailable } from "../cache";
 import { gunzip, decodeU64Json } from "../render/u64";
 import { ANY_KEY, createM3uPresigner, EACH_ELEMENT, presignJsonUrls, type JsonUrlPath } from "../render/presign";
 import { concatBytes } from "../util/bytes";
 import type { RouteIo, RouteRequest } from "./io";
-import { loadKey, type Loaded } from "./load-key";
 import { planMobileFilters } from "./mobile-filters";
 import { JSON_CONTENT_TYPE, M3U_CONTENT_TYPE } from "./content-types";
-import { authOutcome, passthroughOutcome, type RouteOutcome } from "./respond";
+import { authOutcome, passthroughOutcome, unreadOutcome, type RouteOutcome } from "./respond";
 import {
   planImagePlaylist,
   planM3uCredential,
@@ -26,11 +26,6 @@ const INVALID = { reason: "invalid", detail: "" } as const;
 const IMAGE_PLAYLIST_URLS: JsonUrlPath = ["items", ANY_KEY, EACH_ELEMENT, "url"];
 /** `show_web_playlist.py`: `for item in raw.exports: item.url += "?" + urlencode(...)`, nothing else. */
 const WEB_PLAYLIST_URLS: JsonUrlPath = ["exports", EACH_ELEMENT, "url"];
-
-/** A value the origin says does not exist: the origin's own route answers it (its 404 bodies). */
-function absentOrOutcome(loaded: Exclude<Loaded, { ok: true }>, reason: string): RouteOutcome {
-  return "outcome" in loaded ? loaded.outcome : passthroughOutcome(reason);
-}
 
 /** Verified credential → the token to presign with (or null), or the outcome to answer. */
 async function verifyCredential(
@@ -69,29 +64,29 @@ export async function serveImagePlaylist({ request, url }: RouteRequest, uid: st
   let presignWith: string | null = null;
   if (plan.kind === "public") {
     // auth_public: the is-public bit (both outcomes cached, A #19); "0" is AUTHORIZATION_UNKNOWN_TOKEN.
-    const flag = await loadKey(io, "image_files:public:{uid}", [uid]);
-    if (!flag.ok) return absentOrOutcome(flag, "is-public bit unknown to the origin");
+    const flag = await io.read("image_files:public:{uid}", [uid]);
+    if (flag.kind !== "value") return unreadOutcome(flag, passthroughOutcome("is-public bit unknown to the origin"));
     // An authorization bit past its 600 s, kept only because the origin failed, is not trusted.
-    if (flag.stale) return passthroughOutcome("is-public bit is stale (origin failing)");
-    if (decoder.decode(flag.bytes) !== "1") return authOutcome({ ...INVALID, detail: "image is not public" });
+    if (flag.state === "stale") return passthroughOutcome("is-public bit is stale (origin failing)");
+    if (decoder.decode(flag.value.bytes) !== "1") return authOutcome({ ...INVALID, detail: "image is not public" });
   } else {
     const verified = await verifyCredential(plan.credential, "image", io, uid);
     if (!verified.ok) return verified.outcome;
     presignWith = verified.presignWith;
   }
 
-  const playlist = await loadKey(io, "image_files:playlist:{uid}", [uid]);
-  if (!playlist.ok) return absentOrOutcome(playlist, "no playlist (the origin's 404)");
+  const playlist = await io.read("image_files:playlist:{uid}", [uid]);
+  if (playlist.kind !== "value") return unreadOutcome(playlist, passthroughOutcome("no playlist (the origin's 404)"));
 
   if (plan.presign) {
     // The presign branch answers uncompressed JSON with only Content-Type — even for
     // `public=true&presign=true`, where nothing is appended and no x-image-file-jwt is sent.
-    const json = decoder.decode(await gunzip(playlist.bytes));
+    const json = decoder.decode(await gunzip(playlist.value.bytes));
     return {
       kind: "body",
       body: presignWith === null ? json : presignJsonUrls(json, presignWith, IMAGE_PLAYLIST_URLS),
       headers: [["Content-Type", JSON_CONTENT_TYPE]],
-      cacheStatus: playlist.cacheStatus,
+      read: playlist,
     };
   }
   const headers: Array<readonly [string, string]> = [
@@ -99,7 +94,7 @@ export async function serveImagePlaylist({ request, url }: RouteRequest, uid: st
     ["Content-Encoding", "gzip"],
   ];
   if (plan.kind === "public") headers.push(["x-image-file-jwt", await io.tokens.mint("image", uid, io.now)]);
-  return { kind: "body", body: playlist.bytes, headers, cacheStatus: playlist.cacheStatus };
+  return { kind: "body", body: playlist.value.bytes, headers, read: playlist };
 }
 
 /** `GET /api/1/content_files/{uid}/web.json` (A #6). */
@@ -107,10 +102,11 @@ export async function serveWebPlaylist({ request, url }: RouteRequest, uid: stri
   const credential = planWebPlaylist(url.searchParams, request.headers.get("authorization"));
   const verified = await verifyCredential(credential, "content", io, uid);
   if (!verified.ok) return verified.outcome;
-  const playlist = await loadKey(io, "content_files:playlists:web:{uid}", [uid]);
-  if (!playlist.ok) return absentOrOutcome(playlist, "no web playlist (the origin's 404)");
-  const body = verified.presignWith === null ? playlist.bytes : presignJsonUrls(decoder.decode(playlist.bytes), verified.presignWith, WEB_PLAYLIST_URLS);
-  return { kind: "body", body, headers: [["Content-Type", JSON_CONTENT_TYPE]], cacheStatus: playlist.cacheStatus };
+  const playlist = await io.read("content_files:playlists:web:{uid}", [uid]);
+  if (playlist.kind !== "value") return unreadOutcome(playlist, passthroughOutcome("no web playlist (the origin's 404)"));
+  const bytes = playlist.value.bytes;
+  const body = verified.presignWith === null ? bytes : presignJsonUrls(decoder.decode(bytes), verified.presignWith, WEB_PLAYLIST_URLS);
+  return { kind: "body", body, headers: [["Content-Type", JSON_CONTENT_TYPE]], read: playlist };
 }
 
 /** `GET /api/1/content_files/{uid}/{ios,android}.m3u8` (A #7); both are one handler. */
@@ -126,13 +122,13 @@ export async function serveMobilePlaylist({ request, url }: RouteRequest, uid: s
   if (filters.kind === "invalid") return { kind: "invalid-filters", detail: filters.detail };
   const verified = await verifyCredential(credential, "content", io, uid);
   if (!verified.ok) return verified.outcome;
-  const playlist = await loadKey(io, "content_files:playlists:mobile:{uid}:{filters_stable_identifier}", [uid, filters.stableIdentifier]);
-  if (!playlist.ok) return absentOrOutcome(playlist, "no mobile playlist (the origin's 404)");
+  const playlist = await io.read("content_files:playlists:mobile:{uid}:{filters_stable_identifier}", [uid, filters.stableIdentifier]);
+  if (playlist.kind !== "value") return unreadOutcome(playlist, passthroughOutcome("no mobile playlist (the origin's 404)"));
   return {
     kind: "body",
-    body: presignM3u(playlist.bytes, verified.presignWith),
+    body: presignM3u(playlist.value.bytes, verified.presignWith),
     headers: [["Content-Type", M3U_CONTENT_TYPE]],
-    cacheStatus: playlist.cacheStatus,
+    read: playlist,
   };
 }
 
@@ -166,20 +162,20 @@ export async function serveVodPlaylist({ request, url }: RouteRequest, uid: stri
   const params = url.searchParams;
   const verified = await verifyCredential(planM3uCredential(params, request.headers.get("authorization")), "content", io, undefined);
   if (!verified.ok) return verified.outcome;
-  const meta = await loadKey(io, "content_files:vods:{uid}:meta", [uid]);
-  if (!meta.ok && "outcome" in meta) return meta.outcome;
+  const meta = await io.read("content_files:vods:{uid}:meta", [uid]);
+  if (meta.kind === "unavailable") return passthroughOutcome(describeUnavailable(meta));
   // A missing export compares a same-length dummy, so it looks exactly like a wrong token (403).
-  const owner = meta.ok ? readContentFileUid(meta.bytes) : undefined;
+  const owner = meta.kind === "value" ? readContentFileUid(meta.value.bytes) : undefined;
   if (!constantTimeEqual(owner ?? "a".repeat(verified.sub.length), verified.sub) || owner === undefined) {
     return authOutcome({ ...INVALID, detail: "export not owned by the token's content file" });
   }
-  const vod = await loadKey(io, "content_files:vods:{uid}:m3u", [uid]);
-  if (!vod.ok) return absentOrOutcome(vod, "no VOD parts (the origin's 404)");
+  const vod = await io.read("content_files:vods:{uid}:m3u", [uid]);
+  if (vod.kind !== "value") return unreadOutcome(vod, passthroughOutcome("no VOD parts (the origin's 404)"));
   return {
     kind: "body",
-    body: presignM3u(vod.bytes, verified.presignWith),
+    body: presignM3u(vod.value.bytes, verified.presignWith),
     headers: [["Content-Type", M3U_CONTENT_TYPE]],
-    cacheStatus: vod.cacheStatus,
+    read: vod,
   };
 }
 
@@ -187,18 +183,16 @@ export async function serveVodPlaylist({ request, url }: RouteRequest, uid: stri
 export async function serveTranscript({ request }: RouteRequest, uid: string, io: RouteIo): Promise<RouteOutcome> {
   const verified = await verifyCredential(planTranscriptCredential(request.headers.get("authorization")), "transcript", io, uid);
   if (!verified.ok) return verified.outcome;
-  const stored = await loadKey(io, "transcripts:{uid}", [uid]);
-  if (!stored.ok) {
-    // A valid JWT for a transcript that does not exist is AUTHORIZATION_UNKNOWN_TOKEN.
-    return "outcome" in stored ? stored.outcome : authOutcome({ ...INVALID, detail: "no such transcript" });
-  }
-  const decoded = decodeU64Json(stored.bytes);
+  const stored = await io.read("transcripts:{uid}", [uid]);
+  // A valid JWT for a transcript that does not exist is AUTHORIZATION_UNKNOWN_TOKEN.
+  if (stored.kind !== "value") return unreadOutcome(stored, authOutcome({ ...INVALID, detail: "no such transcript" }));
+  const decoded = decodeU64Json(stored.value.bytes);
   if (!decoded.ok) return passthroughOutcome(`stored transcript is malformed: ${decoded.failure.message}`);
   return {
     kind: "body",
     // Content-Length (set with every body) equals the u64 prefix: decodeU64Json refuses a mismatch.
     body: decoded.blob,
     headers: [["Content-Type", JSON_CONTENT_TYPE]],
-    cacheStatus: stored.cacheStatus,
+    read: stored,
   };
 }

@@ -1,16 +1,14 @@
 /**
- * The Worker's side of the shields (docs/storage-schema.md §Shield): which object to ask, and
- * what this isolate and colo do with the answer. The hit path (L0/L1/L2) never comes here; only
- * misses, admin writes and purges do. Local copies (L0, L1) follow the shield's answer: written
- * only when the shield committed (or answered from its own storage), dropped after a delete or
- * purge.
+ * The Worker's side of the shields (docs/storage-schema.md §Shield): which object to ask. The hit
+ * path (L0/L1/L2) never comes here; only misses (./filler.ts), admin writes and purges
+ * (./writer.ts) and media leases do. What this isolate and colo do with an answer is theirs.
  */
-import { parseKey, type FamilyEntry } from "../keys";
-import { originFill, staysInColo, type Fill, type FillDeps, type Filler } from "../origin";
-import type { PutResult, StoredValue, TieredStore } from "../storage";
-import type { FamilyShield, ShieldStats, ShieldWriteAnswer } from "./family-shield";
+import type { FamilyEntry } from "../keys";
+import { errorFields, logEvent } from "../log";
+import type { PutResult, StoredValue } from "../storage";
+import type { FamilyShield, ShieldFillAnswer, ShieldStats, ShieldWriteAnswer } from "./family-shield";
 import { SHIELD_COUNTERS } from "./family-shield";
-import { errorFields, logEvent } from "../observe/log";
+import { forEachLimited } from "../util/concurrency";
 import { shieldNameFor, shieldNamesForPrefix, shieldNamesOfFamily } from "./placement";
 
 /** A write whose bytes go elsewhere (media: origin or admin PUT → R2), started at the shield. */
@@ -45,11 +43,8 @@ function renewalDue(renewedAtMs: number, nowMs: number, ttlMs: number): boolean 
 }
 
 export interface ShieldClient {
-  /**
-   * The `Filler` for misses of this request's store. `fallback` fills when the shield cannot be
-   * reached; its value is served but stored nowhere, since only the shield may order writes.
-   */
-  filler(store: TieredStore, fallback: FillDeps): Filler;
+  /** The fill of a miss, by the key's shield: its own copy, a new origin fill, or one joined. */
+  fill(key: string, family: FamilyEntry, now: number, refresh: boolean): Promise<ShieldFillAnswer>;
   put(key: string, family: FamilyEntry, value: StoredValue, now: number, sourceTime?: number): Promise<ShieldWriteAnswer>;
   remove(key: string, family: FamilyEntry, now: number, sourceTime?: number): Promise<ShieldWriteAnswer>;
   /**
@@ -70,66 +65,14 @@ export interface ShieldClient {
 /** Purge fan-out: at most this many shields asked at once. */
 const PURGE_CONCURRENCY = 16;
 
-async function eachLimited(names: readonly string[], run: (name: string) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < names.length) await run(names[next++] as string);
-  };
-  await Promise.all(Array.from({ length: Math.min(PURGE_CONCURRENCY, names.length) }, worker));
-}
+const eachLimited = (names: readonly string[], run: (name: string) => Promise<void>): Promise<void> => forEachLimited(names, PURGE_CONCURRENCY, run);
 
 export function createShieldClient(namespace: DurableObjectNamespace<FamilyShield>, options: { shards: number }): ShieldClient {
   const stub = (name: string) => namespace.get(namespace.idFromName(name));
   const stubFor = (key: string, family: FamilyEntry) => stub(shieldNameFor(family, key, options.shards));
 
   return {
-    filler(store, fallback) {
-      return {
-        async fill(key, family, now, { refresh }): Promise<Fill> {
-          const unstored = async (): Promise<Fill> => {
-            const filled = await store.singleFlight(`unstored-fill:${key}`, () => originFill(key, family, now, fallback, { refresh }));
-            return filled.kind === "value" ? { ...filled, stored: false } : filled;
-          };
-          // A view that never writes this key (a disabled family) must not have the shield write it.
-          if (store.writes?.(key) === false) return unstored();
-          if (family.anonymousKeys !== undefined) {
-            // Keys anonymous requests name (docs/security.md §5): asked of the origin from here, so
-            // a made-up key costs the shield nothing. Its negative answer (and an `absent`) stays
-            // in this colo; a real answer is filled and stored through the shield as any other,
-            // so the ordering rule holds for it (one more origin call, on the first miss only).
-            const flight = `${refresh ? "anonymous-refresh:" : "anonymous-fill:"}${key}`;
-            const probe = await store.singleFlight(flight, () => originFill(key, family, now, fallback, { refresh }));
-            if (probe.kind !== "value") return probe;
-            if (staysInColo(family, probe.value)) {
-              await store.keepLocal(key, probe.value, now).catch((error: unknown) => {
-                logEvent("colo copy not kept", { family: family.name, ...errorFields(error) });
-              });
-              return { ...probe, stored: false };
-            }
-          }
-          let answer;
-          try {
-            answer = await stubFor(key, family).fill({ key, now, refresh });
-          } catch (error) {
-            // Unreachable or overloaded: the client is still answered, one fill per isolate.
-            logEvent("shield unavailable; filling without storing", { family: family.name, ...errorFields(error) });
-            return unstored();
-          }
-          const { fill } = answer;
-          // The shield's own copy and a committed fill are current: keep them here too. A fill
-          // that lost to a later write leaves nothing locally either.
-          if (fill.kind === "value" && (answer.source === "shield" || answer.committed)) {
-            await store.keepLocal(key, fill.value, now);
-          }
-          return fill;
-        },
-        async forget(key, now) {
-          const parsed = parseKey(key);
-          if (parsed.ok) await stubFor(key, parsed.value.family).remove({ key, now });
-          await store.forgetLocal(key);
-        },
-      };
-    },
+    fill: (key, family, now, refresh) => stubFor(key, family).fill({ key, now, refresh }),
 
     put: (key, family, value, now, sourceTime) =>
       stubFor(key, family).put({ key, value, now, ...(sourceTime === undefined ? {} : { sourceTime }) }),

@@ -19,9 +19,11 @@ import { DurableObject } from "cloudflare:workers";
 import { createTokenMemory } from "../auth/jwt";
 import { DEFAULT_MEDIA_LEASE_MS, MAX_MEDIA_LEASE_MS, MIN_MEDIA_LEASE_MS, parseConfig, type Config, type Env } from "../config";
 import { parseKey } from "../keys";
-import { errorFields, familyLabelOf, logEvent } from "../observe/log";
-import { createOriginClient, originFill, staysInColo, type Fill, type OriginClient } from "../origin";
-import { createR2Tier, createStoreMemory, createTieredStore, isWriterObjectKey, type PutResult, type StoredValue, type TieredStore } from "../storage";
+import { errorFields, familyLabelOf, logEvent } from "../log";
+import { staysInColo, type Fill } from "../cache/filler";
+import { createOriginClient, type OriginClient } from "../origin/client";
+import { originFill } from "../origin/fill";
+import { createR2Tier, createStoreMemory, createTieredStore, isWriterObjectKey, type PutResult, type StoredValue, type TieredStore, type WriteResult } from "../storage";
 import {
   beginFill,
   createOrdering,
@@ -48,7 +50,8 @@ export interface ShieldFillAnswer {
 }
 
 export type ShieldWriteAnswer =
-  | { applied: true; result: PutResult }
+  /** `result.skipped`: KV already held these bytes (docs/storage-schema.md "Write-skip"). */
+  | { applied: true; result: WriteResult }
   /** Dropped: older (`X-Edge-Source-Time`) than the newest write applied to the key. */
   | { applied: false; reason: "late" }
   /** A leased write (`commitWrite`) that a later write or purge overtook, or whose lease lapsed. */
@@ -85,7 +88,7 @@ export class FamilyShield extends DurableObject<Env> {
   private readonly inFlight = new Map<string, { refresh: boolean; answer: Promise<ShieldFillAnswer> }>();
   private readonly lastRefreshAt = new Map<string, number>();
   private readonly leases = new Map<number, Lease>();
-  private parsed: { config: Config; store: TieredStore; origin: OriginClient } | undefined;
+  private parsed: { settings: Env; config: Config; store: TieredStore; origin: OriginClient } | undefined;
   /** This object's own memory (its store's in-flight loads, its tokens): a Durable Object is not the Worker's isolate. */
   private readonly memory = { storage: createStoreMemory(), tokens: createTokenMemory() };
 
@@ -121,9 +124,19 @@ export class FamilyShield extends DurableObject<Env> {
     return { kv: this.env.CACHE, ...(this.env.MEDIA === undefined ? {} : { media: this.env.MEDIA }) };
   }
 
+  /**
+   * The environment this shield's config is parsed from: the Worker's. A seam for tests
+   * (test/helpers/shield-seams.ts), which give a shield the origin or timeout a fault test gives
+   * the Worker, so a fill through the shield meets the same fault. A new object is parsed anew.
+   */
+  protected settings(): Env {
+    return this.env;
+  }
+
   private deps(): { config: Config; store: TieredStore; origin: OriginClient } {
-    if (this.parsed === undefined) {
-      const config = parseConfig(this.env);
+    const settings = this.settings();
+    if (this.parsed === undefined || this.parsed.settings !== settings) {
+      const config = parseConfig(settings);
       const { kv, media } = this.storageBindings();
       // KV only: the shield has no colo cache of its own, and its own storage is its L1.
       const store = createTieredStore({
@@ -132,14 +145,13 @@ export class FamilyShield extends DurableObject<Env> {
         l1MaxAgeSeconds: config.l1MaxAgeSeconds,
         staleIfErrorSeconds: config.staleIfErrorSeconds,
         baseUrl: "https://shield.invalid/",
-        waitUntil: (promise) => this.ctx.waitUntil(promise),
         memory: this.memory.storage,
       });
       const origin = createOriginClient({
         config: { originUrl: config.originUrl, originTimeoutMs: config.originTimeoutMs, edgeOriginSecret: config.secrets.edgeOrigin },
         tokens: this.memory.tokens,
       });
-      this.parsed = { config, store, origin };
+      this.parsed = { settings, config, store, origin };
     }
     return this.parsed;
   }
@@ -230,7 +242,7 @@ export class FamilyShield extends DurableObject<Env> {
       const own = this.readOwn(key, now);
       if (own !== undefined) {
         this.count("shieldHits");
-        return { fill: { kind: "value", value: own, stored: true }, source: "shield", committed: false };
+        return { fill: { kind: "value", value: own, stored: true, tier: "shield" }, source: "shield", committed: false };
       }
       const running = this.inFlight.get(key);
       if (running !== undefined) {
@@ -253,7 +265,7 @@ export class FamilyShield extends DurableObject<Env> {
         }, { refresh });
         this.count("fills");
         if (filled.kind !== "value" || !filled.stored) return { fill: filled, source: "origin", committed: false };
-        // A negative answer about a key anonymous requests name is kept by nobody here (../origin/load.ts).
+        // A negative answer about a key anonymous requests name is kept by nobody here (../cache/filler.ts).
         if (staysInColo(parsed.value.family, filled.value)) return { fill: { ...filled, stored: false }, source: "origin", committed: false };
         const value = filled.value;
         const committed = await this.commitLease({ key, lease, now }, async () => {
@@ -381,7 +393,11 @@ export class FamilyShield extends DurableObject<Env> {
   ): Promise<ShieldWriteAnswer> {
     try {
       // The mark lives as long as the value, as `put`'s does.
-      return await this.applyWrite(request, { valueExpiresAt: request.valueExpiresAt }, publish, () => this.holds(request));
+      const published = async (): Promise<WriteResult> => {
+        const result = await publish();
+        return result.ok ? { ok: true, skipped: false } : result;
+      };
+      return await this.applyWrite(request, { valueExpiresAt: request.valueExpiresAt }, published, () => this.holds(request));
     } finally {
       this.closeLease(request.lease);
     }
@@ -393,7 +409,7 @@ export class FamilyShield extends DurableObject<Env> {
   private applyWrite(
     request: { key: string; now: number; sourceTime?: number },
     mark: { valueExpiresAt?: number; unpin?: boolean },
-    apply: () => Promise<PutResult>,
+    apply: () => Promise<WriteResult>,
     admit: () => boolean = () => true,
   ): Promise<ShieldWriteAnswer> {
     this.observe(request.now);
@@ -433,7 +449,7 @@ export class FamilyShield extends DurableObject<Env> {
     return this.applyWrite(request, request.unpin === true ? { unpin: true } : {}, async () => {
       this.sql.exec(`DELETE FROM vals WHERE key = ?`, request.key);
       await this.deps().store.delete(request.key);
-      return { ok: true };
+      return { ok: true, skipped: false };
     });
   }
 

@@ -16,11 +16,6 @@ export interface CacheApiTierOptions {
   baseUrl: string;
   /** Upper bound of every entry's `max-age`: the time a purge takes to reach other colos' L1. */
   maxAgeSeconds: number;
-  /**
-   * The current generation of the key's family (docs/design.md §3 purge). It is part of the URL, so a
-   * bumped generation makes every older entry unreachable. Defaults to a constant.
-   */
-  generationOf?: (key: string) => string | Promise<string>;
   /** Told when a best-effort delete failed (the tiered store counts it). */
   onDeleteFailure?: (key: string) => void;
 }
@@ -82,7 +77,6 @@ function envelopeFromHeaders(headers: Headers): Envelope | undefined {
 
 export function createCacheApiTier(cache: Cache, options: CacheApiTierOptions): CacheApiTier {
   const origin = new URL(options.baseUrl).origin;
-  const generationOf = options.generationOf ?? (() => INITIAL_GENERATION);
 
   const urlFor = (key: string, generation: string): string =>
     `${origin}${L1_PATH_PREFIX}${encodeURIComponent(generation)}/${encodeURIComponent(key)}`;
@@ -146,11 +140,5 @@ export function createCacheApiTier(cache: Cache, options: CacheApiTierOptions): 
     getAt,
     putAt,
     deleteAt,
-    get: async (key) => getAt(key, await generationOf(key)),
-    put: async (key, value, now) => putAt(key, value, now, await generationOf(key)),
-    async delete(key) {
-      if (keyProblem(key) !== null) return;
-      await deleteAt(key, await generationOf(key));
-    },
   };
 }

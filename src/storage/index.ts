@@ -1,20 +1,5 @@
 /** The storage layer's public surface (docs/design.md §3; layout in docs/storage-schema.md). */
-export type {
-  AddressedTier,
-  ByteRange,
-  Envelope,
-  GenerationalTier,
-  ObjectWriteResult,
-  Pointer,
-  PutResult,
-  StorageFailure,
-  StoredValue,
-  StreamedValue,
-  StreamingTier,
-  Tier,
-  TierName,
-} from "./tier";
-export { collectStreamed, resolveRange, sliceStream, streamOf } from "./streams";
+export type { ByteRange, Envelope, GenerationalTier, ObjectWriteResult, Pointer, PutResult, StorageFailure, StoredValue } from "./tier";
 export { createL0Memory, createL0Tier, type L0Memory, type L0Tier, type L0TierOptions } from "./l0-tier";
 export { buildStoredValue, classifyFreshness, sha256Hex, type Freshness } from "./envelope";
 export { createKvTier, kvExpirationTtl, type KvTier, type KvTierOptions } from "./kv-tier";
@@ -34,11 +19,10 @@ export {
   type ListResult,
   type PurgeResult,
   type PurgeSelector,
-  type ReadResult,
   type TieredStore,
   type TieredStoreOptions,
   type WriteResult,
 } from "./tiered";
-export { createStorageCounters, STORAGE_COUNTERS, type StorageCounter, type StorageCounters } from "./stats";
 export { MAX_VALUE_BYTES, MEDIA_MAX_OBJECT_BYTES, PURGE_PAGE_SIZE, KV_PROPAGATION_SECONDS } from "./limits";
+export { singleFlight, type InFlight } from "./single-flight";
 export { createR2Tier, isWriterObjectKey, newWriterObjectKey, type ObjectWriter, type PendingEnvelope, type R2Tier } from "./r2-tier";

@@ -4,10 +4,9 @@
  * and the envelope rides in KV metadata. Layout: docs/storage-schema.md.
  */
 import { checkStorable, isEnvelope, keyProblem, pickEnvelope } from "./envelope";
-import { KV_MAX_TTL_SECONDS, KV_MIN_TTL_SECONDS, MAX_VALUE_BYTES } from "./limits";
+import { KV_MAX_TTL_SECONDS, KV_MIN_TTL_SECONDS } from "./limits";
 import { realSleep, retryKvWrite, type Sleep } from "./retry";
-import { collectStreamed, resolveRange, sliceStream } from "./streams";
-import type { Envelope, PutResult, StoredValue, StreamingTier } from "./tier";
+import type { Envelope, PutResult, StoredValue } from "./tier";
 
 export interface KvTierOptions {
   /**
@@ -23,13 +22,14 @@ export interface KvTierOptions {
   onRetry?: (retry: { key: string; family: string | undefined; attempt: number; delayMs: number }) => void;
 }
 
-/**
- * KV streams reads (a range is cut from the stream: KV cannot seek). A streamed write is read
- * whole and checked against its envelope first: KV values are at most 25 MiB, and a 429 retry
- * must be able to send the bytes again.
- */
-export interface KvTier extends StreamingTier {
+/** Whole values under the family key (at most 25 MiB: a 429 retry must be able to send the bytes again). */
+export interface KvTier {
   readonly name: "l2";
+  /** The value even when expired (freshness is the caller's decision, from the envelope). */
+  get(key: string, now: number): Promise<StoredValue | undefined>;
+  put(key: string, value: StoredValue, now: number): Promise<PutResult>;
+  /** Throws when KV keeps refusing after its 429 retries. */
+  delete(key: string): Promise<void>;
   /**
    * The envelope alone: reads the value as a stream and cancels it, so checking whether a write
    * can be skipped costs one KV read and no value transfer.
@@ -101,25 +101,6 @@ export function createKvTier(kv: KVNamespace, options: KvTierOptions): KvTier {
       if (value === null) return undefined;
       await value.cancel().catch(() => undefined);
       return isEnvelope(metadata) ? pickEnvelope(metadata) : undefined;
-    },
-
-    async getStream(key, _now, range) {
-      if (keyProblem(key) !== null) return undefined;
-      const { value, metadata } = await kv.getWithMetadata<unknown>(key, { type: "stream" });
-      if (value === null) return undefined;
-      const resolved = isEnvelope(metadata) ? resolveRange(metadata.size, range) : null;
-      if (!isEnvelope(metadata) || resolved === null) {
-        await value.cancel().catch(() => undefined);
-        return undefined;
-      }
-      const envelope = pickEnvelope(metadata);
-      if (range === undefined) return { body: value, envelope };
-      return { body: sliceStream(value, resolved.offset, resolved.length), envelope, range: resolved };
-    },
-
-    async putStream(key, value, now) {
-      const collected = await collectStreamed(value, MAX_VALUE_BYTES);
-      return collected.ok ? put(key, collected.value, now) : collected;
     },
 
     async delete(key) {

@@ -5,7 +5,6 @@
  * `maxAgeSeconds` by the injected clock (the L1 bound, so a purge reaches it as fast as it reaches
  * L1) and never past its value's `expiresAt`; it is keyed under the family's generation like L1.
  */
-import { INITIAL_GENERATION } from "./cache-api-tier";
 import { checkStorable, keyProblem } from "./envelope";
 import type { GenerationalTier, PutResult, StoredValue } from "./tier";
 
@@ -39,8 +38,6 @@ export interface L0TierOptions {
   maxEntries?: number;
   /** The isolate's (src/isolate.ts). */
   memory: L0Memory;
-  /** For `get`/`put`/`delete` without an explicit generation; defaults to a constant. */
-  generationOf?: (key: string) => string | Promise<string>;
 }
 
 export interface L0Tier extends GenerationalTier {
@@ -51,7 +48,6 @@ export function createL0Tier(options: L0TierOptions): L0Tier {
   const { memory } = options;
   const maxValueBytes = Math.min(options.maxValueBytes ?? L0_DEFAULT_MAX_VALUE_BYTES, options.maxBytes);
   const maxEntries = options.maxEntries ?? L0_DEFAULT_MAX_ENTRIES;
-  const generationOf = options.generationOf ?? (() => INITIAL_GENERATION);
 
   const forget = (key: string): void => {
     const entry = memory.entries.get(key);
@@ -102,8 +98,5 @@ export function createL0Tier(options: L0TierOptions): L0Tier {
     putAt,
     // One entry per key whatever its generation, so deleting the key is deleting every generation.
     deleteAt: async (key) => forget(key),
-    get: async (key, now) => (keyProblem(key) === null ? getAt(key, await generationOf(key), now) : undefined),
-    put: async (key, value, now) => putAt(key, value, now, await generationOf(key)),
-    delete: async (key) => forget(key),
   };
 }

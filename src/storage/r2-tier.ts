@@ -1,21 +1,19 @@
 /**
  * The R2 tier (binding `MEDIA`): media bytes (`s3_files:{uid}`), which KV cannot hold (over
  * 25 MiB) nor read by range. Layout (docs/storage-schema.md §R2):
- * - `objects/<id>`: the bytes, written once and never overwritten, with the envelope in the
- *   object's custom metadata. `<id>` is the sha256 when it is known before the write (a whole
- *   value), else a fresh uuid (a streamed fill learns its sha256 only once the bytes have passed,
- *   and R2 cannot rename): either way an object key never names two different byte strings.
+ * - `objects/<uuid>`: the bytes, written once and never overwritten, with the envelope (but its
+ *   sha256, learnt only once the bytes have passed; R2 cannot rename) in the object's custom
+ *   metadata. The uuid is fresh per write, so an object key never names two byte strings.
  * - `pointers/<family key>`: an empty object whose custom metadata is the envelope plus the
  *   object key. Only `commitPointer` writes it, so an object that is still being written, or one
  *   whose fill lost to a purge, is never readable by key.
  * R2 is strongly consistent (read-after-write, everywhere), so a committed pointer is seen at
  * once by every colo, and a deleted one is gone at once.
  */
-import { checkStorable, isEnvelope, keyProblem, pickEnvelope } from "./envelope";
+import { isEnvelope, keyProblem, pickEnvelope } from "./envelope";
 import { MEDIA_MAX_OBJECT_BYTES } from "./limits";
-import { resolveRange } from "./streams";
 import { concatBytes } from "../util/bytes";
-import type { AddressedTier, ByteRange, Envelope, ObjectWriteResult, Pointer, PutResult, StorageFailure, StoredValue, StreamedValue } from "./tier";
+import type { ByteRange, Envelope, ObjectWriteResult, Pointer, PutResult, StorageFailure } from "./tier";
 
 const OBJECT_PREFIX = "objects/";
 const POINTER_PREFIX = "pointers/";
@@ -24,8 +22,8 @@ const WRITER_OBJECT_KEY = /^objects\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 
 /**
  * Whether `objectKey` names an object of one streamed write (a fresh uuid, never shared), which
- * its writer or its lease's shield may delete when it is not published. A content-addressed
- * `objects/<sha256>` may back other pointers: only the expiry rule removes those.
+ * its writer or its lease's shield may delete when it is not published. Any other object key
+ * (none this code writes) may back other pointers: only the expiry rule removes those.
  */
 export function isWriterObjectKey(objectKey: string): boolean {
   return WRITER_OBJECT_KEY.test(objectKey);
@@ -57,9 +55,20 @@ export interface ObjectWriter {
   fail(reason?: unknown): Promise<ObjectWriteResult>;
 }
 
-/** The addressed tier, plus what a fill needs: an object read by pointer and a writer fed chunk by chunk. */
-export interface R2Tier extends AddressedTier {
+/**
+ * Objects behind pointers: an object is written (a writer fed chunk by chunk, as a fill or an
+ * admin PUT streams it) without being readable by key, and published only by `commitPointer`.
+ */
+export interface R2Tier {
   readonly name: "r2";
+  readPointer(key: string): Promise<Pointer | undefined>;
+  /** Makes `key` read the object; the only step that publishes. */
+  commitPointer(key: string, pointer: Pointer, now: number): Promise<PutResult>;
+  /**
+   * The pointer only: the value is unreadable at once. Its object may still be streaming to a
+   * reader; the expiry rule removes it (docs/storage-schema.md §R2).
+   */
+  delete(key: string): Promise<void>;
   /** The object's bytes (or a range of them) as a stream; undefined when the object is gone. */
   readObject(pointer: Pointer, range?: ByteRange): Promise<ReadableStream<Uint8Array> | undefined>;
   /**
@@ -134,61 +143,11 @@ export function createR2Tier(bucket: R2Bucket): R2Tier {
     return object === null ? undefined : (object.body as ReadableStream<Uint8Array>);
   }
 
-  /** Whole bytes (known sha256) under their content address; nothing is published. */
-  async function putWhole(value: StoredValue): Promise<ObjectWriteResult> {
-    const objectKey = `${OBJECT_PREFIX}${value.envelope.sha256}`;
-    try {
-      await bucket.put(objectKey, value.bytes, { customMetadata: envelopeMetadata(value.envelope), sha256: value.envelope.sha256 });
-    } catch (error) {
-      return backendError(error);
-    }
-    return { ok: true, pointer: { objectKey, envelope: pickEnvelope(value.envelope) } };
-  }
-
-  /** A streamed value with a whole envelope: written, then checked against it (else deleted). */
-  async function putStreamed(value: StreamedValue): Promise<ObjectWriteResult> {
-    if (value.range !== undefined || !isEnvelope(value.envelope)) {
-      await value.body.cancel().catch(() => undefined);
-      return { ok: false, failure: { reason: "invalid_envelope", message: "only a whole value with a whole envelope can be stored" } };
-    }
-    const { sha256, ...pending } = value.envelope;
-    const writer = openObject(pending);
-    if (!writer.ok) {
-      await value.body.cancel().catch(() => undefined);
-      return writer;
-    }
-    const reader = value.body.getReader();
-    let tooLong = false;
-    try {
-      for (;;) {
-        const next = await reader.read();
-        if (next.done) break;
-        if (!(await writer.write(next.value))) {
-          tooLong = true;
-          await reader.cancel("object write failed").catch(() => undefined);
-          break;
-        }
-      }
-    } catch (error) {
-      return writer.fail(error);
-    }
-    const written = await writer.close();
-    if (!written.ok) {
-      const mismatch = tooLong || /body (ended|is longer)/.test(written.failure.message);
-      return mismatch ? { ok: false, failure: { reason: "invalid_envelope", message: `envelope size ${pending.size} does not match the streamed bytes` } } : written;
-    }
-    if (written.pointer.envelope.sha256 !== sha256) {
-      await bucket.delete(written.pointer.objectKey).catch(() => undefined);
-      return { ok: false, failure: { reason: "invalid_envelope", message: "streamed bytes do not match the envelope's sha256" } };
-    }
-    return written;
-  }
-
   function openObject(pending: PendingEnvelope, objectKey = newWriterObjectKey()): { ok: true } & ObjectWriter | { ok: false; failure: StorageFailure } {
     if (pending.size > MEDIA_MAX_OBJECT_BYTES) {
       return { ok: false, failure: { reason: "too_large", message: `object is ${pending.size} bytes, over the ${MEDIA_MAX_OBJECT_BYTES}-byte media limit`, size: pending.size, limit: MEDIA_MAX_OBJECT_BYTES } };
     }
-    // Never over a content-addressed object: another pointer may need its bytes.
+    // Never over an object some pointer may already name.
     if (!isWriterObjectKey(objectKey)) return { ok: false, failure: { reason: "invalid_key", message: "a streamed write needs a fresh objects/<uuid> key" } };
     const digest = new crypto.DigestStream("SHA-256");
     const digestWriter = digest.getWriter();
@@ -290,50 +249,7 @@ export function createR2Tier(bucket: R2Bucket): R2Tier {
       return { keys: page.objects.map((o) => o.key.slice(POINTER_PREFIX.length)), cursor: page.truncated ? page.cursor : null };
     },
 
-    putObject(value) {
-      return "bytes" in value ? putWhole(value) : putStreamed(value);
-    },
-
-    async get(key) {
-      const pointer = await readPointer(key);
-      if (pointer === undefined) return undefined;
-      const object = await bucket.get(pointer.objectKey);
-      if (object === null) return undefined;
-      return { bytes: new Uint8Array(await object.arrayBuffer()), envelope: pointer.envelope };
-    },
-
-    async getStream(key, _now, range) {
-      const pointer = await readPointer(key);
-      if (pointer === undefined) return undefined;
-      const resolved = resolveRange(pointer.envelope.size, range);
-      if (resolved === null) return undefined;
-      const body = await readObject(pointer, resolved.length === 0 ? undefined : resolved);
-      if (body === undefined) return undefined;
-      return { body, envelope: pointer.envelope, ...(range === undefined ? {} : { range: resolved }) };
-    },
-
-    async put(key, value: StoredValue) {
-      // Whole values (admin PUT, the contract suite) keep KV's limits, so every tier holds the
-      // same values; only streamed values may be larger.
-      const storable = checkStorable(key, value);
-      if (!storable.ok) return storable;
-      const written = await putWhole(value);
-      return written.ok ? commitPointer(key, written.pointer) : written;
-    },
-
-    async putStream(key, value) {
-      const badKey = keyProblem(key);
-      if (badKey !== null) {
-        await value.body.cancel().catch(() => undefined);
-        return { ok: false, failure: { reason: "invalid_key", message: badKey } };
-      }
-      const written = await putStreamed(value);
-      return written.ok ? commitPointer(key, written.pointer) : written;
-    },
-
     async delete(key) {
-      // The pointer only: the value is unreadable at once. The object may be shared (a sha256
-      // name) or still streaming to a reader; the expiry rule removes it (docs/storage-schema.md).
       await bucket.delete(pointerKey(key));
     },
   };

@@ -18,17 +18,16 @@ import {
   WRITE_SKIP_SLACK_FRACTION,
 } from "./limits";
 import { realSleep, type Sleep } from "./retry";
-import { type InFlight, singleFlight } from "./single-flight";
-import {
-  createStorageCounters,
-  type StorageCounters,
-  type StorageCounterValues,
-  UNKNOWN_FAMILY,
-} from "./stats";
+import { forEachLimited } from "../util/concurrency";
+import { createCounters, UNKNOWN_FAMILY, type StatsSink } from "../stats";
 import type { R2Tier } from "./r2-tier";
 import type { Envelope, GenerationalTier, StorageFailure, StoredValue } from "./tier";
 
-export type ReadResult =
+/**
+ * What the tiers hold for a key at `now`, without asking anyone else: the cache core's first step
+ * (src/cache/read-through.ts turns it into a `CacheResult`) and what the admin API's GET inspects.
+ */
+export type StoredRead =
   | { state: "fresh"; tier: "l0" | "l1" | "l2"; value: StoredValue }
   | { state: "stale"; tier: "l2"; value: StoredValue }
   /** `failed`: KV threw, so "no value" is not known (counted as `readFailures`). */
@@ -36,10 +35,12 @@ export type ReadResult =
 
 export type WriteResult = { ok: true; skipped: boolean } | { ok: false; failure: StorageFailure };
 
-export type PurgeSelector =
-  | { keys: string[]; cursor?: string }
-  | { prefix: string; cursor?: string }
-  | { family: string; prefix: string; cursor?: string };
+/**
+ * What a purge removes (docs/admin-api.md "Purge"): keys (at most MAX_PURGE_KEYS, one call), or
+ * every key of a family or under a prefix, a page of at most `PURGE_PAGE_SIZE` keys per call
+ * (pass the answer's `cursor` back until it is null).
+ */
+export type PurgeSelector = { keys: string[] } | { prefix: string; cursor?: string } | { family: string; prefix: string; cursor?: string };
 
 export interface PurgeResult {
   purged: number;
@@ -63,18 +64,16 @@ export interface ListResult {
 /** The family whose bytes live in R2 (./r2-tier.ts), not KV. */
 export const MEDIA_KEY_PREFIX = "s3_files:";
 
-/** A store's per-isolate memory: L0 entries, remembered generations, loads in flight, counters. */
+/** A store's per-isolate memory: L0 entries, remembered generations, and where it counts (src/stats.ts). */
 export interface StoreMemory {
   readonly l0: L0Memory;
   readonly generations: GenerationMemory;
-  /** Concurrent requests of the isolate coalesce through it. */
-  readonly inFlight: InFlight;
-  readonly counters: StorageCounters;
+  readonly counters: StatsSink;
 }
 
-/** A fresh store memory: one isolate's (src/isolate.ts), or a Durable Object's own. */
-export function createStoreMemory(): StoreMemory {
-  return { l0: createL0Memory(), generations: new Map(), inFlight: new Map(), counters: createStorageCounters() };
+/** A fresh store memory: one isolate's (src/isolate.ts, counting into its registry), or a Durable Object's own. */
+export function createStoreMemory(counters: StatsSink = createCounters()): StoreMemory {
+  return { l0: createL0Memory(), generations: new Map(), counters };
 }
 
 export interface TieredStoreOptions {
@@ -102,7 +101,6 @@ export interface TieredStoreOptions {
   staleIfErrorSeconds: number;
   /** Any URL on the Worker's own host (the request URL will do); L1 keys live under it. */
   baseUrl: string;
-  waitUntil: (promise: Promise<unknown>) => void;
   /** Injected so the 429 backoff never waits in tests. */
   sleep?: Sleep;
   /**
@@ -123,10 +121,9 @@ export interface TieredStoreOptions {
 }
 
 export interface TieredStore {
-  read(key: string, now: number): Promise<ReadResult>;
+  /** `waitUntil`: the reading request's, for the L1 back-fill after an L2 hit. */
+  read(key: string, now: number, waitUntil: (promise: Promise<unknown>) => void): Promise<StoredRead>;
   write(key: string, value: StoredValue, now: number): Promise<WriteResult>;
-  /** False for a key this view never writes (src/rollout: disabled families); absent: every key. */
-  writes?(key: string): boolean;
   delete(key: string): Promise<void>;
   /**
    * This isolate's and colo's copies only (L0, L1), for a writer that stored KV elsewhere (the
@@ -135,10 +132,8 @@ export interface TieredStore {
    */
   keepLocal(key: string, value: StoredValue, now: number): Promise<void>;
   forgetLocal(key: string): Promise<void>;
-  singleFlight<T>(key: string, load: () => Promise<T>): Promise<T>;
   list(options: ListOptions): Promise<ListResult>;
   purge(selector: PurgeSelector, now: number): Promise<PurgeResult>;
-  stats(): Record<string, StorageCounterValues>;
   /** The purge propagation bound this store was configured with. */
   readonly visibleWithinSeconds: number;
 }
@@ -170,20 +165,10 @@ export function purgeVisibleWithinSeconds(l1MaxAgeSeconds: number): number {
 
 const PURGE_DELETE_CONCURRENCY = 16; // parallel KV deletes per purge page; KV binding calls are not connection-bound
 
-async function forEachLimited<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await run(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 export function createTieredStore(options: TieredStoreOptions): TieredStore {
   const sleep = options.sleep ?? realSleep;
-  const { counters, inFlight } = options.memory;
+  const { counters } = options.memory;
   const familyOf = options.familyOf ?? familyNameOf;
   const l1Allowed = options.l1Allowed ?? l1AllowedByRegistry;
   const familyLabel = (key: string): string => familyOf(key) ?? UNKNOWN_FAMILY;
@@ -307,11 +292,11 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
   const store: TieredStore = {
     visibleWithinSeconds,
 
-    async read(key, now) {
+    async read(key, now, waitUntil) {
       // Reserved keys are bookkeeping, never values; a key KV would refuse cannot be stored.
       if (isReservedKey(key) || keyProblem(key) !== null) return { state: "miss" };
       // KV throwing is a miss the caller may fill from the origin, never a failed request.
-      const failed = (): ReadResult => {
+      const failed = (): StoredRead => {
         counters.count(familyLabel(key), "readFailures");
         return { state: "miss", failed: true };
       };
@@ -350,7 +335,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
       const state =
         global === undefined ? "expired" : classifyFreshness(global.envelope, now, options.staleIfErrorSeconds);
       if (global === undefined || state === "expired") {
-        counters.count(global?.envelope.family ?? familyLabel(key), "misses");
+        counters.count(global?.envelope.family ?? familyLabel(key), "l2Misses");
         return { state: "miss" };
       }
       if (state === "stale") {
@@ -360,7 +345,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
       counters.count(global.envelope.family, "l2Hits");
       await writeLocal(l0, key, global, now, generation);
       if (l1 !== undefined) {
-        options.waitUntil(backFill(l1, key, global, now, generation));
+        waitUntil(backFill(l1, key, global, now, generation));
       }
       return { state: "fresh", tier: "l2", value: global };
     },
@@ -384,14 +369,14 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
       }
       const skipped = canSkipWrite(existing, value.envelope, now);
       if (skipped) {
-        counters.count(family, "skippedWrites");
+        counters.count(family, "l2SkippedWrites");
       } else {
         const put = await l2.put(key, value, now);
         if (!put.ok) {
           counters.count(family, "writeFailures");
           return put;
         }
-        counters.count(family, "writes");
+        counters.count(family, "l2Writes");
       }
       // L1 mirrors what KV holds: when skipped, that is the existing envelope (same bytes).
       const held = skipped && existing !== undefined ? { bytes: value.bytes, envelope: existing } : value;
@@ -418,7 +403,15 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
 
     async keepLocal(key, value, now) {
       if (locals.length === 0 || isReservedKey(key) || value.envelope.expiresAt <= now) return;
-      const generation = await generationFor(key, now);
+      let generation: string;
+      try {
+        generation = await generationFor(key, now);
+      } catch {
+        // As after a write (`put` below): without the generation no local copy is made, and the
+        // value the shield committed is still answered (local copies are best effort).
+        counters.count(value.envelope.family, "l1Failures");
+        return;
+      }
       for (const tier of locals) await writeLocal(tier, key, value, now, generation);
     },
 
@@ -427,10 +420,6 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
       // No `now` here, so no memory-age check: delete under every token this isolate may have used.
       const family = familyOf(key);
       await deleteLocal(key, family === undefined ? [INITIAL_GENERATION] : await generations.known(family));
-    },
-
-    singleFlight(key, load) {
-      return singleFlight(inFlight, key, load, options.waitUntil);
     },
 
     async list({ prefix, cursor, limit }) {
@@ -456,9 +445,8 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
       let l1Generations: (key: string) => Promise<string[]>;
 
       if ("keys" in selector) {
-        const offset = selector.cursor !== undefined && /^\d+$/.test(selector.cursor) ? Number(selector.cursor) : 0;
-        keys = selector.keys.slice(offset, offset + pageSize);
-        cursor = offset + pageSize < selector.keys.length ? String(offset + pageSize) : null;
+        keys = selector.keys;
+        cursor = null;
         l1Generations = async (key) => [await generationFor(key, now)];
       } else {
         if ("family" in selector) {
@@ -504,9 +492,6 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
       return { purged: targets.length, cursor, visibleWithinSeconds };
     },
 
-    stats() {
-      return counters.snapshot();
-    },
   };
   return store;
 }

@@ -1,10 +1,10 @@
 /** Running the relay in a test against a real Redis and a real edge, and reading the edge back. */
-import { SignJWT } from "jose";
 import { Redis } from "ioredis";
 import { inject } from "vitest";
 import type { RelayConfig } from "../../relay/config";
 import type { LogFields, LogLevel, Logger } from "../../relay/log";
 import { startRelay, type Relay, type RelayCounters } from "../../relay/service";
+import { mintAdminToken } from "../../shared/admin-client";
 
 export interface LogLine {
   level: LogLevel;
@@ -12,15 +12,8 @@ export interface LogLine {
   fields: LogFields;
 }
 
-export async function adminToken(secret = inject("edgeAdminSecret")): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({})
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setIssuer("oseh")
-    .setAudience("oseh-edge-admin")
-    .setSubject("test")
-    .setExpirationTime(now + 300)
-    .sign(new TextEncoder().encode(secret));
+export function adminToken(secret = inject("edgeAdminSecret")): Promise<string> {
+  return mintAdminToken(secret, { now: Date.now() / 1000, sub: "test" });
 }
 
 /** `GET /_edge/v1/keys/{key}`: the status and, on 200, the stored bytes and envelope headers. */

@@ -10,7 +10,7 @@ import { mkdirSync } from "node:fs";
 import { SignJWT } from "jose";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { mintAdminToken } from "../../cli/token.ts";
+import { mintAdminToken } from "../../shared/admin-client.ts";
 import { launchChromium } from "../harness/browser";
 import { startEdge, TEST_SECRETS, type ServedWorker } from "../harness/workers";
 

@@ -500,14 +500,15 @@ describe("storage refusing deletes", () => {
       l1MaxAgeSeconds: config.l1MaxAgeSeconds,
       staleIfErrorSeconds: config.staleIfErrorSeconds,
       baseUrl: EDGE,
-      waitUntil: () => undefined,
       sleep: async () => undefined,
     });
-    const admin = createAdminApi({ config, store, guard: isolate.fillGuard, stats: createStats(NOW), now: () => NOW });
+    const { createDirectWriter } = await import("../../src/cache/writer");
+    const admin = createAdminApi({ config });
+    const edge = { store, writer: createDirectWriter(store), media: undefined, guard: isolate.fillGuard, shield: undefined };
     return (path, init = {}) => {
       const headers = new Headers(init.headers);
       headers.set("authorization", `bearer ${ADMIN}`);
-      return admin(new Request(`${EDGE}/_edge/v1${path}`, { ...init, headers }));
+      return admin(new Request(`${EDGE}/_edge/v1${path}`, { ...init, headers }), { edge, stats: createStats(NOW, isolate.id), now: () => NOW, waitUntil: () => undefined });
     };
   }
 

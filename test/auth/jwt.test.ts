@@ -4,7 +4,6 @@
  */
 import { SignJWT, type JWTPayload } from "jose";
 import { describe, expect, it } from "vitest";
-import { readResourceCredential } from "../../src/auth/credential";
 import {
   ID_TOKEN_MIN_IAT,
   RESOURCE_KINDS,
@@ -271,26 +270,3 @@ describe("id tokens", () => {
   });
 });
 
-describe("readResourceCredential", () => {
-  const req = (url: string, authorization?: string) =>
-    new Request(`https://edge.test${url}`, authorization === undefined ? {} : { headers: { authorization } });
-
-  it("header wins over ?jwt=", () => {
-    expect(readResourceCredential(req("/x?jwt=Q", "bearer H"), { allowQuery: true })).toEqual({ ok: true, token: "H", source: "header" });
-  });
-  it("uses ?jwt= without a header when allowed", () => {
-    expect(readResourceCredential(req("/x?jwt=a.b%2Bc"), { allowQuery: true })).toEqual({ ok: true, token: "a.b+c", source: "query" });
-    expect(readResourceCredential(req("/x?jwt="), { allowQuery: true })).toEqual({ ok: true, token: "", source: "query" });
-  });
-  it("ignores ?jwt= where the route does not take it", () => {
-    expect(readResourceCredential(req("/x?jwt=Q"), { allowQuery: false })).toEqual({ ok: false, failure: { reason: "not_set" } });
-  });
-  it("missing both → not_set", () => {
-    expect(readResourceCredential(req("/x"), { allowQuery: true })).toEqual({ ok: false, failure: { reason: "not_set" } });
-  });
-  it("a header without lowercase `bearer ` → bad_format, even with ?jwt=", () => {
-    for (const h of ["Bearer H", "BEARER H", "bearerH", "H", ""]) {
-      expect(readResourceCredential(req("/x?jwt=Q", h), { allowQuery: true })).toEqual({ ok: false, failure: { reason: "bad_format" } });
-    }
-  });
-});

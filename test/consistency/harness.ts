@@ -13,7 +13,7 @@
  */
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
-import { encodeTranscript } from "../../src/render/u64";
+import { encodeTranscript } from "../../dev/origin/encode/u64";
 import { shieldNameFor } from "../../src/shield";
 import { parseKey } from "../../src/keys";
 import { clearFault, devControl, fillCount, gateOrigin, setFault, setOriginAbsent, setOriginValue, type OriginGate } from "../helpers/dev-origin";

@@ -10,7 +10,7 @@ import { wrapShieldStorage } from "../helpers/shield-seams";
 import { adminToken } from "../helpers/tokens";
 import { callWorker, productionEnv, uniqueId } from "../helpers/worker";
 import { resourceToken } from "../routes/helpers";
-import { encodeTranscript } from "../../src/render/u64";
+import { encodeTranscript } from "../../dev/origin/encode/u64";
 
 it("a PUT that KV refused is never served from the shield's own storage", async () => {
   const now = Math.floor(Date.now() / 1000);

@@ -22,7 +22,7 @@ export function captureConsoleErrors(expected: RegExp): { lines: () => string[] 
 }
 
 /**
- * The Worker's event lines (src/observe/log.ts) as objects; fails the test on a line that is not
+ * The Worker's event lines (src/log.ts) as objects; fails the test on a line that is not
  * one JSON object with a `msg`, or that contains any of `forbidden` (ids, tokens, paths).
  */
 export function eventRecords(lines: readonly string[], forbidden: readonly string[] = []): Record<string, unknown>[] {

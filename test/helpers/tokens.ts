@@ -1,5 +1,6 @@
 /** Test tokens, signed with the test secrets of vitest.config.ts. */
 import { SignJWT } from "jose";
+import { ADMIN_TOKEN_AUDIENCE, ADMIN_TOKEN_ISSUER } from "../../shared/admin-client";
 
 export const TEST_SECRETS = {
   image: "test-image-secret",
@@ -26,7 +27,7 @@ export async function signToken({ secret, claims, alg = "HS256" }: TokenOptions)
 export function adminToken(now: number, overrides: Record<string, unknown> = {}): Promise<string> {
   return signToken({
     secret: TEST_SECRETS.edgeAdmin,
-    claims: { sub: "ops", iss: "oseh", aud: "oseh-edge-admin", iat: Math.floor(now) - 1, exp: Math.floor(now) + 600, ...overrides },
+    claims: { sub: "ops", iss: ADMIN_TOKEN_ISSUER, aud: ADMIN_TOKEN_AUDIENCE, iat: Math.floor(now) - 1, exp: Math.floor(now) + 600, ...overrides },
   });
 }
 

@@ -1,7 +1,7 @@
 import { expect, it } from "vitest";
 import familiesMarkdown from "../../docs/families.md?raw";
 import { FAMILIES } from "../../src/keys";
-import { extractGeneratedSection, renderFamiliesMarkdown } from "../../src/keys/docs";
+import { extractGeneratedSection, renderFamiliesMarkdown } from "../../scripts/families-doc";
 
 const REGENERATE = "docs/families.md is stale: run `npx node scripts/gen-families-doc.mjs` and commit the result";
 

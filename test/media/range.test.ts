@@ -197,7 +197,7 @@ describe("properties", () => {
           for (let i = Math.max(0, from); i <= Math.min(to, size - 1); i++) wanted.add(i);
         }
         const got = new Set<number>();
-        for (const r of resolveRanges(parsed.specs, size)) for (let i = r.start; i <= r.end; i++) got.add(i);
+        for (const r of resolveRanges(parsed.specs, size)) for (let i = r.offset; i < r.offset + r.length; i++) got.add(i);
         expect([...got].sort((a, b) => a - b)).toEqual([...wanted].sort((a, b) => a - b));
       }),
     );

@@ -11,6 +11,8 @@ import { inject } from "vitest";
 import { devObjectSlice } from "../../dev/origin/fixtures/media";
 import { parseConfig } from "../../src/config";
 import { getFamily } from "../../src/keys";
+import type { ReadScope } from "../../src/cache";
+import { createStats } from "../../src/stats";
 import { createMediaStore, FILL_CLIENT_BUFFER_BYTES, planRangeResponse } from "../../src/media";
 import type { MediaFlights } from "../../src/media/store";
 import { startFill } from "../../src/media/fill";
@@ -31,8 +33,10 @@ const flights: MediaFlights = new Map();
 
 function store(ctx: ExecutionContext) {
   const shield = createShieldClient(env.FAMILY_SHIELD, { shards: config.shieldShards });
+  const scope = (now: number): ReadScope => ({ now, waitUntil: (promise) => ctx.waitUntil(promise), stats: createStats(0, "media-test") });
   return {
     shield,
+    scope,
     media: createMediaStore({
       r2: createR2Tier(MEDIA),
       origin: createOriginClient({ tokens: createTokenMemory(), config: { originUrl: config.originUrl, originTimeoutMs: config.originTimeoutMs, edgeOriginSecret: config.secrets.edgeOrigin } }),
@@ -40,7 +44,6 @@ function store(ctx: ExecutionContext) {
       l1MaxAgeSeconds: 30,
       staleIfErrorSeconds: 300,
       collabMaxSeconds: config.collabMaxSeconds,
-      waitUntil: (promise) => ctx.waitUntil(promise),
       leaseMs: config.mediaLeaseMs,
       flights,
       lease: (key, family, now, lease) => shield.lease(key, family, now, lease),
@@ -83,27 +86,27 @@ describe("media fill", () => {
 
   it("a purge that reaches the shield during a fill wins: the client is served, nothing is published", { timeout: 30000 }, async () => {
     const ctx = createExecutionContext();
-    const { media, shield } = store(ctx);
+    const { media, shield, scope } = store(ctx);
     const uid = `oseh_s3f_${freshId("p1MiB")}`;
     const key = `s3_files:${uid}`;
     const now = wallNow();
-    const read = await media.read(key, S3, now, whole);
-    expect(read.kind).toBe("body");
-    if (read.kind !== "body") return;
+    const read = await media.read(key, S3, scope(now), whole);
+    expect(read).toMatchObject({ kind: "value", state: "miss", tier: "origin", stored: true });
+    if (read.kind !== "value") return;
     await shield.remove(key, S3, now); // an admin DELETE while the bytes stream
-    expect(await readAll(read.body)).toEqual(devObjectSlice(uid, 0, 1024 * 1024));
+    expect(await readAll(read.value.body)).toEqual(devObjectSlice(uid, 0, 1024 * 1024));
     await waitOnExecutionContext(ctx);
     expect(await MEDIA.head(`pointers/${key}`)).toBeNull();
   });
 
   it("a second reader during a fill waits for the object: one origin download", { timeout: 30000 }, async () => {
     const ctx = createExecutionContext();
-    const { media } = store(ctx);
+    const { media, scope } = store(ctx);
     const uid = `oseh_s3f_${freshId("c512KiB")}`;
     const key = `s3_files:${uid}`;
     const now = wallNow();
-    const [first, second] = await Promise.all([media.read(key, S3, now, whole), media.read(key, S3, now, whole)]);
-    const bodies = await Promise.all([first, second].map((r) => (r.kind === "body" ? readAll(r.body) : Promise.resolve(new Uint8Array()))));
+    const [first, second] = await Promise.all([media.read(key, S3, scope(now), whole), media.read(key, S3, scope(now), whole)]);
+    const bodies = await Promise.all([first, second].map((r) => (r.kind === "value" ? readAll(r.value.body) : Promise.resolve(new Uint8Array()))));
     await waitOnExecutionContext(ctx);
     for (const body of bodies) expect(body).toEqual(devObjectSlice(uid, 0, 512 * 1024));
     expect(await fillCount(key)).toBe(1);

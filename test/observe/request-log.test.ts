@@ -5,14 +5,16 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { COUNTERS } from "../../src/stats";
+import { FAMILY_COUNTERS } from "../../src/stats";
 import { adminToken, signToken, TEST_SECRETS } from "../helpers/tokens";
-import { callWorker } from "../helpers/worker";
+import { callWorker, productionEnv } from "../helpers/worker";
 import { eventRecords } from "../helpers/console";
 
 const NOW = 1_700_000_000;
 const EDGE = "http://edge.test";
 const TRANSCRIPT = "oseh_t_devTranscript00000000001";
+/** The dev origin's content file whose export parts any part uid names (dev/origin/fixtures/media.ts). */
+const CONTENT_FILE = "oseh_cf_devAudio00000000000001";
 const QUERY_SECRET = "sekret-query-value-1234";
 let ADMIN = "";
 let TRANSCRIPT_TOKEN = "";
@@ -85,7 +87,7 @@ describe("request log", () => {
       originStatus: 200,
     });
     expect(hit).toMatchObject({ route: "/api/1/transcripts/{uid}", family: "transcripts:{uid}", originStatus: null, status: 200 });
-    expect(["l1", "l2"]).toContain(hit?.tier);
+    expect(["l0", "l1", "l2"]).toContain(hit?.tier);
     expect(passthrough).toMatchObject({ route: "passthrough", tier: "origin", status: 418, originStatus: 418, cacheStatus: "oseh-edge; fwd=bypass" });
     for (const record of records) {
       expect(typeof record.durationMs).toBe("number");
@@ -98,13 +100,40 @@ describe("request log", () => {
       expect(text).not.toContain(secret);
     }
 
-    // The data points: one per family the request counted, counters in COUNTERS order.
+    // The data points: one per family the request counted, counters in FAMILY_COUNTERS order.
     const fills = metrics.points.filter((p) => p.indexes?.[0] === "transcripts:{uid}");
     expect(fills).toHaveLength(2);
-    const byName = (p: AnalyticsEngineDataPoint) => Object.fromEntries(COUNTERS.map((name, i) => [name, p.doubles?.[i]]));
+    const byName = (p: AnalyticsEngineDataPoint) => Object.fromEntries(FAMILY_COUNTERS.map((name, i) => [name, p.doubles?.[i]]));
     expect(byName(fills[0]!)).toMatchObject({ misses: 1, fills: 1, hits: 0 });
     expect(byName(fills[1]!)).toMatchObject({ hits: 1, misses: 0 });
     expect(fills[0]?.blobs).toEqual(["transcripts:{uid}", "/api/1/transcripts/{uid}", "dev"]);
+  });
+
+  it("with production's settings (L0 on, the shield bound, R2): names the l0 and r2 tiers a hit came from", async () => {
+    const { records } = await logged(async (e) => {
+      // A transcript: filled through the shield, kept in this isolate's L0, then served from it.
+      const del = await callWorker(`${EDGE}/_edge/v1/keys/${encodeURIComponent(`transcripts:${TRANSCRIPT}`)}`, { method: "DELETE", headers: { authorization: `bearer ${ADMIN}` } }, { now: NOW, env: e });
+      expect(del.status).toBe(204);
+      for (let i = 0; i < 2; i++) {
+        const transcript = await callWorker(`${EDGE}/api/1/transcripts/${TRANSCRIPT}`, { headers: { authorization: `bearer ${TRANSCRIPT_TOKEN}` } }, { now: NOW, env: e });
+        expect(transcript.status).toBe(200);
+      }
+      // A content export part: filled into R2, served from R2, then from the colo's copy (L1).
+      const part = `p64KiBlog${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+      const token = await signToken({ secret: TEST_SECRETS.content, claims: { sub: CONTENT_FILE, iss: "oseh", aud: "oseh-content", iat: NOW - 1, exp: NOW + 1800 } });
+      for (let i = 0; i < 3; i++) {
+        const served = await callWorker(`${EDGE}/api/1/content_files/exports/parts/oseh_cfep_${part}.mp4`, { headers: { authorization: `bearer ${token}` } }, { now: NOW, env: e });
+        expect(served.status).toBe(200);
+      }
+    }, productionEnv({ REQUEST_LOG: "on" }));
+    const served = records.filter((record) => record.method === "GET");
+    expect(served.map((record) => [record.family, record.tier, record.cacheStatus])).toEqual([
+      ["transcripts:{uid}", "origin", "oseh-edge; fwd=miss; stored"],
+      ["transcripts:{uid}", "l0", "oseh-edge; hit; detail=l0"],
+      ["s3_files:{uid}", "origin", "oseh-edge; fwd=miss; stored"],
+      ["s3_files:{uid}", "r2", "oseh-edge; hit; detail=r2"],
+      ["s3_files:{uid}", "l1", "oseh-edge; hit; detail=l1"],
+    ]);
   });
 
   it("names the standard-auth POST routes by their paths, and logs none of their tokens", async () => {

@@ -1,4 +1,4 @@
-/** Pure pieces of src/origin: token reuse, header stripping, expiry header, delegation parsing, Cache-Status. */
+/** Pure pieces of src/origin: token reuse, header stripping, expiry header, delegation parsing; and the Cache-Status vocabulary (src/cache/wire.ts). */
 import { createTokenMemory } from "../../src/auth/jwt";
 import { describe, expect, it } from "vitest";
 import { jwtVerify } from "jose";
@@ -6,11 +6,6 @@ import {
   PROXY_TOKEN_LIFETIME_SECONDS,
   VALUES_TOKEN_LIFETIME_SECONDS,
   createOriginClient,
-  cacheStatusBypass,
-  cacheStatusError,
-  cacheStatusHit,
-  cacheStatusMiss,
-  cacheStatusStale,
   forwardedRequestHeaders,
   getValuesToken,
   isOriginOnlyPath,
@@ -19,8 +14,9 @@ import {
   valuesTokenClaims,
   mediaTypeOf,
   parseDelegation,
-  parseExpiresAtHeader,
 } from "../../src/origin";
+import { cacheStatusBypass, cacheStatusError, cacheStatusHit, cacheStatusMiss, cacheStatusStale } from "../../src/cache/wire";
+import { parseExpiresAtHeader } from "../../src/keys";
 
 const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 
@@ -111,10 +107,11 @@ describe("forwarded headers", () => {
 });
 
 describe("X-Edge-Expires-At", () => {
-  it("accepts unix seconds only", () => {
+  it("accepts decimal unix seconds only, a fraction rounded down", () => {
     expect(parseExpiresAtHeader(null)).toEqual({ ok: true });
     expect(parseExpiresAtHeader("1800000000")).toEqual({ ok: true, expiresAt: 1_800_000_000 });
-    for (const bad of ["", "1.5", "-1", "soon", "1e9"]) expect(parseExpiresAtHeader(bad)).toEqual({ ok: false });
+    expect(parseExpiresAtHeader(" 1800000000.9 ")).toEqual({ ok: true, expiresAt: 1_800_000_000 });
+    for (const bad of ["", "1.", ".5", "-1", "soon", "1e9", "0x10", "1234567890123"]) expect(parseExpiresAtHeader(bad)).toEqual({ ok: false });
   });
 });
 

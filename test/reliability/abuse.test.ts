@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from "vitest";
-import { ABSENT_LIFETIME_SECONDS, FILL_BUDGET_PER_FAMILY } from "../../src/origin/fill-guard";
+import { ABSENT_LIFETIME_SECONDS, FILL_BUDGET_PER_FAMILY } from "../../src/cache/fill-guard";
 import { devControlHeaders, fillCount, setFault } from "../helpers/dev-origin";
 import { adminToken } from "../helpers/tokens";
 import { uniqueId } from "../helpers/worker";
@@ -47,7 +47,7 @@ describe("failed admin-API auth", () => {
 });
 
 /**
- * Misses on random keys (src/origin/fill-guard.ts): the origin's `absent` is remembered for
+ * Misses on random keys (src/cache/fill-guard.ts): the origin's `absent` is remembered for
  * ABSENT_LIFETIME_SECONDS for a family whose backend caches its negative answer (the is-public bit
  * here: `image_files/auth.py` caches `b"0"`), and a family has FILL_BUDGET_PER_FAMILY fills in
  * flight per isolate. Fills are counted at the dev origin's values endpoint. Each case runs on the

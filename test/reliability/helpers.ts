@@ -2,25 +2,36 @@
  * Shared by the reliability suites (docs/reliability.md): the Worker's own fetch with another
  * origin or timeout, the stats it reports, and captured logs.
  */
-import { env } from "cloudflare:workers";
 import { vi } from "vitest";
+import type { Isolate } from "../../src/isolate";
 import { adminToken } from "../helpers/tokens";
-import { callWorker } from "../helpers/worker";
+import { callWorker, productionEnv } from "../helpers/worker";
 
 export const EDGE = "https://edge.test";
 export const wallNow = (): number => Math.floor(Date.now() / 1000);
 
-/** The test environment with some vars or bindings changed (a fresh object: the Worker re-parses it). */
+/**
+ * The production environment (the shield bound, L0 on: test/helpers/worker.ts `productionEnv`)
+ * with some vars or bindings changed (a fresh object: the Worker re-parses it). A wrapped KV
+ * reaches the Worker's own reads and writes; the shield writes through its own bindings, which
+ * test/helpers/shield-seams.ts wraps when a test needs the shield's KV faulty too.
+ */
 export function envWith(overrides: Record<string, unknown>): Record<string, unknown> {
-  // The overrides (a wrapped KV, another ORIGIN_URL or timeout) reach this Worker's env only: a
-  // FamilyShield object runs on its own env, so these tests take the in-isolate fill path. The
-  // shield's own faults (unreachable, late writes) are tested in test/shield.
-  return { ...(env as unknown as Record<string, unknown>), FAMILY_SHIELD: undefined, ...overrides };
+  return productionEnv(overrides);
+}
+
+/** The same without the `FAMILY_SHIELD` binding: fills coalesce per isolate, the direct writer applies writes. */
+export function envWithoutShield(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return productionEnv({ FAMILY_SHIELD: undefined, ...overrides });
 }
 
 /** One request through the Worker's fetch, on the wall clock unless told otherwise. */
-export function edge(path: string, init: RequestInit = {}, options: { env?: Record<string, unknown>; now?: number } = {}): Promise<Response> {
-  return callWorker(new Request(`${EDGE}${path}`, init), undefined, { now: options.now ?? wallNow(), ...(options.env === undefined ? {} : { env: options.env }) });
+export function edge(path: string, init: RequestInit = {}, options: { env?: Record<string, unknown>; now?: number; isolate?: Isolate } = {}): Promise<Response> {
+  return callWorker(new Request(`${EDGE}${path}`, init), undefined, {
+    now: options.now ?? wallNow(),
+    ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.isolate === undefined ? {} : { isolate: options.isolate }),
+  });
 }
 
 export interface EdgeStats {

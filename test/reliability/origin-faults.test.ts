@@ -3,7 +3,8 @@
  * misbehaves on demand (test/helpers/dev-origin.ts), a bare TCP origin resets mid-body, a closed
  * port refuses. With a good value inside STALE_IF_ERROR_SECONDS the edge serves it and says so in
  * `Cache-Status`; without one the route passes through or answers a 502/504 JSON. Nothing bad is
- * ever stored.
+ * ever stored. The Worker runs as in production, the shield bound: the shield's fills meet the
+ * same origin (test/helpers/shield-seams.ts `withShieldSettings`).
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
@@ -11,6 +12,7 @@ import { clearFault, devControlHeaders, setFault, type DevFault } from "../helpe
 import { getValue } from "../dev-origin/helpers";
 import { gzip, resourceToken } from "../routes/helpers";
 import { seed } from "../routes/edge";
+import { withShieldSettings } from "../helpers/shield-seams";
 import { uniqueId } from "../helpers/worker";
 import { captureLogs, counter, edge, edgeStats, envWith, wallNow } from "./helpers";
 
@@ -42,7 +44,8 @@ const CASES: FaultCase[] = [
 async function playlistRequest(uid: string, fault: FaultCase): Promise<Response> {
   const now = wallNow();
   const headers = { authorization: `bearer ${await resourceToken("image", uid, now)}` };
-  return edge(`/api/1/image_files/playlist/${uid}`, { headers }, { now, ...(fault.env === undefined ? {} : { env: envWith(fault.env) }) });
+  const overrides = fault.env ?? {};
+  return withShieldSettings(overrides, () => edge(`/api/1/image_files/playlist/${uid}`, { headers }, { now, env: envWith(overrides) }));
 }
 
 async function stored(key: string): Promise<{ bytes: Uint8Array; expiresAt: unknown } | null> {
@@ -117,7 +120,9 @@ describe("origin fault: delegated renders", () => {
 
   async function delegate(body: string, query = "", overrides: Record<string, unknown> = {}): Promise<{ response: Response; lines: string[] }> {
     // The delegating test route is a dev-origin control: it needs the control bearer.
-    const { result, lines } = await captureLogs(() => edge(`/api/1/dev/delegate${query}`, { method: "POST", body, headers: devControlHeaders() }, { env: envWith(overrides) }));
+    const { result, lines } = await captureLogs(() =>
+      withShieldSettings(overrides, () => edge(`/api/1/dev/delegate${query}`, { method: "POST", body, headers: devControlHeaders() }, { env: envWith(overrides) })),
+    );
     return { response: result, lines };
   }
 

@@ -6,16 +6,16 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config";
-import { loadThroughCache } from "../../src/origin";
 import { buildStoredValue, createTieredStore } from "../../src/storage";
-import { breakDefaultCache, faultyKv } from "../helpers/faults";
+import { breakDefaultCache, faultyKv, type KvFaultPlan } from "../helpers/faults";
+import { wrapShieldStorage } from "../helpers/shield-seams";
 import { adminToken } from "../helpers/tokens";
 import { fileIsolate, uniqueId } from "../helpers/worker";
-import { createHarness, familyOf } from "../origin/helpers";
+import { createHarness, familyOf } from "../cache/helpers";
 import { seed } from "../routes/edge";
 import { gzip, resourceToken } from "../routes/helpers";
-import { captureLogs, counter, edge, edgeStats, envWith, wallNow, type EdgeStats } from "./helpers";
-import { createIsolate } from "../../src/isolate";
+import { captureLogs, counter, edge, edgeStats, envWith, envWithoutShield, wallNow, type EdgeStats } from "./helpers";
+import { createIsolate, type Isolate } from "../../src/isolate";
 
 const PLAYLIST = "image_files:playlist:{uid}";
 const ADMIN_BIT = "auth:is_admin:{sub}";
@@ -29,10 +29,20 @@ async function playlist(uid: string, options: { env?: Record<string, unknown> } 
   return edge(`/api/1/image_files/playlist/${uid}`, { headers: { authorization: `bearer ${await resourceToken("image", uid, now)}` } }, { now, ...options });
 }
 
-async function admin(path: string, init: RequestInit = {}, kv?: KVNamespace): Promise<Response> {
+async function admin(path: string, init: RequestInit = {}, kv?: KVNamespace, isolate?: Isolate, topology: typeof envWith = envWith): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set("authorization", `bearer ${await adminToken(wallNow())}`);
-  return edge(`/_edge/v1${path}`, { ...init, headers }, kv === undefined ? {} : { env: envWith({ CACHE: kv }) });
+  return edge(`/_edge/v1${path}`, { ...init, headers }, { ...(kv === undefined ? {} : { env: topology({ CACHE: kv }) }), ...(isolate === undefined ? {} : { isolate }) });
+}
+
+/** Runs `run` with every shield's KV faulty by `plan` too, as one broken namespace is in production. */
+async function withShieldKv<T>(plan: KvFaultPlan, run: () => Promise<T>): Promise<T> {
+  const restore = wrapShieldStorage({ kv: (real) => faultyKv(real, plan).kv });
+  try {
+    return await run();
+  } finally {
+    restore();
+  }
 }
 
 const json = { "content-type": "application/json" };
@@ -53,11 +63,19 @@ describe("KV throwing", () => {
     expect(await env.CACHE.get(`image_files:playlist:${uid}`, "arrayBuffer")).not.toBeNull();
   });
 
-  it("put throws: the fill still answers, nothing half-stored, writeFailures counted and logged", async () => {
+  it("put throws at the Worker and its shield: the fill still answers, nothing half-stored", async () => {
+    const uid = uniqueId("oseh_if_kvput");
+    const { kv } = faultyKv(env.CACHE, { put: "error" });
+    const { result: response } = await captureLogs(() => withShieldKv({ put: "error" }, () => playlist(uid, { env: envWith({ CACHE: kv }) })));
+    expect(response.status).toBe(200);
+    expect(await env.CACHE.get(`image_files:playlist:${uid}`)).toBeNull();
+  });
+
+  it("put throws without a shield: the fill still answers, nothing half-stored, writeFailures counted and logged", async () => {
     const uid = uniqueId("oseh_if_kvput");
     const { kv } = faultyKv(env.CACHE, { put: "error" });
     const before = await edgeStats();
-    const { result: response, lines } = await captureLogs(() => playlist(uid, { env: envWith({ CACHE: kv }) }));
+    const { result: response, lines } = await captureLogs(() => playlist(uid, { env: envWithoutShield({ CACHE: kv }) }));
     const after = await edgeStats();
     expect(response.status).toBe(200);
     expect(growth(before, after, PLAYLIST, "writeFailures")).toBe(1);
@@ -66,24 +84,25 @@ describe("KV throwing", () => {
   });
 
   it("put answering 429 past the retries: the fill still answers; retries429 and writeFailures counted", async () => {
-    const h = createHarness();
     const key = `image_files:playlist:${uniqueId("oseh_if_kv429")}`;
     const { kv } = faultyKv(env.CACHE, { put: { rateLimited: 100 } });
     const config = parseConfig(env);
     // The real store over the wrapped KV, in the isolate whose /stats the test reads; only the
     // backoff's sleep is skipped.
-    const store = createTieredStore({
-      memory: fileIsolate.storage,
-      kv,
-      l1MaxAgeSeconds: config.l1MaxAgeSeconds,
-      staleIfErrorSeconds: config.staleIfErrorSeconds,
-      baseUrl: "https://edge.test",
-      waitUntil: (promise) => h.deps.waitUntil(promise),
-      sleep: async () => undefined,
+    const h = createHarness({
+      store: () =>
+        createTieredStore({
+          memory: fileIsolate.storage,
+          kv,
+          l1MaxAgeSeconds: config.l1MaxAgeSeconds,
+          staleIfErrorSeconds: config.staleIfErrorSeconds,
+          baseUrl: "https://edge.test",
+          sleep: async () => undefined,
+        }),
     });
     const before = await edgeStats();
     const { result, lines } = await captureLogs(async () => {
-      const loaded = await loadThroughCache(key, familyOf(key), wallNow(), { ...h.deps, store });
+      const loaded = await h.read(key, familyOf(key), wallNow());
       await h.settle();
       return loaded;
     });
@@ -95,30 +114,37 @@ describe("KV throwing", () => {
     expect(await env.CACHE.get(key)).toBeNull();
   });
 
-  it("delete throws: DELETE answers 503 storage_error and keeps the value for a retry; deleteFailures counted", async () => {
+  // With the shield (production) its KV is the one that throws; without, the Worker's store's,
+  // which counts the failure in this isolate's /stats.
+  it.each([
+    { topology: "at the shield", env: envWith, shieldKv: true, counted: false },
+    { topology: "without a shield", env: envWithoutShield, shieldKv: false, counted: true },
+  ])("delete throws $topology: DELETE answers 503 storage_error and keeps the value for a retry (deleteFailures counted: $counted)", async ({ env: topology, shieldKv, counted }) => {
     const key = adminKey("kvdel");
     expect((await admin(keyPath(key), { method: "PUT", body: "1" })).status).toBe(204);
     const { kv } = faultyKv(env.CACHE, { delete: "error" });
     const before = await edgeStats();
-    const refused = await admin(keyPath(key), { method: "DELETE" }, kv);
+    const remove = () => admin(keyPath(key), { method: "DELETE" }, kv, undefined, topology);
+    const refused = await (shieldKv ? withShieldKv({ delete: "error" }, remove) : remove());
     const after = await edgeStats();
     expect(refused.status).toBe(503);
     expect(((await refused.json()) as { type: string }).type).toBe("storage_error");
-    expect(growth(before, after, ADMIN_BIT, "deleteFailures")).toBe(1);
+    if (counted) expect(growth(before, after, ADMIN_BIT, "deleteFailures")).toBe(1);
     expect(await env.CACHE.get(key)).toBe("1");
     expect((await admin(keyPath(key), { method: "DELETE" })).status).toBe(204);
     expect(await env.CACHE.get(key)).toBeNull();
   });
 
-  it("get throws on the admin API: L1 answers if it can, else 503 storage_error (not a 404 that says the value is gone)", async () => {
+  it("get throws on the admin API: L0 or L1 answers if it can, else 503 storage_error (not a 404 that says the value is gone)", async () => {
     const key = adminKey("kvget");
     expect((await admin(keyPath(key), { method: "PUT", body: "1" })).status).toBe(204);
     const { kv } = faultyKv(env.CACHE, { get: "values" });
     expect((await admin(keyPath(key), {}, kv)).status).toBe(200);
+    // Another isolate (its L0 never held the value), with the colo's L1 broken too.
     const broken = breakDefaultCache({ match: true });
     let response: Response;
     try {
-      response = await admin(keyPath(key), {}, kv);
+      response = await admin(keyPath(key), {}, kv, createIsolate());
     } finally {
       broken.restore();
     }
@@ -195,7 +221,6 @@ describe("a paged purge interrupted half-way", () => {
         l1MaxAgeSeconds: config.l1MaxAgeSeconds,
         staleIfErrorSeconds: config.staleIfErrorSeconds,
         baseUrl: "https://edge.test",
-        waitUntil: () => undefined,
         sleep: async () => undefined,
         purgePageSize: 3,
       });

@@ -1,6 +1,6 @@
 /** Encoder edge cases beyond the vectors, and the presigning transforms (A #1, #6, #7, #9). */
 import { describe, expect, it } from "vitest";
-import { pyFloatRepr, pyJsonDumpsString, ryuFloat } from "../../src/render/encode-json";
+import { pyFloatRepr, pyJsonDumpsString, ryuFloat } from "../../dev/origin/encode/json";
 import { ANY_KEY, createM3uPresigner, EACH_ELEMENT, presignJsonUrls, pyQuotePlus, type JsonUrlPath } from "../../src/render/presign";
 import { singleBytes, splitAt } from "./support";
 

@@ -5,10 +5,11 @@
 import { describe, expect, inject, it } from "vitest";
 import { RESOURCE_KINDS, type ResourceKind } from "../../src/auth/jwt";
 import { compileTemplate } from "../../src/render/blocks";
-import { encodeExternalJourney, encodeExternalPrompt, type ExternalJourneyInput } from "../../src/render/encode-blocks";
-import { pyFloatRepr, ryuFloat } from "../../src/render/encode-json";
+import { encodeExternalJourney, encodeExternalPrompt, type ExternalJourneyInput } from "../../dev/origin/encode/blocks";
+import { pyFloatRepr, ryuFloat } from "../../dev/origin/encode/json";
 import { renderValue, type RenderOptions } from "../../src/render/stream";
-import { decodeU64Gzip, decodeU64Json, encodeTopSharers, encodeTranscript, gunzip } from "../../src/render/u64";
+import { decodeU64Gzip, decodeU64Json, gunzip } from "../../src/render/u64";
+import { encodeTopSharers, encodeTranscript } from "../../dev/origin/encode/u64";
 import { base64ToBytes, loadBlocksVectors } from "../helpers/vectors";
 import { FROZEN_NOW, bytesToHex, readText, vectorTokenService } from "./support";
 

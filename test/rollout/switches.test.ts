@@ -5,9 +5,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it, vi } from "vitest";
 import { parseConfig } from "../../src/config";
-import { handleProxied, type OriginClient } from "../../src/origin";
+import type { OriginClient } from "../../src/origin";
+import { handleProxied } from "../../src/routes";
 import type { PassthroughOptions } from "../../src/origin/client";
-import { createHarness } from "../origin/helpers";
+import { createHarness } from "../cache/helpers";
 import { FAMILIES } from "../../src/keys";
 import { parseFamilyPatterns, switchProblems } from "../../src/rollout/switches";
 import { adminToken, idToken } from "../helpers/tokens";
@@ -132,7 +133,7 @@ describe("EDGE_MODE=passthrough", () => {
     };
     const harness = createHarness();
     const deps = harness.proxyDeps(() => wallNow());
-    const response = await handleProxied(new Request(`${BASE}/api/1/users/me/start_ai_journey`, { method: "POST" }), { ...deps, config: { ...deps.config, mode: "passthrough" }, origin });
+    const { response } = await handleProxied(new Request(`${BASE}/api/1/users/me/start_ai_journey`, { method: "POST" }), { ...deps, config: { ...deps.config, mode: "passthrough" }, origin });
     expect(calls).toEqual([{ delegate: false }]);
     expect(response.headers.get("Content-Type")).toBe("application/vnd.oseh.edge-render+json");
     expect(await response.text()).toBe(document);
@@ -166,7 +167,7 @@ describe("EDGE_DISABLED_FAMILIES", () => {
 
     // The same key with the switch cleared is served from storage.
     const on = await callWorker(`${BASE}/api/1/image_files/playlist/${uid}`, { headers: auth }, { now, env: envWith({}) });
-    expect(on.headers.get("Cache-Status")).toMatch(/^oseh-edge; hit; detail=l[12]$/);
+    expect(on.headers.get("Cache-Status")).toMatch(/^oseh-edge; hit; detail=l[012]$/);
 
     // A family not named keeps working at the edge while another is disabled.
     const other = uniqueId("oseh_if_dn");

@@ -10,7 +10,7 @@ import {
   type AdminPlan,
   type AdminRoute,
 } from "../../src/routes/admin-table";
-import { routeKey } from "../../src/routes/keys";
+import { keyOf as routeKey } from "../../src/keys";
 
 const utc = (iso: string): number => Date.parse(iso) / 1000;
 const day = (iso: string): number => {

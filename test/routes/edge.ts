@@ -2,11 +2,10 @@
  * The edge through the Worker's own fetch (src/index.ts `createWorker` with an injected clock):
  * real KV and Cache API (miniflare), the real origin client talking to the dev origin over HTTP.
  */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
 import { parseConfig } from "../../src/config";
-import { callWorker } from "../helpers/worker";
+import { callWorker, productionEnv as productionTopology } from "../helpers/worker";
 import { parseKey } from "../../src/keys";
 import { buildStoredValue, createTieredStore } from "../../src/storage";
 import { createIsolate } from "../../src/isolate";
@@ -33,14 +32,12 @@ export async function edgeFetch(request: Request, now: number): Promise<EdgeResu
 /** Seeds values straight into the tiers (a hit needs no origin, so any clock works). */
 export async function seed(values: Record<string, Uint8Array | string>, now: number, expiresAt = now + 2 * 86_400): Promise<void> {
   const cfg = config();
-  const ctx = createExecutionContext();
   const store = createTieredStore({
     memory: createIsolate().storage, kv: env.CACHE,
     cache: caches.default,
     l1MaxAgeSeconds: cfg.l1MaxAgeSeconds,
     staleIfErrorSeconds: cfg.staleIfErrorSeconds,
     baseUrl: "https://edge.test",
-    waitUntil: (promise) => ctx.waitUntil(promise),
   });
   for (const [key, raw] of Object.entries(values)) {
     const parsed = parseKey(key);
@@ -50,28 +47,17 @@ export async function seed(values: Record<string, Uint8Array | string>, now: num
     const written = await store.write(key, value, now);
     if (!written.ok) throw new Error(written.failure.message);
   }
-  await waitOnExecutionContext(ctx);
 }
 
 export { armFaults, fillCount, originUrl } from "../helpers/dev-origin";
 
 /**
- * The production topology (docs/storage-schema.md): the FamilyShield binding (wrangler.toml's dev
- * environment binds it, as production does), L0 on with production's size, L1 on, the shield's
- * own storage at its default size (the suite's bindings shrink it to 64 bytes), and the rollout
- * switches in their production state. Pinned here, not inherited: the dev environment has L0 off.
+ * The production topology (test/helpers/worker.ts `productionEnv`: the shield bound, L0 on, every
+ * setting a test relies on pinned) with the Worker's own shield value limit at its default (the
+ * suite's bindings shrink it to 64 bytes) and no request log.
  */
-export const PRODUCTION_SETTINGS = {
-  L0_MAX_BYTES: "8388608",
-  L1_CACHE: "on",
-  SHIELD_MAX_VALUE_BYTES: undefined,
-  EDGE_MODE: "edge",
-  EDGE_DISABLED_FAMILIES: "",
-} as const;
-
-/** The tests' env (ORIGIN_URL = the dev origin, no request log) with PRODUCTION_SETTINGS and `overrides`. */
 export function productionEnv(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { ...(env as unknown as Record<string, unknown>), ...PRODUCTION_SETTINGS, REQUEST_LOG: "off", ...overrides };
+  return productionTopology({ SHIELD_MAX_VALUE_BYTES: undefined, REQUEST_LOG: "off", ...overrides });
 }
 
 export async function sha256Hex(bytes: Uint8Array | string): Promise<string> {

@@ -1,10 +1,10 @@
 /**
- * Every edge route through `serveEdgeRoute` with an in-memory RouteIo: hits, auth failures with
+ * Every edge route, matched and answered as the Worker does, with an in-memory RouteIo: hits, auth failures with
  * the backend's exact bodies, presign variants, stored gzip bytes sent as stored, passthroughs.
  */
 import { describe, expect, it } from "vitest";
 import { createTokenMemory, createTokenService } from "../../src/auth/jwt";
-import { serveEdgeRoute, type RouteIo } from "../../src/routes";
+import { answerEdgeRoute, matchEdgeRoute, stamp, type RouteIo } from "../../src/routes";
 import { laUnixDate } from "../../src/keys/la-time";
 import { base64ToBytes, loadBlocksVectors } from "../helpers/vectors";
 import { idToken } from "../helpers/tokens";
@@ -25,8 +25,11 @@ async function call(path: string, values: Record<string, Stored>, init: RequestI
   return { response, bytes, text: new TextDecoder().decode(bytes), ...t };
 }
 
-function serve(request: Request, io: RouteIo): Promise<Response | undefined> {
-  return serveEdgeRoute(request, new URL(request.url), () => io);
+/** As the Worker answers a matched route: the outcome's wire form with the edge's headers. */
+async function serve(request: Request, io: RouteIo): Promise<Response | undefined> {
+  const url = new URL(request.url);
+  const matched = matchEdgeRoute(request.method, url.pathname);
+  return matched === undefined ? undefined : stamp(await answerEdgeRoute(matched, request, url, io), Date.now());
 }
 
 function bearer(token: string): RequestInit {
@@ -48,7 +51,7 @@ describe("GET /api/1/image_files/playlist/{uid}", () => {
     expect(r.response.headers.get("content-type")).toBe("application/json; charset=utf-8");
     expect(r.response.headers.get("content-encoding")).toBe("gzip");
     expect(r.response.headers.get("x-image-file-jwt")).toBeNull();
-    expect(r.response.headers.get("cache-status")).toBe("oseh-edge; hit");
+    expect(r.response.headers.get("cache-status")).toBe("oseh-edge; hit; detail=l1");
     expect(r.response.headers.get("server-timing")).toMatch(/^edge;dur=\d+$/);
   });
 

@@ -1,8 +1,9 @@
 /** A RouteIo over an in-memory table, for handler tests without an origin. */
 import { createTokenMemory, createTokenService } from "../../src/auth/jwt";
+import type { CacheResult, ReadOptions } from "../../src/cache";
 import type { Secrets } from "../../src/config";
-import type { FamilyEntry } from "../../src/keys";
-import type { LoadOptions, LoadResult, RouteIo } from "../../src/routes/io";
+import { keyOf } from "../../src/keys";
+import type { RouteIo } from "../../src/routes/io";
 import { signToken, TEST_SECRETS } from "../helpers/tokens";
 import { createCryptoRandom, type RandomSource } from "../../src/util/random";
 
@@ -22,11 +23,16 @@ export type Stored = Uint8Array | string | { passthrough: string } | { stale: st
 
 export interface TestIo {
   io: RouteIo;
-  loads: Array<{ key: string; family: string; options: LoadOptions | undefined }>;
+  loads: Array<{ key: string; family: string; options: ReadOptions | undefined }>;
   passthroughs: Request[];
 }
 
 export const PASSTHROUGH_BODY = "from the origin";
+
+/** A stored value's envelope, as a hit read from L1 carries it (its facts do not matter here). */
+function storedValue(bytes: Uint8Array, family: string) {
+  return { bytes, envelope: { family, storedAt: 0, expiresAt: 0, codec: "", size: bytes.byteLength, sha256: "" } };
+}
 
 export function createTestIo(now: number, values: Record<string, Stored>, random: RandomSource = createCryptoRandom()): TestIo {
   const loads: TestIo["loads"] = [];
@@ -35,23 +41,26 @@ export function createTestIo(now: number, values: Record<string, Stored>, random
     now,
     tokens: createTokenService(SECRETS, {}, createTokenMemory()),
     random,
-    async load(key: string, family: FamilyEntry, options?: LoadOptions): Promise<LoadResult> {
-      loads.push({ key, family: family.name, options });
-      const value = values[key];
-      if (value === undefined) return { kind: "absent", cacheStatus: "oseh-edge; fwd=miss" };
-      if (typeof value === "string") return { kind: "value", bytes: new TextEncoder().encode(value), cacheStatus: "oseh-edge; hit" };
-      if (value instanceof Uint8Array) return { kind: "value", bytes: value, cacheStatus: "oseh-edge; hit" };
+    async read(familyName, params, options): Promise<CacheResult> {
+      const key = keyOf(familyName, params);
+      if (!key.ok) return { kind: "unavailable", reason: "bad_key", message: key.reason };
+      loads.push({ key: key.key, family: key.family.name, options });
+      const value = values[key.key];
+      if (value === undefined) return { kind: "absent", remembered: false };
+      if (typeof value === "string") return { kind: "value", state: "hit", tier: "l1", value: storedValue(new TextEncoder().encode(value), key.family.name) };
+      if (value instanceof Uint8Array) return { kind: "value", state: "hit", tier: "l1", value: storedValue(value, key.family.name) };
       if ("stale" in value) {
-        return { kind: "value", bytes: new TextEncoder().encode(value.stale), cacheStatus: "oseh-edge; hit; detail=stale-if-error", stale: true };
+        const originError = { kind: "error", status: 502, message: "origin down" } as const;
+        return { kind: "value", state: "stale", tier: "l2", value: storedValue(new TextEncoder().encode(value.stale), key.family.name), originError };
       }
-      return { kind: "passthrough", reason: value.passthrough };
+      return { kind: "unavailable", reason: "unsupported", message: value.passthrough };
     },
     async readMedia() {
-      return { kind: "passthrough", reason: "no media in this table" };
+      return { kind: "unavailable", reason: "unbound", message: "no media in this table" };
     },
-    async passthrough(request: Request): Promise<Response> {
+    async passthrough(request: Request) {
       passthroughs.push(request);
-      return new Response(PASSTHROUGH_BODY, { status: 299 });
+      return { response: new Response(PASSTHROUGH_BODY, { status: 299 }), served: { kind: "bypass" } };
     },
   };
   return { io, loads, passthroughs };

@@ -6,7 +6,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { GZIPPED_TEXT } from "../../dev/origin/routes/plain";
-import { frameU64 } from "../../src/render/u64";
+import { frameU64 } from "../../dev/origin/encode/u64";
 import { EDGE_ROUTES, matchEdgeRoute } from "../../src/routes";
 import { laMidnightStartOf, laUnixDate, isoToUnixDate, nextLaMidnight } from "../../src/keys/la-time";
 import { idToken } from "../helpers/tokens";

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { idToken, TEST_SECRETS } from "../helpers/tokens";
 import { callWorker } from "../helpers/worker";
 import { originUrl } from "../helpers/dev-origin";
-import { normaliseJwts } from "../origin/helpers";
+import { normaliseJwts } from "../cache/helpers";
 import { productionEnv, wallNow } from "./edge";
 
 const EDGE = "https://edge.test";

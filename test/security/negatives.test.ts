@@ -14,7 +14,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DEV_CONTENT_FILE_UID, DEV_IMAGE_FILE_UID } from "../../dev/origin/fixtures/media";
-import { ABSENT_LIFETIME_SECONDS } from "../../src/origin/fill-guard";
+import { ABSENT_LIFETIME_SECONDS } from "../../src/cache/fill-guard";
 import type { FamilyShield } from "../../src/shield";
 import { fillCount, restoreOriginValue, seenRequests, setOriginAbsent, setOriginValue } from "../helpers/dev-origin";
 import { wrapShieldNamespace } from "../helpers/faults";

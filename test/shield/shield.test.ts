@@ -11,8 +11,10 @@ import { createTokenMemory } from "../../src/auth/jwt";
 import { createIsolate } from "../../src/isolate";
 import { parseConfig } from "../../src/config";
 import { parseKey, type FamilyEntry } from "../../src/keys";
-import { createOriginClient, isolateFiller, loadThroughCache, type Filler, type LoadDeps, type LoadOutcome } from "../../src/origin";
-import { createShieldClient, shieldNameFor, type FamilyShield, type ShieldClient } from "../../src/shield";
+import { createCacheReader, createIsolateFiller, type CacheResult, type Filler, type FetchFill } from "../../src/cache";
+import { createStats } from "../../src/stats";
+import { createOriginClient, createOriginFill } from "../../src/origin";
+import { createShieldClient, createShieldFiller, shieldNameFor, type FamilyShield, type ShieldClient } from "../../src/shield";
 import { createTieredStore, type TieredStore } from "../../src/storage";
 import { clearFault, fillCount, freshId, setFault } from "../dev-origin/helpers";
 import { adminToken } from "../helpers/tokens";
@@ -25,6 +27,7 @@ const shield: ShieldClient = createShieldClient(binding, { shards: config.shield
 const origin = createOriginClient({ tokens: createTokenMemory(),
   config: { originUrl: config.originUrl, originTimeoutMs: 10_000, edgeOriginSecret: config.secrets.edgeOrigin },
 });
+const fetchFill: FetchFill = createOriginFill({ origin, collabMaxSeconds: config.collabMaxSeconds });
 const EDGE = "http://edge.test";
 /** The dev origin checks tokens against the wall clock; the cache logic runs on this one. */
 const NOW = Math.floor(Date.now() / 1000);
@@ -46,7 +49,7 @@ function familyOf(key: string): FamilyEntry {
 const adminKey = (label: string) => `auth:is_admin:oseh_u_${freshId(label)}`;
 
 /** One request's worth of storage, as a separate isolate would have it: nothing shared in memory. */
-function isolate(options: { l1?: boolean; filler?: (store: TieredStore) => Filler } = {}) {
+function isolate(options: { l1?: boolean; filler?: (store: TieredStore, fills: Map<string, Promise<unknown>>) => Filler } = {}) {
   const pending: Promise<unknown>[] = [];
   const waitUntil = (promise: Promise<unknown>) => void pending.push(promise);
   const own = createIsolate();
@@ -56,20 +59,15 @@ function isolate(options: { l1?: boolean; filler?: (store: TieredStore) => Fille
     l1MaxAgeSeconds: config.l1MaxAgeSeconds,
     staleIfErrorSeconds: config.staleIfErrorSeconds,
     baseUrl: EDGE,
-    waitUntil,
     memory: own.storage,
   });
-  const deps: LoadDeps = {
-    store,
-    guard: own.fillGuard,
-    origin,
-    collabMaxSeconds: config.collabMaxSeconds,
-    waitUntil,
-    filler: (options.filler ?? ((s) => shield.filler(s, { origin, collabMaxSeconds: config.collabMaxSeconds })))(store),
-  };
+  const filler = (options.filler ?? ((s, fills) => createShieldFiller(shield, s, fetchFill, fills)))(store, own.fills);
+  const reader = createCacheReader({ store, filler, guard: own.fillGuard, disabled: new Set() });
+  const stats = createStats(0, own.id);
   return {
     store,
-    load: (key: string, now = NOW, refresh = false) => loadThroughCache(key, familyOf(key), now, deps, { refresh }),
+    read: (key: string, now: number) => store.read(key, now, waitUntil),
+    load: (key: string, now = NOW, refresh = false) => reader.read(key, familyOf(key), { now, waitUntil, stats }, { refresh }),
     settle: async () => {
       while (pending.length > 0) await Promise.allSettled(pending.splice(0));
     },
@@ -85,7 +83,7 @@ function admin(path: string, init: RequestInit = {}, now = NOW): Promise<Respons
 const purge = (body: unknown) =>
   admin("/purge", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
 
-const text = (outcome: LoadOutcome) => (outcome.kind === "value" ? new TextDecoder().decode(outcome.value.bytes) : outcome.kind);
+const text = (outcome: CacheResult) => (outcome.kind === "value" ? new TextDecoder().decode(outcome.value.bytes) : outcome.kind);
 
 async function untilOriginHas(key: string, fills: number): Promise<void> {
   for (let i = 0; i < 500 && (await fillCount(key)) < fills; i++) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -108,7 +106,7 @@ function shieldRow(key: string): Promise<string | undefined> {
  * Starts a fill of `key` that the origin holds for HOLD_MS, runs `intervene` once the origin has
  * the request, and returns what the fill answered.
  */
-async function raceFill(key: string, intervene: () => Promise<void>): Promise<LoadOutcome> {
+async function raceFill(key: string, intervene: () => Promise<void>): Promise<CacheResult> {
   await setFault(key, { kind: "slow", ms: HOLD_MS }, 1);
   const filling = isolate();
   const pending = filling.load(key);
@@ -123,7 +121,7 @@ async function raceFill(key: string, intervene: () => Promise<void>): Promise<Lo
 async function expectGone(key: string): Promise<void> {
   expect(await KV.get(key)).toBeNull();
   expect(await shieldRow(key)).toBeUndefined();
-  expect(await isolate().store.read(key, NOW + 1)).toEqual({ state: "miss" });
+  expect(await isolate().read(key, NOW + 1)).toEqual({ state: "miss" });
 }
 
 describe("shield: a purge, DELETE or PUT after a fill started wins", () => {
@@ -174,7 +172,7 @@ describe("shield: a purge, DELETE or PUT after a fill started wins", () => {
     expect(text(outcome)).toBe("0");
     expect(await KV.get(key)).toBe("1");
     expect(await shieldRow(key)).toBe("1");
-    const read = await isolate().store.read(key, NOW + 1);
+    const read = await isolate().read(key, NOW + 1);
     expect(read.state === "fresh" && new TextDecoder().decode(read.value.bytes)).toBe("1");
     expect((await shield.stats(familyOf(key))).droppedLateWrites).toBeGreaterThanOrEqual(1);
   });
@@ -204,8 +202,7 @@ describe("shield: one origin fill for the whole edge", () => {
   it("control: without the shield the same 50 isolates each fill (the test above needs the shield)", async () => {
     const key = adminKey("fifty-control");
     await setFault(key, { kind: "slow", ms: 300 }, 1);
-    const noShield = (store: TieredStore) =>
-      isolateFiller(store, { origin, collabMaxSeconds: config.collabMaxSeconds }, () => undefined);
+    const noShield = (store: TieredStore, fills: Map<string, Promise<unknown>>) => createIsolateFiller(store, fetchFill, fills);
     await Promise.all(Array.from({ length: 50 }, () => isolate({ l1: false, filler: noShield }).load(key)));
     expect(await fillCount(key)).toBeGreaterThan(1);
   });
@@ -326,6 +323,22 @@ describe("shield: leases (a fill whose bytes go elsewhere)", () => {
 });
 
 describe("shield: stats and unavailability", () => {
+  it("a PUT of the bytes KV already holds counts as a skipped write, as it does without the shield", async () => {
+    const key = adminKey("skip");
+    const path = `/keys/${encodeURIComponent(key)}`;
+    const counted = async () => {
+      const body = (await (await admin("/stats")).json()) as { families: Record<string, Record<string, number>> };
+      const counters = body.families["auth:is_admin:{sub}"];
+      return { writes: counters?.writes ?? 0, skippedWrites: counters?.skippedWrites ?? 0 };
+    };
+    const before = await counted();
+    expect((await admin(path, { method: "PUT", body: "1" })).status).toBe(204);
+    expect((await admin(path, { method: "PUT", body: "1" })).status).toBe(204);
+    const after = await counted();
+    // The first PUT wrote KV; the second found the same bytes there and skipped the write.
+    expect({ writes: after.writes - before.writes, skippedWrites: after.skippedWrites - before.skippedWrites }).toEqual({ writes: 1, skippedWrites: 1 });
+  });
+
   it("GET /stats?family= adds the family's shield counters; an unknown family is a 400", async () => {
     const key = adminKey("stats");
     await isolate().load(key);
@@ -354,7 +367,7 @@ describe("shield: stats and unavailability", () => {
     });
     const unreachable = createShieldClient(down, { shards: config.shieldShards });
     const key = adminKey("down");
-    const outcome = await isolate({ filler: (store) => unreachable.filler(store, { origin, collabMaxSeconds: config.collabMaxSeconds }) }).load(key);
+    const outcome = await isolate({ filler: (store, fills) => createShieldFiller(unreachable, store, fetchFill, fills) }).load(key);
     expect(outcome).toMatchObject({ kind: "value", state: "miss", stored: false });
     expect(text(outcome)).toBe("0");
     expect(await KV.get(key)).toBeNull();
@@ -374,7 +387,7 @@ describe("forced refresh reaches the origin", () => {
       },
     });
     const key = adminKey("no-cache");
-    const local = (store: TieredStore) => isolateFiller(store, { origin: recording, collabMaxSeconds: config.collabMaxSeconds }, () => undefined);
+    const local = (store: TieredStore, fills: Map<string, Promise<unknown>>) => createIsolateFiller(store, createOriginFill({ origin: recording, collabMaxSeconds: config.collabMaxSeconds }), fills);
     await isolate({ filler: local }).load(key);
     await isolate({ filler: local }).load(key, NOW, true);
     expect(seen).toEqual([null, "no-cache"]);

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { createKvTier, kvExpirationTtl } from "../../src/storage/kv-tier";
 import { KV, NOW, noSleep, rateLimitedKv, recordingSleep, uniquePrefix, valueOf } from "./helpers";
-import { describeStreamingContract, describeTierContract, tierSubject } from "./tier-contract";
+import { describeTierContract, kvSubject } from "./tier-contract";
 
 const GRACE = 300;
 
-describeTierContract("KV tier", () => tierSubject(createKvTier(KV, { graceSeconds: GRACE, sleep: noSleep })));
+describeTierContract("KV tier", () => kvSubject(createKvTier(KV, { graceSeconds: GRACE, sleep: noSleep })));
 
 describe("KV tier", () => {
   const tier = () => createKvTier(KV, { graceSeconds: GRACE, sleep: noSleep });
@@ -102,4 +102,3 @@ describe("KV tier", () => {
   });
 });
 
-describeStreamingContract("KV tier", () => createKvTier(KV, { graceSeconds: GRACE, sleep: noSleep }));

@@ -2,12 +2,11 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createR2Tier } from "../../src/storage/r2-tier";
 import { NOW, uniquePrefix, valueOf } from "./helpers";
-import { describeStreamingContract, describeTierContract, tierSubject } from "./tier-contract";
+import { describeTierContract, r2Subject } from "./tier-contract";
 
 const MEDIA = (env as { MEDIA: R2Bucket }).MEDIA;
 
-describeTierContract("R2 tier", () => tierSubject(createR2Tier(MEDIA)));
-describeStreamingContract("R2 tier", () => createR2Tier(MEDIA));
+describeTierContract("R2 tier", () => r2Subject(createR2Tier(MEDIA)), { checksWholeValues: false });
 
 function chunked(bytes: Uint8Array, chunk = 1000): ReadableStream<Uint8Array> {
   let at = 0;
@@ -34,16 +33,18 @@ async function writeObject(tier: ReturnType<typeof createR2Tier>, body: Readable
 }
 
 describe("R2 tier", () => {
-  it("keeps the envelope in custom metadata and the bytes under an object key, behind a pointer", async () => {
+  it("keeps the bytes under a fresh object key with the envelope in its metadata, behind a pointer that has it all", async () => {
     const tier = createR2Tier(MEDIA);
     const key = `${uniquePrefix("layout")}s3_files:oseh_s3f_x`;
     const value = await valueOf("object bytes");
-    expect(await tier.put(key, value, NOW)).toEqual({ ok: true });
+    expect(await r2Subject(tier).put(key, value, NOW)).toEqual({ ok: true });
     const pointer = await tier.readPointer(key);
-    expect(pointer?.objectKey).toBe(`objects/${value.envelope.sha256}`);
+    expect(pointer?.objectKey).toMatch(/^objects\/[0-9a-f-]{36}$/);
     expect(pointer?.envelope).toEqual(value.envelope);
-    const head = await MEDIA.head(`objects/${value.envelope.sha256}`);
-    expect(head?.customMetadata).toMatchObject({ family: "test:{id}", sha256: value.envelope.sha256, size: "12" });
+    // The object learns its sha256 only once its bytes have passed: the pointer carries it.
+    const head = await MEDIA.head(pointer?.objectKey ?? "");
+    expect(head?.customMetadata).toMatchObject({ family: "test:{id}", size: "12" });
+    expect(head?.customMetadata?.["sha256"]).toBeUndefined();
   });
 
   it("a streamed object is hashed on the way and published only by commitPointer", async () => {
@@ -58,7 +59,10 @@ describe("R2 tier", () => {
     expect(await tier.commitPointer(key, written.pointer, NOW)).toEqual({ ok: true });
     const ranged = await tier.readObject(written.pointer, { offset: 100, length: 50 });
     expect(new Uint8Array(await new Response(ranged).arrayBuffer())).toEqual(bytes.slice(100, 150));
-    expect((await tier.get(key, NOW))?.bytes).toEqual(bytes);
+    // To the end, as a fill's client resumes from the finished object.
+    const rest = await tier.readObject(written.pointer, { offset: 9_990 });
+    expect(new Uint8Array(await new Response(rest).arrayBuffer())).toEqual(bytes.slice(9_990));
+    expect((await r2Subject(tier).read(key, NOW))?.value.bytes).toEqual(bytes);
   });
 
   it("a body shorter or longer than the envelope's size stores nothing", async () => {
@@ -76,9 +80,9 @@ describe("R2 tier", () => {
     const tier = createR2Tier(MEDIA);
     const key = `${uniquePrefix("bad")}s3_files:oseh_s3f_z`;
     await MEDIA.put(`pointers/${key}`, null, { customMetadata: { family: "x", object: "objects/nope" } });
-    expect(await tier.get(key, NOW)).toBeUndefined();
+    expect(await tier.readPointer(key)).toBeUndefined();
     const value = await valueOf("v");
     await tier.commitPointer(key, { objectKey: "objects/never-written", envelope: value.envelope }, NOW);
-    expect(await tier.get(key, NOW)).toBeUndefined();
+    expect(await r2Subject(tier).read(key, NOW)).toBeUndefined();
   });
 });

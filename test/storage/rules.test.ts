@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { classifyFreshness, keyProblem } from "../../src/storage/envelope";
 import { retryKvWrite } from "../../src/storage/retry";
-import { createStorageCounters } from "../../src/storage/stats";
+import { createCounters } from "../../src/stats";
 import { canSkipWrite, purgeVisibleWithinSeconds } from "../../src/storage/tiered";
 import { NOW, recordingSleep, valueOf } from "./helpers";
 
@@ -75,16 +75,20 @@ describe("retryKvWrite", () => {
   });
 });
 
-describe("storage counters", () => {
-  it("counts per family and snapshots plain copies", () => {
-    const counters = createStorageCounters();
+describe("counters (src/stats.ts)", () => {
+  it("counts per family into its section and snapshots plain copies", () => {
+    const counters = createCounters();
     counters.count("a", "l1Hits");
     counters.count("a", "l1Hits", 2);
+    counters.count("b", "l2Misses");
     counters.count("b", "misses");
     const snapshot = counters.snapshot();
-    expect(snapshot.a?.l1Hits).toBe(3);
-    expect(snapshot.b).toMatchObject({ misses: 1, l1Hits: 0 });
+    expect(snapshot.storage.a?.l1Hits).toBe(3);
+    expect(snapshot.storage.b).toMatchObject({ l2Misses: 1, l1Hits: 0 });
+    // A family appears in a section once it counted there.
+    expect(Object.keys(snapshot.families)).toEqual(["b"]);
+    expect(snapshot.families.b).toMatchObject({ misses: 1, hits: 0 });
     counters.count("a", "l1Hits");
-    expect(snapshot.a?.l1Hits).toBe(3);
+    expect(snapshot.storage.a?.l1Hits).toBe(3);
   });
 });

@@ -1,13 +1,15 @@
 /**
- * The one contract every storage implementation must meet (STYLE: a shared suite catches what
- * per-tier tests miss, such as a back-fill that never runs). Run against the KV tier, the Cache
- * API tier and the tiered store (with and without L1) through a small adapter.
+ * The one contract every storage implementation must meet (a shared suite catches what per-tier
+ * tests miss, such as a back-fill that never runs). Run against each tier through the methods the
+ * Worker calls on it — KV's get/put/delete, L0's and L1's under a generation, R2's object writer
+ * and pointer — and against the tiered store (with and without L0 and L1), through a small adapter.
  */
 import { describe, expect, it } from "vitest";
 import { classifyFreshness } from "../../src/storage/envelope";
 import { MAX_VALUE_BYTES } from "../../src/storage/limits";
-import { streamOf } from "../../src/storage/streams";
-import type { PutResult, StoredValue, StreamingTier, Tier } from "../../src/storage/tier";
+import type { KvTier } from "../../src/storage/kv-tier";
+import type { R2Tier } from "../../src/storage/r2-tier";
+import type { GenerationalTier, PutResult, StoredValue } from "../../src/storage/tier";
 import { readAll } from "../../src/util/bytes";
 import { NOW, uniquePrefix, valueOf } from "./helpers";
 
@@ -25,22 +27,61 @@ export interface ContractSubject {
   readonly afterExpiry: "expired" | "stale" | "gone";
 }
 
-/** Adapts a raw tier: it returns values regardless of age, and the envelope says whether they are fresh. */
-export function tierSubject(tier: Tier, afterExpiry: "expired" | "gone" = "expired"): ContractSubject {
+/** A raw tier's read: the value regardless of age, with the envelope saying whether it is fresh. */
+function rawRead(value: StoredValue | undefined, now: number): ContractRead {
+  if (value === undefined) return undefined;
+  const state = classifyFreshness(value.envelope, now, 0);
+  return { state: state === "fresh" ? "fresh" : "expired", value };
+}
+
+/** KV, as the tiered store calls it. */
+export function kvSubject(tier: KvTier): ContractSubject {
   return {
-    afterExpiry,
+    afterExpiry: "expired",
     put: (key, value, now) => tier.put(key, value, now),
     delete: (key) => tier.delete(key),
+    read: async (key, now) => rawRead(await tier.get(key, now), now),
+  };
+}
+
+/** A local tier (L0, L1) under one generation, as the tiered store calls it. */
+export function generationalSubject(tier: GenerationalTier, afterExpiry: "expired" | "gone" = "expired", generation = "0"): ContractSubject {
+  return {
+    afterExpiry,
+    put: (key, value, now) => tier.putAt(key, value, now, generation),
+    delete: (key) => tier.deleteAt(key, generation),
+    read: async (key, now) => rawRead(await tier.getAt(key, generation, now), now),
+  };
+}
+
+/** R2 as a fill and an admin PUT use it: the object streamed through its writer, then its pointer committed. */
+export function r2Subject(tier: R2Tier): ContractSubject {
+  return {
+    afterExpiry: "expired",
+    async put(key, value, now) {
+      const { sha256: _learnt, ...pending } = value.envelope;
+      const writer = tier.openObject(pending);
+      if (!writer.ok) return writer;
+      if (value.bytes.byteLength > 0) await writer.write(value.bytes);
+      const written = await writer.close();
+      return written.ok ? tier.commitPointer(key, written.pointer, now) : written;
+    },
+    delete: (key) => tier.delete(key),
     async read(key, now) {
-      const value = await tier.get(key, now);
-      if (value === undefined) return undefined;
-      const state = classifyFreshness(value.envelope, now, 0);
-      return { state: state === "fresh" ? "fresh" : "expired", value };
+      const pointer = await tier.readPointer(key);
+      const body = pointer === undefined ? undefined : await tier.readObject(pointer);
+      return body === undefined || pointer === undefined ? undefined : rawRead({ bytes: await readAll(body), envelope: pointer.envelope }, now);
     },
   };
 }
 
-export function describeTierContract(name: string, makeSubject: () => ContractSubject | Promise<ContractSubject>): void {
+/**
+ * `checksWholeValues`: the subject checks a whole value before storing it (docs/storage-schema.md
+ * "Checks before any write": KV's 25 MiB, the envelope against the bytes, header-safe metadata).
+ * R2 does not: its objects stream through a writer bounded by their declared length and
+ * MEDIA_MAX_OBJECT_BYTES (test/storage/r2-tier.test.ts tests those bounds).
+ */
+export function describeTierContract(name: string, makeSubject: () => ContractSubject | Promise<ContractSubject>, { checksWholeValues = true } = {}): void {
   describe(`tier contract: ${name}`, () => {
     const setup = async (label: string) => ({ subject: await makeSubject(), key: `${uniquePrefix(label)}k` });
 
@@ -143,31 +184,33 @@ export function describeTierContract(name: string, makeSubject: () => ContractSu
       expect(read?.value.envelope.sha256).toBe(value.envelope.sha256);
     });
 
-    it("refuses 25 MiB + 1 byte before writing anything", async () => {
-      const { subject, key } = await setup("too-large");
-      const result = await subject.put(key, await valueOf(new Uint8Array(MAX_VALUE_BYTES + 1)), NOW);
-      expect(result).toMatchObject({ ok: false, failure: { reason: "too_large", size: MAX_VALUE_BYTES + 1, limit: MAX_VALUE_BYTES } });
-      expect(await subject.read(key, NOW)).toBeUndefined();
-      // …and an existing value is left as it was.
-      await subject.put(key, await valueOf("kept"), NOW);
-      await subject.put(key, await valueOf(new Uint8Array(MAX_VALUE_BYTES + 1)), NOW);
-      expect(new TextDecoder().decode((await subject.read(key, NOW))?.value.bytes)).toBe("kept");
-    });
+    if (checksWholeValues) {
+      it("refuses 25 MiB + 1 byte before writing anything", async () => {
+        const { subject, key } = await setup("too-large");
+        const result = await subject.put(key, await valueOf(new Uint8Array(MAX_VALUE_BYTES + 1)), NOW);
+        expect(result).toMatchObject({ ok: false, failure: { reason: "too_large", size: MAX_VALUE_BYTES + 1, limit: MAX_VALUE_BYTES } });
+        expect(await subject.read(key, NOW)).toBeUndefined();
+        // …and an existing value is left as it was.
+        await subject.put(key, await valueOf("kept"), NOW);
+        await subject.put(key, await valueOf(new Uint8Array(MAX_VALUE_BYTES + 1)), NOW);
+        expect(new TextDecoder().decode((await subject.read(key, NOW))?.value.bytes)).toBe("kept");
+      });
 
-    it("refuses an envelope whose size does not match the bytes", async () => {
-      const { subject, key } = await setup("mismatch");
-      const value = await valueOf("four");
-      const result = await subject.put(key, { bytes: value.bytes, envelope: { ...value.envelope, size: 5 } }, NOW);
-      expect(result).toMatchObject({ ok: false, failure: { reason: "invalid_envelope" } });
-      expect(await subject.read(key, NOW)).toBeUndefined();
-    });
+      it("refuses an envelope whose size does not match the bytes", async () => {
+        const { subject, key } = await setup("mismatch");
+        const value = await valueOf("four");
+        const result = await subject.put(key, { bytes: value.bytes, envelope: { ...value.envelope, size: 5 } }, NOW);
+        expect(result).toMatchObject({ ok: false, failure: { reason: "invalid_envelope" } });
+        expect(await subject.read(key, NOW)).toBeUndefined();
+      });
 
-    it("refuses a non-ASCII family or codec (metadata travels as a header)", async () => {
-      const { subject, key } = await setup("non-ascii");
-      const result = await subject.put(key, await valueOf("x", { family: "fam:✓" }), NOW);
-      expect(result).toMatchObject({ ok: false, failure: { reason: "invalid_envelope" } });
-      expect(await subject.read(key, NOW)).toBeUndefined();
-    });
+      it("refuses a non-ASCII family or codec (metadata travels as a header)", async () => {
+        const { subject, key } = await setup("non-ascii");
+        const result = await subject.put(key, await valueOf("x", { family: "fam:✓" }), NOW);
+        expect(result).toMatchObject({ ok: false, failure: { reason: "invalid_envelope" } });
+        expect(await subject.read(key, NOW)).toBeUndefined();
+      });
+    }
 
     it("refuses a key KV would refuse (over 512 bytes)", async () => {
       const { subject } = await setup("long-key");
@@ -175,55 +218,6 @@ export function describeTierContract(name: string, makeSubject: () => ContractSu
       const result = await subject.put(key, await valueOf("x"), NOW);
       expect(result).toMatchObject({ ok: false, failure: { reason: "invalid_key" } });
       expect(await subject.read(key, NOW)).toBeUndefined();
-    });
-  });
-}
-
-/** What a streaming tier adds to the contract: streamed reads, byte ranges, checked streamed writes. */
-export function describeStreamingContract(name: string, makeTier: () => StreamingTier | Promise<StreamingTier>): void {
-  describe(`streaming tier contract: ${name}`, () => {
-    const setup = async (label: string) => ({ tier: await makeTier(), key: `${uniquePrefix(label)}k` });
-    const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-
-    it("streams a stored value with its envelope", async () => {
-      const { tier, key } = await setup("stream");
-      const value = await valueOf("streamed bytes");
-      await tier.put(key, value, NOW);
-      const read = await tier.getStream(key, NOW);
-      expect(read?.envelope).toEqual(value.envelope);
-      expect(read?.range).toBeUndefined();
-      expect(text(await readAll(read!.body))).toBe("streamed bytes");
-    });
-
-    it("reads byte ranges, and misses a range past the end", async () => {
-      const { tier, key } = await setup("range");
-      await tier.put(key, await valueOf("0123456789"), NOW);
-      const middle = await tier.getStream(key, NOW, { offset: 3, length: 4 });
-      expect(middle?.range).toEqual({ offset: 3, length: 4 });
-      expect(text(await readAll(middle!.body))).toBe("3456");
-      const tail = await tier.getStream(key, NOW, { offset: 8 });
-      expect(text(await readAll(tail!.body))).toBe("89");
-      expect(middle?.envelope.size).toBe(10);
-      expect(await tier.getStream(key, NOW, { offset: 10 })).toBeUndefined();
-      expect(await tier.getStream(`${key}-never`, NOW)).toBeUndefined();
-    });
-
-    it("stores a streamed value whole", async () => {
-      const { tier, key } = await setup("put-stream");
-      const value = await valueOf("from a stream");
-      expect(await tier.putStream(key, streamOf(value)!, NOW)).toEqual({ ok: true });
-      expect(text((await tier.get(key, NOW))!.bytes)).toBe("from a stream");
-    });
-
-    it("refuses a streamed body that disagrees with its envelope, storing nothing", async () => {
-      const { tier, key } = await setup("put-stream-bad");
-      const value = await valueOf("honest");
-      const other = await valueOf("liar!!");
-      const swapped = await tier.putStream(key, { body: streamOf(other)!.body, envelope: value.envelope }, NOW);
-      expect(swapped).toMatchObject({ ok: false, failure: { reason: "invalid_envelope" } });
-      const short = await tier.putStream(key, { body: streamOf(await valueOf("hon"))!.body, envelope: value.envelope }, NOW);
-      expect(short).toMatchObject({ ok: false, failure: { reason: "invalid_envelope" } });
-      expect(await tier.get(key, NOW)).toBeUndefined();
     });
   });
 }

@@ -3,8 +3,11 @@ import { createCacheApiTier } from "../../src/storage/cache-api-tier";
 import { generationKey } from "../../src/storage/generations";
 import { createKvTier } from "../../src/storage/kv-tier";
 import { createL0Memory } from "../../src/storage/l0-tier";
-import { createStorageCounters } from "../../src/storage/stats";
+import { createCounters } from "../../src/stats";
 import { createTieredStore, type StoreMemory, type TieredStore, type TieredStoreOptions } from "../../src/storage/tiered";
+import { singleFlight, type InFlight } from "../../src/storage/single-flight";
+
+const noWait = (): void => undefined;
 import {
   BASE_URL,
   collectingWaitUntil,
@@ -35,29 +38,35 @@ beforeAll(async () => {
 
 /** One simulated isolate's store memory; parts given are used, the rest made fresh. */
 function storeMemory(parts: Partial<StoreMemory> = {}): StoreMemory {
-  return { l0: createL0Memory(), generations: new Map(), inFlight: new Map(), counters: createStorageCounters(), ...parts };
+  return { l0: createL0Memory(), generations: new Map(), counters: createCounters(), ...parts };
+}
+
+/** The store's reads lend it `waitUntil`, as a request's reads do (its L1 back-fills). */
+type BoundStore = Omit<TieredStore, "read"> & { read(key: string, now: number): ReturnType<TieredStore["read"]> };
+
+function bound(store: TieredStore, waitUntil: (promise: Promise<unknown>) => void): BoundStore {
+  return { ...store, read: (key, now) => store.read(key, now, waitUntil) };
 }
 
 function makeStore(overrides: Partial<TieredStoreOptions> = {}) {
   const background = collectingWaitUntil();
-  const memory = overrides.memory ?? storeMemory();
-  const { counters } = memory;
+  const counters = createCounters();
+  const memory = overrides.memory ?? storeMemory({ counters });
   const store = createTieredStore({
     kv: KV,
     cache,
     l1MaxAgeSeconds: L1_MAX_AGE,
     staleIfErrorSeconds: STALE_IF_ERROR,
     baseUrl: BASE_URL,
-    waitUntil: background.waitUntil,
     sleep: noSleep,
     familyOf,
     memory,
     ...overrides,
   });
-  return { store, background, counters };
+  return { store: bound(store, background.waitUntil), background, counters };
 }
 
-function storeSubject(store: TieredStore): ContractSubject {
+function storeSubject(store: BoundStore): ContractSubject {
   return {
     afterExpiry: "stale",
     async put(key, value, now) {
@@ -89,12 +98,15 @@ describe("tiered store: reads", () => {
     // Awaiting the collected waitUntil promises, as the runtime would after the response
     // (importing cloudflare:test's ExecutionContext would also load src/index.ts, which this suite must not depend on).
     const background = collectingWaitUntil();
-    const counters = createStorageCounters();
+    const counters = createCounters();
     const memory = new Map();
-    const store = createTieredStore({
-      kv: KV, cache, l1MaxAgeSeconds: L1_MAX_AGE, staleIfErrorSeconds: STALE_IF_ERROR, baseUrl: BASE_URL,
-      waitUntil: background.waitUntil, sleep: noSleep, familyOf, memory: storeMemory({ counters, generations: memory }),
-    });
+    const store = bound(
+      createTieredStore({
+        kv: KV, cache, l1MaxAgeSeconds: L1_MAX_AGE, staleIfErrorSeconds: STALE_IF_ERROR, baseUrl: BASE_URL,
+        sleep: noSleep, familyOf, memory: storeMemory({ counters, generations: memory }),
+      }),
+      background.waitUntil,
+    );
     const first = await store.read(key, NOW);
     expect(first).toMatchObject({ state: "fresh", tier: "l2" });
     expect(background.count()).toBe(1);
@@ -110,7 +122,7 @@ describe("tiered store: reads", () => {
     // …and the next read is served from L1 even after KV lost the value.
     await KV.delete(key);
     expect(await store.read(key, NOW + 1)).toMatchObject({ state: "fresh", tier: "l1" });
-    expect(counters.snapshot().fam).toMatchObject({ l2Hits: 1, l1Hits: 1, backFills: 1 });
+    expect(counters.snapshot().storage.fam).toMatchObject({ l2Hits: 1, l1Hits: 1, backFills: 1 });
   });
 
   it("a back-fill that lands after a delete of its key leaves no L1 copy behind (found by the consistency checker)", async () => {
@@ -140,10 +152,13 @@ describe("tiered store: reads", () => {
   it("keeps no colo-local copy of secret families (registry default)", async () => {
     const background = collectingWaitUntil();
     const memory = new Map();
-    const store = createTieredStore({
-      kv: KV, cache, l1MaxAgeSeconds: L1_MAX_AGE, staleIfErrorSeconds: STALE_IF_ERROR, baseUrl: BASE_URL,
-      waitUntil: background.waitUntil, sleep: noSleep, memory: storeMemory({ generations: memory }),
-    });
+    const store = bound(
+      createTieredStore({
+        kv: KV, cache, l1MaxAgeSeconds: L1_MAX_AGE, staleIfErrorSeconds: STALE_IF_ERROR, baseUrl: BASE_URL,
+        sleep: noSleep, memory: storeMemory({ generations: memory }),
+      }),
+      background.waitUntil,
+    );
     const l1 = createCacheApiTier(cache, { baseUrl: BASE_URL, maxAgeSeconds: L1_MAX_AGE });
     const generationOf = (family: string) => memory.get(family)?.token ?? "0";
 
@@ -170,7 +185,7 @@ describe("tiered store: reads", () => {
     expect(await store.read(key, NOW + 100 + STALE_IF_ERROR)).toEqual({ state: "miss" });
     // A stale value is never back-filled into L1 (L1 holds only fresh values).
     expect(background.count()).toBe(0);
-    expect(counters.snapshot().fam).toMatchObject({ l1Hits: 1, stale: 2, misses: 1 });
+    expect(counters.snapshot().storage.fam).toMatchObject({ l1Hits: 1, stale: 2, l2Misses: 1 });
   });
 
   it("works with L1 off: every read goes to KV and nothing is back-filled", async () => {
@@ -186,12 +201,12 @@ describe("tiered store: reads", () => {
 
   it("resolves families through the key registry by default", async () => {
     const memory = new Map();
-    const counters = createStorageCounters();
+    const counters = createCounters();
     const { store } = makeStore({ familyOf: undefined, memory: storeMemory({ generations: memory, counters }) });
     const key = `daily_active_users:${19000 + Math.floor(Math.random() * 1000)}`;
     expect(await store.read(key, NOW)).toEqual({ state: "miss" });
     expect(memory.has("daily_active_users:{unix_date}")).toBe(true);
-    expect(counters.snapshot()["daily_active_users:{unix_date}"]).toMatchObject({ misses: 1 });
+    expect(counters.snapshot().storage["daily_active_users:{unix_date}"]).toMatchObject({ l2Misses: 1 });
   });
 
   it("never reads, writes or lists reserved _edge: keys as values", async () => {
@@ -206,9 +221,10 @@ describe("tiered store: reads", () => {
   });
 });
 
-describe("tiered store: singleFlight", () => {
+describe("singleFlight (the fills' coalescing, src/storage/single-flight.ts)", () => {
   it("runs the loader once for concurrent callers and gives them all the same bytes", async () => {
-    const { store, background } = makeStore();
+    const background = collectingWaitUntil();
+    const inFlight: InFlight = new Map();
     const key = `${uniquePrefix("flight")}fam|1`;
     let calls = 0;
     let release: (bytes: Uint8Array) => void = () => undefined;
@@ -216,7 +232,7 @@ describe("tiered store: singleFlight", () => {
       calls++;
       return new Promise<Uint8Array>((resolve) => (release = resolve));
     };
-    const waiters = Array.from({ length: 10 }, () => store.singleFlight(key, load));
+    const waiters = Array.from({ length: 10 }, () => singleFlight(inFlight, key, load, background.waitUntil));
     expect(calls).toBe(1);
     release(new TextEncoder().encode("filled once"));
     const results = await Promise.all(waiters);
@@ -226,16 +242,16 @@ describe("tiered store: singleFlight", () => {
     expect(background.count()).toBe(1);
 
     // Settled entries are removed: the next miss loads again.
-    const again = await store.singleFlight(key, async () => {
+    const again = await singleFlight(inFlight, key, async () => {
       calls++;
       return new TextEncoder().encode("second load");
-    });
+    }, noWait);
     expect(calls).toBe(2);
     expect(text(again)).toBe("second load");
   });
 
   it("shares a failure with every waiter and then forgets it", async () => {
-    const { store } = makeStore();
+    const inFlight: InFlight = new Map();
     const key = `${uniquePrefix("flight-fail")}fam|1`;
     let calls = 0;
     const failing = async () => {
@@ -243,25 +259,25 @@ describe("tiered store: singleFlight", () => {
       await Promise.resolve();
       throw new Error("origin down");
     };
-    const results = await Promise.allSettled([store.singleFlight(key, failing), store.singleFlight(key, failing)]);
+    const results = await Promise.allSettled([singleFlight(inFlight, key, failing, noWait), singleFlight(inFlight, key, failing, noWait)]);
     expect(calls).toBe(1);
     expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
-    expect(await store.singleFlight(key, async () => "ok")).toBe("ok");
+    expect(await singleFlight(inFlight, key, async () => "ok", noWait)).toBe("ok");
   });
 
   it("refuses to share a Response across requests", async () => {
-    const { store } = makeStore();
-    await expect(store.singleFlight(`${uniquePrefix("flight-io")}k`, async () => new Response("x"))).rejects.toThrow(
+    const inFlight: InFlight = new Map();
+    await expect(singleFlight(inFlight, `${uniquePrefix("flight-io")}k`, async () => new Response("x"), noWait)).rejects.toThrow(
       /not a Response/,
     );
   });
 
   it("keeps keys apart", async () => {
-    const { store } = makeStore();
+    const inFlight: InFlight = new Map();
     const prefix = uniquePrefix("flight-keys");
     const [a, b] = await Promise.all([
-      store.singleFlight(`${prefix}a`, async () => "a"),
-      store.singleFlight(`${prefix}b`, async () => "b"),
+      singleFlight(inFlight, `${prefix}a`, async () => "a", noWait),
+      singleFlight(inFlight, `${prefix}b`, async () => "b", noWait),
     ]);
     expect([a, b]).toEqual(["a", "b"]);
   });
@@ -287,7 +303,7 @@ describe("tiered store: writes", () => {
     // Changed bytes → always written.
     expect(await store.write(key, await valueOf("different", { family: "fam", expiresAt: NOW + 1200 }, NOW + 301), NOW + 301)).toEqual({ ok: true, skipped: false });
     expect(await storedAt()).toBe(NOW + 301);
-    expect(counters.snapshot().fam).toMatchObject({ writes: 3, skippedWrites: 1 });
+    expect(counters.snapshot().storage.fam).toMatchObject({ l2Writes: 3, l2SkippedWrites: 1 });
   });
 
   it("keeps L1 consistent with KV when a write is skipped", async () => {
@@ -306,7 +322,7 @@ describe("tiered store: writes", () => {
     const key = `${uniquePrefix("429")}fam|1`;
     expect(await store.write(key, await valueOf("eventually", { family: "fam" }), NOW)).toEqual({ ok: true, skipped: false });
     expect(delays).toEqual([1000, 2000]);
-    expect(counters.snapshot().fam).toMatchObject({ retries429: 2, writes: 1 });
+    expect(counters.snapshot().storage.fam).toMatchObject({ retries429: 2, l2Writes: 1 });
     expect(await store.read(key, NOW)).toMatchObject({ state: "fresh" });
   });
 
@@ -316,7 +332,7 @@ describe("tiered store: writes", () => {
     const result = await store.write(key, await valueOf("never", { family: "fam" }), NOW);
     expect(result).toMatchObject({ ok: false, failure: { reason: "rate_limited", attempts: 4 } });
     expect(await makeStore().store.read(key, NOW)).toEqual({ state: "miss" });
-    expect(counters.snapshot().fam).toMatchObject({ writeFailures: 1, retries429: 3 });
+    expect(counters.snapshot().storage.fam).toMatchObject({ writeFailures: 1, retries429: 3 });
   });
 });
 
@@ -344,7 +360,8 @@ describe("tiered store: list", () => {
 });
 
 describe("tiered store: purge", () => {
-  it("purges by keys from KV and the local L1, paging with a cursor", async () => {
+  it("purges by keys from KV and the local L1, all in one call", async () => {
+    // A keys purge is at most MAX_PURGE_KEYS (docs/admin-api.md): one call, never paged.
     const { store } = makeStore({ purgePageSize: 2 });
     const prefix = uniquePrefix("purge-keys");
     const keys = [0, 1, 2, 3, 4].map((i) => `${prefix}fam|${i}`);
@@ -352,15 +369,8 @@ describe("tiered store: purge", () => {
     const survivor = `${prefix}fam|survivor`;
     await store.write(survivor, await valueOf("survivor", { family: "fam" }), NOW);
 
-    const pages: { purged: number; cursor: string | null }[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await store.purge({ keys, ...(cursor !== undefined ? { cursor } : {}) }, NOW);
-      expect(page.visibleWithinSeconds).toBe(60 + L1_MAX_AGE);
-      pages.push({ purged: page.purged, cursor: page.cursor });
-      cursor = page.cursor ?? undefined;
-    } while (cursor !== undefined);
-    expect(pages).toEqual([{ purged: 2, cursor: "2" }, { purged: 2, cursor: "4" }, { purged: 1, cursor: null }]);
+    const page = await store.purge({ keys }, NOW);
+    expect(page).toEqual({ purged: 5, cursor: null, visibleWithinSeconds: 60 + L1_MAX_AGE });
 
     const l1 = createCacheApiTier(cache, { baseUrl: BASE_URL, maxAgeSeconds: L1_MAX_AGE });
     for (const key of keys) {
@@ -452,7 +462,7 @@ describe("tiered store: L0", () => {
     await background.settle();
     await KV.delete(key);
     expect(await store.read(key, NOW + 1)).toMatchObject({ state: "fresh", tier: "l0" });
-    expect(counters.snapshot().fam).toMatchObject({ l0Hits: 1, l2Hits: 1 });
+    expect(counters.snapshot().storage.fam).toMatchObject({ l0Hits: 1, l2Hits: 1 });
 
     // Another isolate with an empty L0 finds it in the colo's L1, and does not copy it into L0.
     const other = makeStore({ l0MaxBytes: 1 << 20, memory: storeMemory({ l0: createL0Memory() }) });

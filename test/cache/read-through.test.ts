@@ -1,12 +1,14 @@
 /**
- * loadThroughCache against the dev origin over real HTTP (docs/design.md §3, §4.2): miss → fill → hit,
- * coalescing, origin down / slow / 500 / garbage, stale-if-error within the window.
+ * The read-through core against the dev origin over real HTTP (docs/design.md §3, §4.2): miss →
+ * fill → hit, coalescing, origin down / slow / 500 / garbage, stale-if-error within the window.
  */
 import { describe, expect, it, vi } from "vitest";
-import { cacheStatusOf, loadThroughCache, toRouteLoad } from "../../src/origin";
+import { cacheStatusOf, type CacheResult } from "../../src/cache";
 import { armFaults, clearFault, fillCount, freshId, setFault } from "../dev-origin/helpers";
 import { createHarness, family, familyOf, wallNow } from "./helpers";
 import { captureConsoleErrors } from "../helpers/console";
+
+const statusOf = (result: CacheResult) => cacheStatusOf({ kind: "cache", result });
 
 const JOURNEY = family("journeys:external:{uid}");
 const JOURNEY_TTL_SECONDS = 172800; // docs/block-format.md §2.5
@@ -19,9 +21,9 @@ describe("read-through", () => {
     const key = journeyKey("m");
     const now = wallNow();
 
-    const first = await loadThroughCache(key, JOURNEY, now, h.deps);
+    const first = await h.read(key, JOURNEY, now);
     expect(first).toMatchObject({ kind: "value", state: "miss", tier: "origin", stored: true });
-    expect(cacheStatusOf(first)).toBe("oseh-edge; fwd=miss; stored");
+    expect(statusOf(first)).toBe("oseh-edge; fwd=miss; stored");
     await h.settle();
     expect(await fillCount(key)).toBe(1);
     if (first.kind !== "value") return;
@@ -29,13 +31,13 @@ describe("read-through", () => {
 
     // The fill wrote KV and L1; a store without L1 sees the KV copy.
     const l2Only = createHarness({ l1: false });
-    const second = await loadThroughCache(key, JOURNEY, now + 1, l2Only.deps);
+    const second = await l2Only.read(key, JOURNEY, now + 1);
     expect(second).toMatchObject({ kind: "value", state: "hit", tier: "l2" });
-    expect(cacheStatusOf(second)).toBe("oseh-edge; hit; detail=l2");
+    expect(statusOf(second)).toBe("oseh-edge; hit; detail=l2");
 
-    const third = await loadThroughCache(key, JOURNEY, now + 2, h.deps);
+    const third = await h.read(key, JOURNEY, now + 2);
     expect(third).toMatchObject({ kind: "value", state: "hit", tier: "l1" });
-    expect(cacheStatusOf(third)).toBe("oseh-edge; hit; detail=l1");
+    expect(statusOf(third)).toBe("oseh-edge; hit; detail=l1");
     if (second.kind === "value" && third.kind === "value") expect(third.value.bytes).toEqual(first.value.bytes);
     expect(await fillCount(key)).toBe(1);
   });
@@ -44,13 +46,13 @@ describe("read-through", () => {
     const h = createHarness();
     const key = journeyKey("r");
     const now = wallNow();
-    expect(await loadThroughCache(key, JOURNEY, now, h.deps)).toMatchObject({ state: "miss", stored: true });
+    expect(await h.read(key, JOURNEY, now)).toMatchObject({ state: "miss", stored: true });
     await h.settle();
     await setFault(key, { kind: "absent" });
     try {
-      expect(await loadThroughCache(key, JOURNEY, now + 1, h.deps, { refresh: true })).toEqual({ kind: "absent" });
+      expect(await h.read(key, JOURNEY, now + 1, { refresh: true })).toEqual({ kind: "absent", remembered: false });
       await h.settle();
-      expect(await h.store.read(key, now + 2)).toEqual({ state: "miss" });
+      expect(await h.store.read(key, now + 2, h.waitUntil)).toEqual({ state: "miss" });
     } finally {
       await clearFault(key);
     }
@@ -60,9 +62,9 @@ describe("read-through", () => {
     const h = createHarness();
     const key = journeyKey("f");
     const now = Date.now() / 1000;
-    expect(await loadThroughCache(key, JOURNEY, now, h.deps)).toMatchObject({ state: "miss", stored: true });
+    expect(await h.read(key, JOURNEY, now)).toMatchObject({ state: "miss", stored: true });
     await h.settle();
-    const hit = await loadThroughCache(key, JOURNEY, now + 0.5, h.deps);
+    const hit = await h.read(key, JOURNEY, now + 0.5);
     expect(hit).toMatchObject({ state: "hit" });
     if (hit.kind === "value") expect(hit.value.envelope.storedAt).toBe(Math.floor(now));
   });
@@ -72,11 +74,11 @@ describe("read-through", () => {
     const key = journeyKey("b");
     const now = wallNow();
     const noL1 = createHarness({ l1: false });
-    await loadThroughCache(key, JOURNEY, now, noL1.deps); // stored in KV only
+    await noL1.read(key, JOURNEY, now); // stored in KV only
     await noL1.settle();
-    expect(await loadThroughCache(key, JOURNEY, now + 1, h.deps)).toMatchObject({ state: "hit", tier: "l2" });
+    expect(await h.read(key, JOURNEY, now + 1)).toMatchObject({ state: "hit", tier: "l2" });
     await h.settle();
-    expect(await loadThroughCache(key, JOURNEY, now + 2, h.deps)).toMatchObject({ state: "hit", tier: "l1" });
+    expect(await h.read(key, JOURNEY, now + 2)).toMatchObject({ state: "hit", tier: "l1" });
   });
 
   it("coalesces concurrent misses into one origin fill", async () => {
@@ -85,7 +87,7 @@ describe("read-through", () => {
     // Slow the fill so every caller arrives while it is in flight.
     await setFault(key, { kind: "slow", ms: 200 });
     const now = wallNow();
-    const results = await Promise.all(Array.from({ length: 12 }, () => loadThroughCache(key, JOURNEY, now, h.deps)));
+    const results = await Promise.all(Array.from({ length: 12 }, () => h.read(key, JOURNEY, now)));
     await h.settle();
     expect(await fillCount(key)).toBe(1);
     expect(results.every((r) => r.kind === "value")).toBe(true);
@@ -96,9 +98,9 @@ describe("read-through", () => {
     const h = createHarness();
     const key = "interactive_prompts:special:notification-time:info";
     const now = wallNow();
-    const result = await loadThroughCache(key, familyOf(key), now, h.deps, { refresh: true });
+    const result = await h.read(key, familyOf(key), now, { refresh: true });
     expect(result).toMatchObject({ kind: "value", state: "miss", requested: true });
-    expect(cacheStatusOf(result)).toBe("oseh-edge; fwd=request; stored");
+    expect(statusOf(result)).toBe("oseh-edge; fwd=request; stored");
     if (result.kind !== "value") return;
     const lifetime = 60 * 60 * 24 * 28;
     expect(result.value.envelope.expiresAt).toBe((Math.floor(now / lifetime) + 1) * lifetime);
@@ -106,12 +108,11 @@ describe("read-through", () => {
 
   it("absent (404 + X-Edge-Value: absent) and unsupported (501) are told apart", async () => {
     const h = createHarness();
-    const absent = await loadThroughCache("journeys:external:oseh_j_missing", JOURNEY, wallNow(), h.deps);
-    expect(absent).toEqual({ kind: "absent" });
+    const absent = await h.read("journeys:external:oseh_j_missing", JOURNEY, wallNow());
+    expect(absent).toEqual({ kind: "absent", remembered: false });
     const lock = "updater-lock-key";
-    const unsupported = await loadThroughCache(lock, familyOf(lock), wallNow(), h.deps);
-    expect(unsupported.kind).toBe("passthrough");
-    expect(toRouteLoad(unsupported).kind).toBe("passthrough");
+    const unsupported = await h.read(lock, familyOf(lock), wallNow());
+    expect(unsupported).toMatchObject({ kind: "unavailable", reason: "unsupported" });
   });
 });
 
@@ -128,7 +129,7 @@ describe("stored envelopes", () => {
       const foreign = await buildStoredValue(new TextEncoder().encode('{"not":"blocks"}'), fields, now);
       expect(await h.store.write(key, foreign, now)).toMatchObject({ ok: true });
       const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
-      const result = await loadThroughCache(key, JOURNEY, now + 1, h.deps);
+      const result = await h.read(key, JOURNEY, now + 1);
       errors.mockRestore();
       expect(result).toMatchObject({ kind: "value", state: "miss", tier: "origin", stored: true });
       if (result.kind === "value") expect(result.value.envelope).toMatchObject({ family: JOURNEY.name, codec: "blocks" });
@@ -142,25 +143,24 @@ describe("origin failures", () => {
   // Each fault makes the fill log why it failed; captured and checked, not printed.
   const logged = captureConsoleErrors(/^\{"msg":"(origin fill failed|store read failed|passthrough failed)"/);
   it("a failing store read (KV error) is a miss filled from the origin, not a thrown request", async () => {
-    const h = createHarness();
     const key = journeyKey("r");
-    const store = { ...h.store, read: async () => Promise.reject(new Error("KV GET failed: 500 Internal Server Error")) };
-    const result = await loadThroughCache(key, JOURNEY, wallNow(), { ...h.deps, store });
+    const failing = createHarness({ store: (store) => ({ ...store, read: async () => Promise.reject(new Error("KV GET failed: 500 Internal Server Error")) }) });
+    const result = await failing.read(key, JOURNEY, wallNow());
     expect(logged.lines()).toEqual([expect.stringMatching(/^\{"msg":"store read failed".*KV GET failed/)]);
     expect(result).toMatchObject({ kind: "value", state: "miss", tier: "origin" });
-    await h.settle();
+    await failing.settle();
     expect(await fillCount(key)).toBe(1);
   });
 
   it("origin down (closed port) → 502, nothing stored", async () => {
     const h = createHarness({ originUrl: "http://127.0.0.1:9" });
     const key = journeyKey("d");
-    const result = await loadThroughCache(key, JOURNEY, wallNow(), h.deps);
-    expect(result).toMatchObject({ kind: "error", status: 502 });
-    expect(cacheStatusOf(result)).toBe("oseh-edge; fwd=miss; fwd-status=502; detail=origin-error");
+    const result = await h.read(key, JOURNEY, wallNow());
+    expect(result).toMatchObject({ kind: "unavailable", reason: "origin_error", originError: { status: 502 } });
+    expect(statusOf(result)).toBe("oseh-edge; fwd=miss; fwd-status=502; detail=origin-error");
     expect(logged.lines()).toEqual([expect.stringMatching(/^\{"msg":"origin fill failed".*"status":502,"message":"values endpoint unreachable/)]);
     await h.settle();
-    expect(await h.store.read(key, wallNow())).toEqual({ state: "miss" });
+    expect(await h.store.read(key, wallNow(), h.waitUntil)).toEqual({ state: "miss" });
   });
 
   it("slow origin → 504 after ORIGIN_TIMEOUT_MS", async () => {
@@ -168,8 +168,8 @@ describe("origin failures", () => {
     const key = journeyKey("s");
     await setFault(key, { kind: "slow", ms: 1500 });
     const started = Date.now();
-    const result = await loadThroughCache(key, JOURNEY, wallNow(), h.deps);
-    expect(result).toMatchObject({ kind: "error", status: 504 });
+    const result = await h.read(key, JOURNEY, wallNow());
+    expect(result).toMatchObject({ kind: "unavailable", reason: "origin_error", originError: { status: 504 } });
     expect(Date.now() - started).toBeLessThan(1200);
     await clearFault(key);
   });
@@ -178,10 +178,10 @@ describe("origin failures", () => {
     const h = createHarness();
     const key = journeyKey("e");
     await setFault(key, { kind: "status", status: 500 }, 1);
-    expect(await loadThroughCache(key, JOURNEY, wallNow(), h.deps)).toMatchObject({ kind: "error", status: 502 });
+    expect(await h.read(key, JOURNEY, wallNow())).toMatchObject({ kind: "unavailable", reason: "origin_error", originError: { status: 502 } });
     await h.settle();
-    expect(await h.store.read(key, wallNow())).toEqual({ state: "miss" });
-    expect(await loadThroughCache(key, JOURNEY, wallNow(), h.deps)).toMatchObject({ kind: "value", state: "miss" });
+    expect(await h.store.read(key, wallNow(), h.waitUntil)).toEqual({ state: "miss" });
+    expect(await h.read(key, JOURNEY, wallNow())).toMatchObject({ kind: "value", state: "miss" });
     expect(await fillCount(key)).toBe(2);
   });
 
@@ -190,18 +190,18 @@ describe("origin failures", () => {
     const id = freshId("g");
     await armFaults(id);
     const key = `journeys:external:oseh_j_genfault-garbage-${id}`;
-    const result = await loadThroughCache(key, JOURNEY, wallNow(), h.deps);
-    expect(result).toMatchObject({ kind: "error", status: 502 });
-    if (result.kind === "error") expect(result.message).toMatch(/fails the blocks codec/);
+    const result = await h.read(key, JOURNEY, wallNow());
+    expect(result).toMatchObject({ kind: "unavailable", reason: "origin_error", originError: { status: 502 } });
+    if (result.kind === "unavailable" && result.reason === "origin_error") expect(result.originError.message).toMatch(/fails the blocks codec/);
     await h.settle();
-    expect(await h.store.read(key, wallNow())).toEqual({ state: "miss" });
+    expect(await h.store.read(key, wallNow(), h.waitUntil)).toEqual({ state: "miss" });
   });
 
   it("gzip families are checked deeply: gzip magic on non-gzip is refused", async () => {
     const h = createHarness();
     const key = `image_files:playlist:oseh_if_gen${freshId("z")}`;
     await setFault(key, { kind: "garbage" });
-    expect(await loadThroughCache(key, familyOf(key), wallNow(), h.deps)).toMatchObject({ kind: "error", status: 502 });
+    expect(await h.read(key, familyOf(key), wallNow())).toMatchObject({ kind: "unavailable", reason: "origin_error", originError: { status: 502 } });
     await clearFault(key);
   });
 });
@@ -212,28 +212,28 @@ describe("stale-if-error", () => {
     const h = createHarness({ originTimeoutMs: 150 });
     const key = journeyKey("t");
     const now = wallNow();
-    const filled = await loadThroughCache(key, JOURNEY, now, h.deps);
+    const filled = await h.read(key, JOURNEY, now);
     await h.settle();
     expect(filled.kind).toBe("value");
 
     const afterExpiry = now + JOURNEY_TTL_SECONDS + 10; // inside the 300 s window
     await setFault(key, { kind: "status", status: 500 });
-    const stale = await loadThroughCache(key, JOURNEY, afterExpiry, h.deps);
+    const stale = await h.read(key, JOURNEY, afterExpiry);
     expect(stale).toMatchObject({ kind: "value", state: "stale", tier: "l2" });
-    expect(cacheStatusOf(stale)).toBe("oseh-edge; hit; detail=stale-if-error; fwd-status=502");
+    expect(statusOf(stale)).toBe("oseh-edge; hit; detail=stale-if-error; fwd-status=502");
     if (stale.kind === "value" && filled.kind === "value") expect(stale.value.bytes).toEqual(filled.value.bytes);
 
     await setFault(key, { kind: "slow", ms: 1500 });
-    expect(await loadThroughCache(key, JOURNEY, afterExpiry, h.deps)).toMatchObject({ state: "stale", originError: { status: 504 } });
+    expect(await h.read(key, JOURNEY, afterExpiry)).toMatchObject({ state: "stale", originError: { status: 504 } });
 
     // Past the window there is nothing to fall back on.
     await setFault(key, { kind: "status", status: 500 });
     const beyond = now + JOURNEY_TTL_SECONDS + h.config.staleIfErrorSeconds + 1;
-    expect(await loadThroughCache(key, JOURNEY, beyond, h.deps)).toMatchObject({ kind: "error", status: 502 });
+    expect(await h.read(key, JOURNEY, beyond)).toMatchObject({ kind: "unavailable", reason: "origin_error", originError: { status: 502 } });
 
     // A healthy origin refills an expired value instead of serving it stale.
     await clearFault(key);
-    expect(await loadThroughCache(key, JOURNEY, afterExpiry, h.deps)).toMatchObject({ state: "miss", stored: true });
+    expect(await h.read(key, JOURNEY, afterExpiry)).toMatchObject({ state: "miss", stored: true });
     expect(logged.lines().map((line) => /"status":(50\d),"message":"values endpoint/.exec(line)?.[1])).toEqual(["502", "504", "502"]);
   });
 });

@@ -5,12 +5,12 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { handleProxied, loadThroughCache } from "../../src/origin";
+import { handleProxied, stamp } from "../../src/routes";
 import { buildStoredValue } from "../../src/storage";
 import { TEST_SECRETS } from "../helpers/tokens";
 import { decodeJwtPayload, fillCount, freshId, originUrl, seenRequests, setFault, userIdToken } from "../dev-origin/helpers";
 import { devControlHeaders } from "../helpers/dev-origin";
-import { createHarness, family, normaliseJwts, wallNow } from "./helpers";
+import { createHarness, family, normaliseJwts, wallNow } from "../cache/helpers";
 import { jwtVerify } from "jose";
 import { captureConsoleErrors, eventRecords } from "../helpers/console";
 
@@ -20,7 +20,7 @@ const EDGE = "http://edge.test";
 const JOURNEY = family("journeys:external:{uid}");
 
 async function viaEdge(path: string, init: RequestInit = {}, harness = createHarness(), now = wallNow()): Promise<Response> {
-  const response = await handleProxied(new Request(`${EDGE}${path}`, init), harness.proxyDeps(() => now));
+  const response = stamp(await handleProxied(new Request(`${EDGE}${path}`, init), harness.proxyDeps(() => now)), Date.now());
   const body = await response.arrayBuffer();
   await harness.settle();
   return new Response(response.status === 204 ? null : body, { status: response.status, statusText: response.statusText, headers: response.headers });
@@ -30,7 +30,7 @@ const bytesOf = async (r: Response) => new Uint8Array(await r.arrayBuffer());
 
 /** Headers as sorted [name, value] pairs, without the ones a hop legitimately sets. */
 function headerList(r: Response, drop: readonly string[] = []): [string, string][] {
-  const skip = new Set(["date", "cache-status", ...drop]);
+  const skip = new Set(["date", "cache-status", "server-timing", ...drop]);
   return [...r.headers].filter(([name]) => !skip.has(name)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
@@ -139,7 +139,7 @@ describe("delegated render", () => {
       const { edge, edgeText } = await compare("/api/1/users/me/start_journey_from_history", { journey_uid: uid }, auth);
       expect(edge.headers.get("Content-Type")).toBe("application/json; charset=utf-8");
       expect(edge.headers.get("Cache-Control")).toBe("no-store");
-      expect(edge.headers.get("Cache-Status")).toMatch(/^oseh-edge; (fwd=miss; stored|hit; detail=l[12])$/);
+      expect(edge.headers.get("Cache-Status")).toMatch(/^oseh-edge; (fwd=miss; stored|hit; detail=l[012])$/);
       expect((JSON.parse(edgeText) as { uid: string }).uid).toBe(uid);
     }
   });
@@ -217,7 +217,7 @@ describe("corrupt templates", () => {
     expect(response.headers.get("Content-Digest")).toBeNull();
     expect((JSON.parse(await response.text()) as { jwt: string }).jwt).toBe("a.b.c");
     expect(await fillCount(key)).toBe(1);
-    const reread = await loadThroughCache(key, JOURNEY, now + 1, h.deps);
+    const reread = await h.read(key, JOURNEY, now + 1);
     expect(reread).toMatchObject({ state: "hit" });
     if (reread.kind === "value") expect(reread.value.bytes).not.toEqual(CORRUPT);
   });
@@ -235,7 +235,7 @@ describe("corrupt templates", () => {
     expect(response.headers.get("Content-Type")).toBe("application/json; charset=utf-8");
     expect(((await response.json()) as { type: string }).type).toMatch(/^(bad_origin_response|origin_unavailable)$/);
     expect(await fillCount(key)).toBe(1);
-    expect(await h.store.read(key, now)).toEqual({ state: "miss" });
+    expect(await h.store.read(key, now, h.waitUntil)).toEqual({ state: "miss" });
   });
 });
 
@@ -245,30 +245,30 @@ describe("templates that pass the codec but do not render", () => {
   const UNRENDERABLE = Uint8Array.of(0, 0, 0, 1, 1, 0x7b, 0, 0, 0, 3, 3, 0x61, 0x62, 0x63);
 
   it("a fill that would not render is refused before it is stored (502, nothing left behind)", async () => {
-    const real = createHarness();
     const served: string[] = [];
-    const origin = {
-      passthrough: (request: Request) => real.origin.passthrough(request),
-      fetchValueStream: (key: string) => real.origin.fetchValueStream(key),
-      fetchValue: async (key: string) => {
-        served.push(key);
-        return { kind: "value" as const, bytes: UNRENDERABLE };
-      },
-    };
+    const real = createHarness({
+      origin: (client) => ({
+        ...client,
+        fetchValue: async (key: string) => {
+          served.push(key);
+          return { kind: "value" as const, bytes: UNRENDERABLE };
+        },
+      }),
+    });
     expect(JOURNEY.codec.validate(UNRENDERABLE)).toEqual({ ok: true });
     const now = wallNow();
     const key = `journeys:external:oseh_j_gen${freshId("u")}`;
     const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
-    const response = await handleProxied(
+    const { response } = await handleProxied(
       new Request(`${EDGE}/api/1/dev/delegate`, { method: "POST", headers: CONTROL, body: JSON.stringify({ key, jwt: "a.b.c" }) }),
-      { ...real.proxyDeps(() => now), origin },
+      real.proxyDeps(() => now),
     );
     const logged = errors.mock.calls.map((c) => c.join(" "));
     errors.mockRestore();
     await response.arrayBuffer();
     await real.settle();
     expect(response.status).toBe(502);
-    expect(await real.store.read(key, now)).toEqual({ state: "miss" });
+    expect(await real.store.read(key, now, real.waitUntil)).toEqual({ state: "miss" });
     expect(await env.CACHE.get(key)).toBeNull();
     expect(served).toEqual([key]);
     expect(logged.some((line) => line.includes("does not render"))).toBe(true);

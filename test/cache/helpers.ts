@@ -1,21 +1,33 @@
 /**
- * Builds the edge's origin dependencies inside workerd against the dev origin started by
+ * Builds the edge's cache core inside workerd against the dev origin started by
  * test/global-setup.ts (ORIGIN_URL = inject("originUrl")), with real KV and Cache API.
  */
 import { env } from "cloudflare:workers";
-import { createTokenMemory, createTokenService, type TokenService } from "../../src/auth/jwt";
+import { createTokenService, type TokenService } from "../../src/auth/jwt";
+import { createCacheReader, createIsolateFiller, type CacheReader, type CacheResult, type Filler, type ReadOptions, type ReadScope } from "../../src/cache";
 import { parseConfig, type Config } from "../../src/config";
 import { createIsolate } from "../../src/isolate";
 import { getFamily, parseKey, type FamilyEntry } from "../../src/keys";
-import { createOriginClient, type LoadDeps, type OriginClient, type ProxyDeps } from "../../src/origin";
+import { createOriginClient, createOriginFill, type OriginClient } from "../../src/origin";
+import type { ProxyDeps } from "../../src/routes";
+import { createStats, type Stats } from "../../src/stats";
 import { createTieredStore, type TieredStore } from "../../src/storage";
 
 export interface Harness {
   config: Config;
   store: TieredStore;
   origin: OriginClient;
-  deps: LoadDeps;
-  proxyDeps: (now: () => number) => ProxyDeps;
+  reader: CacheReader;
+  filler: Filler;
+  /** The isolate's counters, as `/_edge/v1/stats` reports them. */
+  stats: Stats;
+  /** What one request at `now` lends a read: this harness's background work and counters. */
+  scope(now: number): ReadScope;
+  /** One read at `now`, as a request would make it. */
+  read(key: string, family: FamilyEntry, now: number, options?: ReadOptions): Promise<CacheResult>;
+  proxyDeps(now: () => number): ProxyDeps;
+  /** This harness's background work: pending until `settle`. */
+  waitUntil(promise: Promise<unknown>): void;
   /** Waits for everything handed to waitUntil (background writes, back-fills). */
   settle(): Promise<void>;
 }
@@ -24,8 +36,13 @@ export interface HarnessOptions {
   originUrl?: string;
   originTimeoutMs?: number;
   l1?: boolean;
+  /** Another store over the same bindings (a wrapped KV, a failing read). */
+  store?: (store: TieredStore) => TieredStore;
+  /** Another origin client over the real one (an answer the dev origin cannot give). */
+  origin?: (origin: OriginClient) => OriginClient;
 }
 
+/** The in-isolate cache core (no shield) over real KV and Cache API, filling from the dev origin. */
 export function createHarness(options: HarnessOptions = {}): Harness {
   const config: Config = {
     ...parseConfig(env),
@@ -38,26 +55,35 @@ export function createHarness(options: HarnessOptions = {}): Harness {
   const waitUntil = (promise: Promise<unknown>) => {
     pending.push(promise);
   };
-  const store = createTieredStore({
+  const tiered = createTieredStore({
     kv: env.CACHE,
     ...(options.l1 === false ? {} : { cache: caches.default }),
     l1MaxAgeSeconds: config.l1MaxAgeSeconds,
     staleIfErrorSeconds: config.staleIfErrorSeconds,
     baseUrl: "http://edge.test",
-    waitUntil,
     memory: isolate.storage,
   });
-  const origin = createOriginClient({ tokens: isolate.tokens,
+  const store = options.store?.(tiered) ?? tiered;
+  const client = createOriginClient({ tokens: isolate.tokens,
     config: { originUrl: config.originUrl, originTimeoutMs: config.originTimeoutMs, edgeOriginSecret: config.secrets.edgeOrigin },
   });
+  const origin = options.origin?.(client) ?? client;
   const tokens: TokenService = createTokenService(config.secrets, config.previousSecrets, isolate.tokens);
-  const deps: LoadDeps = { store, origin, collabMaxSeconds: config.collabMaxSeconds, waitUntil, guard: isolate.fillGuard };
+  const filler = createIsolateFiller(store, createOriginFill({ origin, collabMaxSeconds: config.collabMaxSeconds }), isolate.fills);
+  const reader = createCacheReader({ store, filler, guard: isolate.fillGuard, disabled: new Set() });
+  const stats = createStats(0, isolate.id);
+  const scope = (now: number): ReadScope => ({ now, waitUntil, stats });
   return {
     config,
     store,
     origin,
-    deps,
-    proxyDeps: (now) => ({ config, store, now, waitUntil, origin, tokens, templates: isolate.templates, guard: isolate.fillGuard }),
+    reader,
+    filler,
+    stats,
+    scope,
+    read: (key, family, now, readOptions) => reader.read(key, family, scope(now), readOptions),
+    proxyDeps: (now) => ({ config, origin, tokens, templates: isolate.templates, reader, filler, scope: scope(now()), clock: now }),
+    waitUntil,
     async settle() {
       while (pending.length > 0) await Promise.allSettled(pending.splice(0));
     },

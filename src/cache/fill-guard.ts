@@ -1,6 +1,6 @@
 /**
  * Bounds on origin fills caused by misses (docs/reliability.md "Abuse"), so requests for random
- * keys cannot become unbounded origin fills. Both apply in `loadThroughCache`, in front of the
+ * keys cannot become unbounded origin fills. Both apply in the read-through (./read-through.ts), in front of the
  * filler, so the in-isolate fill and the FamilyShield fill pass the same checks.
  *
  * - Negative caching, only for families whose backend route itself caches the negative answer

@@ -1,9 +1,10 @@
 /**
  * Builds stored block values exactly as the backend's `convert_to_cacheable` (journeys,
  * docs/block-format.md §2.2) and `convert_interactive_prompt_to_stored_format` (prompts, §3.2)
- * do. Used by the dev origin and the tests; the edge itself only renders stored values.
+ * do, for the dev origin (which plays the backend) and the golden vectors; the edge itself only
+ * renders stored values (src/render/).
  */
-import { pyFloatRepr, pyJsonDumpsNullableString, pyJsonDumpsString } from "./encode-json";
+import { pyFloatRepr, pyJsonDumpsNullableString, pyJsonDumpsString } from "./json";
 
 /** The `ExternalJourney` fields the blocks are built from (field names as in the backend model). */
 export interface ExternalJourneyInput {

@@ -2,8 +2,8 @@
  * Renders the family table of docs/families.md from the registry, so the document cannot drift:
  * `scripts/gen-families-doc.mjs` writes it, `test/keys/families-doc.test.ts` checks it.
  */
-import { DEFAULT_TEXT_MAX_LENGTH, DEFAULT_TEXT_PATTERN, uidPrefixesOf } from "./params";
-import type { Expiry, FamilyEntry, ParamSpec } from "./types";
+import { DEFAULT_TEXT_MAX_LENGTH, DEFAULT_TEXT_PATTERN, uidPrefixesOf } from "../src/keys/params";
+import type { Expiry, FamilyEntry, ParamSpec } from "../src/keys/types";
 
 export const GENERATED_BEGIN = "<!-- BEGIN GENERATED: families table; regenerate with `npx node scripts/gen-families-doc.mjs` -->";
 export const GENERATED_END = "<!-- END GENERATED: families table -->";
