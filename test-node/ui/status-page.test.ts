@@ -345,6 +345,49 @@ describe("status page", () => {
     await page.context().close();
   });
 
+  it("shows a counter /stats adds as a column, with no change to the page", async () => {
+    const { page, errors } = await open();
+    // This answer carries two counters the registry may grow (as another isolate's deploy would).
+    await page.route("**/_edge/v1/stats*", async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as { families: Record<string, Record<string, number>> };
+      body.families["transcripts:{uid}"] = { ...body.families["transcripts:{uid}"], refreshes: 3, refreshFailures: 1 };
+      await route.fulfill({ response, json: body });
+    }, { times: 1 });
+    await signIn(page);
+    const headers = await page.locator("#columns th").evaluateAll((cells) => cells.map((cell) => (cell as unknown as { textContent: string }).textContent));
+    expect(headers.slice(-3)).toEqual(["refreshes", "refresh failures", ""]);
+    const row = page.locator('tr[data-family="transcripts:{uid}"] td');
+    expect((await row.allTextContents()).slice(-3)).toEqual(["3", "1", "purge"]);
+    expect(await row.nth(headers.length - 2).getAttribute("class")).toBe("num bad");
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it("stops polling when the token is forgotten or refused", async () => {
+    const { page, calls, errors } = await open();
+    await signIn(page);
+    await page.click("#forget");
+    await page.locator("#login").waitFor({ state: "visible" });
+    await page.clock.runFor(3 * POLL_MS);
+    expect(statsCalls(calls)).toEqual(["/stats"]);
+
+    // Signed in again; the edge then refuses the token on a poll (it expired, or was revoked).
+    await page.fill("#token", token);
+    await page.click("#login-form button[type=submit]");
+    await expect.poll(() => statsCalls(calls).length).toBe(2);
+    await page.route("**/_edge/v1/stats*", (route) => route.fulfill({ status: 401, json: { type: "expired", message: "token expired" } }), { times: 1 });
+    await page.clock.runFor(POLL_MS);
+    await page.locator("#login").waitFor({ state: "visible" });
+    expect(await page.textContent("#status")).toBe("The edge refused that token (401 token expired).");
+    await page.clock.runFor(3 * POLL_MS);
+    expect(statsCalls(calls)).toEqual(["/stats", "/stats", "/stats"]);
+    expect(await storedAnywhere(page)).toEqual({ session: [], local: [], cookie: "", cookies: 0 });
+    // Chromium's own line for the refused call; nothing else.
+    expect(errors).toEqual(["Failed to load resource: the server responded with a status of 401 (Unauthorized)"]);
+    await page.context().close();
+  });
+
   it("purges a key, a prefix or a family only after confirmation", async () => {
     const key = `auth:is_admin:oseh_u_ui${Date.now().toString(36)}`;
     expect((await admin(`/keys/${encodeURIComponent(key)}`, { method: "PUT", body: "1" })).status).toBe(204);
