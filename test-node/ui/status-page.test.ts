@@ -24,6 +24,8 @@ const ADMIN = "oseh_u_devAdmin0000000000001";
 const IMAGE = "oseh_if_devBg00000000000000001";
 /** The page's poll interval (POLL_MS in src/admin/ui.ts). */
 const POLL_MS = 5000;
+/** How long to wait for the page's answer to arrive: a loaded 2-core machine is slow, not wrong. */
+const POLL_WAIT = { timeout: 15_000 };
 let edge: ServedWorker;
 let browser: Browser;
 let token = "";
@@ -114,14 +116,14 @@ async function pollsDone(page: Page): Promise<number> {
 async function signIn(page: Page): Promise<void> {
   await page.fill("#token", token);
   await page.click("#login-form button[type=submit]");
-  await expect.poll(() => pollsDone(page)).toBe(1);
+  await expect.poll(() => pollsDone(page), POLL_WAIT).toBe(1);
 }
 
 /** Lets the page's poll timer fire once and waits for that poll's answer to be shown. */
 async function nextPoll(page: Page): Promise<void> {
   const before = await pollsDone(page);
   await page.clock.runFor(POLL_MS);
-  await expect.poll(() => pollsDone(page)).toBe(before + 1);
+  await expect.poll(() => pollsDone(page), POLL_WAIT).toBe(before + 1);
 }
 
 async function familyOrder(page: Page): Promise<string[]> {
@@ -174,7 +176,7 @@ describe("status page", () => {
     expect(await storedAnywhere(page)).toEqual({ session: [], local: [], cookie: "", cookies: 0 });
     // Refresh and the timer both poll /stats alone: whoami and the registry were asked once.
     await page.click("#refresh");
-    await expect.poll(() => pollsDone(page)).toBe(2);
+    await expect.poll(() => pollsDone(page), POLL_WAIT).toBe(2);
     await nextPoll(page);
     const dataCalls = () => calls.filter((c) => c.path !== "/_edge/v1/ui");
     expect(await storedAnywhere(page)).toEqual({ session: [], local: [], cookie: "", cookies: 0 });
@@ -258,7 +260,7 @@ describe("status page", () => {
     const spy = vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => void logged.push(args.join(" ")));
     try {
       await transcriptGet(failing);
-      await expect.poll(() => logged.length).toBe(1);
+      await expect.poll(() => logged.length, POLL_WAIT).toBe(1);
     } finally {
       spy.mockRestore();
     }
@@ -375,7 +377,7 @@ describe("status page", () => {
     // Signed in again; the edge then refuses the token on a poll (it expired, or was revoked).
     await page.fill("#token", token);
     await page.click("#login-form button[type=submit]");
-    await expect.poll(() => statsCalls(calls).length).toBe(2);
+    await expect.poll(() => pollsDone(page), POLL_WAIT).toBe(2);
     await page.route("**/_edge/v1/stats*", (route) => route.fulfill({ status: 401, json: { type: "expired", message: "token expired" } }), { times: 1 });
     await page.clock.runFor(POLL_MS);
     await page.locator("#login").waitFor({ state: "visible" });
