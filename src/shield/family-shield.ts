@@ -88,7 +88,7 @@ export class FamilyShield extends DurableObject<Env> {
   private readonly inFlight = new Map<string, { refresh: boolean; answer: Promise<ShieldFillAnswer> }>();
   private readonly lastRefreshAt = new Map<string, number>();
   private readonly leases = new Map<number, Lease>();
-  private parsed: { config: Config; store: TieredStore; origin: OriginClient } | undefined;
+  private parsed: { settings: Env; config: Config; store: TieredStore; origin: OriginClient } | undefined;
   /** This object's own memory (its store's in-flight loads, its tokens): a Durable Object is not the Worker's isolate. */
   private readonly memory = { storage: createStoreMemory(), tokens: createTokenMemory() };
 
@@ -124,9 +124,19 @@ export class FamilyShield extends DurableObject<Env> {
     return { kv: this.env.CACHE, ...(this.env.MEDIA === undefined ? {} : { media: this.env.MEDIA }) };
   }
 
+  /**
+   * The environment this shield's config is parsed from: the Worker's. A seam for tests
+   * (test/helpers/shield-seams.ts), which give a shield the origin or timeout a fault test gives
+   * the Worker, so a fill through the shield meets the same fault. A new object is parsed anew.
+   */
+  protected settings(): Env {
+    return this.env;
+  }
+
   private deps(): { config: Config; store: TieredStore; origin: OriginClient } {
-    if (this.parsed === undefined) {
-      const config = parseConfig(this.env);
+    const settings = this.settings();
+    if (this.parsed === undefined || this.parsed.settings !== settings) {
+      const config = parseConfig(settings);
       const { kv, media } = this.storageBindings();
       // KV only: the shield has no colo cache of its own, and its own storage is its L1.
       const store = createTieredStore({
@@ -141,7 +151,7 @@ export class FamilyShield extends DurableObject<Env> {
         config: { originUrl: config.originUrl, originTimeoutMs: config.originTimeoutMs, edgeOriginSecret: config.secrets.edgeOrigin },
         tokens: this.memory.tokens,
       });
-      this.parsed = { config, store, origin };
+      this.parsed = { settings, config, store, origin };
     }
     return this.parsed;
   }

@@ -403,7 +403,15 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
 
     async keepLocal(key, value, now) {
       if (locals.length === 0 || isReservedKey(key) || value.envelope.expiresAt <= now) return;
-      const generation = await generationFor(key, now);
+      let generation: string;
+      try {
+        generation = await generationFor(key, now);
+      } catch {
+        // As after a write (`put` below): without the generation no local copy is made, and the
+        // value the shield committed is still answered (local copies are best effort).
+        counters.count(value.envelope.family, "l1Failures");
+        return;
+      }
       for (const tier of locals) await writeLocal(tier, key, value, now, generation);
     },
 

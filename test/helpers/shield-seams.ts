@@ -1,7 +1,11 @@
 /**
- * The shields' own bindings, reachable by tests (test/entry.ts routes every `FamilyShield`'s KV
- * and R2 through here), and a shield reset. One mechanism for the fault matrix, the security
- * tests and the consistency checker:
+ * The shields' own bindings and settings, reachable by tests (test/entry.ts routes every
+ * `FamilyShield`'s KV, R2 and environment through here), and a shield reset. One mechanism for the
+ * fault matrix, the security tests and the consistency checker:
+ *
+ * - `withShieldSettings(overrides, run)` gives every shield these vars (another ORIGIN_URL, a
+ *   shorter ORIGIN_TIMEOUT_MS) while `run` runs, as a test gives them to the Worker's env: the
+ *   fill the shield makes then meets the same origin fault.
  *
  * - `wrapShieldStorage({ kv, media })` installs wrappers (e.g. `faultyKv(real, plan).kv` from
  *   ./faults.ts) around the real bindings every shield writes, until the returned restore is
@@ -22,6 +26,31 @@ interface Installed {
 }
 
 let installed: Installed | undefined;
+/** The settings installed now, and the env object made from them for the real one. */
+let settings: { overrides: Record<string, unknown>; made: WeakMap<object, object> } | undefined;
+
+/** Runs `run` with `overrides` over every shield's environment; restored after, whatever happens. */
+export async function withShieldSettings<T>(overrides: Record<string, unknown>, run: () => Promise<T>): Promise<T> {
+  const mine = { overrides, made: new WeakMap<object, object>() };
+  settings = mine;
+  try {
+    return await run();
+  } finally {
+    if (settings === mine) settings = undefined;
+  }
+}
+
+/** Used by test/entry.ts: a shield's environment with the installed settings over it (one object per install). */
+export function shieldSettings<T extends object>(real: T): T {
+  const now = settings;
+  if (now === undefined) return real;
+  let made = now.made.get(real) as T | undefined;
+  if (made === undefined) {
+    made = { ...real, ...now.overrides } as T;
+    now.made.set(real, made);
+  }
+  return made;
+}
 
 /** Installs wrappers around every shield's KV and/or R2; returns the restore. */
 export function wrapShieldStorage(wraps: { kv?: Wrap<KVNamespace>; media?: Wrap<R2Bucket> }): () => void {
