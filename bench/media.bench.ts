@@ -11,11 +11,11 @@
  *   and scripts/bench.mjs samples the workerd processes' RSS meanwhile (memory must stay flat).
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { inject, it } from "vitest";
 import { createWorker } from "../src/index";
 import { setFault } from "../test/helpers/dev-origin";
 import { signToken, TEST_SECRETS } from "../test/helpers/tokens";
+import { productionEnv } from "../test/helpers/worker";
 import { clock, median } from "./timing";
 
 const EDGE = "http://edge.bench";
@@ -40,8 +40,9 @@ async function drain(body: ReadableStream<Uint8Array> | null): Promise<number> {
 it("media: a 4 MiB part from L1, R2 and passthrough, a 1 MiB range, and a 40 MiB part", async () => {
   const originUrl = inject("originUrl");
   const worker = createWorker({ now });
-  const envL1 = env as unknown as Record<string, unknown>;
-  const envR2 = { ...envL1, L1_CACHE: "off" };
+  // Production's settings (the shield bound, L0 and L1 on); R2 reads with L1 off.
+  const envL1 = productionEnv();
+  const envR2 = productionEnv({ L1_CACHE: "off" });
   const token = await signToken({
     secret: TEST_SECRETS.content,
     claims: { sub: CONTENT_FILE, iss: "oseh", aud: "oseh-content", iat: Math.floor(now()) - 1, exp: Math.floor(now()) + 3600 },

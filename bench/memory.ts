@@ -4,7 +4,7 @@
  * no memory counters): scripts/bench.mjs bundles this file with esbuild and runs it with
  * --expose-gc. Prints one `BENCH_MEMORY_JSON {…}` line.
  */
-import { createTokenService } from "../src/auth/jwt";
+import { createTokenMemory, createTokenService } from "../src/auth/jwt";
 import { renderValue } from "../src/render/stream";
 
 declare const process: {
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     idToken: "i",
     edgeAdmin: "a",
     edgeOrigin: "o",
-  });
+  }, {}, createTokenMemory());
   const value = storedValue();
   gc();
   const baseline = used();

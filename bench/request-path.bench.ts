@@ -5,90 +5,127 @@
  * asserted: the machine is shared, so what matters are the ratios, each taken within one round in
  * which every scenario runs back to back.
  *
- * Scenarios (requests one at a time; each request's body is read to the end and its waitUntil
- * work settled before the next starts, so background KV/L1 writes are counted where they happen):
- * - transcript GET `/api/1/transcripts/{uid}` with a transcript JWT:
- *   - L1 hit: the default env (Cache API tier on), value already in L1;
- *   - L2 hit: the same key with `L1_CACHE=off` (an env override), so every read goes to KV;
- *   - origin fill: a fresh generated uid (`oseh_t_gen…`) each request, so each is a miss that
- *     goes through the family's shield (Durable Object), which fetches the values endpoint,
- *     validates and writes KV; the Worker answers and writes L1;
- *   - origin fill without the shield: the same with the `FAMILY_SHIELD` binding removed (an env
- *     override), so the fill is made in the isolate; the difference is what the shield adds;
- * - journey start (`POST /api/1/users/me/start_journey_from_history`, id token):
- *   - via the edge: the origin authorizes and delegates, the edge renders the cached template;
- *   - direct: the same request straight to the dev origin without `X-Oseh-Edge`, which renders
- *     the body itself;
- * - passthrough: `GET /api/1/dev/echo` via the edge vs straight to the dev origin.
+ * Two columns, as production configures the edge and with L0 off (the dev environment before):
+ * - production: `productionEnv()` (test/helpers/worker.ts) — the shield bound, L0 on at 8 MiB, L1
+ *   on, every setting pinned;
+ * - L0 off: the same with `L0_MAX_BYTES=0`, so a repeated read is an L1 hit;
+ * and, where it says so, L2: L0 and L1 off, every read from KV.
+ *
+ * Scenarios (one request at a time; each request's body is read to the end and its waitUntil work
+ * settled before the next starts, so background KV/L1 writes are counted where they happen):
+ * - transcript GET `/api/1/transcripts/{uid}` (a transcript JWT): the hit in each tier (L0 in the
+ *   production column, L1 with L0 off, L2); a fill (a fresh generated uid per request, a miss
+ *   through the family's shield), in both columns and with the `FAMILY_SHIELD` binding removed;
+ * - profile pictures `POST /api/1/interactive_prompts/profile_pictures`, limit 5 and 10: the hit
+ *   in each tier (one stored bin, fresh image JWTs from the per-second token cache);
+ * - journey start (`POST /api/1/users/me/start_journey_from_history`, id token): via the edge (the
+ *   origin authorizes and delegates, the edge renders the cached template: in L0 in the production
+ *   column, in L1 with L0 off) and straight to the dev origin, which renders itself;
+ * - passthrough: `GET /api/1/dev/echo` via the edge (both columns) and straight to the dev origin.
  * Two more, straight to the dev origin with a valid `X-Oseh-Edge`, split the edge paths into the
  * origin's part and the edge's own: `valuesDirect` (the values endpoint for a fresh transcript
- * key, i.e. the origin's share of a fill) and `journeyDelegateDirect` (the start route answering
- * with its delegation document, i.e. the origin's share of a delegated start).
+ * key, the origin's share of a fill) and `journeyDelegateDirect` (the start route answering with
+ * its delegation document, the origin's share of a delegated start).
  * Every answer's status and `Cache-Status` are tallied, so a scenario that did not measure what
- * it claims (an L1 entry that aged out, a fill that hit) shows up in the report.
+ * it claims (an entry that aged out, a fill that hit) shows up in the report.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { inject, it } from "vitest";
 import { createWorker } from "../src/index";
 import { idToken, signToken, TEST_SECRETS } from "../test/helpers/tokens";
+import { productionEnv } from "../test/helpers/worker";
 import { clock, median } from "./timing";
 
 const EDGE = "http://edge.bench";
 const USER = "oseh_u_devUser00000000000001";
 const JOURNEY = "oseh_j_devFull0000000000000001";
 const TRANSCRIPT = "oseh_t_devTranscript00000000001";
+/** A prompt the dev origin makes up (dev/origin/fixtures/content.ts); its bin at 4 s has pictures. */
+const PROMPT = "oseh_ip_genBenchPictures0000001";
 
-/** Requests per scenario per round, and rounds. Bounded so the whole bench stays within a few minutes on a shared machine. */
-const N = {
-  l1: 400,
-  l2: 400,
-  fill: 80,
-  fillNoShield: 80,
-  valuesDirect: 80,
-  journeyEdge: 200,
-  journeyDirect: 200,
-  journeyDelegateDirect: 200,
-  echoEdge: 300,
-  echoDirect: 300,
-} as const;
-type Scenario = keyof typeof N;
-const SCENARIOS = Object.keys(N) as Scenario[];
+type Column = "production" | "l0Off" | "l2" | "direct";
+type Env = Record<string, unknown>;
+
+/** The envs, one object each, reused: the Worker builds its wiring once per env object. */
+const PRODUCTION = productionEnv();
+const L0_OFF = productionEnv({ L0_MAX_BYTES: "0" });
+const L2_ONLY = productionEnv({ L0_MAX_BYTES: "0", L1_CACHE: "off" });
+const { FAMILY_SHIELD: _shield, ...NO_SHIELD } = PRODUCTION;
+
+interface ScenarioSpec {
+  label: string;
+  column: Column;
+  /** Requests per round. */
+  n: number;
+  /** Fresh keys minted before the timed loop (fills), else one request shape reused. */
+  fresh?: boolean;
+}
+
+/** Requests per scenario per round: bounded so the whole bench stays within a few minutes. */
+const SCENARIOS = {
+  transcriptL0: { label: "transcript hit", column: "production", n: 400 },
+  transcriptL1: { label: "transcript hit", column: "l0Off", n: 400 },
+  transcriptL2: { label: "transcript hit", column: "l2", n: 400 },
+  fill: { label: "transcript fill (fresh key)", column: "production", n: 60, fresh: true },
+  fillL0Off: { label: "transcript fill (fresh key)", column: "l0Off", n: 60, fresh: true },
+  fillNoShield: { label: "transcript fill without the shield", column: "production", n: 60, fresh: true },
+  valuesDirect: { label: "values endpoint (fresh key)", column: "direct", n: 60, fresh: true },
+  pictures5L0: { label: "profile pictures, limit 5", column: "production", n: 300 },
+  pictures5L1: { label: "profile pictures, limit 5", column: "l0Off", n: 300 },
+  pictures5L2: { label: "profile pictures, limit 5", column: "l2", n: 300 },
+  pictures10L0: { label: "profile pictures, limit 10", column: "production", n: 300 },
+  pictures10L1: { label: "profile pictures, limit 10", column: "l0Off", n: 300 },
+  pictures10L2: { label: "profile pictures, limit 10", column: "l2", n: 300 },
+  journeyEdge: { label: "journey start via the edge", column: "production", n: 200 },
+  journeyEdgeL0Off: { label: "journey start via the edge", column: "l0Off", n: 200 },
+  journeyDirect: { label: "journey start, origin renders", column: "direct", n: 200 },
+  journeyDelegateDirect: { label: "journey start, delegation document", column: "direct", n: 200 },
+  echoEdge: { label: "passthrough", column: "production", n: 300 },
+  echoEdgeL0Off: { label: "passthrough", column: "l0Off", n: 300 },
+  echoDirect: { label: "passthrough", column: "direct", n: 300 },
+} as const satisfies Record<string, ScenarioSpec>;
+type Scenario = keyof typeof SCENARIOS;
+const NAMES = Object.keys(SCENARIOS) as Scenario[];
+const FILLS = ["fill", "fillL0Off", "fillNoShield"] as const satisfies readonly Scenario[];
 const ROUNDS = 5;
-const WARMUP = 30;
+const WARMUP = 20;
 
 /** The dev origin checks tokens against its own (wall) clock, so the edge runs on it too. */
 const now = (): number => Date.now() / 1000;
 
 const round3 = (n: number) => Number(n.toFixed(3));
 
-it("request path: cache tiers, delegated render and passthrough vs the dev origin", async () => {
+it("request path: cache tiers, delegated render and passthrough, production and L0 off, vs the dev origin", async () => {
   const originUrl = inject("originUrl");
   const worker = createWorker({ now });
-  // One object per config, reused: the Worker parses each env object once (WeakMap).
-  const envL1 = env as unknown as Record<string, unknown>;
-  const envL2 = { ...envL1, L1_CACHE: "off" };
-  const { FAMILY_SHIELD: _shield, ...envNoShield } = envL1;
 
-  const tally: Record<Scenario, Record<string, number>> = Object.fromEntries(SCENARIOS.map((s) => [s, {}])) as never;
+  const tally: Record<Scenario, Record<string, number>> = Object.fromEntries(NAMES.map((s) => [s, {}])) as never;
   const note = (scenario: Scenario, status: number, cacheStatus: string | null) => {
     const label = `${status} ${cacheStatus ?? "-"}`;
     tally[scenario][label] = (tally[scenario][label] ?? 0) + 1;
   };
 
   // Where a fill's time goes: until its body is read (what the client waits for) vs settling its
-  // waitUntil (the KV and L1 writes). Timers advance at I/O here, and both phases do I/O.
-  const fillSplit = { answerMs: 0, settleMs: 0 };
-  const viaEdge = async (scenario: Scenario, request: Request, e: Record<string, unknown>): Promise<number> => {
+  // waitUntil (the background writes). Timers advance at I/O here, and both phases do I/O.
+  // And the fill's own Server-Timing phases (src/cache/phases.ts), summed per phase.
+  type Split = { answerMs: number; settleMs: number; n: number; phases: Record<string, number> };
+  const fillSplit = Object.fromEntries(FILLS.map((s) => [s, { answerMs: 0, settleMs: 0, n: 0, phases: {} }])) as Record<(typeof FILLS)[number], Split>;
+  const viaEdge = async (scenario: Scenario, request: Request, e: Env): Promise<number> => {
     const ctx = createExecutionContext();
     const t0 = performance.now();
     const response = await worker.fetch!(request as Request<unknown, IncomingRequestCfProperties>, e as never, ctx);
     const bytes = (await response.arrayBuffer()).byteLength;
     const t1 = performance.now();
     await waitOnExecutionContext(ctx);
-    if (scenario === "fill") {
-      fillSplit.answerMs += t1 - t0;
-      fillSplit.settleMs += performance.now() - t1;
+    if ((FILLS as readonly Scenario[]).includes(scenario)) {
+      const split = fillSplit[scenario as (typeof FILLS)[number]];
+      split.answerMs += t1 - t0;
+      split.settleMs += performance.now() - t1;
+      split.n += 1;
+      for (const entry of (response.headers.get("server-timing") ?? "").split(",")) {
+        const [name, dur] = entry.trim().split(";dur=");
+        if (name !== undefined && dur !== undefined) split.phases[name] = (split.phases[name] ?? 0) + Number(dur);
+      }
     }
     note(scenario, response.status, response.headers.get("cache-status"));
     return bytes;
@@ -100,30 +137,27 @@ it("request path: cache tiers, delegated render and passthrough vs the dev origi
     return bytes;
   };
 
-  const transcriptToken = (uid: string) =>
-    signToken({
-      secret: TEST_SECRETS.transcript,
-      claims: { sub: uid, iss: "oseh", aud: "oseh-transcript", iat: Math.floor(now()) - 1, exp: Math.floor(now()) + 3600 },
-    });
+  const sign = (secret: string, claims: Record<string, unknown>) => signToken({ secret, claims });
+  const wall = () => Math.floor(now());
+  const transcriptToken = (uid: string) => sign(TEST_SECRETS.transcript, { sub: uid, iss: "oseh", aud: "oseh-transcript", iat: wall() - 1, exp: wall() + 3600 });
   const hitAuth = `bearer ${await transcriptToken(TRANSCRIPT)}`;
   const idAuth = `bearer ${await idToken(USER, now())}`;
+  const promptJwt = await sign(TEST_SECRETS.interactivePrompt, { sub: PROMPT, iss: "oseh", aud: "oseh-interactive-prompt", iat: wall() - 1, exp: wall() + 3600 });
   // What the edge sends the origin (docs/origin.md §1): a values token (5 min, so one per batch of
   // fresh transcripts, minted before the timed loop) and a proxy token per delegated start, bound
   // to its method and path (60 s).
-  const valuesToken = () =>
-    signToken({
-      secret: TEST_SECRETS.edgeOrigin,
-      claims: { sub: "oseh-edge", iss: "oseh", aud: "oseh-edge-values", iat: Math.floor(now()) - 1, exp: Math.floor(now()) + 299 },
-    });
-  const proxyToken = () => {
-    const wall = Math.floor(Date.now() / 1000);
-    return signToken({
-      secret: TEST_SECRETS.edgeOrigin,
-      claims: { sub: "oseh-edge", iss: "oseh", aud: "oseh-edge-proxy", iat: wall - 1, exp: wall + 59, htm: "POST", htu: "/api/1/users/me/start_journey_from_history", jti: crypto.randomUUID() },
-    });
-  };
+  const valuesToken = () => sign(TEST_SECRETS.edgeOrigin, { sub: "oseh-edge", iss: "oseh", aud: "oseh-edge-values", iat: wall() - 1, exp: wall() + 299 });
+  const proxyToken = () =>
+    sign(TEST_SECRETS.edgeOrigin, { sub: "oseh-edge", iss: "oseh", aud: "oseh-edge-proxy", iat: wall() - 1, exp: wall() + 59, htm: "POST", htu: "/api/1/users/me/start_journey_from_history", jti: crypto.randomUUID() });
+
   const journeyBody = JSON.stringify({ journey_uid: JOURNEY });
   const transcriptRequest = (uid: string, auth: string) => new Request(`${EDGE}/api/1/transcripts/${uid}`, { headers: { authorization: auth } });
+  const picturesRequest = (limit: number) =>
+    new Request(`${EDGE}/api/1/interactive_prompts/profile_pictures`, {
+      method: "POST",
+      headers: { authorization: idAuth, "content-type": "application/json" },
+      body: JSON.stringify({ uid: PROMPT, jwt: promptJwt, prompt_time: 4, limit }),
+    });
   const journeyRequest = (base: string, extra: Record<string, string> = {}) =>
     new Request(`${base}/api/1/users/me/start_journey_from_history`, {
       method: "POST",
@@ -147,106 +181,119 @@ it("request path: cache tiers, delegated render and passthrough vs the dev origi
       }),
     );
   };
+  type Fresh = Awaited<ReturnType<typeof freshTranscripts>>[number];
 
-  const once: Record<Exclude<Scenario, "fill" | "fillNoShield" | "valuesDirect">, () => Promise<number>> = {
-    l1: () => viaEdge("l1", transcriptRequest(TRANSCRIPT, hitAuth), envL1),
-    l2: () => viaEdge("l2", transcriptRequest(TRANSCRIPT, hitAuth), envL2),
-    journeyEdge: () => viaEdge("journeyEdge", journeyRequest(EDGE), envL1),
+  /** One request of a scenario; fills take their fresh key. */
+  const once: Record<Scenario, (fresh?: Fresh) => Promise<number>> = {
+    transcriptL0: () => viaEdge("transcriptL0", transcriptRequest(TRANSCRIPT, hitAuth), PRODUCTION),
+    transcriptL1: () => viaEdge("transcriptL1", transcriptRequest(TRANSCRIPT, hitAuth), L0_OFF),
+    transcriptL2: () => viaEdge("transcriptL2", transcriptRequest(TRANSCRIPT, hitAuth), L2_ONLY),
+    fill: (t) => viaEdge("fill", transcriptRequest(t!.uid, t!.auth), PRODUCTION),
+    fillL0Off: (t) => viaEdge("fillL0Off", transcriptRequest(t!.uid, t!.auth), L0_OFF),
+    fillNoShield: (t) => viaEdge("fillNoShield", transcriptRequest(t!.uid, t!.auth), NO_SHIELD),
+    valuesDirect: (t) => direct("valuesDirect", valuesRequest(t!.uid, t!.edgeToken)),
+    pictures5L0: () => viaEdge("pictures5L0", picturesRequest(5), PRODUCTION),
+    pictures5L1: () => viaEdge("pictures5L1", picturesRequest(5), L0_OFF),
+    pictures5L2: () => viaEdge("pictures5L2", picturesRequest(5), L2_ONLY),
+    pictures10L0: () => viaEdge("pictures10L0", picturesRequest(10), PRODUCTION),
+    pictures10L1: () => viaEdge("pictures10L1", picturesRequest(10), L0_OFF),
+    pictures10L2: () => viaEdge("pictures10L2", picturesRequest(10), L2_ONLY),
+    journeyEdge: () => viaEdge("journeyEdge", journeyRequest(EDGE), PRODUCTION),
+    journeyEdgeL0Off: () => viaEdge("journeyEdgeL0Off", journeyRequest(EDGE), L0_OFF),
     journeyDirect: () => direct("journeyDirect", journeyRequest(originUrl)),
     // The proxy token is minted per call (an HMAC: microseconds against the round trip), as the
     // edge mints one per forwarded request.
     journeyDelegateDirect: async () => direct("journeyDelegateDirect", journeyRequest(originUrl, { "X-Oseh-Edge": await proxyToken() })),
-    echoEdge: () => viaEdge("echoEdge", echoRequest(EDGE), envL1),
+    echoEdge: () => viaEdge("echoEdge", echoRequest(EDGE), PRODUCTION),
+    echoEdgeL0Off: () => viaEdge("echoEdgeL0Off", echoRequest(EDGE), L0_OFF),
     echoDirect: () => direct("echoDirect", echoRequest(originUrl)),
   };
 
-  // Warm-up: JIT, key imports, the edge token, connections; fills the transcript and the journey
-  // template into KV and L1. The bytes of one answer each go into the report.
+  // Warm-up: JIT, key imports, the edge token, connections; fills the transcript, the pictures'
+  // bin and the journey template into KV, L1 and L0. The bytes of one answer each go into the report.
   const bytes: Partial<Record<Scenario, number>> = {};
   for (let i = 0; i < WARMUP; i++) {
-    for (const s of Object.keys(once) as Array<keyof typeof once>) bytes[s] = await once[s]();
-    for (const t of await freshTranscripts(1)) bytes.fill = await viaEdge("fill", transcriptRequest(t.uid, t.auth), envL1);
-    for (const t of await freshTranscripts(1)) bytes.fillNoShield = await viaEdge("fillNoShield", transcriptRequest(t.uid, t.auth), envNoShield);
-    for (const t of await freshTranscripts(1)) bytes.valuesDirect = await direct("valuesDirect", valuesRequest(t.uid, t.edgeToken));
+    for (const s of NAMES) {
+      const spec: ScenarioSpec = SCENARIOS[s];
+      bytes[s] = spec.fresh ? await once[s]((await freshTranscripts(1))[0]) : await once[s]();
+    }
   }
-  for (const s of SCENARIOS) tally[s] = {};
-  fillSplit.answerMs = 0;
-  fillSplit.settleMs = 0;
+  for (const s of NAMES) tally[s] = {};
+  for (const split of Object.values(fillSplit)) Object.assign(split, { answerMs: 0, settleMs: 0, n: 0, phases: {} });
 
   const rounds: Array<Record<Scenario, number>> = [];
   for (let round = 0; round < ROUNDS; round++) {
     const ms = {} as Record<Scenario, number>;
-    const fills = await freshTranscripts(N.fill);
-    const unshielded = await freshTranscripts(N.fillNoShield);
-    const values = await freshTranscripts(N.valuesDirect);
-    for (const s of SCENARIOS) {
-      if (s === "fill") {
-        const t0 = await clock();
-        for (const t of fills) await viaEdge("fill", transcriptRequest(t.uid, t.auth), envL1);
-        ms.fill = (await clock()) - t0;
-        continue;
-      }
-      if (s === "fillNoShield") {
-        const t0 = await clock();
-        for (const t of unshielded) await viaEdge("fillNoShield", transcriptRequest(t.uid, t.auth), envNoShield);
-        ms.fillNoShield = (await clock()) - t0;
-        continue;
-      }
-      if (s === "valuesDirect") {
-        const t0 = await clock();
-        for (const t of values) await direct("valuesDirect", valuesRequest(t.uid, t.edgeToken));
-        ms.valuesDirect = (await clock()) - t0;
-        continue;
-      }
-      const run = once[s];
+    const freshKeys = Object.fromEntries(
+      await Promise.all(NAMES.filter((s) => (SCENARIOS[s] as ScenarioSpec).fresh).map(async (s) => [s, await freshTranscripts(SCENARIOS[s].n)] as const)),
+    ) as Partial<Record<Scenario, Fresh[]>>;
+    for (const s of NAMES) {
+      const keys = freshKeys[s];
       const t0 = await clock();
-      for (let i = 0; i < N[s]; i++) await run();
+      if (keys !== undefined) for (const t of keys) await once[s](t);
+      else for (let i = 0; i < SCENARIOS[s].n; i++) await once[s]();
       ms[s] = (await clock()) - t0;
     }
     rounds.push(ms);
   }
 
-  const rps = (r: Record<Scenario, number>, s: Scenario) => (N[s] / r[s]) * 1000;
-  const ratio = (a: Scenario, b: Scenario) => round3(median(rounds.map((r) => rps(r, a) / rps(r, b))));
-  const perRequestMs = (s: Scenario) => round3(median(rounds.map((r) => r[s] / N[s])));
-  const diff = (a: Scenario, b: Scenario) => round3(median(rounds.map((r) => r[a] / N[a] - r[b] / N[b])));
+  const perRequest = (r: Record<Scenario, number>, s: Scenario) => r[s] / SCENARIOS[s].n;
+  const ratio = (a: Scenario, b: Scenario) => round3(median(rounds.map((r) => perRequest(r, b) / perRequest(r, a))));
+  const diff = (a: Scenario, b: Scenario) => round3(median(rounds.map((r) => perRequest(r, a) - perRequest(r, b))));
   const result = {
     rounds: ROUNDS,
-    iterations: N,
-    bytes,
-    // Median over rounds of each scenario's requests/s.
-    requestsPerSecond: Object.fromEntries(SCENARIOS.map((s) => [s, Math.round(median(rounds.map((r) => rps(r, s))))])),
-    msPerRequest: Object.fromEntries(SCENARIOS.map((s) => [s, perRequestMs(s)])),
-    // Per-round ratios of requests/s, median over rounds.
+    scenarios: Object.fromEntries(
+      NAMES.map((s) => [
+        s,
+        {
+          ...SCENARIOS[s],
+          requestsPerSecond: Math.round(median(rounds.map((r) => 1000 / perRequest(r, s)))),
+          msPerRequest: round3(median(rounds.map((r) => perRequest(r, s)))),
+          bytes: bytes[s],
+        },
+      ]),
+    ),
+    // Per-round ratios of requests/s (a over b), median over rounds.
     ratios: {
-      l1HitOverFill: ratio("l1", "fill"),
-      l2HitOverFill: ratio("l2", "fill"),
-      l1HitOverL2Hit: ratio("l1", "l2"),
+      l0HitOverL1Hit: ratio("transcriptL0", "transcriptL1"),
+      l0HitOverL2Hit: ratio("transcriptL0", "transcriptL2"),
+      l1HitOverL2Hit: ratio("transcriptL1", "transcriptL2"),
+      l0HitOverFill: ratio("transcriptL0", "fill"),
+      pictures10L0OverL1: ratio("pictures10L0", "pictures10L1"),
+      pictures10L0OverL2: ratio("pictures10L0", "pictures10L2"),
       journeyEdgeOverDirect: ratio("journeyEdge", "journeyDirect"),
-      journeyDelegateDirectOverDirect: ratio("journeyDelegateDirect", "journeyDirect"),
-      fillOverValuesDirect: ratio("fill", "valuesDirect"),
+      journeyEdgeL0OffOverDirect: ratio("journeyEdgeL0Off", "journeyDirect"),
       echoEdgeOverDirect: ratio("echoEdge", "echoDirect"),
+      l0HitOverEcho: ratio("transcriptL0", "echoEdge"),
     },
     // What the edge adds per request, ms (median over rounds of the per-round difference).
     addedMs: {
-      journeyEdgeMinusDirect: diff("journeyEdge", "journeyDirect"),
-      echoEdgeMinusDirect: diff("echoEdge", "echoDirect"),
-      // The edge's own share of a delegated start (proxy, template load, render) ...
-      journeyEdgeMinusDelegateDirect: diff("journeyEdge", "journeyDelegateDirect"),
-      // ... and of a fill (route, JWT check, validation, KV + L1 writes).
-      fillMinusValuesDirect: diff("fill", "valuesDirect"),
-      // ... and what the family shield adds to a miss (one Durable Object round trip + its storage).
-      fillMinusFillNoShield: diff("fill", "fillNoShield"),
+      // The delegated start's edge share: edge time minus the origin's delegation document alone.
+      journeyEdgeShare: diff("journeyEdge", "journeyDelegateDirect"),
+      journeyEdgeShareL0Off: diff("journeyEdgeL0Off", "journeyDelegateDirect"),
       // The origin: delegating vs rendering itself.
       delegateDirectMinusJourneyDirect: diff("journeyDelegateDirect", "journeyDirect"),
+      // A miss's edge share: the fill minus the values endpoint alone ...
+      fillEdgeShare: diff("fill", "valuesDirect"),
+      fillEdgeShareL0Off: diff("fillL0Off", "valuesDirect"),
+      // ... and what the family shield adds to it (one Durable Object round trip + its storage).
+      shieldShare: diff("fill", "fillNoShield"),
+      echoEdgeMinusDirect: diff("echoEdge", "echoDirect"),
+      echoEdgeL0OffMinusDirect: diff("echoEdgeL0Off", "echoDirect"),
     },
-    // A fill split (all rounds): ms/request until the answer's body was read, and in waitUntil.
-    fillSplit: {
-      answerMs: round3(fillSplit.answerMs / (N.fill * ROUNDS)),
-      waitUntilMs: round3(fillSplit.settleMs / (N.fill * ROUNDS)),
-    },
+    // Each fill's time (all rounds): ms/request until the answer's body was read, and in waitUntil.
+    fillSplit: Object.fromEntries(
+      Object.entries(fillSplit).map(([s, split]) => [
+        s,
+        {
+          answerMs: round3(split.answerMs / split.n),
+          waitUntilMs: round3(split.settleMs / split.n),
+          serverTimingMs: Object.fromEntries(Object.entries(split.phases).map(([phase, ms]) => [phase, round3(ms / split.n)])),
+        },
+      ]),
+    ),
     tally,
-    roundsMs: rounds.map((r) => Object.fromEntries(SCENARIOS.map((s) => [s, Math.round(r[s])]))),
+    roundsMs: rounds.map((r) => Object.fromEntries(NAMES.map((s) => [s, Math.round(r[s])]))),
   };
   console.log(`BENCH_PATH_JSON ${JSON.stringify(result)}`);
 });

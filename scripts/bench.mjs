@@ -4,15 +4,18 @@
 // processes' RSS sampled from here, per phase); the journey render
 // (bench/render.bench.ts) cold — every JWT freshly signed with jose — against the jose floor (the
 // same six SignJWT calls), warm — this second's tokens reused — against the old renderer kept in
-// bench/baseline/ as the baseline, and the renderer alone against a TransformStream passing the
-// same bytes through; then the request path through the Worker's own fetch against the dev
-// origin (bench/request-path.bench.ts: L1/L2 hit, miss with fill, delegated journey start,
-// passthrough), as requests/s and ratios taken within each round; then peak memory of a 10 MiB
-// render (bench/memory.ts, bundled with esbuild, run in Node with --expose-gc). Figures only;
-// nothing is asserted. Ratios are time ratios per round, median of the rounds.
+// bench/baseline/ as the baseline, and the renderer alone against the floors of the streams it
+// could write into (its own pull stream, a JS TransformStream, workerd's native
+// IdentityTransformStream and FixedLengthStream), each read by the runtime and by a JS reader;
+// then the request path through the Worker's own fetch against the dev origin
+// (bench/request-path.bench.ts: production settings — L0 on, the shield bound — beside L0 off:
+// transcript and profile-pictures hits in L0/L1/L2, a miss with fill, the delegated journey start
+// and its edge share, passthrough), as requests/s and ratios taken within each round; then peak
+// memory of a 10 MiB render (bench/memory.ts, bundled with esbuild, run in Node with
+// --expose-gc). Figures only; nothing is asserted. Ratios are per round, median of the rounds.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 
@@ -93,7 +96,10 @@ function memoryDuring(samples, marks, from, to) {
   }));
 }
 
+const loadBefore = loadavg();
+const startedAt = new Date();
 const run = await runVitest();
+const loadAfter = loadavg();
 const render = grab(`${run.stdout}\n${run.stderr}`, "BENCH_JSON");
 const path = grab(`${run.stdout}\n${run.stderr}`, "BENCH_PATH_JSON");
 const media = grab(`${run.stdout}\n${run.stderr}`, "BENCH_MEDIA_JSON");
@@ -117,52 +123,63 @@ try {
 }
 
 const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
-const u = render.usPerOp;
-const ps = render.perSecond;
-const line = (label, key, note = "") =>
-  console.log(`  ${label.padEnd(44)} ${String(ps[key]).padStart(7)}/s  ${u[key].toFixed(1).padStart(7)} µs${note ? `  ${note}` : ""}`);
-console.log(`oseh-edge render bench (workerd, one isolate; journey-full: ${render.templateBytes} B template → ${render.renderedBytes} B, ${render.mintsPerRender} JWTs)`);
-line("cold render (every JWT signed with jose)", "cold");
-line(`jose floor (${render.mintsPerRender} SignJWT calls)`, "joseFloor");
-line("warm render (this second's tokens reused)", "warm");
-line("baseline: the old renderer + minter", "baseline", "(bench/baseline/renderer.ts)");
-line("renderer alone (constant token)", "alone");
-line("stream floor (pass-through TransformStream)", "streamFloor", "(same template bytes)");
-line(`HMAC floor (${render.mintsPerRender} crypto.subtle.sign)`, "hmacFloor", "(for scale)");
-const q = render.ratios;
-console.log(`  cold / jose floor ${q.coldOverJoseFloor}× (target ≤ 1.5)   baseline / warm ${q.baselineOverWarm}× (target ≥ 8)   renderer / stream floor ${q.aloneOverStreamFloor}× (target ≤ 3)`);
-console.log(`  jose floor / HMAC floor ${q.joseFloorOverHmacFloor}×   baseline / cold ${q.baselineOverCold}×   (time ratios per round, median of ${render.rounds.length})`);
+const load = (l) => l.map((n) => n.toFixed(2)).join(" ");
+console.log(`oseh-edge bench, ${startedAt.toISOString().slice(0, 16)}Z; ${cpus().length} × ${cpus()[0]?.model ?? "?"}; load average ${load(loadBefore)} before the workerd run, ${load(loadAfter)} after`);
+{
+  const u = render.usPerOp;
+  const ps = render.perSecond;
+  const line = (label, key, note = "") =>
+    console.log(`  ${label.padEnd(50)} ${String(ps[key]).padStart(7)}/s  ${u[key].toFixed(1).padStart(7)} µs${note ? `  ${note}` : ""}`);
+  const both = (label, key, note = "") =>
+    console.log(`  ${label.padEnd(50)} ${u[`${key}Native`].toFixed(1).padStart(7)} µs  ${u[key].toFixed(1).padStart(7)} µs${note ? `  ${note}` : ""}`);
+  console.log(`oseh-edge render bench (workerd, one isolate; journey-full: ${render.templateBytes} B template → ${render.renderedBytes} B, ${render.mintsPerRender} JWTs)`);
+  line("cold render (every JWT signed with jose)", "cold");
+  line(`jose floor (${render.mintsPerRender} SignJWT calls)`, "joseFloor");
+  line(`HMAC floor (${render.mintsPerRender} crypto.subtle.sign)`, "hmacFloor", "(for scale)");
+  console.log(`  ${"".padEnd(50)} ${"runtime".padStart(10)}  ${"JS reader".padStart(10)}   (who reads the body)`);
+  both("warm render (this second's tokens reused)", "warm");
+  both("baseline: the old renderer + minter", "baseline", "(bench/baseline/renderer.ts)");
+  both("renderer alone (constant token)", "alone");
+  both("floor: pull ReadableStream (the renderer's)", "pullFloor", "(the template's bytes, one chunk)");
+  both("floor: JS TransformStream (the renderer before)", "transformFloor");
+  both("floor: IdentityTransformStream (native)", "identityFloor");
+  both("floor: FixedLengthStream (native)", "fixedFloor");
+  const q = render.ratios;
+  console.log(`  baseline / warm ${q.baselineOverWarmNative}× read by the runtime, ${q.baselineOverWarm}× by a JS reader (target ≥ 3)   cold / jose floor ${q.coldOverJoseFloor}× (target ≤ 1.5)`);
+  console.log(`  renderer alone / its stream's floor ${q.aloneOverPullFloorNative}× (runtime), ${q.aloneOverPullFloor}× (JS reader)`);
+  console.log(`  stream floors over the pull stream's, runtime: TransformStream ${q.transformOverPullFloorNative}×, IdentityTransformStream ${q.identityOverPullFloorNative}×, FixedLengthStream ${q.fixedOverPullFloorNative}×`);
+  console.log(`                                   JS reader: TransformStream ${q.transformOverPullFloor}×, IdentityTransformStream ${q.identityOverPullFloor}×, FixedLengthStream ${q.fixedOverPullFloor}×`);
+  console.log(`  jose floor / HMAC floor ${q.joseFloorOverHmacFloor}×   (time ratios per round, median of ${render.rounds.length})`);
+}
 {
   const p = path;
-  const r = p.requestsPerSecond;
-  const ms = p.msPerRequest;
-  const x = (n) => `${n}×`;
-  const row = (label, key, note = "") =>
-    console.log(`  ${label.padEnd(40)} ${String(r[key]).padStart(6)} req/s  ${ms[key].toFixed(3).padStart(7)} ms/req${note ? `  ${note}` : ""}`);
+  const sc = p.scenarios;
+  const cell = (key) => (key === undefined || sc[key] === undefined ? "".padStart(17) : `${String(sc[key].requestsPerSecond).padStart(6)}/s ${sc[key].msPerRequest.toFixed(2).padStart(7)} ms`);
+  const row = (label, production, l0Off, other, note = "") =>
+    console.log(`  ${label.padEnd(38)} ${cell(production)}  ${cell(l0Off)}  ${cell(other)}${note ? `  ${note}` : ""}`);
   console.log(`request path via the Worker's fetch (workerd; dev origin over loopback HTTP; one request at a time,`);
-  console.log(`  body read and waitUntil settled; median of ${p.rounds} rounds, ratios per round then median)`);
-  console.log("  transcript GET /api/1/transcripts/{uid}");
-  row("  L1 hit", "l1", `${p.bytes.l1} B`);
-  row("  L2 hit (L1_CACHE=off)", "l2");
-  row("  origin fill (fresh key)", "fill", "(values fetch + validate + KV/L1 write)");
-  row("  origin fill without the shield", "fillNoShield", "(FAMILY_SHIELD removed: the isolate fills)");
-  row("  values endpoint direct (fresh key)", "valuesDirect", "(the origin's share of a fill)");
-  console.log(`    L1 hit / fill ${x(p.ratios.l1HitOverFill)}   L2 hit / fill ${x(p.ratios.l2HitOverFill)}   L1 / L2 ${x(p.ratios.l1HitOverL2Hit)}   fill / values-direct ${x(p.ratios.fillOverValuesDirect)}`);
-  console.log("  journey start (POST start_journey_from_history)");
-  row("  via edge, template cached", "journeyEdge", `${p.bytes.journeyEdge} B`);
-  row("  direct, origin renders", "journeyDirect", `${p.bytes.journeyDirect} B`);
-  row("  direct + X-Oseh-Edge (delegation doc)", "journeyDelegateDirect", "(the origin's share of a delegated start)");
-  console.log(`    edge / direct ${x(p.ratios.journeyEdgeOverDirect)}   delegation-doc / direct ${x(p.ratios.journeyDelegateDirectOverDirect)}`);
-  console.log("  passthrough GET /api/1/dev/echo");
-  row("  via edge", "echoEdge");
-  row("  direct", "echoDirect");
-  console.log(`    edge / direct ${x(p.ratios.echoEdgeOverDirect)}`);
+  console.log(`  body read and waitUntil settled; median of ${p.rounds} rounds, ratios and differences per round then median)`);
+  console.log(`  ${"".padEnd(38)} ${"production".padStart(17)}  ${"L0 off".padStart(17)}  ${"L2 / direct".padStart(17)}`);
+  console.log(`  ${"".padEnd(38)} ${"(L0, shield)".padStart(17)}  ${"".padStart(17)}  ${"(L0+L1 off)".padStart(17)}`);
+  row("transcript hit (L0 | L1 | L2)", "transcriptL0", "transcriptL1", "transcriptL2", `${sc.transcriptL0.bytes} B`);
+  row("profile pictures, limit 5 (L0 | L1 | L2)", "pictures5L0", "pictures5L1", "pictures5L2", `${sc.pictures5L0.bytes} B`);
+  row("profile pictures, limit 10 (L0 | L1 | L2)", "pictures10L0", "pictures10L1", "pictures10L2", `${sc.pictures10L0.bytes} B`);
+  row("transcript fill (fresh key)", "fill", "fillL0Off", "valuesDirect", "(direct: the values endpoint alone)");
+  row("transcript fill without the shield", "fillNoShield", undefined, undefined);
+  row("journey start via the edge", "journeyEdge", "journeyEdgeL0Off", "journeyDelegateDirect", "(direct: the delegation document alone)");
+  row("journey start, the origin renders", undefined, undefined, "journeyDirect");
+  row("passthrough (dev echo)", "echoEdge", "echoEdgeL0Off", "echoDirect");
+  const r = p.ratios;
   const a = p.addedMs;
-  console.log("  added ms/request (median of per-round differences)");
-  console.log(`    passthrough: edge − direct ${a.echoEdgeMinusDirect}`);
-  console.log(`    journey: edge − direct ${a.journeyEdgeMinusDirect}; edge − delegation-doc direct ${a.journeyEdgeMinusDelegateDirect} (edge's own share); delegation-doc − render at origin ${a.delegateDirectMinusJourneyDirect}`);
-  console.log(`    fill: edge fill − values direct ${a.fillMinusValuesDirect} (edge's own share); of a fill, ${p.fillSplit.answerMs} until the answer is read, ${p.fillSplit.waitUntilMs} in waitUntil (KV + L1 writes)`);
-    console.log(`    shield: fill − fill without the shield ${a.fillMinusFillNoShield} ms (what the family shield adds to a miss)`);
+  console.log(`  the delegated start's edge share (edge − delegation document alone): ${a.journeyEdgeShare} ms production, ${a.journeyEdgeShareL0Off} ms L0 off`);
+  console.log(`  a miss's edge share (fill − values endpoint alone): ${a.fillEdgeShare} ms production, ${a.fillEdgeShareL0Off} ms L0 off; the shield's part of it ${a.shieldShare} ms`);
+  for (const [s, split] of Object.entries(p.fillSplit)) {
+    const phases = Object.entries(split.serverTimingMs ?? {}).map(([phase, ms]) => `${phase} ${ms}`).join(", ");
+    console.log(`    ${s}: ${split.answerMs} ms until the answer's body was read, ${split.waitUntilMs} ms more in waitUntil; Server-Timing (mean ms): ${phases}`);
+  }
+  console.log(`  passthrough: edge − direct ${a.echoEdgeMinusDirect} ms production, ${a.echoEdgeL0OffMinusDirect} ms L0 off`);
+  console.log(`  ratios (req/s): L0 / L1 ${r.l0HitOverL1Hit}×, L0 / L2 ${r.l0HitOverL2Hit}×, L1 / L2 ${r.l1HitOverL2Hit}×, L0 hit / fill ${r.l0HitOverFill}×, L0 hit / passthrough ${r.l0HitOverEcho}×`);
+  console.log(`                  profile pictures (10) L0 / L1 ${r.pictures10L0OverL1}×, L0 / L2 ${r.pictures10L0OverL2}×; journey edge / origin renders ${r.journeyEdgeOverDirect}× (L0 off ${r.journeyEdgeL0OffOverDirect}×); passthrough edge / direct ${r.echoEdgeOverDirect}×`);
   const tally = Object.entries(p.tally)
     .map(([s, counts]) => `${s}: ${Object.entries(counts).map(([k, n]) => `${n}× ${k}`).join(", ")}`)
     .join("\n    ");

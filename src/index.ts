@@ -8,7 +8,7 @@
 import { ADMIN_BASE, createAdminApi, type AdminRequest } from "./admin/api";
 import { authorizeAdminIdTokenAtOrigin } from "./admin/admin-bit";
 import { createTokenService, type TokenService } from "./auth/jwt";
-import { createCacheReader, createIsolateFiller, type FetchFill, type Served } from "./cache";
+import { createCacheReader, createIsolateFiller, createPhases, type FetchFill, type Served } from "./cache";
 import { createDirectWriter } from "./cache/writer";
 import { ConfigError, readConfig, type Config, type Env } from "./config";
 import type { Edge } from "./context";
@@ -153,7 +153,7 @@ function buildEdge(wiring: Omit<Wiring, "edgeAt">, env: Env, isolate: Isolate, c
     templates: isolate.templates,
     guard: isolate.fillGuard,
     store,
-    reader: createCacheReader({ store, filler, guard: isolate.fillGuard, disabled: wiring.disabled }),
+    reader: createCacheReader({ store, filler, guard: isolate.fillGuard, disabled: wiring.disabled, refreshes: isolate.refreshes }),
     filler,
     writer,
     media,
@@ -240,9 +240,10 @@ export function createWorker(options: WorkerOptions = {}): ExportedHandler<Env> 
       case "edge":
       case "proxied": {
         const startedAt = Date.now();
-        const io = createRouteIo(edge, { scope: { now: now(), waitUntil, stats }, random, clock: now });
+        const phases = createPhases();
+        const io = createRouteIo(edge, { scope: { now: now(), waitUntil, stats, phases }, random, clock: now });
         const answer = route.kind === "edge" ? await answerEdgeRoute(route.matched, request, url, io) : await io.passthrough(request);
-        return { response: stamp(answer, startedAt), served: answer.served };
+        return { response: stamp(answer, startedAt, phases), served: answer.served };
       }
       default:
         return route satisfies never;

@@ -1,6 +1,6 @@
 /**
  * Everything the Worker keeps for as long as its isolate lives, in one object (docs/design.md
- * "Per-isolate state"): the L0 memory, remembered generations, fills in flight, the fill guard's
+ * "Per-isolate state"): the L0 memory, remembered generations, fills in flight, the refreshes ahead asked for, the fill guard's
  * remembered absences and budget, media fills in flight, this second's tokens and the imported
  * keys, compiled templates, the admin API's memory of the origin's admin bits, counters, and what
  * is built once per parsed configuration. Workers
@@ -16,6 +16,7 @@ import { createAdminBitMemo, type AdminBitMemo } from "./admin/admin-bit";
 import { createTokenMemory, type TokenMemory } from "./auth/jwt";
 import type { MediaFlights } from "./media/store";
 import { createFillGuard, type FillGuard } from "./cache/fill-guard";
+import { createRefreshMemory, type RefreshMemory } from "./cache/refresh-ahead";
 import type { InFlight } from "./storage/single-flight";
 import { createTemplateCache, type TemplateCache } from "./render/templates";
 import { createCounters, createStats, type Stats } from "./stats";
@@ -34,6 +35,8 @@ export interface Isolate {
   readonly adminBits: AdminBitMemo;
   /** Remembered absences and the fill budget (src/cache/fill-guard.ts). */
   readonly fillGuard: FillGuard;
+  /** The refreshes ahead this isolate asked for, once per key per lifetime (src/cache/refresh-ahead.ts). */
+  readonly refreshes: RefreshMemory;
   /** Fills in flight, so concurrent misses of a key share one (src/cache/filler.ts, src/shield/filler.ts). */
   readonly fills: InFlight;
   /** Media fills in flight (src/media/store.ts). */
@@ -75,6 +78,7 @@ export function createIsolate(givenId?: string): Isolate {
     mediaFlights: new Map(),
     fillGuard: createFillGuard(),
     fills: new Map(),
+    refreshes: createRefreshMemory(),
     stats(clock) {
       stats ??= createStats(clock(), idOf(), counters);
       return stats;

@@ -20,6 +20,12 @@ export const FAMILY_COUNTERS = [
   // (src/cache/fill-guard.ts).
   "absentHits",
   "fillsRefused",
+  // Refreshes ahead this isolate asked for (a hit in a value's last tenth of life or last 60 s,
+  // once per key per lifetime per isolate), and those that failed: the origin failed or the
+  // shield could not be reached (docs/storage-schema.md §Refresh ahead). A failure is counted when
+  // the background refresh ends, so only here, never in the request's data point.
+  "refreshes",
+  "refreshFailures",
 ] as const;
 
 /** The `storage` section (docs/storage-schema.md "Counters"): KV's own misses and writes are `l2…`. */

@@ -6,7 +6,7 @@
  * The up-front validation it did is the production one (compileTemplate), as then.
  */
 import type { Secrets } from "../../src/config";
-import { RESOURCE_AUDIENCE, RESOURCE_KINDS, RESOURCE_SECRET, JWT_ISSUER, JWT_BACKDATE_SECONDS, JWT_LIFETIME_SECONDS, importHmacKey, type ResourceKind } from "../../src/auth/jwt";
+import { RESOURCE_AUDIENCE, RESOURCE_KINDS, RESOURCE_SECRET, JWT_ISSUER, JWT_BACKDATE_SECONDS, JWT_LIFETIME_SECONDS, createTokenMemory, importHmacKey, type ResourceKind } from "../../src/auth/jwt";
 import { BLOCK_COPY, BLOCK_HEADER_BYTES, checkBlockHeader, checkMarkerValue, compileTemplate, readU32, type BlockKind, type RenderFailure } from "../../src/render/blocks";
 import type { RenderOptions } from "../../src/render/stream";
 import { concatBytes } from "../../src/util/bytes";
@@ -218,12 +218,13 @@ function resourceClaimsJson(kind: ResourceKind, sub: string, now: number): strin
 /** The old token service's mint: resolved keys, claims JSON by hand, one crypto.subtle.sign. */
 export function baselineMinter(secrets: Secrets): { mint(kind: ResourceKind, sub: string, now: number): Promise<string> } {
   const signingKeys = new Map<ResourceKind, CryptoKey>();
+  const memory = createTokenMemory();
   return {
     async mint(kind, sub, now) {
       const json = resourceClaimsJson(kind, sub, now);
       let key = signingKeys.get(kind);
       if (key === undefined) {
-        key = await importHmacKey(secrets[RESOURCE_SECRET[kind]]);
+        key = await importHmacKey(secrets[RESOURCE_SECRET[kind]], memory);
         signingKeys.set(kind, key);
       }
       return signPayloadJson(json, key);

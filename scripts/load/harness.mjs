@@ -4,7 +4,7 @@
 // strips the types of the .ts modules imported here (Node ≥ 22.18).
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import autocannon from "autocannon";
-import { startDevOrigin, startEdge } from "../../test-node/harness/workers.ts";
+import { startBareWorker, startDevOrigin, startEdge } from "../../test-node/harness/workers.ts";
 import { adminToken, idToken, signToken, TEST_SECRETS as TOKEN_SECRETS } from "../../test/helpers/tokens.ts";
 
 /** Fixtures the dev origin serves (dev/origin/fixtures). */
@@ -14,6 +14,8 @@ export const TRANSCRIPT = "oseh_t_devTranscript00000000001";
 /** The content file whose export parts the media scenarios read (any part uid of it is served). */
 export const CONTENT_FILE = "oseh_cf_devAudio00000000000001";
 export const TRANSCRIPT_FAMILY = "transcripts:{uid}";
+/** A prompt the dev origin makes up (dev/origin/fixtures/content.ts); its bin at 4 s has pictures. */
+export const PROMPT = "oseh_ip_genLoadPictures00000001";
 
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
 
@@ -88,33 +90,39 @@ async function startAndFindPid(start) {
 }
 
 /**
- * Starts the dev origin and the edge (L1 on), plus two twins of the edge on sockets of their own
- * in the same workerd, sharing its KV namespace: `L1_CACHE=off` (its answers are L2 hits) and
- * `L0_MAX_BYTES` set (the in-isolate tier, where the Worker has one: its hits say `detail=l0`).
+ * Starts the dev origin and the edge as production configures it (wrangler.toml's top-level vars:
+ * L0 on, the shield bound; `settings: "production"` in test-node/harness/workers.ts), plus two
+ * twins of it on sockets of their own in the same workerd, sharing its KV namespace and R2 bucket:
+ * `L0_MAX_BYTES=0` (L0 off: a repeated read is an L1 hit, the dev environment's setting before)
+ * and L0 and L1 off (every read from KV: L2 hits; media reads from R2). With `control`, also the
+ * bare passthrough Worker in a workerd of its own (`startBareWorker`): the memory control.
  */
-export async function startStack({ inspectorPort } = {}) {
+export async function startStack({ inspectorPort, control = false } = {}) {
   // The dev origin's test controls (faults) answer this bearer; the edge never sees it.
   const controlSecret = crypto.randomUUID();
   const origin = await startAndFindPid(() => startDevOrigin({ controlSecret }));
-  // The edge as wrangler.toml's [env.dev] declares it (test-node/harness/workers.ts).
   const edge = await startAndFindPid(() =>
     startEdge({
       originUrl: origin.url,
+      settings: "production",
       twins: [
-        { name: "edge-l2", vars: { L1_CACHE: "off" } },
-        { name: "edge-l0", vars: { L0_MAX_BYTES: "8388608" } },
+        { name: "edge-l0off", vars: { L0_MAX_BYTES: "0" } },
+        { name: "edge-l2", vars: { L0_MAX_BYTES: "0", L1_CACHE: "off" } },
       ],
       ...(inspectorPort === undefined ? {} : { inspectorPort }),
     }),
   );
-  if (edge.pid === undefined || origin.pid === undefined) throw new Error("could not find the workerd processes");
+  const bare = control ? await startAndFindPid(() => startBareWorker({ originUrl: origin.url })) : undefined;
+  if (edge.pid === undefined || origin.pid === undefined || (bare !== undefined && bare.pid === undefined)) throw new Error("could not find the workerd processes");
   return {
     originUrl: origin.url,
     originPid: origin.pid,
     edgeUrl: edge.url,
+    edgeL0OffUrl: edge.directUrls["edge-l0off"],
     edgeL2Url: edge.directUrls["edge-l2"],
-    edgeL0Url: edge.directUrls["edge-l0"],
     edgePid: edge.pid,
+    bareUrl: bare?.url,
+    barePid: bare?.pid,
     /** Makes the dev origin answer one key's values request with a fault (`dev/origin/controls.ts`). */
     async setFault(key, fault) {
       const response = await fetch(`${origin.url}/__dev/faults`, {
@@ -125,6 +133,7 @@ export async function startStack({ inspectorPort } = {}) {
       if (response.status !== 204) throw new Error(`setFault: ${response.status} ${await response.text()}`);
     },
     async dispose() {
+      await bare?.dispose();
       await edge.dispose();
       await origin.dispose();
     },
@@ -188,6 +197,10 @@ export async function fixtureTokens() {
       claims: { sub: CONTENT_FILE, iss: "oseh", aud: "oseh-content", iat: Math.floor(now) - 1, exp: Math.floor(now) + 3600 },
     })}`,
     id: `bearer ${await idToken(USER, now)}`,
+    prompt: await signToken({
+      secret: TOKEN_SECRETS.interactivePrompt,
+      claims: { sub: PROMPT, iss: "oseh", aud: "oseh-interactive-prompt", iat: Math.floor(now) - 1, exp: Math.floor(now) + 3600 },
+    }),
     admin: `bearer ${await adminToken(now, { exp: Math.floor(now) + 3600 })}`,
   };
 }
@@ -203,6 +216,12 @@ export function requests(tokens) {
       body: JSON.stringify({ journey_uid: JOURNEY }),
     },
     passthrough: { method: "GET", path: "/api/1/dev/echo?bench=1", headers: { accept: "application/json" } },
+    pictures: {
+      method: "POST",
+      path: "/api/1/interactive_prompts/profile_pictures",
+      headers: { authorization: tokens.id, "content-type": "application/json" },
+      body: JSON.stringify({ uid: PROMPT, jwt: tokens.prompt, prompt_time: 4, limit: 10 }),
+    },
   };
 }
 

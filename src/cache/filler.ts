@@ -9,6 +9,7 @@ import type { OriginError } from "../errors";
 import type { FamilyEntry } from "../keys";
 import { errorFields, logEvent } from "../log";
 import { singleFlight, type InFlight, type StoredValue, type TieredStore } from "../storage";
+import { timed, type Phases } from "./phases";
 
 /** What one fill produced; shared by coalesced callers, so plain data only. */
 export type Fill =
@@ -23,6 +24,14 @@ export type Fill =
   | OriginError;
 
 /**
+ * How a refresh ahead ended: `refreshed` (the origin was asked and answered; a value it gave is
+ * stored unless a write or purge that arrived meanwhile won), `done` (a refresh of this value's
+ * lifetime, or a newer fill, got there first: the origin was not asked), `failed` (the origin
+ * failed, or the shield could not be reached: nothing changed, the value expires as it would have).
+ */
+export type RefreshOutcome = { kind: "refreshed" } | { kind: "done" } | { kind: "failed"; message: string };
+
+/**
  * One values-endpoint call turned into a fill — checked, given its expiry — that stores nothing:
  * `stored` says whether the value may be stored (it is not already expired).
  */
@@ -33,6 +42,8 @@ export interface FillOptions {
   refresh: boolean;
   /** False: serve the fill once and store it nowhere (a family EDGE_DISABLED_FAMILIES names). */
   store: boolean;
+  /** The request's `Server-Timing` phases (./phases.ts): the shield, origin and store times. */
+  phases?: Phases;
 }
 
 /**
@@ -42,6 +53,11 @@ export interface FillOptions {
  */
 export interface Filler {
   fill(key: string, family: FamilyEntry, now: number, waitUntil: (promise: Promise<unknown>) => void, options: FillOptions): Promise<Fill>;
+  /**
+   * Refresh ahead (./refresh-ahead.ts): refills a value a hit found near its expiry `expiresAt`,
+   * in the background; readers keep the value they have until the refill is stored. Never throws.
+   */
+  refreshAhead(key: string, family: FamilyEntry, expiresAt: number, now: number, waitUntil: (promise: Promise<unknown>) => void): Promise<RefreshOutcome>;
   /** The origin said the value is gone: drop every stored copy (in order with other writes). */
   forget(key: string, now: number): Promise<void>;
 }
@@ -61,6 +77,8 @@ export function staysInColo(family: FamilyEntry, value: StoredValue): boolean {
 const FILL_FLIGHT_PREFIX = "origin-fill:";
 /** A refresh joins only another refresh (started no earlier than itself asked), never a plain fill. */
 const REFRESH_FLIGHT_PREFIX = "origin-refresh:";
+/** A refresh ahead joins only another of the same key: a plain fill in flight is as good, but rare on a hit. */
+const AHEAD_FLIGHT_PREFIX = "refresh-ahead:";
 
 /**
  * The fill with no shield bound: concurrent misses in this isolate share one origin call, and
@@ -68,9 +86,10 @@ const REFRESH_FLIGHT_PREFIX = "origin-refresh:";
  */
 export function createIsolateFiller(store: TieredStore, fetchFill: FetchFill, inFlight: InFlight): Filler {
   return {
-    async fill(key, family, now, waitUntil, { refresh, store: storable }) {
+    async fill(key, family, now, waitUntil, { refresh, store: storable, phases }) {
       const flight = `${refresh ? REFRESH_FLIGHT_PREFIX : FILL_FLIGHT_PREFIX}${key}`;
-      return singleFlight(
+      // A coalesced caller waits on the same origin call: its time is this request's origin phase too.
+      return timed(phases, "origin", () => singleFlight(
         inFlight,
         flight,
         async () => {
@@ -92,6 +111,22 @@ export function createIsolateFiller(store: TieredStore, fetchFill: FetchFill, in
             }),
           );
           return filled;
+        },
+        waitUntil,
+      ));
+    },
+    async refreshAhead(key, family, _expiresAt, now, waitUntil) {
+      // Without shields nothing is edge-wide: each isolate refreshes its own hot keys once per lifetime.
+      return singleFlight(
+        inFlight,
+        `${AHEAD_FLIGHT_PREFIX}${key}`,
+        async (): Promise<RefreshOutcome> => {
+          const filled = await fetchFill(key, family, now, { refresh: false });
+          if (filled.kind === "error") return { kind: "failed", message: `origin error ${filled.status}: ${filled.message}` };
+          if (filled.kind !== "value" || !filled.stored || staysInColo(family, filled.value)) return { kind: "refreshed" };
+          const written = await store.write(key, filled.value, now);
+          if (!written.ok) logEvent("refresh ahead not stored", { family: family.name, reason: written.failure.reason, message: written.failure.message });
+          return { kind: "refreshed" };
         },
         waitUntil,
       );

@@ -11,13 +11,17 @@
  * - Remembered absences and the fill budget (./fill-guard.ts) stand in front of the filler.
  * - EDGE_DISABLED_FAMILIES (docs/integrate.md §Switches) is applied here and nowhere else: such a
  *   family is never read or written on the request path.
+ * - A hit near its value's expiry refreshes it ahead, in the background (./refresh-ahead.ts): one
+ *   request per key per lifetime from this isolate; the hit is answered as it is.
  */
 import type { FamilyEntry } from "../keys";
 import { errorFields, logEvent } from "../log";
 import type { StatsSink } from "../stats";
 import type { StoredValue, TieredStore } from "../storage";
-import type { Filler } from "./filler";
+import { staysInColo, type Filler } from "./filler";
 import type { FillGuard } from "./fill-guard";
+import { timed, type Phases } from "./phases";
+import { claimRefresh, refreshAheadDue, type RefreshMemory } from "./refresh-ahead";
 import type { CacheResult, StoredTier } from "./result";
 
 /** What one request lends a read. */
@@ -27,6 +31,8 @@ export interface ReadScope {
   readonly waitUntil: (promise: Promise<unknown>) => void;
   /** The request's view of the isolate's counters (src/observe). */
   readonly stats: StatsSink;
+  /** The request's `Server-Timing` phases (./phases.ts), when it reports them. */
+  readonly phases?: Phases;
 }
 
 export interface ReadOptions {
@@ -51,10 +57,35 @@ export interface CacheReaderOptions {
   guard: FillGuard;
   /** The family names EDGE_DISABLED_FAMILIES selects (src/rollout/switches.ts). */
   disabled: ReadonlySet<string>;
+  /** The isolate's refreshes ahead asked for (src/isolate.ts). */
+  refreshes: RefreshMemory;
 }
 
 export function createCacheReader(options: CacheReaderOptions): CacheReader {
-  const { store, filler, guard, disabled } = options;
+  const { store, filler, guard, disabled, refreshes } = options;
+
+  /**
+   * Starts the refresh ahead of a fresh hit when it is due and this isolate has not asked for this
+   * value's lifetime yet. A negative answer kept in the colo only (./filler.ts `staysInColo`) is
+   * not the shield's to refill.
+   */
+  const maybeRefreshAhead = (key: string, family: FamilyEntry, value: StoredValue, scope: ReadScope, now: number): void => {
+    const { expiresAt } = value.envelope;
+    if (!refreshAheadDue(family, value.envelope, now) || staysInColo(family, value)) return;
+    if (!claimRefresh(refreshes, key, expiresAt, now)) return;
+    scope.stats.count(family.name, "refreshes");
+    const failed = (message: string) => {
+      // Nothing changed for readers: the value is served until it expires, as without the refresh.
+      scope.stats.count(family.name, "refreshFailures");
+      logEvent("refresh ahead failed", { family: family.name, message });
+    };
+    scope.waitUntil(
+      filler
+        .refreshAhead(key, family, expiresAt, now, scope.waitUntil)
+        .then((outcome) => (outcome.kind === "failed" ? failed(outcome.message) : undefined))
+        .catch((error: unknown) => failed(errorFields(error).message)),
+    );
+  };
   return {
     async read(key, family, scope, readOptions = {}) {
       const off = disabled.has(family.name);
@@ -71,7 +102,7 @@ export function createCacheReader(options: CacheReaderOptions): CacheReader {
       if (!refresh && !off) {
         let read: Awaited<ReturnType<TieredStore["read"]>>;
         try {
-          read = await store.read(key, now, scope.waitUntil);
+          read = await timed(scope.phases, "tier", () => store.read(key, now, scope.waitUntil));
         } catch (error) {
           // KV failing a read is a miss (the origin answers), not a failed request.
           logEvent("store read failed", { family: family.name, ...errorFields(error) });
@@ -85,6 +116,7 @@ export function createCacheReader(options: CacheReaderOptions): CacheReader {
         }
         if (read.state === "fresh") {
           count("hits");
+          maybeRefreshAhead(key, family, read.value, scope, now);
           return { kind: "value", state: "hit", tier: read.tier, value: read.value };
         }
         if (read.state === "stale") stale = { tier: read.tier, value: read.value };
@@ -96,7 +128,8 @@ export function createCacheReader(options: CacheReaderOptions): CacheReader {
         return { kind: "absent", remembered: true };
       }
 
-      const filled = await guard.withinFillBudget(family.name, key, () => filler.fill(key, family, now, scope.waitUntil, { refresh, store: !off }));
+      const fillOptions = { refresh, store: !off, ...(scope.phases === undefined ? {} : { phases: scope.phases }) };
+      const filled = await guard.withinFillBudget(family.name, key, () => filler.fill(key, family, now, scope.waitUntil, fillOptions));
       switch (filled.kind) {
         case "busy":
           count("fillsRefused");

@@ -1,8 +1,11 @@
 /**
  * Renders a stored block value into the response body (docs/block-format.md §2.3, §3.3): the
  * value is validated and compiled first (./blocks.ts, cached per isolate by ./templates.ts), then
- * its sections flow through one TransformStream, which copies the static runs and splices in
- * the journey JWT, the session uid, or resource JWTs.
+ * its sections are rendered into one pull ReadableStream, each section copying the static runs
+ * and splicing in the journey JWT, the session uid, or resource JWTs. A pull stream, not a
+ * TransformStream or a native IdentityTransformStream/FixedLengthStream: it has no second stream
+ * to hop through, and `npm run bench` measured it the cheapest of the four to send
+ * (docs/performance.md, "Render").
  *
  * Signing is not done here: the renderer asks a `ResourceSigner` (the token service) for a token
  * when it reaches a marker, with that moment's clock, as the backend does (§2.3: "Each JWT is
@@ -109,30 +112,53 @@ function spliceSection(section: TemplateSection, texts: readonly string[], befor
 }
 
 /**
- * The renderer: a TransformStream from a compiled template's sections to the rendered body, with
- * the wrapper prefix and suffix around it. A failed mint errors the stream.
+ * The renderer: a pull ReadableStream of the rendered sections, the wrapper prefix before the
+ * first and the suffix after the last. The first section is rendered at once (a journey is one
+ * section, enqueued and closed without waiting a turn when its tokens are warm); each later one
+ * when the reader asks for more (highWaterMark 0), so a slow reader holds the render back. A
+ * failed mint errors the stream; a cancelled body renders nothing more.
  */
-export function createRenderStream(options: RenderOptions): TransformStream<TemplateSection, Uint8Array> {
+export function renderSections(sections: readonly TemplateSection[], options: RenderOptions): ReadableStream<Uint8Array> {
   let prefix = options.prefix ?? "";
-  return new TransformStream<TemplateSection, Uint8Array>({
-    transform(section, controller) {
+  let next = 0;
+  let cancelled = false;
+  /** Enqueues a section's bytes (and closes after the last): false when that gave the reader nothing. */
+  const emit = (controller: ReadableStreamDefaultController<Uint8Array>, bytes: Uint8Array): boolean => {
+    if (cancelled) return true;
+    if (bytes.length > 0) controller.enqueue(bytes);
+    if (next < sections.length) return bytes.length > 0;
+    if (options.suffix) controller.enqueue(encoder.encode(options.suffix));
+    controller.close();
+    return true;
+  };
+  // A pull must enqueue or close: the stream does not pull again for a read it left waiting, so a
+  // section that renders to nothing (an empty run) goes straight on to the next.
+  const produce = (controller: ReadableStreamDefaultController<Uint8Array>): void | Promise<void> => {
+    while (next < sections.length && !cancelled) {
+      const section = sections[next] as TemplateSection;
+      next += 1;
       const before = prefix;
       prefix = "";
       const out = renderSection(section, options, before);
       // Warm tokens: enqueued without a turn of the event loop; otherwise once they are signed.
       if (out instanceof Uint8Array) {
-        if (out.length > 0) controller.enqueue(out);
-        return;
+        if (emit(controller, out)) return;
+        continue;
       }
-      return out.then((bytes) => {
-        if (bytes.length > 0) controller.enqueue(bytes);
-      });
+      return out.then((bytes) => (emit(controller, bytes) ? undefined : produce(controller)));
+    }
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      // A template always has a section (templateSections yields at least one).
+      start: produce,
+      pull: produce,
+      cancel() {
+        cancelled = true;
+      },
     },
-    flush(controller) {
-      // A template always has a section, so the prefix went out with it.
-      if (options.suffix) controller.enqueue(encoder.encode(options.suffix));
-    },
-  });
+    { highWaterMark: 0 },
+  );
 }
 
 /**
@@ -187,30 +213,6 @@ function sectionsFor(template: CompiledTemplate): readonly TemplateSection[] {
   return sections;
 }
 
-const ignore = (): void => undefined;
-
-/**
- * Writes the sections into the render stream as its writable side asks for them (backpressure:
- * the next section waits for `ready`), then closes it. A journey is one section, written and
- * closed at once. If the stream errors (a failed mint) or the reader cancels, the writes reject
- * and the feeding stops; the reader has been told already.
- */
-function feed(sections: readonly TemplateSection[], writable: WritableStream<TemplateSection>): void {
-  const writer = writable.getWriter();
-  if (sections.length === 1) {
-    writer.write(sections[0] as TemplateSection).catch(ignore);
-    writer.close().catch(ignore);
-    return;
-  }
-  void (async () => {
-    for (const section of sections) {
-      await writer.ready;
-      writer.write(section).catch(ignore);
-    }
-    await writer.close();
-  })().catch(ignore);
-}
-
 export type RenderValueResult = { ok: true; body: ReadableStream<Uint8Array> } | { ok: false; failure: RenderFailure };
 
 /**
@@ -221,7 +223,5 @@ export type RenderValueResult = { ok: true; body: ReadableStream<Uint8Array> } |
 export function renderValue(bytes: Uint8Array, options: RenderOptions, cached?: { templates: TemplateCache; sha256: string }): RenderValueResult {
   const compiled = cached === undefined ? compileTemplate(bytes, options.kind) : compiledTemplate(cached.templates, bytes, options.kind, cached.sha256);
   if (!compiled.ok) return compiled;
-  const stream = createRenderStream(options);
-  feed(sectionsFor(compiled.template), stream.writable);
-  return { ok: true, body: stream.readable };
+  return { ok: true, body: renderSections(sectionsFor(compiled.template), options) };
 }

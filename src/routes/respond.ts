@@ -8,7 +8,7 @@
  * negotiate encodings.
  */
 import { authFailureResponse, type AuthFailure } from "../auth/bearer";
-import { cacheStatusOf, describeUnavailable, type CacheResult } from "../cache";
+import { cacheStatusOf, describeUnavailable, serverTiming, type CacheResult, type Phases } from "../cache";
 import type { Answer, RouteIo } from "./io";
 import { fixedResponse } from "../util/fixed-response";
 import { filtersErrorBody, type ValidationItem } from "./mobile-filters";
@@ -95,11 +95,12 @@ export async function respond(outcome: RouteOutcome, request: Request, io: Route
  * (after any the origin's own caches added: RFC 9211 lists caches in the order they handled the
  * response, the one nearest the client last), and `Server-Timing` (docs/design.md §7), the time
  * from `startedAt` (`Date.now()`) until the answer's headers were ready — a streamed body keeps
- * flowing after — unless the origin's answer carries its own.
+ * flowing after — and, for an answer that filled, its phases (src/cache/phases.ts: `tier`,
+ * `shield`, `origin`, `store`), unless the origin's answer carries its own.
  */
-export function stamp(answer: Answer, startedAt: number): Response {
+export function stamp(answer: Answer, startedAt: number, phases?: Phases): Response {
   const cacheStatus = cacheStatusOf(answer.served);
-  const timing = `edge;dur=${Math.max(0, Date.now() - startedAt)}`;
+  const timing = serverTiming(Date.now() - startedAt, phases);
   const set = (headers: Headers) => {
     if (cacheStatus !== null) headers.append("Cache-Status", cacheStatus);
     // An origin answer passed through may time itself; that one stands.

@@ -6,7 +6,7 @@
 import type { FamilyEntry } from "../keys";
 import { errorFields, logEvent } from "../log";
 import type { PutResult, StoredValue } from "../storage";
-import type { FamilyShield, ShieldFillAnswer, ShieldStats, ShieldWriteAnswer } from "./family-shield";
+import type { FamilyShield, ShieldFillAnswer, ShieldRefreshAnswer, ShieldStats, ShieldWriteAnswer } from "./family-shield";
 import { SHIELD_COUNTERS } from "./family-shield";
 import { forEachLimited } from "../util/concurrency";
 import { shieldNameFor, shieldNamesForPrefix, shieldNamesOfFamily } from "./placement";
@@ -45,6 +45,8 @@ function renewalDue(renewedAtMs: number, nowMs: number, ttlMs: number): boolean 
 export interface ShieldClient {
   /** The fill of a miss, by the key's shield: its own copy, a new origin fill, or one joined. */
   fill(key: string, family: FamilyEntry, now: number, refresh: boolean): Promise<ShieldFillAnswer>;
+  /** Refresh ahead of the value expiring at `expiresAt`: the origin asked once per (key, expiresAt) edge-wide. */
+  refreshAhead(key: string, family: FamilyEntry, expiresAt: number, now: number): Promise<ShieldRefreshAnswer>;
   put(key: string, family: FamilyEntry, value: StoredValue, now: number, sourceTime?: number): Promise<ShieldWriteAnswer>;
   remove(key: string, family: FamilyEntry, now: number, sourceTime?: number): Promise<ShieldWriteAnswer>;
   /**
@@ -73,6 +75,8 @@ export function createShieldClient(namespace: DurableObjectNamespace<FamilyShiel
 
   return {
     fill: (key, family, now, refresh) => stubFor(key, family).fill({ key, now, refresh }),
+
+    refreshAhead: (key, family, expiresAt, now) => stubFor(key, family).refreshAhead({ key, expiresAt, now }),
 
     put: (key, family, value, now, sourceTime) =>
       stubFor(key, family).put({ key, value, now, ...(sourceTime === undefined ? {} : { sourceTime }) }),

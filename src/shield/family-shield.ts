@@ -12,13 +12,17 @@
  *   publish under the same rule; a lease the writer stops renewing lapses, and its object goes.
  * - Source times (`X-Edge-Source-Time`): each write's mark, and each family/prefix purge's, is kept
  *   until `markKeepUntil` (./ordering.ts) so a retried older write still loses, then removed.
- * The clock is the caller's (`now` on every call); an alarm deletes values and marks expired by
- * the latest clock a caller sent.
+ * - Refresh ahead (`refreshAhead`, docs/storage-schema.md §Refresh ahead): one origin fill per
+ *   (key, expires-at) for the whole edge, recorded in `refreshes` before the origin is asked, so
+ *   every later request for that lifetime — from any isolate, for a value of any size — is
+ *   answered without the origin. It is a fill like any other: the ordering rule applies to it.
+ * The clock is the caller's (`now` on every call); an alarm deletes values, marks and refresh
+ * records expired by the latest clock a caller sent.
  */
 import { DurableObject } from "cloudflare:workers";
 import { createTokenMemory } from "../auth/jwt";
 import { DEFAULT_MEDIA_LEASE_MS, MAX_MEDIA_LEASE_MS, MIN_MEDIA_LEASE_MS, parseConfig, type Config, type Env } from "../config";
-import { parseKey } from "../keys";
+import { parseKey, type FamilyEntry } from "../keys";
 import { errorFields, familyLabelOf, logEvent } from "../log";
 import { staysInColo, type Fill } from "../cache/filler";
 import { createOriginClient, type OriginClient } from "../origin/client";
@@ -47,6 +51,8 @@ export interface ShieldFillAnswer {
   source: ShieldSource;
   /** The value was written (shield and KV) by this fill; false when it lost to a later write. */
   committed: boolean;
+  /** Wall-clock ms the origin took, when this answer asked it (or joined a fill that did): `Server-Timing`'s `origin`. */
+  originMs?: number;
 }
 
 export type ShieldWriteAnswer =
@@ -57,7 +63,16 @@ export type ShieldWriteAnswer =
   /** A leased write (`commitWrite`) that a later write or purge overtook, or whose lease lapsed. */
   | { applied: false; reason: "overtaken" };
 
-export const SHIELD_COUNTERS = ["fills", "coalesced", "droppedLateWrites", "shieldHits", "lateAdminWrites"] as const;
+/**
+ * How a refresh ahead went here: `refreshed` (this call asked the origin; `value` is what it
+ * committed), `done` (this lifetime's refresh, or a newer fill, came first; `value` is this
+ * object's newer copy when it keeps one), `failed` (the origin failed: nothing was written).
+ */
+export type ShieldRefreshAnswer =
+  | { outcome: "refreshed" | "done"; value?: StoredValue }
+  | { outcome: "failed"; message: string };
+
+export const SHIELD_COUNTERS = ["fills", "coalesced", "droppedLateWrites", "shieldHits", "lateAdminWrites", "refreshes", "refreshFailures"] as const;
 export type ShieldCounter = (typeof SHIELD_COUNTERS)[number];
 export type ShieldStats = Record<ShieldCounter, number>;
 
@@ -98,6 +113,8 @@ export class FamilyShield extends DurableObject<Env> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS vals (key TEXT PRIMARY KEY, bytes BLOB NOT NULL, envelope TEXT NOT NULL, expires_at INTEGER NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS source_times (key TEXT PRIMARY KEY, t REAL NOT NULL, keep_until REAL NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS purge_times (prefix TEXT PRIMARY KEY, t REAL NOT NULL, keep_until REAL NOT NULL)`);
+    // The newest value lifetime (its expires-at) each key was refreshed ahead for; kept until then.
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS refreshes (key TEXT PRIMARY KEY, expires_at REAL NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value REAL NOT NULL)`);
     this.migrateSourceTimes();
@@ -255,24 +272,34 @@ export class FamilyShield extends DurableObject<Env> {
       noteWrite(this.ordering, key);
     }
 
+    return this.originFill(key, parsed.value.family, now, refresh);
+  }
+
+  /**
+   * One origin fill of `key`, committed under the ordering rule (a write or purge that arrives
+   * after it started wins), which later plain fills of the key join while it runs.
+   */
+  private async originFill(key: string, family: FamilyEntry, now: number, refresh: boolean): Promise<ShieldFillAnswer> {
     const { config, origin } = this.deps();
     const lease = this.openLease(key);
     const answer = (async (): Promise<ShieldFillAnswer> => {
       try {
-        const filled = await originFill(key, parsed.value.family, now, {
+        const askedAt = Date.now();
+        const filled = await originFill(key, family, now, {
           origin,
           collabMaxSeconds: config.collabMaxSeconds,
         }, { refresh });
+        const originMs = Date.now() - askedAt;
         this.count("fills");
-        if (filled.kind !== "value" || !filled.stored) return { fill: filled, source: "origin", committed: false };
+        if (filled.kind !== "value" || !filled.stored) return { fill: filled, source: "origin", committed: false, originMs };
         // A negative answer about a key anonymous requests name is kept by nobody here (../cache/filler.ts).
-        if (staysInColo(parsed.value.family, filled.value)) return { fill: { ...filled, stored: false }, source: "origin", committed: false };
+        if (staysInColo(family, filled.value)) return { fill: { ...filled, stored: false }, source: "origin", committed: false, originMs };
         const value = filled.value;
         const committed = await this.commitLease({ key, lease, now }, async () => {
           await this.keepOwn(key, value, now);
           return this.deps().store.write(key, value, now);
         });
-        return { fill: { ...filled, stored: committed.committed }, source: "origin", committed: committed.committed };
+        return { fill: { ...filled, stored: committed.committed }, source: "origin", committed: committed.committed, originMs };
       } finally {
         this.closeLease(lease);
       }
@@ -284,6 +311,39 @@ export class FamilyShield extends DurableObject<Env> {
     } finally {
       if (this.inFlight.get(key) === entry) this.inFlight.delete(key);
     }
+  }
+
+  /**
+   * Refresh ahead of the value of `key` that expires at `expiresAt` (a hit found it in its last
+   * tenth of life or last 60 s): asks the origin once for the whole edge, however many isolates
+   * and colos ask, and records that it did before asking — so a value too large for this
+   * object's storage is not refilled twice either. Answers without the origin when this lifetime
+   * was refreshed already, a fill of the key is running, or a newer value is held here. What the
+   * origin answers is a fill: committed only if no write or purge of the key arrived since it
+   * started. A failed origin changes nothing: readers keep the value until it expires, and the
+   * record stays (one origin call per lifetime, failed or not).
+   */
+  async refreshAhead(request: { key: string; expiresAt: number; now: number }): Promise<ShieldRefreshAnswer> {
+    const { key, expiresAt, now } = request;
+    this.observe(now);
+    const parsed = parseKey(key);
+    if (!parsed.ok) return { outcome: "failed", message: `shield: ${parsed.failure.message}` };
+    const own = this.readOwn(key, now);
+    if (own !== undefined && own.envelope.expiresAt > expiresAt) return { outcome: "done", value: own };
+    const asked = this.sql.exec<{ expires_at: number }>(`SELECT expires_at FROM refreshes WHERE key = ?`, key).toArray()[0];
+    if ((asked !== undefined && asked.expires_at >= expiresAt) || this.inFlight.has(key)) return { outcome: "done" };
+    this.sql.exec(`INSERT OR REPLACE INTO refreshes (key, expires_at) VALUES (?, ?)`, key, expiresAt);
+    this.count("refreshes");
+    await this.scheduleClean();
+    const answer = await this.originFill(key, parsed.value.family, now, false);
+    const { fill } = answer;
+    if (fill.kind === "error") {
+      this.count("refreshFailures");
+      return { outcome: "failed", message: `origin error ${fill.status}: ${fill.message}` };
+    }
+    // An `absent` or `unsupported` answer is left to the next miss: the value is served until it
+    // expires, as it would have been without the refresh.
+    return fill.kind === "value" && answer.committed ? { outcome: "refreshed", value: fill.value } : { outcome: "refreshed" };
   }
 
   // ---- leases: a write whose bytes do not pass through here ----
@@ -497,9 +557,10 @@ export class FamilyShield extends DurableObject<Env> {
       this.sql.exec(`DELETE FROM vals WHERE expires_at <= ?`, now);
       this.sql.exec(`DELETE FROM source_times WHERE keep_until <= ?`, now);
       this.sql.exec(`DELETE FROM purge_times WHERE keep_until <= ?`, now);
+      this.sql.exec(`DELETE FROM refreshes WHERE expires_at <= ?`, now);
     }
     const left = this.sql.exec<{ n: number }>(
-      `SELECT (SELECT count(*) FROM vals) + (SELECT count(*) FROM source_times) + (SELECT count(*) FROM purge_times) AS n`,
+      `SELECT (SELECT count(*) FROM vals) + (SELECT count(*) FROM source_times) + (SELECT count(*) FROM purge_times) + (SELECT count(*) FROM refreshes) AS n`,
     ).one().n;
     if (left > 0) await this.ctx.storage.setAlarm(Date.now() + CLEAN_INTERVAL_MS);
   }

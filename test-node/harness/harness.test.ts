@@ -1,6 +1,8 @@
 import { describe, expect, it, inject } from "vitest";
 import { Redis } from "ioredis";
+import { SignJWT } from "jose";
 import { startRedis } from "./redis";
+import { startBareWorker, startEdge, TEST_SECRETS } from "./workers";
 
 describe("node test harness", () => {
   it("serves the edge and the dev origin over loopback HTTP", async () => {
@@ -31,6 +33,48 @@ describe("node test harness", () => {
       client.disconnect();
     } finally {
       await own.stop();
+    }
+  });
+
+  it("serves the edge with production's settings (L0 on: a second read is an L0 hit) and the dev environment's without", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const uid = "oseh_t_devTranscript00000000001";
+    const token = await new SignJWT({ sub: uid, iss: "oseh", aud: "oseh-transcript", iat: now - 1, exp: now + 600 })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .sign(new TextEncoder().encode(TEST_SECRETS.OSEH_TRANSCRIPT_JWT_SECRET));
+    const secondRead = async (settings: "dev" | "production") => {
+      const edge = await startEdge({ originUrl: inject("originUrl"), settings });
+      try {
+        const read = () => fetch(`${edge.url}/api/1/transcripts/${uid}`, { headers: { authorization: `bearer ${token}` } });
+        await (await read()).arrayBuffer();
+        const again = await read();
+        await again.arrayBuffer();
+        return again.headers.get("cache-status");
+      } finally {
+        await edge.dispose();
+      }
+    };
+    expect(await secondRead("production")).toBe("oseh-edge; hit; detail=l0");
+    expect(await secondRead("dev")).not.toContain("detail=l0");
+  });
+
+  it("serves a bare Worker that forwards every request to the origin as it came", async () => {
+    const bare = await startBareWorker({ originUrl: inject("originUrl") });
+    try {
+      const response = await fetch(`${bare.url}/api/1/dev/echo?x=1`, { method: "POST", body: "hello", headers: { "x-probe": "p" } });
+      const direct = await fetch(`${inject("originUrl")}/api/1/dev/echo?x=1`, { method: "POST", body: "hello", headers: { "x-probe": "p" } });
+      expect(response.status).toBe(direct.status);
+      expect(response.headers.get("cache-status")).toBeNull(); // no edge in between
+      // What the origin saw: the same method, path, query, body and headers (a Worker's fetch adds
+      // `cf-worker`, and the connection header is the runtime's).
+      type Echo = { method: string; path: string; query: string; body: string; headers: Record<string, string> };
+      const seen = (await response.json()) as Echo;
+      const straight = (await direct.json()) as Echo;
+      const { "cf-worker": _worker, connection: _c1, ...forwarded } = seen.headers;
+      const { connection: _c2, ...sent } = straight.headers;
+      expect({ ...seen, headers: forwarded }).toEqual({ ...straight, headers: sent });
+    } finally {
+      await bare.dispose();
     }
   });
 });

@@ -110,6 +110,20 @@ export interface StartEdgeOptions {
   inspectorPort?: number;
   /** Vars of the edge itself in place of `[env.dev]`'s (the twins start from these too). */
   vars?: Record<string, string>;
+  /**
+   * "production": the vars of wrangler.toml's top level (production's: L0 on, its timeouts,
+   * switches and bounds) over `[env.dev]`'s, except `EDGE_ENV` (dev, the only environment that may
+   * use a loopback origin) and `ORIGIN_URL`; the bindings stay `[env.dev]`'s, which bind the same
+   * things locally (the shield, KV, R2). The load scripts measure the edge this way. Default "dev".
+   */
+  settings?: "dev" | "production";
+}
+
+/** wrangler.toml's production vars, minus what only a dev edge may set differently (see `settings`). */
+function productionVars(): Record<string, unknown> {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(EDGE_WRANGLER_TOML);
+  const { EDGE_ENV: _env, ORIGIN_URL: _origin, ...vars } = (workerOptions as { bindings?: Record<string, unknown> }).bindings ?? {};
+  return vars;
 }
 
 /**
@@ -129,7 +143,14 @@ export async function startEdge(options: StartEdgeOptions): Promise<ServedWorker
     modules: true,
     script: await bundle(EDGE_ENTRY),
     // REQUEST_LOG off: one JSON line per request from workerd would bury the test output.
-    bindings: { ...declared, ...TEST_SECRETS, ORIGIN_URL: options.originUrl, REQUEST_LOG: "off", ...options.vars },
+    bindings: {
+      ...declared,
+      ...(options.settings === "production" ? productionVars() : {}),
+      ...TEST_SECRETS,
+      ORIGIN_URL: options.originUrl,
+      REQUEST_LOG: "off",
+      ...options.vars,
+    },
   };
   const twins = (options.twins ?? []).map((twin) => ({
     ...edge,
@@ -138,4 +159,20 @@ export async function startEdge(options: StartEdgeOptions): Promise<ServedWorker
     unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
   }));
   return serve([edge, ...twins], options.port, options.inspectorPort);
+}
+
+/**
+ * The control for the edge's memory under load (`npm run soak`, `npm run load`): a bare Worker
+ * that forwards every request to the origin as it came (method, path, query, headers, body) and
+ * returns the origin's answer. No edge code, no bindings; its own Miniflare, so its own workerd
+ * process: what workerd itself grows by under the same load, with nothing of the edge in it.
+ */
+export async function startBareWorker(options: { originUrl: string }): Promise<ServedWorker> {
+  const script = `export default {
+  fetch(request, env) {
+    const url = new URL(request.url);
+    return fetch(new Request(env.ORIGIN_URL + url.pathname + url.search, request));
+  },
+};`;
+  return serve([{ name: "bare-passthrough", modules: true, script, compatibilityDate: "2026-11-01", bindings: { ORIGIN_URL: options.originUrl } }]);
 }

@@ -70,7 +70,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
   const origin = options.origin?.(client) ?? client;
   const tokens: TokenService = createTokenService(config.secrets, config.previousSecrets, isolate.tokens);
   const filler = createIsolateFiller(store, createOriginFill({ origin, collabMaxSeconds: config.collabMaxSeconds }), isolate.fills);
-  const reader = createCacheReader({ store, filler, guard: isolate.fillGuard, disabled: new Set() });
+  const reader = createCacheReader({ store, filler, guard: isolate.fillGuard, disabled: new Set(), refreshes: isolate.refreshes });
   const stats = createStats(0, isolate.id);
   const scope = (now: number): ReadScope => ({ now, waitUntil, stats });
   return {

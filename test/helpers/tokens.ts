@@ -1,6 +1,6 @@
 /** Test tokens, signed with the test secrets of vitest.config.ts. */
 import { SignJWT } from "jose";
-import { ADMIN_TOKEN_AUDIENCE, ADMIN_TOKEN_ISSUER } from "../../shared/admin-client";
+import { ADMIN_TOKEN_AUDIENCE, ADMIN_TOKEN_ISSUER } from "../../shared/admin-client.ts";
 
 export const TEST_SECRETS = {
   image: "test-image-secret",

@@ -6,14 +6,14 @@
 import { describe, expect, it } from "vitest";
 import type { ResourceKind } from "../../src/auth/jwt";
 import { compileTemplate, type BlockKind, type CompiledTemplate, type RenderFailure } from "../../src/render/blocks";
-import { createRenderStream, renderValue, type RenderOptions, type ResourceSigner, type TemplateSection } from "../../src/render/stream";
+import { renderSections, renderValue, type RenderOptions, type ResourceSigner, type TemplateSection } from "../../src/render/stream";
 import { TEMPLATE_CACHE_MAX_ENTRIES, compiledTemplate, createTemplateCache } from "../../src/render/templates";
 
 /** The compiled templates of this file's isolate. */
 const templates = createTemplateCache();
 import { sha256Hex } from "../../src/storage/envelope";
 import { base64ToBytes, loadBlocksVectors } from "../helpers/vectors";
-import { FROZEN_NOW, createPrng, pipeChunks, readAll, readText, vectorTokenService } from "./support";
+import { FROZEN_NOW, createPrng, readAll, readText, vectorTokenService } from "./support";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- vector shapes are documented in docs/block-format.md §7.2 */
 const blockVectors: any[] = loadBlocksVectors().vectors.filter(
@@ -80,12 +80,21 @@ function sectionsAt(template: CompiledTemplate, cuts: readonly number[]): Templa
   return sections;
 }
 
+/** The renderer's output for the given sections (or its error). */
+async function renderedSections(sections: readonly TemplateSection[], options: RenderOptions): Promise<{ ok: true; bytes: Uint8Array } | { ok: false; error: unknown }> {
+  try {
+    return { ok: true, bytes: await readAll(renderSections(sections, options)) };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
 describe.each(blockVectors.map((v) => [v.id, v] as const))("section boundaries: %s", (_id, v) => {
   const template = compiled(base64ToBytes(v.cached_bytes_b64), v.family === "journeys:external" ? "journey" : "prompt");
 
   it("every split into two sections renders identically", async () => {
     for (let cut = 0; cut <= template.staticBytes; cut++) {
-      const out = await pipeChunks(createRenderStream(optionsFor(v)), sectionsAt(template, [cut]));
+      const out = await renderedSections(sectionsAt(template, [cut]), optionsFor(v));
       if (!out.ok || decoder.decode(out.bytes) !== v.rendered) throw new Error(`split at ${cut} differs`);
     }
   });
@@ -94,7 +103,7 @@ describe.each(blockVectors.map((v) => [v.id, v] as const))("section boundaries: 
     const random = createPrng(template.staticBytes);
     for (let round = 0; round < 20; round++) {
       const cuts = Array.from({ length: 1 + Math.floor(random() * 8) }, () => Math.floor(random() * template.staticBytes)).sort((a, b) => a - b);
-      const out = await pipeChunks(createRenderStream(optionsFor(v)), sectionsAt(template, cuts));
+      const out = await renderedSections(sectionsAt(template, cuts), optionsFor(v));
       expect(out.ok && decoder.decode(out.bytes)).toBe(v.rendered);
     }
   });

@@ -36,26 +36,6 @@ export async function readText(stream: ReadableStream<Uint8Array>): Promise<stri
   return new TextDecoder().decode(await readAll(stream));
 }
 
-/** Feeds `chunks` through a TransformStream and collects its output (or its error). */
-export async function pipeChunks<T>(
-  stream: TransformStream<T, Uint8Array>,
-  chunks: readonly T[],
-): Promise<{ ok: true; bytes: Uint8Array } | { ok: false; error: unknown }> {
-  const writer = stream.writable.getWriter();
-  const writing = (async () => {
-    for (const chunk of chunks) await writer.write(chunk);
-    await writer.close();
-  })().catch(() => undefined);
-  try {
-    const bytes = await readAll(stream.readable);
-    await writing;
-    return { ok: true, bytes };
-  } catch (error) {
-    await writing;
-    return { ok: false, error };
-  }
-}
-
 export function splitAt(bytes: Uint8Array, ...cuts: number[]): Uint8Array[] {
   const out: Uint8Array[] = [];
   let from = 0;

@@ -255,7 +255,8 @@ describe("end to end, production topology", () => {
     expect(miss.response.headers.has("cache-control")).toBe(false);
     expect(miss.response.headers.get("content-length")).toBe(String(miss.text.length));
     expect(miss.response.headers.get("cache-status")).toBe("oseh-edge; fwd=miss; stored");
-    expect(miss.response.headers.get("server-timing")).toMatch(/^edge;dur=\d+$/);
+    // A fill's phases follow the edge's own time (src/cache/phases.ts).
+    expect(miss.response.headers.get("server-timing")).toMatch(/^edge;dur=\d+, tier;dur=\d+, shield;dur=\d+, origin;dur=\d+, store;dur=\d+$/);
     expect(first.remaining()).toBe(0);
     // The dev origin's value, stored as it came.
     expect(await env.CACHE.get("emotion_content_statistics")).toBe(DEV_STATS_JSON);

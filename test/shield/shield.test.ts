@@ -62,7 +62,7 @@ function isolate(options: { l1?: boolean; filler?: (store: TieredStore, fills: M
     memory: own.storage,
   });
   const filler = (options.filler ?? ((s, fills) => createShieldFiller(shield, s, fetchFill, fills)))(store, own.fills);
-  const reader = createCacheReader({ store, filler, guard: own.fillGuard, disabled: new Set() });
+  const reader = createCacheReader({ store, filler, guard: own.fillGuard, disabled: new Set(), refreshes: own.refreshes });
   const stats = createStats(0, own.id);
   return {
     store,
@@ -346,7 +346,7 @@ describe("shield: stats and unavailability", () => {
     expect(response.status).toBe(200);
     const body = (await response.json()) as { shield: Record<string, Record<string, number>> };
     expect(Object.keys(body.shield["auth:is_admin:{sub}"] ?? {}).sort()).toEqual(
-      ["coalesced", "droppedLateWrites", "fills", "lateAdminWrites", "shieldHits"],
+      ["coalesced", "droppedLateWrites", "fills", "lateAdminWrites", "refreshFailures", "refreshes", "shieldHits"],
     );
     expect(body.shield["auth:is_admin:{sub}"]?.fills).toBeGreaterThanOrEqual(1);
     const unknown = await admin(`/stats?family=${encodeURIComponent("nope:{x}")}`);
