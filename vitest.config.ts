@@ -71,6 +71,7 @@ export const CONSISTENCY_BINDINGS = {
   COLLAB_MAX_SECONDS: "604800",
   EDGE_MODE: "edge",
   EDGE_DISABLED_FAMILIES: "",
+  MEDIA_LEASE_MS: "120000",
 } as const;
 
 const consistencyRun = {

@@ -18,6 +18,7 @@ function history() {
     isolates: { a1: "A", a2: "A", b1: "B" },
     kvLagSeconds: {},
     keys: [K],
+    media: [],
     ops,
     startClock: T0,
   };
