@@ -124,7 +124,7 @@ export interface Run {
   readonly tokens: Tokens & { admin(now: number): Promise<string> };
 }
 
-class StepCommand implements fc.AsyncCommand<object, Run> {
+export class StepCommand implements fc.AsyncCommand<object, Run> {
   constructor(readonly step: Step) {}
   check(): boolean {
     return true;
