@@ -67,6 +67,14 @@ export const MEDIA_KEY_PREFIX = "s3_files:";
 export interface StoreMemory {
   readonly l0: L0Memory;
   readonly generations: GenerationMemory;
+  /**
+   * Prefix purges this isolate ran: prefix → the second it ran. A prefix purge deletes the local
+   * copies of the keys its KV pages list, and a key another colo already deleted is on no page;
+   * for `l1MaxAgeSeconds` (the longest a local copy lives) this isolate's L0/L1 copies of a key
+   * under the prefix stored at or before that second are misses, so the purge applies here at
+   * once (docs/storage-schema.md "Propagation bound").
+   */
+  readonly prefixPurges: Map<string, number>;
   /** Concurrent requests of the isolate coalesce through it. */
   readonly inFlight: InFlight;
   readonly counters: StorageCounters;
@@ -74,7 +82,7 @@ export interface StoreMemory {
 
 /** A fresh store memory: one isolate's (src/isolate.ts), or a Durable Object's own. */
 export function createStoreMemory(): StoreMemory {
-  return { l0: createL0Memory(), generations: new Map(), inFlight: new Map(), counters: createStorageCounters() };
+  return { l0: createL0Memory(), generations: new Map(), inFlight: new Map(), prefixPurges: new Map(), counters: createStorageCounters() };
 }
 
 export interface TieredStoreOptions {
@@ -304,6 +312,16 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
     }
   };
 
+  /** A local copy, unless a prefix purge this isolate ran since it was stored covers its key. */
+  const unlessPurgedHere = (key: string, copy: StoredValue | undefined, now: number): StoredValue | undefined => {
+    if (copy === undefined) return undefined;
+    for (const [prefix, at] of options.memory.prefixPurges) {
+      if (now - at >= options.l1MaxAgeSeconds) options.memory.prefixPurges.delete(prefix);
+      else if (key.startsWith(prefix) && copy.envelope.storedAt <= at) return undefined;
+    }
+    return copy;
+  };
+
   const store: TieredStore = {
     visibleWithinSeconds,
 
@@ -324,14 +342,14 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
         return failed();
       }
 
-      const nearest = await readLocal(l0, key, generation, now);
+      const nearest = unlessPurgedHere(key, await readLocal(l0, key, generation, now), now);
       if (nearest !== undefined && classifyFreshness(nearest.envelope, now, options.staleIfErrorSeconds) === "fresh") {
         counters.count(nearest.envelope.family, "l0Hits");
         return { state: "fresh", tier: "l0", value: nearest };
       }
       // An L1 hit does not fill L0: the L1 copy may be nearly `l1MaxAgeSeconds` old already, and
       // L0 would stretch the purge bound past it. L0 is filled only from KV and from writes.
-      const local = await readLocal(l1, key, generation, now);
+      const local = unlessPurgedHere(key, await readLocal(l1, key, generation, now), now);
       if (local !== undefined && classifyFreshness(local.envelope, now, options.staleIfErrorSeconds) === "fresh") {
         counters.count(local.envelope.family, "l1Hits");
         return { state: "fresh", tier: "l1", value: local };
@@ -471,6 +489,12 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
           l1Generations = async () => tokens;
         } else {
           l1Generations = async (key) => [await generationFor(key, now)];
+          if (selector.cursor === undefined) {
+            for (const [prefix, at] of options.memory.prefixPurges) {
+              if (now - at >= options.l1MaxAgeSeconds) options.memory.prefixPurges.delete(prefix);
+            }
+            options.memory.prefixPurges.set(selector.prefix, now);
+          }
         }
         if (options.media !== undefined && selector.prefix.startsWith(MEDIA_KEY_PREFIX)) {
           // Media keys live only as R2 pointers: page through those instead of KV.

@@ -35,7 +35,7 @@ beforeAll(async () => {
 
 /** One simulated isolate's store memory; parts given are used, the rest made fresh. */
 function storeMemory(parts: Partial<StoreMemory> = {}): StoreMemory {
-  return { l0: createL0Memory(), generations: new Map(), inFlight: new Map(), counters: createStorageCounters(), ...parts };
+  return { l0: createL0Memory(), generations: new Map(), inFlight: new Map(), prefixPurges: new Map(), counters: createStorageCounters(), ...parts };
 }
 
 function makeStore(overrides: Partial<TieredStoreOptions> = {}) {
@@ -427,6 +427,26 @@ describe("tiered store: purge", () => {
 
     // The generation key itself survives purges and is never listed.
     expect((await store.list({ prefix: "" })).keys.some((k) => k.name.startsWith("_edge:"))).toBe(false);
+  });
+
+  it("a prefix purge stops the purging isolate serving its local copies of a key another colo already deleted from KV (found by the consistency checker)", async () => {
+    // The prefix purge deletes local copies of the keys its KV pages list; a key another colo
+    // deleted first is on no page, yet this isolate's L0 and its colo's L1 may still hold it.
+    // docs/storage-schema.md "Propagation bound": in the purging isolate a purge applies at once.
+    const prefix = uniquePrefix("purge-prefix-remote-delete");
+    const key = `${prefix}fam|1`;
+    const otherColoCache = await caches.open("oseh-edge-test-other-colo");
+    const here = makeStore({ cache: otherColoCache });
+    const elsewhere = makeStore();
+    await elsewhere.store.write(key, await valueOf("old", { family: `${prefix}fam`, expiresAt: NOW + 3600 }), NOW);
+    expect(await here.store.read(key, NOW)).toMatchObject({ state: "fresh", tier: "l2" });
+    await here.background.settle();
+    await elsewhere.store.delete(key);
+    expect(await here.store.purge({ prefix }, NOW)).toMatchObject({ purged: 0, cursor: null });
+    expect(await here.store.read(key, NOW)).toEqual({ state: "miss" });
+    // A value written after the purge's second is served from local copies again.
+    await here.store.write(key, await valueOf("new", { family: `${prefix}fam`, expiresAt: NOW + 3600 }, NOW + 2), NOW + 2);
+    expect(await here.store.read(key, NOW + 2)).toMatchObject({ state: "fresh", tier: "l1" });
   });
 
   it("after a family purge the purging isolate sees the new generation at once", async () => {
