@@ -436,7 +436,20 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
 
     async keepLocal(key, value, now) {
       if (locals.length === 0 || isReservedKey(key) || value.envelope.expiresAt <= now) return;
-      const generation = await generationFor(key, now);
+      let generation: string;
+      try {
+        generation = await generationFor(key, now);
+      } catch {
+        // As in `write`: the value is stored; without the generation no local copy is made (one
+        // under an old token could be purged), and no caller's answer fails for it. The copies
+        // this isolate may have made go (under the token it remembers; L0 ignores the token),
+        // so it does not serve the value this one replaced.
+        counters.count(value.envelope.family, "l1Failures");
+        const family = familyOf(key);
+        const remembered = family === undefined ? undefined : options.memory.generations.get(family)?.token;
+        await deleteLocal(key, [remembered ?? INITIAL_GENERATION]).catch(() => undefined);
+        return;
+      }
       for (const tier of locals) await writeLocal(tier, key, value, now, generation);
     },
 

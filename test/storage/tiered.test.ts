@@ -18,6 +18,7 @@ import {
   valueOf,
 } from "./helpers";
 import { type ContractSubject, describeTierContract } from "./tier-contract";
+import { KV_ERRORS, wrapBinding } from "../helpers/faults";
 
 const L1_MAX_AGE = 30;
 const STALE_IF_ERROR = 300;
@@ -135,6 +136,30 @@ describe("tiered store: reads", () => {
     release();
     await background.settle();
     expect(await store.read(key, NOW + 1)).toEqual({ state: "miss" });
+  });
+
+  it("keepLocal with the generation unreadable (KV get failing) does not throw and leaves none of the isolate's old copies (found by the consistency checker)", async () => {
+    // The admin PUT through the shields keeps the applied value locally; a KV read failing there
+    // made the PUT answer 500 although it was applied, and left the old local copies in place.
+    const prefix = uniquePrefix("keep-local-gen-fails");
+    const family = `${prefix}fam`;
+    const key = `${family}|1`;
+    let failGets = false;
+    const kv = wrapBinding(KV, (method, _args, forward) =>
+      failGets && (method === "get" || method === "getWithMetadata") ? Promise.reject(new Error(KV_ERRORS.get)) : forward(),
+    );
+    const { store } = makeStore({ kv, l0MaxBytes: 1 << 20, memory: storeMemory({ l0: createL0Memory() }) });
+    await store.write(key, await valueOf("old", { family, expiresAt: NOW + 3600 }), NOW);
+    // Written again while the generation is remembered: its L0 and L1 copies outlive that memory.
+    await store.write(key, await valueOf("old2", { family, expiresAt: NOW + 3600 }, NOW + 20), NOW + 20);
+    const later = NOW + L1_MAX_AGE + 5;
+    const next = await valueOf("new", { family, expiresAt: NOW + 3600 }, later);
+    await createKvTier(KV, { graceSeconds: STALE_IF_ERROR, sleep: noSleep }).put(key, next, later); // the shield's write
+    failGets = true;
+    await expect(store.keepLocal(key, next, later)).resolves.toBeUndefined();
+    failGets = false;
+    const read = await store.read(key, later);
+    expect(read.state === "miss" ? undefined : text(read.value.bytes)).toBe("new");
   });
 
   it("keeps no colo-local copy of secret families (registry default)", async () => {
