@@ -312,7 +312,7 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
       } else {
         const answer = await deps.shield.remove(target.parsed.key, target.parsed.family, Math.floor(deps.now()), sourceTime.value);
         if (!answer.applied) return fail(SUPERSEDED);
-        await store.forgetLocal(target.parsed.key);
+        await store.forgetLocal(target.parsed.key, Math.floor(deps.now()));
       }
     } catch (error) {
       // KV still refusing after its 429 retries: say so (retrying is safe; deletes are idempotent).
@@ -401,7 +401,7 @@ export function createAdminApi(deps: AdminApiDeps): (request: Request) => Promis
           superseded.push(key);
           continue;
         }
-        await store.forgetLocal(key);
+        await store.forgetLocal(key, now);
       }
       return { purged: selector.keys.length - superseded.length, cursor: null, visibleWithinSeconds: store.visibleWithinSeconds, superseded };
     }

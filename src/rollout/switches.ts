@@ -81,7 +81,7 @@ export function withDisabledFamilies(store: TieredStore, disabled: ReadonlySet<s
     purge: (selector, now) => store.purge(selector, now),
     delete: (key) => store.delete(key),
     keepLocal: (key, value, now) => (isKeyDisabled(key, disabled) ? Promise.resolve() : store.keepLocal(key, value, now)),
-    forgetLocal: (key) => store.forgetLocal(key),
+    forgetLocal: (key, now) => store.forgetLocal(key, now),
     stats: () => store.stats(),
     visibleWithinSeconds: store.visibleWithinSeconds,
   };

@@ -68,13 +68,15 @@ export interface StoreMemory {
   readonly l0: L0Memory;
   readonly generations: GenerationMemory;
   /**
-   * Prefix purges this isolate ran: prefix → the second it ran. A prefix purge deletes the local
+   * Removals this isolate ran, → the second each ran: prefix purges (`prefixes`), and DELETEs
+   * and key purges applied by the family's shield (`keys`). A prefix purge deletes the local
    * copies of the keys its KV pages list, and a key another colo already deleted is on no page;
-   * for `l1MaxAgeSeconds` (the longest a local copy lives) this isolate's L0/L1 copies of a key
-   * under the prefix stored at or before that second are misses, so the purge applies here at
-   * once (docs/storage-schema.md "Propagation bound").
+   * a shield's KV delete is made in the shield's colo, and this colo's KV view may show the old
+   * value until KV's propagation reaches it. For `visibleWithinSeconds` this isolate's copies
+   * (L0, L1, and KV values) of such a key stored at or before that second are misses, so the
+   * removal applies here at once (docs/storage-schema.md "Propagation bound").
    */
-  readonly prefixPurges: Map<string, number>;
+  readonly removedHere: { readonly prefixes: Map<string, number>; readonly keys: Map<string, number> };
   /** Concurrent requests of the isolate coalesce through it. */
   readonly inFlight: InFlight;
   readonly counters: StorageCounters;
@@ -82,7 +84,7 @@ export interface StoreMemory {
 
 /** A fresh store memory: one isolate's (src/isolate.ts), or a Durable Object's own. */
 export function createStoreMemory(): StoreMemory {
-  return { l0: createL0Memory(), generations: new Map(), inFlight: new Map(), prefixPurges: new Map(), counters: createStorageCounters() };
+  return { l0: createL0Memory(), generations: new Map(), inFlight: new Map(), removedHere: { prefixes: new Map(), keys: new Map() }, counters: createStorageCounters() };
 }
 
 export interface TieredStoreOptions {
@@ -142,7 +144,8 @@ export interface TieredStore {
    * deleted or purged one.
    */
   keepLocal(key: string, value: StoredValue, now: number): Promise<void>;
-  forgetLocal(key: string): Promise<void>;
+  /** `now`: when the removal was applied (this isolate then ignores older copies: `StoreMemory.removedHere`). */
+  forgetLocal(key: string, now?: number): Promise<void>;
   singleFlight<T>(key: string, load: () => Promise<T>): Promise<T>;
   list(options: ListOptions): Promise<ListResult>;
   purge(selector: PurgeSelector, now: number): Promise<PurgeResult>;
@@ -312,13 +315,21 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
     }
   };
 
-  /** A local copy, unless a prefix purge this isolate ran since it was stored covers its key. */
-  const unlessPurgedHere = (key: string, copy: StoredValue | undefined, now: number): StoredValue | undefined => {
-    if (copy === undefined) return undefined;
-    for (const [prefix, at] of options.memory.prefixPurges) {
-      if (now - at >= options.l1MaxAgeSeconds) options.memory.prefixPurges.delete(prefix);
-      else if (key.startsWith(prefix) && copy.envelope.storedAt <= at) return undefined;
+  /** Forgets removals older than the bound (after it, every copy from before them is gone). */
+  const pruneRemoved = (now: number): void => {
+    for (const marks of [options.memory.removedHere.prefixes, options.memory.removedHere.keys]) {
+      for (const [name, at] of marks) if (now - at >= visibleWithinSeconds) marks.delete(name);
     }
+  };
+  /** A copy, unless a removal this isolate ran since it was stored covers its key. */
+  const unlessRemovedHere = (key: string, copy: StoredValue | undefined, now: number): StoredValue | undefined => {
+    if (copy === undefined) return undefined;
+    const { prefixes, keys } = options.memory.removedHere;
+    if (prefixes.size === 0 && keys.size === 0) return copy;
+    pruneRemoved(now);
+    const at = keys.get(key);
+    if (at !== undefined && copy.envelope.storedAt <= at) return undefined;
+    for (const [prefix, when] of prefixes) if (key.startsWith(prefix) && copy.envelope.storedAt <= when) return undefined;
     return copy;
   };
 
@@ -342,14 +353,14 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
         return failed();
       }
 
-      const nearest = unlessPurgedHere(key, await readLocal(l0, key, generation, now), now);
+      const nearest = unlessRemovedHere(key, await readLocal(l0, key, generation, now), now);
       if (nearest !== undefined && classifyFreshness(nearest.envelope, now, options.staleIfErrorSeconds) === "fresh") {
         counters.count(nearest.envelope.family, "l0Hits");
         return { state: "fresh", tier: "l0", value: nearest };
       }
       // An L1 hit does not fill L0: the L1 copy may be nearly `l1MaxAgeSeconds` old already, and
       // L0 would stretch the purge bound past it. L0 is filled only from KV and from writes.
-      const local = unlessPurgedHere(key, await readLocal(l1, key, generation, now), now);
+      const local = unlessRemovedHere(key, await readLocal(l1, key, generation, now), now);
       if (local !== undefined && classifyFreshness(local.envelope, now, options.staleIfErrorSeconds) === "fresh") {
         counters.count(local.envelope.family, "l1Hits");
         return { state: "fresh", tier: "l1", value: local };
@@ -357,7 +368,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
 
       let found: StoredValue | undefined;
       try {
-        found = await l2.get(key, now);
+        found = unlessRemovedHere(key, await l2.get(key, now), now);
       } catch {
         return failed();
       }
@@ -435,6 +446,9 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
     },
 
     async keepLocal(key, value, now) {
+      // A value the shield applied after this isolate's removal of the key is current here.
+      const removed = options.memory.removedHere.keys.get(key);
+      if (removed !== undefined && value.envelope.storedAt >= removed) options.memory.removedHere.keys.delete(key);
       if (locals.length === 0 || isReservedKey(key) || value.envelope.expiresAt <= now) return;
       let generation: string;
       try {
@@ -453,8 +467,13 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
       for (const tier of locals) await writeLocal(tier, key, value, now, generation);
     },
 
-    async forgetLocal(key) {
-      if (locals.length === 0 || isReservedKey(key)) return;
+    async forgetLocal(key, now) {
+      if (isReservedKey(key)) return;
+      if (now !== undefined) {
+        pruneRemoved(now);
+        options.memory.removedHere.keys.set(key, now);
+      }
+      if (locals.length === 0) return;
       // No `now` here, so no memory-age check: delete under every token this isolate may have used.
       const family = familyOf(key);
       await deleteLocal(key, family === undefined ? [INITIAL_GENERATION] : await generations.known(family));
@@ -503,10 +522,8 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
         } else {
           l1Generations = async (key) => [await generationFor(key, now)];
           if (selector.cursor === undefined) {
-            for (const [prefix, at] of options.memory.prefixPurges) {
-              if (now - at >= options.l1MaxAgeSeconds) options.memory.prefixPurges.delete(prefix);
-            }
-            options.memory.prefixPurges.set(selector.prefix, now);
+            pruneRemoved(now);
+            options.memory.removedHere.prefixes.set(selector.prefix, now);
           }
         }
         if (options.media !== undefined && selector.prefix.startsWith(MEDIA_KEY_PREFIX)) {

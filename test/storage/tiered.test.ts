@@ -36,7 +36,7 @@ beforeAll(async () => {
 
 /** One simulated isolate's store memory; parts given are used, the rest made fresh. */
 function storeMemory(parts: Partial<StoreMemory> = {}): StoreMemory {
-  return { l0: createL0Memory(), generations: new Map(), inFlight: new Map(), prefixPurges: new Map(), counters: createStorageCounters(), ...parts };
+  return { l0: createL0Memory(), generations: new Map(), inFlight: new Map(), removedHere: { prefixes: new Map(), keys: new Map() }, counters: createStorageCounters(), ...parts };
 }
 
 function makeStore(overrides: Partial<TieredStoreOptions> = {}) {
@@ -472,6 +472,24 @@ describe("tiered store: purge", () => {
     // A value written after the purge's second is served from local copies again.
     await here.store.write(key, await valueOf("new", { family: `${prefix}fam`, expiresAt: NOW + 3600 }, NOW + 2), NOW + 2);
     expect(await here.store.read(key, NOW + 2)).toMatchObject({ state: "fresh", tier: "l1" });
+  });
+
+  it("after its shield applied a DELETE, the isolate does not serve the old value its colo's lagging KV view still shows (found by the consistency checker)", async () => {
+    // The shield deletes KV from its own colo; this colo's KV view may show the old value until
+    // KV's propagation reaches it. Here the delete has not reached it at all: KV still holds it.
+    const prefix = uniquePrefix("forget-local-lagging-kv");
+    const key = `${prefix}fam|1`;
+    const family = `${prefix}fam`;
+    await createKvTier(KV, { graceSeconds: STALE_IF_ERROR, sleep: noSleep }).put(key, await valueOf("old", { family, expiresAt: NOW + 3600 }, NOW - 31), NOW - 31);
+    const { store } = makeStore({ l0MaxBytes: 1 << 20, memory: storeMemory({ l0: createL0Memory() }) });
+    expect(await store.read(key, NOW - 1)).toMatchObject({ state: "fresh", tier: "l2" });
+    await store.forgetLocal(key, NOW); // what the admin DELETE does once the shield applied it
+    expect(await store.read(key, NOW)).toEqual({ state: "miss" });
+    // A value the shield applies later (kept here by keepLocal) is served again at once.
+    const next = await valueOf("new", { family, expiresAt: NOW + 3600 }, NOW);
+    await store.keepLocal(key, next, NOW);
+    const read = await store.read(key, NOW);
+    expect(read.state === "miss" ? undefined : text(read.value.bytes)).toBe("new");
   });
 
   it("after a family purge the purging isolate sees the new generation at once", async () => {
