@@ -61,7 +61,12 @@ async function route(request: Request, env: DevOriginEnv, seen: SeenRequest): Pr
   if (!path.startsWith("/__dev/")) {
     await passGates({ target: path, search: url.search, ...(path.startsWith(VALUES_PREFIX) ? { key: path.slice(VALUES_PREFIX.length) } : {}) });
   }
-  if (path === ORIGIN_ONLY_PREFIX || path.startsWith(`${ORIGIN_ONLY_PREFIX}/`)) return handleValues(request, path, env, wallClock());
+  if (path === ORIGIN_ONLY_PREFIX || path.startsWith(`${ORIGIN_ONLY_PREFIX}/`)) {
+    const answer = await handleValues(request, path, env, wallClock());
+    // A gate that holds made answers (`hold: "answer"`): the origin may change while this one waits.
+    if (path.startsWith(VALUES_PREFIX)) await passGates({ target: path, search: url.search, key: path.slice(VALUES_PREFIX.length) }, "answer");
+    return answer;
+  }
   const start = findStartRoute(request.method, path);
   if (start !== undefined) return handleStart(start, request, env, wallClock);
   if (path.startsWith("/__dev/")) return handleDevControls(request, url, env.DEV_CONTROL_SECRET);

@@ -46,6 +46,14 @@ export function overrideFor(key: string): ValueOverride | undefined {
  */
 export type GateMatch = { key: string } | { target: string };
 
+/**
+ * When a gate holds its request: `request` (the default) before the body is read and the answer
+ * made, so the answer reflects the origin at release; `answer` (values-endpoint gates only) after
+ * the answer was made from the origin's values and faults at arrival, so a test can change the
+ * origin while an old answer waits — a fill whose origin read happened before a write.
+ */
+export type GateHold = "request" | "answer";
+
 /** A held request goes on by itself after this long, so a test that dies never wedges the origin. */
 export const MAX_HOLD_MS = 60_000;
 /** The longest `GET /__dev/gates/{id}?arrived=n` waits for arrivals. */
@@ -56,6 +64,7 @@ const MAX_GATES = 1000;
 interface Gate {
   readonly id: string;
   readonly match: GateMatch;
+  readonly hold: GateHold;
   /** Requests it may still catch. */
   remaining: number;
   arrived: number;
@@ -66,6 +75,7 @@ interface Gate {
 
 export interface GateState {
   gate: string;
+  hold: GateHold;
   arrived: number;
   held: number;
   released: number;
@@ -76,12 +86,12 @@ const gates = new Map<string, Gate>();
 let nextGate = 0;
 
 function stateOf(gate: Gate): GateState {
-  return { gate: gate.id, arrived: gate.arrived, held: gate.held.length, released: gate.released, remaining: gate.remaining };
+  return { gate: gate.id, hold: gate.hold, arrived: gate.arrived, held: gate.held.length, released: gate.released, remaining: gate.remaining };
 }
 
-export function openGate(match: GateMatch, times: number): GateState {
+export function openGate(match: GateMatch, times: number, hold: GateHold = "request"): GateState {
   nextGate += 1;
-  const gate: Gate = { id: `g${nextGate}`, match, remaining: times, arrived: 0, released: 0, held: [], watchers: [] };
+  const gate: Gate = { id: `g${nextGate}`, match, hold, remaining: times, arrived: 0, released: 0, held: [], watchers: [] };
   gates.set(gate.id, gate);
   while (gates.size > MAX_GATES) {
     const oldest = gates.keys().next().value;
@@ -145,13 +155,14 @@ function matches(match: GateMatch, request: GatedRequest): boolean {
 }
 
 /**
- * Where a request waits when a gate catches it (the oldest open gate that matches and has uses
- * left). Called before the request's body is read and before its answer is produced, so a test
- * may change values or faults while it is held and the answer reflects the origin at release.
+ * Where a request waits when a gate catches it (the oldest open gate of that `hold` that matches
+ * and has uses left). With `request`: called before the request's body is read and before its
+ * answer is produced, so a test may change values or faults while it is held and the answer
+ * reflects the origin at release. With `answer`: called once the values endpoint made its answer.
  */
-export async function passGates(request: GatedRequest): Promise<void> {
+export async function passGates(request: GatedRequest, hold: GateHold = "request"): Promise<void> {
   for (const gate of gates.values()) {
-    if (gate.remaining <= 0 || !matches(gate.match, request)) continue;
+    if (gate.hold !== hold || gate.remaining <= 0 || !matches(gate.match, request)) continue;
     gate.remaining -= 1;
     gate.arrived += 1;
     for (const watcher of gate.watchers.splice(0)) watcher();

@@ -5,6 +5,11 @@
  * instead it is detached: it keeps what is queued, and once the object is complete it continues
  * from R2 at the byte where it left off. Memory stays bounded whatever the object's size and
  * however slow the client; a client that goes away does not stop the fill.
+ *
+ * R2 refusing the object (its upload fails) is a storage failure, not the client's: the fill stops
+ * writing and the client gets the rest of the origin's bytes, read only as fast as it takes them
+ * (there is no object to resume from). Found by the consistency checker (docs/reliability.md
+ * "Consistency"): the client's answer used to break off after its head.
  */
 import type { ObjectWriter, ObjectWriteResult, R2Tier } from "../storage";
 
@@ -24,6 +29,10 @@ export interface Fill {
  */
 export function startFill(origin: ReadableStream<Uint8Array>, writer: ObjectWriter, r2: R2Tier, progress: () => void = () => undefined): Fill {
   let mode: "live" | "detached" | "gone" = "live";
+  /** False once R2 refused the object: the origin's bytes go to the client only. */
+  let storing = true;
+  /** While not storing: the pump waiting for the client to take bytes. */
+  let wanted: (() => void) | undefined;
   let delivered = 0;
   let resume: ReadableStreamDefaultReader<Uint8Array> | undefined;
   let clientController!: ReadableStreamDefaultController<Uint8Array>;
@@ -35,7 +44,10 @@ export function startFill(origin: ReadableStream<Uint8Array>, writer: ObjectWrit
         clientController = controller;
       },
       async pull(controller) {
-        // While live the pump pushes; once detached, the rest comes from the finished object.
+        // While live the pump pushes (waiting for this pull when nothing is stored); once
+        // detached, the rest comes from the finished object.
+        wanted?.();
+        wanted = undefined;
         if (mode !== "detached") return;
         try {
           if (resume === undefined) {
@@ -57,6 +69,8 @@ export function startFill(origin: ReadableStream<Uint8Array>, writer: ObjectWrit
       },
       cancel(reason) {
         mode = "gone";
+        wanted?.();
+        wanted = undefined;
         void resume?.cancel(reason).catch(() => undefined);
       },
     },
@@ -69,13 +83,24 @@ export function startFill(origin: ReadableStream<Uint8Array>, writer: ObjectWrit
       for (;;) {
         const next = await reader.read();
         if (next.done) break;
-        if (!(await writer.write(next.value))) {
-          await reader.cancel("object write failed").catch(() => undefined);
-          break;
+        if (storing && !(await writer.write(next.value))) {
+          storing = false;
+          // Nothing to resume a detached client from, nor anyone else to read for.
+          if (mode !== "live") {
+            await reader.cancel("object write failed").catch(() => undefined);
+            break;
+          }
         }
-        progress();
+        if (storing) progress();
         if (mode !== "live") continue;
-        if ((clientController.desiredSize ?? 0) <= 0) {
+        if (!storing) {
+          // The client's own pace, so its queue stays bounded.
+          while (mode === "live" && (clientController.desiredSize ?? 0) <= 0) await new Promise<void>((resolve) => (wanted = resolve));
+          if (mode !== "live") {
+            await reader.cancel("client gone").catch(() => undefined);
+            break;
+          }
+        } else if ((clientController.desiredSize ?? 0) <= 0) {
           mode = "detached";
           continue;
         }
@@ -88,10 +113,9 @@ export function startFill(origin: ReadableStream<Uint8Array>, writer: ObjectWrit
       return failed;
     }
     const result = await writer.close();
-    if (mode === "live") {
-      if (result.ok) clientController.close();
-      else clientController.error(new Error(`media fill failed: ${result.failure.message}`));
-    }
+    // Live to the end, the client has had every byte the origin sent, whatever became of the
+    // object; the range plan the store wraps it in checks their count against its Content-Length.
+    if (mode === "live") clientController.close();
     return result;
   })();
   return { client, written };

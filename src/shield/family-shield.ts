@@ -480,12 +480,27 @@ export class FamilyShield extends DurableObject<Env> {
         return { applied: false, reason: "overtaken" } as const;
       }
       const sourceTime = request.sourceTime === undefined ? {} : { sourceTime: request.sourceTime };
+      const before = this.sql.exec<MarkRow>(`SELECT t, keep_until FROM source_times WHERE key = ?`, request.key).toArray()[0];
       if (await this.late(request.key, request.now, { ...mark, ...sourceTime })) {
         this.count("lateAdminWrites");
         return { applied: false, reason: "late" } as const;
       }
       noteWrite(this.ordering, request.key);
-      return { applied: true, result: await apply() } as const;
+      // A write KV refused applied nothing (503): its mark goes too, so it orders no other write
+      // out (found by the consistency checker).
+      const restoreMark = () => {
+        this.sql.exec(`DELETE FROM source_times WHERE key = ?`, request.key);
+        if (before !== undefined) this.sql.exec(`INSERT INTO source_times (key, t, keep_until) VALUES (?, ?, ?)`, request.key, before.t, before.keep_until);
+      };
+      let result: WriteResult;
+      try {
+        result = await apply();
+      } catch (error) {
+        restoreMark();
+        throw error;
+      }
+      if (!result.ok) restoreMark();
+      return { applied: true, result } as const;
     });
   }
 

@@ -4,7 +4,9 @@
  * the family's fills, with its `X-Edge-Source-Time`; a family or prefix purge is recorded by every
  * shield it can touch first (O(1): fills in flight lose, their own copies go; with a source time,
  * older writes of its keys become late), then KV is deleted a page per call behind it. This
- * isolate's and colo's copies (L0, L1) follow each answer.
+ * isolate's and colo's copies (L0, L1) follow each answer; after a removal this isolate also ignores
+ * the key's older copies its colo's lagging KV view may still show (src/storage/tiered.ts
+ * `StoreMemory.removedHere`).
  */
 import type { Writer } from "../cache/writer";
 import { getFamily, parseKey } from "../keys";
@@ -24,7 +26,7 @@ export function createShieldWriter(shield: ShieldClient, store: TieredStore): Wr
     async remove(key, family, now, sourceTime) {
       const answer = await shield.remove(key, family, now, sourceTime);
       if (!answer.applied) return { applied: false, reason: "late" };
-      await store.forgetLocal(key);
+      await store.forgetLocal(key, now);
       return { applied: true };
     },
 
@@ -42,7 +44,7 @@ export function createShieldWriter(shield: ShieldClient, store: TieredStore): Wr
             superseded.push(key);
             continue;
           }
-          await store.forgetLocal(key);
+          await store.forgetLocal(key, now);
           purged += 1;
         }
         return { purged, cursor: null, visibleWithinSeconds: store.visibleWithinSeconds, superseded };

@@ -68,12 +68,22 @@ export const MEDIA_KEY_PREFIX = "s3_files:";
 export interface StoreMemory {
   readonly l0: L0Memory;
   readonly generations: GenerationMemory;
+  /**
+   * Removals this isolate ran, → the second each ran: prefix purges (`prefixes`), and DELETEs
+   * and key purges applied by the family's shield (`keys`). A prefix purge deletes the local
+   * copies of the keys its KV pages list, and a key another colo already deleted is on no page;
+   * a shield's KV delete is made in the shield's colo, and this colo's KV view may show the old
+   * value until KV's propagation reaches it. For `visibleWithinSeconds` this isolate's copies
+   * (L0, L1, and KV values) of such a key stored at or before that second are misses, so the
+   * removal applies here at once (docs/storage-schema.md "Propagation bound").
+   */
+  readonly removedHere: { readonly prefixes: Map<string, number>; readonly keys: Map<string, number> };
   readonly counters: StatsSink;
 }
 
 /** A fresh store memory: one isolate's (src/isolate.ts, counting into its registry), or a Durable Object's own. */
 export function createStoreMemory(counters: StatsSink = createCounters()): StoreMemory {
-  return { l0: createL0Memory(), generations: new Map(), counters };
+  return { l0: createL0Memory(), generations: new Map(), removedHere: { prefixes: new Map(), keys: new Map() }, counters };
 }
 
 export interface TieredStoreOptions {
@@ -131,7 +141,8 @@ export interface TieredStore {
    * deleted or purged one.
    */
   keepLocal(key: string, value: StoredValue, now: number): Promise<void>;
-  forgetLocal(key: string): Promise<void>;
+  /** `now`: when the removal was applied (this isolate then ignores older copies: `StoreMemory.removedHere`). */
+  forgetLocal(key: string, now?: number): Promise<void>;
   list(options: ListOptions): Promise<ListResult>;
   purge(selector: PurgeSelector, now: number): Promise<PurgeResult>;
   /** The purge propagation bound this store was configured with. */
@@ -289,6 +300,24 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
     }
   };
 
+  /** Forgets removals older than the bound (after it, every copy from before them is gone). */
+  const pruneRemoved = (now: number): void => {
+    for (const marks of [options.memory.removedHere.prefixes, options.memory.removedHere.keys]) {
+      for (const [name, at] of marks) if (now - at >= visibleWithinSeconds) marks.delete(name);
+    }
+  };
+  /** A copy, unless a removal this isolate ran since it was stored covers its key. */
+  const unlessRemovedHere = (key: string, copy: StoredValue | undefined, now: number): StoredValue | undefined => {
+    if (copy === undefined) return undefined;
+    const { prefixes, keys } = options.memory.removedHere;
+    if (prefixes.size === 0 && keys.size === 0) return copy;
+    pruneRemoved(now);
+    const at = keys.get(key);
+    if (at !== undefined && copy.envelope.storedAt <= at) return undefined;
+    for (const [prefix, when] of prefixes) if (key.startsWith(prefix) && copy.envelope.storedAt <= when) return undefined;
+    return copy;
+  };
+
   const store: TieredStore = {
     visibleWithinSeconds,
 
@@ -309,14 +338,14 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
         return failed();
       }
 
-      const nearest = await readLocal(l0, key, generation, now);
+      const nearest = unlessRemovedHere(key, await readLocal(l0, key, generation, now), now);
       if (nearest !== undefined && classifyFreshness(nearest.envelope, now, options.staleIfErrorSeconds) === "fresh") {
         counters.count(nearest.envelope.family, "l0Hits");
         return { state: "fresh", tier: "l0", value: nearest };
       }
       // An L1 hit does not fill L0: the L1 copy may be nearly `l1MaxAgeSeconds` old already, and
       // L0 would stretch the purge bound past it. L0 is filled only from KV and from writes.
-      const local = await readLocal(l1, key, generation, now);
+      const local = unlessRemovedHere(key, await readLocal(l1, key, generation, now), now);
       if (local !== undefined && classifyFreshness(local.envelope, now, options.staleIfErrorSeconds) === "fresh") {
         counters.count(local.envelope.family, "l1Hits");
         return { state: "fresh", tier: "l1", value: local };
@@ -324,7 +353,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
 
       let found: StoredValue | undefined;
       try {
-        found = await l2.get(key, now);
+        found = unlessRemovedHere(key, await l2.get(key, now), now);
       } catch {
         return failed();
       }
@@ -402,21 +431,34 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
     },
 
     async keepLocal(key, value, now) {
+      // A value the shield applied after this isolate's removal of the key is current here.
+      const removed = options.memory.removedHere.keys.get(key);
+      if (removed !== undefined && value.envelope.storedAt >= removed) options.memory.removedHere.keys.delete(key);
       if (locals.length === 0 || isReservedKey(key) || value.envelope.expiresAt <= now) return;
       let generation: string;
       try {
         generation = await generationFor(key, now);
       } catch {
-        // As after a write (`put` below): without the generation no local copy is made, and the
-        // value the shield committed is still answered (local copies are best effort).
+        // As in `write`: the value is stored; without the generation no local copy is made (one
+        // under an old token could be purged), and no caller's answer fails for it. The copies
+        // this isolate may have made go (under the token it remembers; L0 ignores the token),
+        // so it does not serve the value this one replaced.
         counters.count(value.envelope.family, "l1Failures");
+        const family = familyOf(key);
+        const remembered = family === undefined ? undefined : options.memory.generations.get(family)?.token;
+        await deleteLocal(key, [remembered ?? INITIAL_GENERATION]).catch(() => undefined);
         return;
       }
       for (const tier of locals) await writeLocal(tier, key, value, now, generation);
     },
 
-    async forgetLocal(key) {
-      if (locals.length === 0 || isReservedKey(key)) return;
+    async forgetLocal(key, now) {
+      if (isReservedKey(key)) return;
+      if (now !== undefined) {
+        pruneRemoved(now);
+        options.memory.removedHere.keys.set(key, now);
+      }
+      if (locals.length === 0) return;
       // No `now` here, so no memory-age check: delete under every token this isolate may have used.
       const family = familyOf(key);
       await deleteLocal(key, family === undefined ? [INITIAL_GENERATION] : await generations.known(family));
@@ -459,6 +501,10 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
           l1Generations = async () => tokens;
         } else {
           l1Generations = async (key) => [await generationFor(key, now)];
+          if (selector.cursor === undefined) {
+            pruneRemoved(now);
+            options.memory.removedHere.prefixes.set(selector.prefix, now);
+          }
         }
         if (options.media !== undefined && selector.prefix.startsWith(MEDIA_KEY_PREFIX)) {
           // Media keys live only as R2 pointers: page through those instead of KV.

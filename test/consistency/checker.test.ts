@@ -18,6 +18,7 @@ function history() {
     isolates: { a1: "A", a2: "A", b1: "B" },
     kvLagSeconds: {},
     keys: [K],
+    media: [],
     ops,
     startClock: T0,
   };
@@ -117,6 +118,29 @@ describe("consistency checker", () => {
     bad.read("b1", T0 + 31, value(`${K}#0`, "l1")); // another colo, past the L1 bound
     bad.read("b1", T0 + 31, value(`${K}#0`, "l2")); // KV, with no lag, at once
     expect(rules(bad.h)).toEqual(["invalidation", "invalidation", "invalidation"]);
+  });
+
+  it("media: a copy hangs off the R2 pointer, so a purge binds every isolate at once — except a fill that asked the origin before it landed", () => {
+    // docs/storage-schema.md §R2 "Publishing": a fill's lease starts at its answer's head, so a
+    // purge within that one origin round trip does not stop it publishing what the origin gave it.
+    const ok = history();
+    ok.h.media = [K];
+    ok.origin(`${K}#0`);
+    ok.read("a1", T0, value(`${K}#0`, "miss"), { inv: ok.seq(), res: ok.seq() + 7 });
+    ok.origin(`${K}#1`);
+    ok.purgeKeys("a2", T0);
+    ok.read("b1", T0, value(`${K}#0`, "r2"));
+    expect(rules(ok.h)).toEqual([]);
+
+    const bad = history();
+    bad.h.media = [K];
+    bad.origin(`${K}#0`);
+    bad.read("a1", T0, value(`${K}#0`, "miss"));
+    bad.origin(`${K}#1`);
+    bad.purgeKeys("a2", T0);
+    // Another colo, no clock passed: a transcript's L1 copy would still be allowed there; a media one is not.
+    bad.read("b1", T0, value(`${K}#0`, "l1"));
+    expect(rules(bad.h)).toEqual(["invalidation"]);
   });
 
   it("invalidation: a version the origin still had after the purge began may be filled and served again", () => {

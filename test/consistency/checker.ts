@@ -65,11 +65,20 @@ function putOf(history: History, version: string): Extract<Op, { kind: "put" }> 
   return history.ops.find((op): op is Extract<Op, { kind: "put" }> => op.kind === "put" && op.version === version);
 }
 
-/** Whether `version` was written anew (by its PUT, or by a fill of the origin) after `write` began and before `by`. */
+/**
+ * Whether `version` was written anew (by its PUT, or by a fill of the origin) after `write` began
+ * and before `by`. A media fill takes its shield lease when the origin's answer head arrives
+ * (docs/storage-schema.md §R2 "Publishing": "the window is one origin round trip"), so a write
+ * that lands while a read of the key is waiting for the origin does not stop that fill from
+ * publishing the version the origin gave it before the write.
+ */
 function rewrittenAfter(history: History, key: string, version: string, write: WriteOp, by: number): boolean {
   const put = putOf(history, version);
   if (put !== undefined) return resOf(put) > write.inv && put.inv < by && mayHaveApplied(put, key);
-  return originHeld(history, key, { version }, write.inv, by);
+  if (originHeld(history, key, { version }, write.inv, by)) return true;
+  return history.media.includes(key) && history.ops.some(
+    (op) => op.kind === "read" && op.key === key && op.inv < resOf(write) && resOf(op) > write.inv && originHeld(history, key, { version }, op.inv, resOf(write)),
+  );
 }
 
 function checkRead(history: History, read: ReadOp, out: Violation[]): void {
@@ -127,7 +136,7 @@ function checkRead(history: History, read: ReadOp, out: Violation[]): void {
   if (tier === "miss" && fromOrigin) return;
 
   // A stored copy: no write that answered before this read began may have removed it for good.
-  const delay = tierDelaySeconds(history, tier, colo);
+  const delay = tierDelaySeconds(history, tier, colo, read.key);
   for (const write of invalidations(history, read.key, version)) {
     if (resOf(write) >= read.inv) continue;
     const binding = write.isolate === read.isolate || read.now >= clockAt(history, resOf(write)) + delay;

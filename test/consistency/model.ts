@@ -10,7 +10,8 @@
  * here reads the Worker's internal types, so it keeps holding while the core is redesigned.
  */
 
-export type Tier = "l0" | "l1" | "l2" | "miss" | "stale";
+/** `r2`: a media object read through its pointer (docs/storage-schema.md §R2). */
+export type Tier = "l0" | "l1" | "l2" | "r2" | "miss" | "stale";
 
 /** What one read answered, as the client saw it. */
 export type ReadAnswer =
@@ -78,6 +79,11 @@ export interface History {
   /** Colo → the longest a KV write made elsewhere took to be seen there in this run (seconds). */
   kvLagSeconds: Record<string, number>;
   keys: string[];
+  /**
+   * Keys whose stored copies hang off an R2 pointer (`s3_files:`): the pointer is strongly
+   * consistent and read first on every request, so no tier of theirs outlives a write.
+   */
+  media: string[];
   ops: Op[];
   /** The clock when the run started (before any `clock` op). */
   startClock: number;
@@ -143,13 +149,17 @@ export function versionExpiry(history: History, version: string): number | undef
  * replaced, for a reader in another isolate (the writing isolate sees it at once):
  * - the shield's own storage and the origin (`miss`, a fill's answer): at once;
  * - KV (`l2`, and the stale copy, which is KV's): once KV's propagation reached the colo;
- * - L0 and L1 copies: that, plus the copy's longest life (`L1_MAX_AGE_SECONDS`).
+ * - L0 and L1 copies: that, plus the copy's longest life (`L1_MAX_AGE_SECONDS`);
+ * - a media key's copies (`r2`, its colo's L1 copy of the object, a stale object): at once — the
+ *   pointer is read first on every request, from R2, which is strongly consistent.
  * docs/storage-schema.md "Propagation bound": never more than `visibleWithinSeconds`.
  */
-export function tierDelaySeconds(history: History, tier: Tier, colo: string): number {
+export function tierDelaySeconds(history: History, tier: Tier, colo: string, key: string): number {
+  if (history.media.includes(key)) return 0;
   const lag = history.kvLagSeconds[colo] ?? 0;
   switch (tier) {
     case "miss":
+    case "r2":
       return 0;
     case "l2":
     case "stale":

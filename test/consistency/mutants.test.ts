@@ -1,33 +1,43 @@
 /**
- * Proof the checker bites (docs/reliability.md "Consistency"): with one rule switched off (./mutants.ts,
- * `CONSISTENCY_MUTANT`), the CI-sized run must find a counterexample. Run only by
- * `npm run check:consistency -- --mutants`, one vitest run per mutant; it prints how many
- * histories it took.
+ * Proof the checker bites, measured (docs/reliability.md "Consistency"): with the rule
+ * `CONSISTENCY_MUTANT` names switched off (./mutants.ts), a run from the CI seed with the mutants'
+ * CI history length (unless told otherwise) must find a counterexample; it prints how many
+ * histories it took. Run
+ * only by `npm run check:consistency -- --mutants`, one vitest run per mutant. (`npm test` holds
+ * every mutant to the CI budget in consistency.test.ts.)
  */
 import { env } from "cloudflare:workers";
 import { expect, it, vi } from "vitest";
-import { MUTANTS } from "./mutants";
-import { checkRun, printReport, runSize } from "./run";
+import { MUTANTS, switchboard } from "./mutants";
+import { CI_SEED, MUTANT_CI_STEPS, checkRun, printReport } from "./run";
 
-const mutate = vi.hoisted(() => async (module: string, real: Record<string, unknown>) => {
-  const { env: bindings } = await import("cloudflare:workers");
-  const { MUTANTS: table } = await import("./mutants");
-  const chosen = table[(bindings as unknown as { CONSISTENCY_MUTANT?: string }).CONSISTENCY_MUTANT ?? ""];
-  if (chosen === undefined || chosen.module !== module) return real;
-  if (typeof real[chosen.name] !== "function") throw new Error(`${module} has no function ${chosen.name}: re-point test/consistency/mutants.ts`);
-  return { ...real, [chosen.name]: chosen.replace(real) };
-});
+vi.mock("../../src/shield/ordering", async (importOriginal) => (await import("./mutants")).mutate("src/shield/ordering.ts", await importOriginal()));
+vi.mock("../../src/storage/envelope", async (importOriginal) => (await import("./mutants")).mutate("src/storage/envelope.ts", await importOriginal()));
+vi.mock("../../src/storage/generations", async (importOriginal) => (await import("./mutants")).mutate("src/storage/generations.ts", await importOriginal()));
 
-vi.mock("../../src/shield/ordering", async (importOriginal) => mutate("src/shield/ordering.ts", await importOriginal()));
-vi.mock("../../src/storage/envelope", async (importOriginal) => mutate("src/storage/envelope.ts", await importOriginal()));
-vi.mock("../../src/storage/generations", async (importOriginal) => mutate("src/storage/generations.ts", await importOriginal()));
+const bindings = env as unknown as Record<string, string | undefined>;
+const name = bindings.CONSISTENCY_MUTANT ?? "";
 
-const name = (env as unknown as { CONSISTENCY_MUTANT?: string }).CONSISTENCY_MUTANT ?? "";
+/**
+ * The CI seed and the mutants' CI history length (./run.ts), with room past the CI budget
+ * (`MEASURE_RUNS` histories) so a mutant caught late still says how late; `--seed`, `--runs`,
+ * `--ops` change them.
+ */
+const MEASURE_RUNS = 10;
+function measureSize() {
+  const number = (key: string, fallback: number) => (bindings[key] === undefined || bindings[key] === "" ? fallback : Number(bindings[key]));
+  return { seed: number("CONSISTENCY_SEED", CI_SEED), runs: number("CONSISTENCY_RUNS", MEASURE_RUNS), steps: number("CONSISTENCY_OPS", MUTANT_CI_STEPS) };
+}
 
 it(`the checker finds a counterexample with ${name || "(no mutant named)"} switched off`, async () => {
   const mutant = MUTANTS[name];
   expect(mutant, `CONSISTENCY_MUTANT must name one of ${Object.keys(MUTANTS).join(", ")}`).toBeDefined();
-  const report = await checkRun({ ...runSize(), shrink: false });
-  printReport(`mutant ${name}`, report);
-  expect(report.failed, `${mutant?.rule}: no counterexample in ${report.histories} histories`).toBe(true);
+  switchboard.on = name;
+  try {
+    const report = await checkRun({ ...measureSize(), shrink: false });
+    printReport(`mutant ${name}`, report);
+    expect(report.firstFailureAt, `${mutant?.rule}: no counterexample in ${report.histories} histories`).toBeDefined();
+  } finally {
+    switchboard.on = undefined;
+  }
 });

@@ -16,9 +16,14 @@
  * - Each colo's Cache API: a hold on puts (a back-fill that lands late), failures, and entries aged
  *   by the injected clock — miniflare's cache ages them by the wall clock, which a history moves
  *   past in milliseconds.
- * - The Workers' `FAMILY_SHIELD`: unreachable while `down` (every call rejects).
+ * - R2 (the Workers' `MEDIA` and the shields'): puts that fail (an object's upload, a pointer's
+ *   write), gets and heads that fail.
+ * - The Workers' `FAMILY_SHIELD`: the next `shieldDown` calls reject (unreachable, overloaded).
  */
 import { wrapBinding, wrapShieldNamespace, KV_ERRORS, CACHE_ERROR } from "../helpers/faults";
+
+/** What a failing R2 call says (the platform's text for an internal error). */
+const R2_ERROR = "R2 failed: We encountered an internal error. Please try again. (10001)";
 
 /** How often a held shield put looks whether it was released. */
 const SHIELD_HOLD_POLL_MS = 5;
@@ -75,7 +80,10 @@ export interface Nemesis {
   readonly heldCachePuts: Map<string, (() => void)[]>;
   /** Colo → how many more Cache API calls fail. */
   readonly cacheFaults: Map<string, number>;
-  shieldDown: boolean;
+  /** How many more calls to the Workers' `FAMILY_SHIELD` reject. */
+  shieldDown: number;
+  /** How many more R2 puts, and gets or heads, fail (the Workers' and the shields'). */
+  readonly r2Faults: { put: number; get: number };
   /** Faults injected, by kind (for the run's report). */
   readonly injected: Map<string, number>;
 }
@@ -95,7 +103,8 @@ export function createNemesis(clock: () => number): Nemesis {
     holdCachePuts: new Map(),
     heldCachePuts: new Map(),
     cacheFaults: new Map(),
-    shieldDown: false,
+    shieldDown: 0,
+    r2Faults: { put: 0, get: 0 },
     injected: new Map(),
   };
 }
@@ -276,12 +285,36 @@ export function releaseCachePuts(nemesis: Nemesis, colo: string): void {
   for (const release of (nemesis.heldCachePuts.get(colo) ?? []).splice(0)) release();
 }
 
-/** The Workers' `FAMILY_SHIELD`: every call rejects while the nemesis has the shields down. */
+/** The Workers' `FAMILY_SHIELD`: the next `shieldDown` calls reject. */
 export function nemesisShields<T extends object>(nemesis: Nemesis, real: T): T {
   return wrapShieldNamespace(real, (_method, _args, forward) => {
-    if (nemesis.shieldDown) {
+    if (nemesis.shieldDown > 0) {
+      nemesis.shieldDown -= 1;
       countInjected(nemesis, "shield unreachable");
       return Promise.reject(new Error("Durable Object is overloaded (the nemesis has the shields down)"));
+    }
+    return forward();
+  });
+}
+
+/**
+ * An R2 bucket (the Workers' or the shields') with the nemesis's failures. A failed put of a
+ * stream cancels it, as a broken upload ends its body, so the writer's side sees the failure.
+ */
+export function nemesisR2(nemesis: Nemesis, real: R2Bucket): R2Bucket {
+  return wrapBinding(real, (method, args, forward) => {
+    if (method === "put" && nemesis.r2Faults.put > 0) {
+      nemesis.r2Faults.put -= 1;
+      countInjected(nemesis, "r2 put failure");
+      const error = new Error(R2_ERROR);
+      const body = args[1];
+      if (body instanceof ReadableStream) return body.cancel(error).then(() => Promise.reject(error));
+      return Promise.reject(error);
+    }
+    if ((method === "get" || method === "head") && nemesis.r2Faults.get > 0) {
+      nemesis.r2Faults.get -= 1;
+      countInjected(nemesis, `r2 ${method} failure`);
+      return Promise.reject(new Error(R2_ERROR));
     }
     return forward();
   });

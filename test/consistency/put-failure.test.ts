@@ -35,3 +35,28 @@ it("a PUT that KV refused is never served from the shield's own storage", async 
   expect(read.status).toBe(200);
   expect(await read.text()).not.toContain("refused");
 });
+
+it("a PUT that KV refused leaves no source-time mark: an older write is still applied (found by the consistency checker)", async () => {
+  const now = Math.floor(Date.now() / 1000);
+  const uid = `oseh_t_${uniqueId("putfailmark")}`;
+  const key = `transcripts:${uid}`;
+  const env = productionEnv({});
+  const putWith = (phrase: string, sourceTime: number) =>
+    adminToken(now).then((token) =>
+      callWorker(`https://edge.test/_edge/v1/keys/${encodeURIComponent(key)}`, {
+        method: "PUT",
+        headers: { Authorization: `Bearer ${token}`, "X-Edge-Source-Time": String(sourceTime) },
+        body: encodeTranscript({ uid, phrases: [{ starts_at: 0, ends_at: 1, phrase }] }),
+      }, { now, env }),
+    );
+  const restore = wrapShieldStorage({ kv: (real) => faultyKv(real, { put: "error" }).kv });
+  let refused: Response;
+  try {
+    refused = await putWith("refused", now - 10);
+  } finally {
+    restore();
+  }
+  expect(refused.status).toBe(503);
+  // Nothing was applied, so nothing newer orders this older write out.
+  expect((await putWith("older", now - 20)).status).toBe(204);
+});

@@ -10,10 +10,17 @@ import { vi } from "vitest";
 import { describeViolations } from "./checker";
 import { historyArbitrary, runHistory } from "./harness";
 
-/** The CI-sized run: a fixed seed, 10 histories of up to 30 steps (docs/reliability.md "Consistency"). */
+/** The CI-sized run: a fixed seed, 6 histories of up to 30 steps (docs/reliability.md "Consistency"). */
 export const CI_SEED = 20_261_122;
-export const CI_RUNS = 10;
+export const CI_RUNS = 6;
 export const CI_STEPS = 30;
+/**
+ * The CI budget for a mutant (consistency.test.ts): within this many histories of up to
+ * `MUTANT_CI_STEPS` steps from the CI seed the checker must find a counterexample with the rule
+ * switched off. A run stops at its first counterexample, so a mutant caught early costs little.
+ */
+export const MUTANT_CI_RUNS = 3;
+export const MUTANT_CI_STEPS = 20;
 
 export interface RunSize {
   seed: number;

@@ -80,6 +80,26 @@ describe("gates", () => {
     await restoreOriginValue(key);
   });
 
+  it("an answer gate holds the answer made at arrival: the origin changed meanwhile, the old value comes", async () => {
+    const key = `auth:is_admin:oseh_u_gen${freshId("h")}`;
+    await setOriginValue(key, "0", { expiresAt: 2_000_000_000 });
+    const gate = await gateOrigin({ key }, 1, { hold: "answer" });
+    let settled = false;
+    const answer = getValue(key).then(async (r) => {
+      settled = true;
+      return [await text(r), r.headers.get("X-Edge-Expires-At")];
+    });
+    const arrived = await gate.arrived(1);
+    expect([arrived.hold, arrived.held]).toEqual(["answer", 1]);
+    expect(settled).toBe(false);
+    await setOriginValue(key, "1", { expiresAt: 2_000_000_001 });
+    await gate.release();
+    expect(await answer).toEqual(["0", "2000000000"]);
+    expect(await text(await getValue(key))).toBe("1");
+    await gate.close();
+    await restoreOriginValue(key);
+  });
+
   it("holds requests to a routed path before their body is read, and releases them one at a time", async () => {
     const target = `/api/1/dev/gen-${freshId("p")}`;
     const gate = await gateOrigin({ target }, 2);
@@ -114,7 +134,7 @@ describe("gates", () => {
 
   it("refuses bad input", async () => {
     const post = (body: unknown) => devControl("/__dev/gates", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-    for (const body of [{}, { key: "a", target: "/b" }, { key: "" }, { target: "relative" }, { key: "k", times: 0 }, { key: "k", times: 1.5 }, [1]]) {
+    for (const body of [{}, { key: "a", target: "/b" }, { key: "" }, { target: "relative" }, { key: "k", times: 0 }, { key: "k", times: 1.5 }, { key: "k", hold: "later" }, { target: "/b", hold: "answer" }, [1]]) {
       const response = await post(body);
       expect([JSON.stringify(body), response.status]).toEqual([JSON.stringify(body), 400]);
       await response.arrayBuffer();

@@ -84,6 +84,7 @@ export async function restoreOriginValue(key: string): Promise<void> {
 
 export interface GateState {
   gate: string;
+  hold: "request" | "answer";
   arrived: number;
   held: number;
   released: number;
@@ -105,12 +106,13 @@ export interface OriginGate {
 /**
  * Opens a gate for the values-endpoint requests of `{key}`, or for every request to `{target}`
  * (the routed, percent-decoded path without the query; with a `?`, that path with exactly that
- * raw query). The held request's answer is made when it
- * is released, from the origin's values and faults at that moment.
+ * raw query). The held request's answer is made when it is released, from the origin's values
+ * and faults at that moment — or, with `hold: "answer"` (values requests only), when it arrives:
+ * the origin may then change while that older answer waits.
  */
-export async function gateOrigin(match: { key: string } | { target: string }, times = 1): Promise<OriginGate> {
+export async function gateOrigin(match: { key: string } | { target: string }, times = 1, options: { hold?: "request" | "answer" } = {}): Promise<OriginGate> {
   const opened = await expectStatus(
-    await devControl("/__dev/gates", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ ...match, times }) }),
+    await devControl("/__dev/gates", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ ...match, times, ...options }) }),
     201,
     "gateOrigin",
   );

@@ -21,6 +21,7 @@ import { createShieldClient } from "../../src/shield";
 import { createR2Tier } from "../../src/storage";
 import { readAll } from "../../src/util/bytes";
 import { fillCount, freshId, wallNow } from "../dev-origin/helpers";
+import { wrapBinding } from "../helpers/faults";
 
 const MEDIA = (env as { MEDIA: R2Bucket }).MEDIA;
 const config = parseConfig({ ...(env as unknown as Record<string, unknown>), ORIGIN_URL: inject("originUrl") });
@@ -31,14 +32,14 @@ const whole = (size: number) => planRangeResponse({ range: null, ifRange: null, 
 /** One isolate's media fills in flight, shared by every store of this file as by an isolate's requests. */
 const flights: MediaFlights = new Map();
 
-function store(ctx: ExecutionContext) {
+function store(ctx: ExecutionContext, bucket: R2Bucket = MEDIA) {
   const shield = createShieldClient(env.FAMILY_SHIELD, { shards: config.shieldShards });
   const scope = (now: number): ReadScope => ({ now, waitUntil: (promise) => ctx.waitUntil(promise), stats: createStats(0, "media-test") });
   return {
     shield,
     scope,
     media: createMediaStore({
-      r2: createR2Tier(MEDIA),
+      r2: createR2Tier(bucket),
       origin: createOriginClient({ tokens: createTokenMemory(), config: { originUrl: config.originUrl, originTimeoutMs: config.originTimeoutMs, edgeOriginSecret: config.secrets.edgeOrigin } }),
       baseUrl: "https://edge.test",
       l1MaxAgeSeconds: 30,
@@ -65,6 +66,16 @@ function countingSource(size: number) {
   return { stream, state };
 }
 
+/** The real bucket, whose puts fail as a broken upload does: the body is cancelled, the put rejects. */
+function refusingPuts(): R2Bucket {
+  return wrapBinding(MEDIA, (method, args, forward) => {
+    if (method !== "put") return forward();
+    const error = new Error("R2 put failed: 500 Internal Server Error");
+    const body = args[1];
+    return body instanceof ReadableStream ? body.cancel(error).then(() => Promise.reject(error)) : Promise.reject(error);
+  });
+}
+
 describe("media fill", () => {
   it("a client that reads nothing does not hold the fill: R2 gets every byte, the client resumes from R2", async () => {
     const size = 3 * FILL_CLIENT_BUFFER_BYTES; // 12 MiB
@@ -82,6 +93,52 @@ describe("media fill", () => {
     const bytes = await readAll(fill.client);
     expect(bytes.length).toBe(size);
     for (const at of [0, FILL_CLIENT_BUFFER_BYTES, size - 1]) expect(bytes[at]).toBe(Math.floor(at / 65536) & 0xff);
+  });
+
+  it("R2 refusing the upload does not fail the client: every byte comes from the origin, nothing is stored", async () => {
+    const size = 3 * 65536 + 100;
+    // The real bucket, whose puts fail as a broken upload does: the body is cancelled, the put rejects.
+    const r2 = createR2Tier(refusingPuts());
+    const writer = r2.openObject({ family: S3.name, codec: "bytes", storedAt: wallNow(), expiresAt: wallNow() + 900, size });
+    expect(writer.ok).toBe(true);
+    if (!writer.ok) return;
+    const source = countingSource(size);
+    const fill = startFill(source.stream, writer, r2);
+    const bytes = await readAll(fill.client);
+    expect(bytes.length).toBe(size);
+    for (const at of [0, 65536, size - 1]) expect(bytes[at]).toBe(Math.floor(at / 65536) & 0xff);
+    const written = await fill.written;
+    expect(written.ok).toBe(false);
+  });
+
+  it("R2 refusing the upload of a large object: a client that reads nothing holds the origin at its buffer bound", async () => {
+    const size = 3 * FILL_CLIENT_BUFFER_BYTES;
+    const r2 = createR2Tier(refusingPuts());
+    const writer = r2.openObject({ family: S3.name, codec: "bytes", storedAt: wallNow(), expiresAt: wallNow() + 900, size });
+    expect(writer.ok).toBe(true);
+    if (!writer.ok) return;
+    const source = countingSource(size);
+    const fill = startFill(source.stream, writer, r2);
+    // Nothing to resume from: the origin is read only as fast as the client takes its bytes.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(source.state.pulled).toBeLessThanOrEqual(FILL_CLIENT_BUFFER_BYTES + 2 * 65536);
+    const bytes = await readAll(fill.client);
+    expect(bytes.length).toBe(size);
+    expect(bytes[size - 1]).toBe(Math.floor((size - 1) / 65536) & 0xff);
+    expect((await fill.written).ok).toBe(false);
+  });
+
+  it("R2 refusing a part's upload: the read is still answered whole, from the origin, and nothing is published", { timeout: 30000 }, async () => {
+    const ctx = createExecutionContext();
+    const { media, scope } = store(ctx, refusingPuts());
+    const uid = `oseh_s3f_${freshId("r2refused")}`;
+    const key = `s3_files:${uid}`;
+    const read = await media.read(key, S3, scope(wallNow()), whole);
+    expect(read).toMatchObject({ kind: "value", tier: "origin" });
+    if (read.kind !== "value") return;
+    expect(await readAll(read.value.body)).toEqual(devObjectSlice(uid, 0, 41_234));
+    await waitOnExecutionContext(ctx);
+    expect(await MEDIA.head(`pointers/${key}`)).toBeNull();
   });
 
   it("a purge that reaches the shield during a fill wins: the client is served, nothing is published", { timeout: 30000 }, async () => {

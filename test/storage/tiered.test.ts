@@ -21,6 +21,7 @@ import {
   valueOf,
 } from "./helpers";
 import { type ContractSubject, describeTierContract } from "./tier-contract";
+import { KV_ERRORS, wrapBinding } from "../helpers/faults";
 
 const L1_MAX_AGE = 30;
 const STALE_IF_ERROR = 300;
@@ -38,7 +39,7 @@ beforeAll(async () => {
 
 /** One simulated isolate's store memory; parts given are used, the rest made fresh. */
 function storeMemory(parts: Partial<StoreMemory> = {}): StoreMemory {
-  return { l0: createL0Memory(), generations: new Map(), counters: createCounters(), ...parts };
+  return { l0: createL0Memory(), generations: new Map(), removedHere: { prefixes: new Map(), keys: new Map() }, counters: createCounters(), ...parts };
 }
 
 /** The store's reads lend it `waitUntil`, as a request's reads do (its L1 back-fills). */
@@ -147,6 +148,30 @@ describe("tiered store: reads", () => {
     release();
     await background.settle();
     expect(await store.read(key, NOW + 1)).toEqual({ state: "miss" });
+  });
+
+  it("keepLocal with the generation unreadable (KV get failing) does not throw and leaves none of the isolate's old copies (found by the consistency checker)", async () => {
+    // The admin PUT through the shields keeps the applied value locally; a KV read failing there
+    // made the PUT answer 500 although it was applied, and left the old local copies in place.
+    const prefix = uniquePrefix("keep-local-gen-fails");
+    const family = `${prefix}fam`;
+    const key = `${family}|1`;
+    let failGets = false;
+    const kv = wrapBinding(KV, (method, _args, forward) =>
+      failGets && (method === "get" || method === "getWithMetadata") ? Promise.reject(new Error(KV_ERRORS.get)) : forward(),
+    );
+    const { store } = makeStore({ kv, l0MaxBytes: 1 << 20, memory: storeMemory({ l0: createL0Memory() }) });
+    await store.write(key, await valueOf("old", { family, expiresAt: NOW + 3600 }), NOW);
+    // Written again while the generation is remembered: its L0 and L1 copies outlive that memory.
+    await store.write(key, await valueOf("old2", { family, expiresAt: NOW + 3600 }, NOW + 20), NOW + 20);
+    const later = NOW + L1_MAX_AGE + 5;
+    const next = await valueOf("new", { family, expiresAt: NOW + 3600 }, later);
+    await createKvTier(KV, { graceSeconds: STALE_IF_ERROR, sleep: noSleep }).put(key, next, later); // the shield's write
+    failGets = true;
+    await expect(store.keepLocal(key, next, later)).resolves.toBeUndefined();
+    failGets = false;
+    const read = await store.read(key, later);
+    expect(read.state === "miss" ? undefined : text(read.value.bytes)).toBe("new");
   });
 
   it("keeps no colo-local copy of secret families (registry default)", async () => {
@@ -437,6 +462,44 @@ describe("tiered store: purge", () => {
 
     // The generation key itself survives purges and is never listed.
     expect((await store.list({ prefix: "" })).keys.some((k) => k.name.startsWith("_edge:"))).toBe(false);
+  });
+
+  it("a prefix purge stops the purging isolate serving its local copies of a key another colo already deleted from KV (found by the consistency checker)", async () => {
+    // The prefix purge deletes local copies of the keys its KV pages list; a key another colo
+    // deleted first is on no page, yet this isolate's L0 and its colo's L1 may still hold it.
+    // docs/storage-schema.md "Propagation bound": in the purging isolate a purge applies at once.
+    const prefix = uniquePrefix("purge-prefix-remote-delete");
+    const key = `${prefix}fam|1`;
+    const otherColoCache = await caches.open("oseh-edge-test-other-colo");
+    const here = makeStore({ cache: otherColoCache });
+    const elsewhere = makeStore();
+    await elsewhere.store.write(key, await valueOf("old", { family: `${prefix}fam`, expiresAt: NOW + 3600 }), NOW);
+    expect(await here.store.read(key, NOW)).toMatchObject({ state: "fresh", tier: "l2" });
+    await here.background.settle();
+    await elsewhere.store.delete(key);
+    expect(await here.store.purge({ prefix }, NOW)).toMatchObject({ purged: 0, cursor: null });
+    expect(await here.store.read(key, NOW)).toEqual({ state: "miss" });
+    // A value written after the purge's second is served from local copies again.
+    await here.store.write(key, await valueOf("new", { family: `${prefix}fam`, expiresAt: NOW + 3600 }, NOW + 2), NOW + 2);
+    expect(await here.store.read(key, NOW + 2)).toMatchObject({ state: "fresh", tier: "l1" });
+  });
+
+  it("after its shield applied a DELETE, the isolate does not serve the old value its colo's lagging KV view still shows (found by the consistency checker)", async () => {
+    // The shield deletes KV from its own colo; this colo's KV view may show the old value until
+    // KV's propagation reaches it. Here the delete has not reached it at all: KV still holds it.
+    const prefix = uniquePrefix("forget-local-lagging-kv");
+    const key = `${prefix}fam|1`;
+    const family = `${prefix}fam`;
+    await createKvTier(KV, { graceSeconds: STALE_IF_ERROR, sleep: noSleep }).put(key, await valueOf("old", { family, expiresAt: NOW + 3600 }, NOW - 31), NOW - 31);
+    const { store } = makeStore({ l0MaxBytes: 1 << 20, memory: storeMemory({ l0: createL0Memory() }) });
+    expect(await store.read(key, NOW - 1)).toMatchObject({ state: "fresh", tier: "l2" });
+    await store.forgetLocal(key, NOW); // what the admin DELETE does once the shield applied it
+    expect(await store.read(key, NOW)).toEqual({ state: "miss" });
+    // A value the shield applies later (kept here by keepLocal) is served again at once.
+    const next = await valueOf("new", { family, expiresAt: NOW + 3600 }, NOW);
+    await store.keepLocal(key, next, NOW);
+    const read = await store.read(key, NOW);
+    expect(read.state === "miss" ? undefined : text(read.value.bytes)).toBe("new");
   });
 
   it("after a family purge the purging isolate sees the new generation at once", async () => {

@@ -18,6 +18,7 @@ import {
   releaseGate,
   setOverride,
   waitForArrivals,
+  type GateHold,
   type GateMatch,
 } from "../state";
 
@@ -154,18 +155,22 @@ async function valuesControl(request: Request, url: URL): Promise<Response> {
   }
 }
 
-function parseGateRequest(body: unknown): { match: GateMatch; times: number } | string {
+function parseGateRequest(body: unknown): { match: GateMatch; times: number; hold: GateHold } | string {
   if (typeof body !== "object" || body === null) return "body must be a JSON object";
-  const { key, target, times } = body as { key?: unknown; target?: unknown; times?: unknown };
+  const { key, target, times, hold } = body as { key?: unknown; target?: unknown; times?: unknown; hold?: unknown };
   if ((key === undefined) === (target === undefined)) return "exactly one of key, target is required";
   if (times !== undefined && (typeof times !== "number" || !Number.isInteger(times) || times < 1 || times > 1000)) return "times must be an integer in [1, 1000]";
+  if (hold !== undefined && hold !== "request" && hold !== "answer") return "hold must be request or answer";
+  // Only the values endpoint makes its answer apart from its route: an answer gate needs a key.
+  if (hold === "answer" && key === undefined) return "hold answer needs a key (values-endpoint requests only)";
   const count = times ?? 1;
-  if (key !== undefined) return typeof key === "string" && key !== "" ? { match: { key }, times: count } : "key must be a non-empty string";
-  return typeof target === "string" && target.startsWith("/") ? { match: { target }, times: count } : "target must be a path starting with /";
+  const held: GateHold = hold ?? "request";
+  if (key !== undefined) return typeof key === "string" && key !== "" ? { match: { key }, times: count, hold: held } : "key must be a non-empty string";
+  return typeof target === "string" && target.startsWith("/") ? { match: { target }, times: count, hold: held } : "target must be a path starting with /";
 }
 
 /**
- * `POST /__dev/gates` `{key | target, times?}` opens a gate (201 with its state); `GET
+ * `POST /__dev/gates` `{key | target, times?, hold?}` opens a gate (201 with its state); `GET
  * /__dev/gates/{id}?arrived=n&waitMs=` its state, after waiting for n arrivals (at most
  * MAX_GATE_WAIT_MS); `POST /__dev/gates/{id}/release` `{count?}` lets held requests go on;
  * `DELETE /__dev/gates/{id}` releases all and closes it.
@@ -182,7 +187,7 @@ async function gatesControl(request: Request, url: URL): Promise<Response> {
     }
     const parsed = parseGateRequest(body);
     if (typeof parsed === "string") return json(400, { type: "bad_request", message: parsed });
-    return json(201, openGate(parsed.match, parsed.times));
+    return json(201, openGate(parsed.match, parsed.times, parsed.hold));
   }
   const [id = "", action, extra] = rest.slice(1).split("/");
   if (extra !== undefined || (action !== undefined && action !== "release")) return json(404, { type: "not_found", message: "unknown dev control" });
