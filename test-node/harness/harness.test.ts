@@ -36,14 +36,14 @@ describe("node test harness", () => {
     }
   });
 
-  it("serves the edge with production's settings (L0 on: a second read is an L0 hit) and the dev environment's without", async () => {
+  it("serves the edge with production's settings and the dev environment's alike (L0 on: a second read is an L0 hit), and L0 off when told", async () => {
     const now = Math.floor(Date.now() / 1000);
     const uid = "oseh_t_devTranscript00000000001";
     const token = await new SignJWT({ sub: uid, iss: "oseh", aud: "oseh-transcript", iat: now - 1, exp: now + 600 })
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .sign(new TextEncoder().encode(TEST_SECRETS.OSEH_TRANSCRIPT_JWT_SECRET));
-    const secondRead = async (settings: "dev" | "production") => {
-      const edge = await startEdge({ originUrl: inject("originUrl"), settings });
+    const secondRead = async (settings: "dev" | "production", vars: Record<string, string> = {}) => {
+      const edge = await startEdge({ originUrl: inject("originUrl"), settings, vars });
       try {
         const read = () => fetch(`${edge.url}/api/1/transcripts/${uid}`, { headers: { authorization: `bearer ${token}` } });
         await (await read()).arrayBuffer();
@@ -55,7 +55,9 @@ describe("node test harness", () => {
       }
     };
     expect(await secondRead("production")).toBe("oseh-edge; hit; detail=l0");
-    expect(await secondRead("dev")).not.toContain("detail=l0");
+    // [env.dev] is production's topology except EDGE_ENV and ORIGIN_URL (wrangler.toml).
+    expect(await secondRead("dev")).toBe("oseh-edge; hit; detail=l0");
+    expect(await secondRead("dev", { L0_MAX_BYTES: "0" })).not.toContain("detail=l0");
   });
 
   it("serves a bare Worker that forwards every request to the origin as it came", async () => {
