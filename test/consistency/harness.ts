@@ -442,11 +442,16 @@ async function applyStep(run: Run, step: Step): Promise<void> {
     }
     case "originFault": {
       const key = run.keys[step.key] as string;
-      const op = push<Extract<Op, { kind: "fault" }>>(run, { kind: "fault", key, fault: step.fault, inv: tick(run) });
-      await setFault(key, ORIGIN_FAULTS[step.fault](run.originTimeoutMs), step.times);
+      // A media object is raw bytes with no codec: a well-formed 200 from the values endpoint is
+      // the origin's object by contract (docs/origin.md), which neither the edge nor the backend
+      // can tell from wrong bytes. What the edge must catch there is a body cut short, so a media
+      // key's "garbage" is a truncation (docs/reliability.md "Consistency").
+      const fault: OriginFaultKind = step.fault === "garbage" && run.subjects[step.key]?.kind === "media" ? "truncated" : step.fault;
+      const op = push<Extract<Op, { kind: "fault" }>>(run, { kind: "fault", key, fault, inv: tick(run) });
+      await setFault(key, ORIGIN_FAULTS[fault](run.originTimeoutMs), step.times);
       op.res = tick(run);
       run.faults.set(step.key, [...(run.faults.get(step.key) ?? []), op.id]);
-      countInjected(run.nemesis, `origin ${step.fault}`);
+      countInjected(run.nemesis, `origin ${fault}`);
       return;
     }
     case "kvFault":
