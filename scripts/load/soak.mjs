@@ -29,7 +29,8 @@
 // The edge isolate's JS heap after a forced GC is read too, at start and end, through workerd's
 // inspector on loopback port SOAK_INSPECTOR_PORT (default 9311; the control's on
 // SOAK_CONTROL_INSPECTOR_PORT, default 9312): the heap is what the Worker's code keeps alive.
-// SOAK_SECONDS (default 120) and SOAK_RATE (requests/s, default 100) override.
+// SOAK_SECONDS (default 120) and SOAK_RATE (requests/s, default 100) override; SOAK_KINDS runs
+// only some kinds of the mix (to see which requests a growth follows).
 import { execFileSync } from "node:child_process";
 import { readdirSync, readlinkSync } from "node:fs";
 import { TRANSCRIPT_FAMILY, edgeHeapAfterGcMiB, fixtureTokens, machine, memoryMiB, requests, rssAfterGcMiB, startStack } from "./harness.mjs";
@@ -54,7 +55,7 @@ const CONTROL_INSPECTOR_PORT = Number(process.env.SOAK_CONTROL_INSPECTOR_PORT ??
 /** Requests in flight during the warm-up, as `npm run load`'s connections. */
 const WARMUP_IN_FLIGHT = 8;
 
-const MIX = [
+const FULL_MIX = [
   ...Array(6).fill("l0Hit"),
   ...Array(2).fill("l1Hit"),
   ...Array(2).fill("l2Hit"),
@@ -63,6 +64,10 @@ const MIX = [
   ...Array(3).fill("passthrough"),
   "purge",
 ];
+/** SOAK_KINDS (comma-separated kinds of FULL_MIX, e.g. `passthrough` or `miss,purge`): only those, in the mix's proportions. */
+const KINDS = process.env.SOAK_KINDS?.split(",").map((kind) => kind.trim()).filter((kind) => kind !== "");
+const MIX = KINDS === undefined || KINDS.length === 0 ? FULL_MIX : FULL_MIX.filter((kind) => KINDS.includes(kind));
+if (MIX.length === 0) throw new Error(`SOAK_KINDS names none of ${[...new Set(FULL_MIX)].join(", ")}`);
 
 const deadline = setTimeout(() => {
   console.error("soak: over time, stopping");
@@ -276,6 +281,7 @@ try {
   };
   const excessMet = excess <= EXCESS_OVER_CONTROL_BOUND_MIB;
   const plateauMet = memory.edge.secondHalfGrowth <= PLATEAU_BOUND_MIB;
+  if (MIX !== FULL_MIX) console.log(`oseh-edge soak: only ${[...new Set(MIX)].join(", ")} (SOAK_KINDS)`);
   console.log(`oseh-edge soak (fixed mix at ${RATE} req/s for ${SECONDS} s after a warm-up; workerd via Miniflare's socket, loopback)`);
   console.log(`  the edge as production configures it (L0 on, the shield bound); the control, a bare passthrough Worker in its own workerd, took the same requests at the same time`);
   console.log(`  machine: ${report.machine.cpus} × ${report.machine.cpuModel}, load average ${report.loadavgStart.join(" ")} at the start of the timed run, ${report.machine.loadavg.join(" ")} at the end`);
