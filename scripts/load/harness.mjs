@@ -96,8 +96,10 @@ async function startAndFindPid(start) {
  * `L0_MAX_BYTES=0` (L0 off: a repeated read is an L1 hit, the dev environment's setting before)
  * and L0 and L1 off (every read from KV: L2 hits; media reads from R2). With `control`, also the
  * bare passthrough Worker in a workerd of its own (`startBareWorker`): the memory control.
+ * `inspectorPort` / `controlInspectorPort`: workerd's inspector of the edge / the control on that
+ * loopback port.
  */
-export async function startStack({ inspectorPort, control = false } = {}) {
+export async function startStack({ inspectorPort, controlInspectorPort, control = false } = {}) {
   // The dev origin's test controls (faults) answer this bearer; the edge never sees it.
   const controlSecret = crypto.randomUUID();
   const origin = await startAndFindPid(() => startDevOrigin({ controlSecret }));
@@ -112,7 +114,7 @@ export async function startStack({ inspectorPort, control = false } = {}) {
       ...(inspectorPort === undefined ? {} : { inspectorPort }),
     }),
   );
-  const bare = control ? await startAndFindPid(() => startBareWorker({ originUrl: origin.url })) : undefined;
+  const bare = control ? await startAndFindPid(() => startBareWorker({ originUrl: origin.url, ...(controlInspectorPort === undefined ? {} : { inspectorPort: controlInspectorPort }) })) : undefined;
   if (edge.pid === undefined || origin.pid === undefined || (bare !== undefined && bare.pid === undefined)) throw new Error("could not find the workerd processes");
   return {
     originUrl: origin.url,
@@ -140,17 +142,9 @@ export async function startStack({ inspectorPort, control = false } = {}) {
   };
 }
 
-/**
- * The JS heap of the edge Worker's isolate after a forced GC, in MiB, through workerd's
- * inspector (Chrome DevTools Protocol on loopback): what the Worker's own code keeps alive, as
- * opposed to the process RSS, which also holds workerd's native memory and Miniflare's KV and
- * Cache API simulators. `pump` sends the edge one request.
- */
-export async function edgeHeapAfterGcMiB(inspectorPort, pump, workerName = "oseh-edge-dev") {
-  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
-  const target = targets.find((t) => t.title === `workerd: worker core:user:${workerName}`);
-  if (target === undefined) throw new Error(`no inspector target for ${workerName}`);
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
+/** A Chrome DevTools Protocol session with one inspector target: `call(method)`, `close()`. */
+async function inspectorSession(webSocketDebuggerUrl) {
+  const ws = new WebSocket(webSocketDebuggerUrl);
   await new Promise((resolve, reject) => {
     ws.addEventListener("open", resolve);
     ws.addEventListener("error", reject);
@@ -162,23 +156,72 @@ export async function edgeHeapAfterGcMiB(inspectorPort, pump, workerName = "oseh
     waiting.get(message.id)?.(message);
     waiting.delete(message.id);
   });
-  const call = (method) =>
-    new Promise((resolve) => {
-      nextId += 1;
-      waiting.set(nextId, resolve);
-      ws.send(JSON.stringify({ id: nextId, method, params: {} }));
-    });
+  return {
+    call: (method) =>
+      new Promise((resolve) => {
+        nextId += 1;
+        waiting.set(nextId, resolve);
+        ws.send(JSON.stringify({ id: nextId, method, params: {} }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+/** The inspector targets of a workerd (one per isolate: the Workers and Miniflare's own). */
+async function inspectorTargets(inspectorPort) {
+  return (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
+}
+
+/**
+ * The JS heap of the edge Worker's isolate after a forced GC, in MiB, through workerd's
+ * inspector (Chrome DevTools Protocol on loopback): what the Worker's own code keeps alive, as
+ * opposed to the process RSS, which also holds workerd's native memory and Miniflare's KV and
+ * Cache API simulators. `pump` sends the edge one request.
+ */
+export async function edgeHeapAfterGcMiB(inspectorPort, pump, workerName = "oseh-edge-dev") {
+  const target = (await inspectorTargets(inspectorPort)).find((t) => t.title === `workerd: worker core:user:${workerName}`);
+  if (target === undefined) throw new Error(`no inspector target for ${workerName}`);
+  const session = await inspectorSession(target.webSocketDebuggerUrl);
   try {
     // workerd runs the collection on the isolate's thread: an idle isolate answers once a
     // request (`pump`) wakes it.
-    const collected = call("HeapProfiler.collectGarbage");
+    const collected = session.call("HeapProfiler.collectGarbage");
     await pump();
     await collected;
-    const usage = await call("Runtime.getHeapUsage");
+    const usage = await session.call("Runtime.getHeapUsage");
     return Number((usage.result.usedSize / 2 ** 20).toFixed(1));
   } finally {
-    ws.close();
+    session.close();
   }
+}
+
+/** How long a forced collection may take per isolate before the reading goes on without it. */
+const COLLECT_TIMEOUT_MS = 10_000;
+/** After the collections, time for the freed native memory to leave the process. */
+const AFTER_COLLECT_MS = 1_000;
+
+/**
+ * Forces a full GC in every isolate of one workerd (its inspector on `inspectorPort`) and then
+ * reads the process's RSS (MiB): the memory it keeps, without what its isolates' garbage still
+ * holds. workerd frees a request's native memory (bodies, streams, sockets) only when the JS
+ * objects holding it are collected, and V8 collects when its heap asks, not when RSS grows: a
+ * raw RSS reading rises and falls by hundreds of MiB with that garbage (docs/performance.md,
+ * the soak). `pump` sends requests that wake the isolates (a collection runs on an isolate's
+ * thread once it has work).
+ */
+export async function rssAfterGcMiB(pid, inspectorPort, pump) {
+  const targets = await inspectorTargets(inspectorPort);
+  const sessions = await Promise.all(targets.map((t) => inspectorSession(t.webSocketDebuggerUrl)));
+  try {
+    const timeout = () => new Promise((resolve) => setTimeout(resolve, COLLECT_TIMEOUT_MS));
+    const collected = Promise.all(sessions.map((session) => Promise.race([session.call("HeapProfiler.collectGarbage"), timeout()])));
+    await pump();
+    await collected;
+  } finally {
+    for (const session of sessions) session.close();
+  }
+  await new Promise((resolve) => setTimeout(resolve, AFTER_COLLECT_MS));
+  return memoryMiB(pid).rss;
 }
 
 /** Tokens for the fixtures, valid for an hour. */

@@ -267,12 +267,27 @@ export class FamilyShield extends DurableObject<Env> {
         return { ...(await running.answer), source: "joined" };
       }
     } else {
-      this.lastRefreshAt.set(key, now);
+      this.rememberRefresh(key, now);
       // A forced refresh is a write: an older fill still in flight must not overwrite what it gets.
       noteWrite(this.ordering, key);
     }
 
     return this.originFill(key, parsed.value.family, now, refresh);
+  }
+
+  /**
+   * Notes a forced refresh of `key` at `now`. Keys a refresh older than the interval allows again
+   * (`refreshAllowed`) are dropped first, oldest first (the map is in refresh order), so an
+   * instance remembers only the last REFRESH_MIN_INTERVAL_SECONDS of forced refreshes, not every
+   * key a client ever sent `Pragma: no-cache` for.
+   */
+  private rememberRefresh(key: string, now: number): void {
+    for (const [held, at] of this.lastRefreshAt) {
+      if (!refreshAllowed(at, now)) break;
+      this.lastRefreshAt.delete(held);
+    }
+    this.lastRefreshAt.delete(key); // re-inserted as the newest
+    this.lastRefreshAt.set(key, now);
   }
 
   /**

@@ -166,13 +166,15 @@ export async function startEdge(options: StartEdgeOptions): Promise<ServedWorker
  * that forwards every request to the origin as it came (method, path, query, headers, body) and
  * returns the origin's answer. No edge code, no bindings; its own Miniflare, so its own workerd
  * process: what workerd itself grows by under the same load, with nothing of the edge in it.
+ * `inspectorPort`: workerd's inspector on that loopback port (the soak collects its isolates'
+ * garbage before reading its memory, as the edge's).
  */
-export async function startBareWorker(options: { originUrl: string }): Promise<ServedWorker> {
+export async function startBareWorker(options: { originUrl: string; inspectorPort?: number }): Promise<ServedWorker> {
   const script = `export default {
   fetch(request, env) {
     const url = new URL(request.url);
     return fetch(new Request(env.ORIGIN_URL + url.pathname + url.search, request));
   },
 };`;
-  return serve([{ name: "bare-passthrough", modules: true, script, compatibilityDate: "2026-11-01", bindings: { ORIGIN_URL: options.originUrl } }]);
+  return serve([{ name: "bare-passthrough", modules: true, script, compatibilityDate: "2026-11-01", bindings: { ORIGIN_URL: options.originUrl } }], 0, options.inspectorPort);
 }

@@ -15,6 +15,7 @@ import { createCacheReader, createIsolateFiller, type CacheResult, type Filler, 
 import { createStats } from "../../src/stats";
 import { createOriginClient, createOriginFill } from "../../src/origin";
 import { createShieldClient, createShieldFiller, shieldNameFor, type FamilyShield, type ShieldClient } from "../../src/shield";
+import { REFRESH_MIN_INTERVAL_SECONDS } from "../../src/shield/ordering";
 import { createTieredStore, type TieredStore } from "../../src/storage";
 import { clearFault, fillCount, freshId, setFault } from "../dev-origin/helpers";
 import { adminToken } from "../helpers/tokens";
@@ -391,5 +392,17 @@ describe("forced refresh reaches the origin", () => {
     await isolate({ filler: local }).load(key);
     await isolate({ filler: local }).load(key, NOW, true);
     expect(seen).toEqual([null, "no-cache"]);
+  });
+
+  it("forgets a key's forced refresh once the interval has passed, so one instance's memory of them stays bounded", async () => {
+    // One instance takes forced refreshes of many keys (any client can send `Pragma: no-cache`);
+    // past REFRESH_MIN_INTERVAL_SECONDS a remembered one changes nothing (refreshAllowed).
+    const stub = binding.get(binding.idFromName(freshId("refresh-memory")));
+    const keys = [1, 2, 3, 4, 5].map((n) => adminKey(`refresh-memory-${n}`));
+    for (const key of keys) await stub.fill({ key, now: NOW, refresh: true });
+    const later = adminKey("refresh-memory-later");
+    await stub.fill({ key: later, now: NOW + REFRESH_MIN_INTERVAL_SECONDS, refresh: true });
+    const remembered = await runInDurableObject(stub, (instance: FamilyShield) => [...(instance as unknown as { lastRefreshAt: Map<string, number> }).lastRefreshAt.keys()]);
+    expect(remembered).toEqual([later]);
   });
 });
