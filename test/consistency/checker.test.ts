@@ -175,6 +175,26 @@ describe("consistency checker", () => {
     expect(rules(unfaulted.h)).toEqual(["stale"]);
   });
 
+  it("status: a body broken off after its head only while an origin fault was armed on the key (an origin answer cut short)", () => {
+    const broken: ReadAnswer = { kind: "broken", reason: "200: Network connection lost." };
+    const ok = history();
+    ok.origin(`${K}#0`);
+    ok.fault();
+    ok.read("a1", T0, broken);
+    expect(rules(ok.h)).toEqual([]);
+
+    const unfaulted = history();
+    unfaulted.origin(`${K}#0`);
+    unfaulted.read("a1", T0, broken);
+    const cleared = history();
+    cleared.origin(`${K}#0`);
+    cleared.fault(cleared.seq() + 1); // cleared before the read began
+    cleared.clock(T0);
+    cleared.read("a1", T0, broken);
+    expect(rules(unfaulted.h)).toEqual(["status"]);
+    expect(rules(cleared.h)).toEqual(["status"]);
+  });
+
   it("absent: only while the origin had no value", () => {
     const ok = history();
     ok.origin("absent");

@@ -23,6 +23,12 @@ export type ReadAnswer =
   | { kind: "passthrough"; status: number }
   /** The edge's own JSON error (origin unavailable or timed out, nothing stale). */
   | { kind: "error"; status: number }
+  /**
+   * An answer whose body broke off after its head (src/media/body.ts: a media body that ends
+   * before its Content-Length is a broken response, never a short one): what a media fill passes
+   * on of an origin answer cut short, so allowed only while an origin fault is armed on the key.
+   */
+  | { kind: "broken"; reason: string }
   /** A body that is not a whole value of this key (another key's, cut, unknown bytes), or a status no rule allows. */
   | { kind: "bad"; reason: string };
 
