@@ -223,6 +223,20 @@ describe("consistency checker", () => {
     expect(rules(bad.h)).toEqual(["source-time", "source-time"]);
   });
 
+  it("source times: a DELETE answered 503 may have left its mark (repeat the call), a PUT answered 503 left none", () => {
+    const ok = history();
+    ok.origin(`${K}#0`);
+    ok.del("a1", T0, 503, T0 - 40); // its shield applied it; a later step failed
+    ok.put("a1", T0, `${K}#1`, 409, T0 - 55);
+    expect(rules(ok.h)).toEqual([]);
+
+    const bad = history();
+    bad.origin(`${K}#0`);
+    bad.put("a1", T0, `${K}#1`, 503, T0 - 40); // nothing applied
+    bad.put("a1", T0, `${K}#2`, 409, T0 - 55);
+    expect(rules(bad.h)).toEqual(["source-time"]);
+  });
+
   it("source times: an operator's purge (no source time) unpins the key's mark", () => {
     const ok = history();
     ok.origin(`${K}#0`);

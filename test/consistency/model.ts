@@ -115,9 +115,14 @@ export function applied(op: WriteOp, key: string): boolean {
   return !(op.kind === "purge" && (op.superseded ?? []).includes(key));
 }
 
-/** Whether the write may have been applied: answered 2xx, or never answered (its effect is unknown). */
+/**
+ * Whether the write may have been applied: answered 2xx, never answered (its effect is unknown),
+ * or a DELETE or purge answered 503 — docs/admin-api.md: repeat the call, deletes already done
+ * stay done (its shield may have applied it, and left its mark, before a later step failed). A
+ * PUT's 503 applied nothing (same table).
+ */
 export function mayHaveApplied(op: WriteOp, key: string): boolean {
-  return op.res === undefined || applied(op, key);
+  return op.res === undefined || applied(op, key) || (op.kind !== "put" && op.status === 503);
 }
 
 export function touches(op: WriteOp, key: string): boolean {

@@ -57,7 +57,6 @@ export async function callWorker(input: Request | string, init?: RequestInit, op
   try {
     body = await response.arrayBuffer();
   } catch (error) {
-    await waitOnExecutionContext(ctx);
     throw new BrokenBody(response.status, error);
   }
   await waitOnExecutionContext(ctx);
