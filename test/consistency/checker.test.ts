@@ -39,8 +39,8 @@ function history() {
       add({ kind: "put", key: K, isolate, now, version, expiresAt: now + 600, status, ...(sourceTime === undefined ? {} : { sourceTime }) } as Omit<Op, "id" | "inv" | "res">),
     del: (isolate: string, now: number, status = 204, sourceTime?: number) =>
       add({ kind: "delete", key: K, isolate, now, status, ...(sourceTime === undefined ? {} : { sourceTime }) } as Omit<Op, "id" | "inv" | "res">),
-    purgeKeys: (isolate: string, now: number, sourceTime?: number) =>
-      add({ kind: "purge", selector: { keys: [K] }, covers: [K], isolate, now, status: 200, superseded: [], ...(sourceTime === undefined ? {} : { sourceTime }) } as Omit<Op, "id" | "inv" | "res">),
+    purgeKeys: (isolate: string, now: number, sourceTime?: number, timing?: { inv?: number; res?: number }) =>
+      add({ kind: "purge", selector: { keys: [K] }, covers: [K], isolate, now, status: 200, superseded: [], ...(sourceTime === undefined ? {} : { sourceTime }) } as Omit<Op, "id" | "inv" | "res">, timing),
     fault: (until?: number) => add({ kind: "fault", key: K, fault: "500", ...(until === undefined ? {} : { until }) } as Omit<Op, "id" | "inv" | "res">),
     clock: (to: number) => add({ kind: "clock", to } as Omit<Op, "id" | "inv" | "res">),
     seq: () => seq,
@@ -244,6 +244,24 @@ describe("consistency checker", () => {
     ok.purgeKeys("b1", T0);
     ok.put("a1", T0, `${K}#1`, 204, T0 - 30);
     expect(rules(ok.h)).toEqual([]);
+
+    // Still in flight when the older write began: it may have unpinned the key first.
+    const concurrent = history();
+    concurrent.origin(`${K}#0`);
+    concurrent.put("a1", T0, `${K}#1`, 204, T0);
+    const at = concurrent.seq();
+    concurrent.purgeKeys("a1", T0, undefined, { inv: at, res: at + 5 });
+    concurrent.clock(T0);
+    concurrent.put("a1", T0, `${K}#2`, 204, T0 - 40);
+    expect(rules(concurrent.h)).toEqual([]);
+
+    // Begun only after the older write answered: the mark was in force when it applied.
+    const late = history();
+    late.origin(`${K}#0`);
+    late.put("a1", T0, `${K}#1`, 204, T0);
+    late.put("a1", T0, `${K}#2`, 204, T0 - 40);
+    late.purgeKeys("a1", T0);
+    expect(rules(late.h)).toEqual(["source-time"]);
   });
 
   it("status: a 500 from an admin write is refused", () => {

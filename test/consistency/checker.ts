@@ -176,7 +176,7 @@ function checkSourceTimes(history: History, write: WriteOp, out: Violation[]): v
       touches(op, key) &&
       (certain ? applied(op, key) && resOf(op) < write.inv : mayHaveApplied(op, key) && op.inv < resOf(write)) &&
       write.now < markKeepUntil(history, op) &&
-      !(certain && unpinnedBetween(history, markOf(op, key), resOf(op), write.inv));
+      !(certain && unpinnedBetween(history, markOf(op, key), op.inv, resOf(write)));
     if (applied(write, key)) {
       const newer = earlier.find((op) => inForce(op, true));
       if (newer !== undefined) {

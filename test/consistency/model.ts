@@ -227,7 +227,11 @@ export function unpins(op: Extract<Op, { kind: "purge" }>, mark: Mark): boolean 
   return mark.prefix.startsWith(op.selector.prefix);
 }
 
-/** An operator's purge answered after `after` and invoked... within (after, before) that clears `mark`. */
+/**
+ * Whether an operator's purge that clears `mark` may have landed between `after` and `before`:
+ * it answered after `after` and began before `before` (a purge still in flight when a write
+ * began may have unpinned the key before that write reached its shield).
+ */
 export function unpinnedBetween(history: History, mark: Mark, after: number, before: number): boolean {
-  return history.ops.some((op) => op.kind === "purge" && op.inv > after && resOf(op) < before && unpins(op, mark));
+  return history.ops.some((op) => op.kind === "purge" && resOf(op) > after && op.inv < before && unpins(op, mark));
 }
