@@ -39,8 +39,8 @@ function history() {
       add({ kind: "put", key: K, isolate, now, version, expiresAt: now + 600, status, ...(sourceTime === undefined ? {} : { sourceTime }) } as Omit<Op, "id" | "inv" | "res">),
     del: (isolate: string, now: number, status = 204, sourceTime?: number) =>
       add({ kind: "delete", key: K, isolate, now, status, ...(sourceTime === undefined ? {} : { sourceTime }) } as Omit<Op, "id" | "inv" | "res">),
-    purgeKeys: (isolate: string, now: number, sourceTime?: number) =>
-      add({ kind: "purge", selector: { keys: [K] }, covers: [K], isolate, now, status: 200, superseded: [], ...(sourceTime === undefined ? {} : { sourceTime }) } as Omit<Op, "id" | "inv" | "res">),
+    purgeKeys: (isolate: string, now: number, sourceTime?: number, timing?: { inv?: number; res?: number }) =>
+      add({ kind: "purge", selector: { keys: [K] }, covers: [K], isolate, now, status: 200, superseded: [], ...(sourceTime === undefined ? {} : { sourceTime }) } as Omit<Op, "id" | "inv" | "res">, timing),
     fault: (until?: number) => add({ kind: "fault", key: K, fault: "500", ...(until === undefined ? {} : { until }) } as Omit<Op, "id" | "inv" | "res">),
     clock: (to: number) => add({ kind: "clock", to } as Omit<Op, "id" | "inv" | "res">),
     seq: () => seq,
@@ -175,6 +175,26 @@ describe("consistency checker", () => {
     expect(rules(unfaulted.h)).toEqual(["stale"]);
   });
 
+  it("status: a body broken off after its head only while an origin fault was armed on the key (an origin answer cut short)", () => {
+    const broken: ReadAnswer = { kind: "broken", reason: "200: Network connection lost." };
+    const ok = history();
+    ok.origin(`${K}#0`);
+    ok.fault();
+    ok.read("a1", T0, broken);
+    expect(rules(ok.h)).toEqual([]);
+
+    const unfaulted = history();
+    unfaulted.origin(`${K}#0`);
+    unfaulted.read("a1", T0, broken);
+    const cleared = history();
+    cleared.origin(`${K}#0`);
+    cleared.fault(cleared.seq() + 1); // cleared before the read began
+    cleared.clock(T0);
+    cleared.read("a1", T0, broken);
+    expect(rules(unfaulted.h)).toEqual(["status"]);
+    expect(rules(cleared.h)).toEqual(["status"]);
+  });
+
   it("absent: only while the origin had no value", () => {
     const ok = history();
     ok.origin("absent");
@@ -203,6 +223,20 @@ describe("consistency checker", () => {
     expect(rules(bad.h)).toEqual(["source-time", "source-time"]);
   });
 
+  it("source times: a DELETE answered 503 may have left its mark (repeat the call), a PUT answered 503 left none", () => {
+    const ok = history();
+    ok.origin(`${K}#0`);
+    ok.del("a1", T0, 503, T0 - 40); // its shield applied it; a later step failed
+    ok.put("a1", T0, `${K}#1`, 409, T0 - 55);
+    expect(rules(ok.h)).toEqual([]);
+
+    const bad = history();
+    bad.origin(`${K}#0`);
+    bad.put("a1", T0, `${K}#1`, 503, T0 - 40); // nothing applied
+    bad.put("a1", T0, `${K}#2`, 409, T0 - 55);
+    expect(rules(bad.h)).toEqual(["source-time"]);
+  });
+
   it("source times: an operator's purge (no source time) unpins the key's mark", () => {
     const ok = history();
     ok.origin(`${K}#0`);
@@ -210,6 +244,24 @@ describe("consistency checker", () => {
     ok.purgeKeys("b1", T0);
     ok.put("a1", T0, `${K}#1`, 204, T0 - 30);
     expect(rules(ok.h)).toEqual([]);
+
+    // Still in flight when the older write began: it may have unpinned the key first.
+    const concurrent = history();
+    concurrent.origin(`${K}#0`);
+    concurrent.put("a1", T0, `${K}#1`, 204, T0);
+    const at = concurrent.seq();
+    concurrent.purgeKeys("a1", T0, undefined, { inv: at, res: at + 5 });
+    concurrent.clock(T0);
+    concurrent.put("a1", T0, `${K}#2`, 204, T0 - 40);
+    expect(rules(concurrent.h)).toEqual([]);
+
+    // Begun only after the older write answered: the mark was in force when it applied.
+    const late = history();
+    late.origin(`${K}#0`);
+    late.put("a1", T0, `${K}#1`, 204, T0);
+    late.put("a1", T0, `${K}#2`, 204, T0 - 40);
+    late.purgeKeys("a1", T0);
+    expect(rules(late.h)).toEqual(["source-time"]);
   });
 
   it("status: a 500 from an admin write is refused", () => {

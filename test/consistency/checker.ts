@@ -17,7 +17,9 @@
  * - **absent**: "no such value" only when the origin had none during the read's fill window;
  * - **source times**: an applied write never carries a source time older than a mark in force
  *   that a write answered before it left; a 409 only when such a mark may exist;
- * - **status**: nothing answers a status no rule allows (a 500, a bad body).
+ * - **status**: nothing answers a status no rule allows (a 500, a bad body); a media body broken
+ *   off before its Content-Length only while an origin fault was armed on the key (a fill passing
+ *   on an origin answer cut short).
  *
  * The convergence check (every isolate agrees with the origin once the history ended and the
  * bounds passed) is run by the harness as reads at the end, which these same rules then judge,
@@ -89,6 +91,9 @@ function checkRead(history: History, read: ReadOp, out: Violation[]): void {
   switch (answer.kind) {
     case "bad":
       seen(answer.reason.startsWith("status") ? "status" : "whole", `read of ${read.key}: ${answer.reason}`);
+      return;
+    case "broken":
+      if (!faultArmed(history, read)) seen("status", `read of ${read.key}: a body broken off (${answer.reason}) though no origin fault was armed on it`);
       return;
     case "passthrough":
     case "error":
@@ -171,7 +176,7 @@ function checkSourceTimes(history: History, write: WriteOp, out: Violation[]): v
       touches(op, key) &&
       (certain ? applied(op, key) && resOf(op) < write.inv : mayHaveApplied(op, key) && op.inv < resOf(write)) &&
       write.now < markKeepUntil(history, op) &&
-      !(certain && unpinnedBetween(history, markOf(op, key), resOf(op), write.inv));
+      !(certain && unpinnedBetween(history, markOf(op, key), op.inv, resOf(write)));
     if (applied(write, key)) {
       const newer = earlier.find((op) => inForce(op, true));
       if (newer !== undefined) {

@@ -19,7 +19,7 @@ import { clearFault, devControl, gateOrigin, setFault, setOriginAbsent, setOrigi
 import { resetShield, wrapShieldStorage } from "../helpers/shield-seams";
 import { adminToken, idToken } from "../helpers/tokens";
 import { createIsolate } from "../../src/isolate";
-import { callWorker, productionEnv } from "../helpers/worker";
+import { BrokenBody, callWorker, productionEnv } from "../helpers/worker";
 import { resourceToken } from "../routes/helpers";
 import { checkConvergence, checkHistory, type Violation } from "./checker";
 import type { History, Op, OriginState, PurgeSelector, ReadOp, Settings } from "./model";
@@ -174,7 +174,8 @@ function launch(run: Run, op: Op, send: () => Promise<void>): void {
   const done = send()
     .catch((error: unknown) => {
       // A request the Worker let throw is an answer no rule allows.
-      if (op.kind === "read") op.answer = { kind: "bad", reason: `threw: ${String(error)}` };
+      // A body that broke off after the head is a broken answer, which the checker judges.
+      if (op.kind === "read") op.answer = error instanceof BrokenBody ? { kind: "broken", reason: `${error.status}: ${error.message}` } : { kind: "bad", reason: `threw: ${String(error)}` };
       else if (op.kind === "put" || op.kind === "delete" || op.kind === "purge") op.status = 500;
     })
     .finally(() => {
@@ -445,7 +446,8 @@ async function applyStep(run: Run, step: Step): Promise<void> {
       // A media object is raw bytes with no codec: a well-formed 200 from the values endpoint is
       // the origin's object by contract (docs/origin.md), which neither the edge nor the backend
       // can tell from wrong bytes. What the edge must catch there is a body cut short, so a media
-      // key's "garbage" is a truncation (docs/reliability.md "Consistency").
+      // key's "garbage" is a truncation, which the dev origin sends for an object as its whole
+      // Content-Length and a body cut after half (docs/origin.md, docs/reliability.md "Consistency").
       const fault: OriginFaultKind = step.fault === "garbage" && run.subjects[step.key]?.kind === "media" ? "truncated" : step.fault;
       const op = push<Extract<Op, { kind: "fault" }>>(run, { kind: "fault", key, fault, inv: tick(run) });
       await setFault(key, ORIGIN_FAULTS[fault](run.originTimeoutMs), step.times);

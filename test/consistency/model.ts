@@ -23,6 +23,12 @@ export type ReadAnswer =
   | { kind: "passthrough"; status: number }
   /** The edge's own JSON error (origin unavailable or timed out, nothing stale). */
   | { kind: "error"; status: number }
+  /**
+   * An answer whose body broke off after its head (src/media/body.ts: a media body that ends
+   * before its Content-Length is a broken response, never a short one): what a media fill passes
+   * on of an origin answer cut short, so allowed only while an origin fault is armed on the key.
+   */
+  | { kind: "broken"; reason: string }
   /** A body that is not a whole value of this key (another key's, cut, unknown bytes), or a status no rule allows. */
   | { kind: "bad"; reason: string };
 
@@ -109,9 +115,14 @@ export function applied(op: WriteOp, key: string): boolean {
   return !(op.kind === "purge" && (op.superseded ?? []).includes(key));
 }
 
-/** Whether the write may have been applied: answered 2xx, or never answered (its effect is unknown). */
+/**
+ * Whether the write may have been applied: answered 2xx, never answered (its effect is unknown),
+ * or a DELETE or purge answered 503 — docs/admin-api.md: repeat the call, deletes already done
+ * stay done (its shield may have applied it, and left its mark, before a later step failed). A
+ * PUT's 503 applied nothing (same table).
+ */
 export function mayHaveApplied(op: WriteOp, key: string): boolean {
-  return op.res === undefined || applied(op, key);
+  return op.res === undefined || applied(op, key) || (op.kind !== "put" && op.status === 503);
 }
 
 export function touches(op: WriteOp, key: string): boolean {
@@ -216,7 +227,11 @@ export function unpins(op: Extract<Op, { kind: "purge" }>, mark: Mark): boolean 
   return mark.prefix.startsWith(op.selector.prefix);
 }
 
-/** An operator's purge answered after `after` and invoked... within (after, before) that clears `mark`. */
+/**
+ * Whether an operator's purge that clears `mark` may have landed between `after` and `before`:
+ * it answered after `after` and began before `before` (a purge still in flight when a write
+ * began may have unpinned the key before that write reached its shield).
+ */
 export function unpinnedBetween(history: History, mark: Mark, after: number, before: number): boolean {
-  return history.ops.some((op) => op.kind === "purge" && op.inv > after && resOf(op) < before && unpins(op, mark));
+  return history.ops.some((op) => op.kind === "purge" && resOf(op) > after && op.inv < before && unpins(op, mark));
 }

@@ -27,6 +27,14 @@ export interface CallOptions {
 /** This test file's isolate: what the Worker keeps between requests. */
 export const fileIsolate: Isolate = createIsolate();
 
+/** The Worker answered `status`, but its body broke off while being read: a client sees a broken response. */
+export class BrokenBody extends Error {
+  constructor(readonly status: number, cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = "BrokenBody";
+  }
+}
+
 export async function callWorker(input: Request | string, init?: RequestInit, options: CallOptions = {}): Promise<Response> {
   const { now } = options;
   const clock = typeof now === "function" ? now : now === undefined ? undefined : () => now;
@@ -45,7 +53,12 @@ export async function callWorker(input: Request | string, init?: RequestInit, op
     ctx,
   );
   // Read the body before waiting, so a streamed body's producer can finish; then settle waitUntil.
-  const body = await response.arrayBuffer();
+  let body: ArrayBuffer;
+  try {
+    body = await response.arrayBuffer();
+  } catch (error) {
+    throw new BrokenBody(response.status, error);
+  }
   await waitOnExecutionContext(ctx);
   return new Response(response.status === 204 || response.status === 304 ? null : body, {
     status: response.status,

@@ -17,6 +17,26 @@ import { produceValue } from "../fixtures/families";
 export const ORIGIN_ONLY_PREFIX = "/api/1/edge";
 export const VALUES_PREFIX = "/api/1/edge/values/";
 
+/** The family of raw media objects (`s3_files:{uid}`), whose value has no codec. */
+const MEDIA_OBJECT_PREFIX = "s3_files:";
+
+/** How long a cut-short body waits after its first bytes, so the head reaches the edge first. */
+const CUT_AFTER_MS = 20;
+
+/** A 200 whose Content-Length is `total` but whose body breaks off after `head`. */
+function cutShortResponse(head: Uint8Array, total: number, headers: Record<string, string>): Response {
+  const { readable, writable } = new FixedLengthStream(total);
+  const writer = writable.getWriter();
+  // The head and the first bytes go out; then the body is aborted short of its length, which
+  // the runtime answers by cutting the connection.
+  void (async () => {
+    await writer.write(head);
+    await sleep(CUT_AFTER_MS);
+    await writer.abort(new Error("dev origin: a truncated fault cuts the body"));
+  })().catch(() => undefined);
+  return new Response(readable, { status: 200, headers: { ...headers, "Content-Length": String(total) } });
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function edgeJson(status: number, type: string, message: string, valueHeader?: "absent" | "unsupported"): Response {
@@ -73,6 +93,9 @@ export async function handleValues(request: Request, path: string, env: DevOrigi
       if (produced.expiresAt !== undefined) headers["X-Edge-Expires-At"] = String(produced.expiresAt);
       if (cut === undefined) return new Response(produced.bytes, { status: 200, headers });
       const half = produced.bytes.slice(0, Math.floor(produced.bytes.length / 2));
+      // Raw object bytes have no codec: a complete 200 of half of them is, by contract, the
+      // object. What truncates one on the wire is a body cut short of its Content-Length.
+      if (cut === "truncated" && key.startsWith(MEDIA_OBJECT_PREFIX)) return cutShortResponse(half, produced.bytes.length, headers);
       return new Response(cut === "truncated" ? half : stallingBody(half, cut.stallMs), { status: 200, headers });
     }
     case "stream":
