@@ -55,16 +55,22 @@ export interface RunReport {
  * Runs `size` and reports. The Worker's event lines (src/observe/log.ts) are captured, not
  * printed: each must be one JSON event; they are counted by message in the report.
  */
+/** How many of a failing history's event lines its report shows (the last ones). */
+const SAID_LINES = 40;
+
 export async function checkRun(size: RunSize): Promise<RunReport> {
   const started = Date.now();
   const report: RunReport = { seed: size.seed, histories: 0, operations: 0, faults: {}, events: {}, seconds: 0, failed: false };
   const strange: string[] = [];
+  /** The current history's event lines: a failing history's are reported with its violations. */
+  let said: string[] = [];
   const capture = (...args: unknown[]) => {
     const line = args.map(String).join(" ");
     try {
       const msg = (JSON.parse(line) as { msg?: unknown }).msg;
       if (typeof msg !== "string") throw new Error("no msg");
       report.events[msg] = (report.events[msg] ?? 0) + 1;
+      said.push(line);
     } catch {
       strange.push(line);
     }
@@ -74,12 +80,14 @@ export async function checkRun(size: RunSize): Promise<RunReport> {
   try {
     const details = await fc.check(
       fc.asyncProperty(historyArbitrary(size.steps), async (commands) => {
+        said = [];
         const result = await runHistory(commands);
         report.histories += 1;
         report.operations += result.operations;
         for (const [kind, n] of result.injected) report.faults[kind] = (report.faults[kind] ?? 0) + n;
         if (result.violations.length > 0) {
           lastViolations = describeViolations(result.history, result.violations);
+          if (said.length > 0) lastViolations += `\nthe Worker said, in that history:\n${said.slice(-SAID_LINES).join("\n")}`;
           report.firstFailureAt ??= report.histories;
           return false;
         }
