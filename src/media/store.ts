@@ -237,13 +237,16 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
     return { tier: "r2", value: { plan, body } };
   }
 
-  async function readPointer(key: string): Promise<Pointer | undefined> {
+  /**
+   * The key's pointer (`undefined` when there is none). R2 failing the read is a miss (the origin
+   * answers), not a failed request: then `fallback`, the pointer the caller already holds, if any.
+   */
+  async function readPointer(key: string, fallback?: Pointer): Promise<Pointer | undefined> {
     try {
       return await r2.readPointer(key);
     } catch (error) {
-      // R2 failing a read is a miss (the origin answers), not a failed request.
       logEvent("media pointer read failed", { family: familyLabelOf(key), ...errorFields(error) });
-      return undefined;
+      return fallback;
     }
   }
 
@@ -327,9 +330,13 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
         count("originErrors");
         logEvent("media fill failed", { family: familyLabelOf(key), status: fetched.status, message: fetched.message });
         const originError: OriginError = fetched;
-        const stale = pointer ?? (await readPointer(key));
-        if (stale !== undefined && stale.envelope.family === family.name && stale.envelope.expiresAt + options.staleIfErrorSeconds > now) {
-          const served = await fromStored(stale, planFor(stale.envelope.size), scope.waitUntil);
+        // The pointer as it is now: a write may have landed while the origin was asked (a PUT's
+        // fresh object is the value, served as a hit; a purge leaves nothing to serve stale).
+        // Only when R2 cannot say does the pointer this read began with stand in.
+        const latest = await readPointer(key, pointer);
+        if (latest !== undefined && latest.envelope.family === family.name && latest.envelope.expiresAt + options.staleIfErrorSeconds > now) {
+          const served = await fromStored(latest, planFor(latest.envelope.size), scope.waitUntil);
+          if (served !== undefined && latest.envelope.expiresAt > now) return unsettled({ kind: "value", state: "hit", ...served });
           if (served !== undefined) {
             count("staleServes");
             return unsettled({ kind: "value", state: "stale", ...served, originError });

@@ -20,7 +20,8 @@ import { createOriginClient } from "../../src/origin";
 import { createShieldClient } from "../../src/shield";
 import { createR2Tier } from "../../src/storage";
 import { readAll } from "../../src/util/bytes";
-import { fillCount, freshId, wallNow } from "../dev-origin/helpers";
+import { fillCount, freshId, setFault, wallNow } from "../dev-origin/helpers";
+import { gateOrigin } from "../helpers/dev-origin";
 import { wrapBinding } from "../helpers/faults";
 
 const MEDIA = (env as { MEDIA: R2Bucket }).MEDIA;
@@ -176,5 +177,65 @@ describe("media fill", () => {
     await waitOnExecutionContext(ctx);
     for (const body of bodies) expect(body).toEqual(devObjectSlice(uid, 0, 512 * 1024));
     expect(await fillCount(key)).toBe(1);
+  });
+
+  it("an origin failure after a PUT landed during the fill serves the PUT as the fresh value it is, not as stale", { timeout: 30000 }, async () => {
+    // Found by the consistency check (docs/reliability.md "Consistency"): the read found no
+    // pointer, asked the origin, an operator's PUT landed meanwhile, the origin failed; the
+    // PUT's pointer, read again for a stale copy, was served labelled stale with the origin's error.
+    const ctx = createExecutionContext();
+    const { media, scope } = store(ctx);
+    const uid = `oseh_s3f_${freshId("c64KiB")}`;
+    const key = `s3_files:${uid}`;
+    const now = wallNow();
+    const gate = await gateOrigin({ key });
+    await setFault(key, { kind: "status", status: 500 }, 1);
+    // The origin's failure is logged (src/media/store.ts), captured here rather than printed.
+    const logged: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((line: unknown) => void logged.push(String(line)));
+    try {
+      const reading = media.read(key, S3, scope(now), whole);
+      await gate.arrived();
+      const bytes = new TextEncoder().encode("the operator's object");
+      expect(await media.put(key, S3, { body: new Blob([bytes]).stream(), size: bytes.length, maxBytes: 1024 * 1024, now })).toEqual({ kind: "stored" });
+      await gate.close();
+      const read = await reading;
+      expect(read).toMatchObject({ kind: "value", state: "hit" });
+      if (read.kind !== "value") return;
+      expect(read).not.toHaveProperty("originError");
+      expect(await readAll(read.value.body)).toEqual(bytes);
+      await waitOnExecutionContext(ctx);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(logged.map((line) => JSON.parse(line) as unknown)).toEqual([expect.objectContaining({ msg: "media fill failed", status: 502 })]);
+  });
+
+  it("a purge that lands while a fill asks a failing origin leaves nothing to serve stale", { timeout: 30000 }, async () => {
+    const ctx = createExecutionContext();
+    const { media, shield, scope } = store(ctx);
+    const uid = `oseh_s3f_${freshId("c64KiB")}`;
+    const key = `s3_files:${uid}`;
+    const stored = wallNow();
+    const bytes = new TextEncoder().encode("an object past its expiry");
+    expect(await media.put(key, S3, { body: new Blob([bytes]).stream(), size: bytes.length, maxBytes: 1024 * 1024, now: stored })).toEqual({ kind: "stored" });
+    const pointer = await MEDIA.head(`pointers/${key}`);
+    const expiresAt = Number((pointer?.customMetadata ?? {}).expiresAt ?? NaN);
+    const now = expiresAt + 10; // past the expiry, within stale-if-error: the read starts with a stale copy in hand
+    const gate = await gateOrigin({ key });
+    await setFault(key, { kind: "status", status: 500 }, 1);
+    const logged: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((line: unknown) => void logged.push(String(line)));
+    try {
+      const reading = media.read(key, S3, scope(now), whole);
+      await gate.arrived();
+      await shield.remove(key, S3, now); // an admin DELETE while the origin is asked
+      await gate.close();
+      expect(await reading).toMatchObject({ kind: "unavailable", reason: "origin_error" });
+      await waitOnExecutionContext(ctx);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(logged.map((line) => JSON.parse(line) as unknown)).toEqual([expect.objectContaining({ msg: "media fill failed", status: 502 })]);
   });
 });
