@@ -13,7 +13,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config";
-import { parseKey, type FamilyEntry } from "../../src/keys";
+import { familyOf } from "../cache/helpers";
 import { shieldNameFor, shieldNamesOfFamily, type FamilyShield } from "../../src/shield";
 import { freshId } from "../dev-origin/helpers";
 import { adminToken } from "../helpers/tokens";
@@ -29,12 +29,6 @@ const KV = (env as unknown as { CACHE: KVNamespace }).CACHE;
 const EDGE = "https://edge.test";
 const NOW = Math.floor(Date.now() / 1000);
 const DAY = 86_400;
-
-function familyOf(key: string): FamilyEntry {
-  const parsed = parseKey(key);
-  if (!parsed.ok) throw new Error(parsed.failure.message);
-  return parsed.value.family;
-}
 
 const stubNamed = (name: string) => binding.get(binding.idFromName(name));
 const stubOf = (key: string) => stubNamed(shieldNameFor(familyOf(key), key, SHARDS));

@@ -5,95 +5,24 @@
  * the whole edge. The clock is injected (the dev origin checks tokens on the wall clock, which the
  * origin client signs with), so a value's fifteen minutes pass in a loop.
  */
-import { runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createTokenMemory } from "../../src/auth/jwt";
-import { createCacheReader, refreshAheadFrom, type CacheResult, type FetchFill } from "../../src/cache";
-import { parseConfig } from "../../src/config";
-import { createIsolate } from "../../src/isolate";
-import { parseKey, type FamilyEntry } from "../../src/keys";
-import { createOriginClient, createOriginFill } from "../../src/origin";
-import { createShieldClient, createShieldFiller, shieldNameFor, type FamilyShield, type ShieldClient } from "../../src/shield";
-import { createStats } from "../../src/stats";
-import { createTieredStore } from "../../src/storage";
+import { refreshAheadFrom, type CacheResult } from "../../src/cache";
 import { freshId } from "../dev-origin/helpers";
 import { clearFault, fillCount, setFault, setOriginValue } from "../helpers/dev-origin";
 import { captureConsoleErrors } from "../helpers/console";
 import { adminToken } from "../helpers/tokens";
 import { callWorker } from "../helpers/worker";
+import { config, EDGE, familyOf, KV, shieldRow, testIsolate, type TestIsolate } from "./helpers";
 
-const config = parseConfig(env);
-const binding = (env as unknown as { FAMILY_SHIELD: DurableObjectNamespace<FamilyShield> }).FAMILY_SHIELD;
-const KV = (env as unknown as { CACHE: KVNamespace }).CACHE;
-const shield: ShieldClient = createShieldClient(binding, { shards: config.shieldShards });
-const origin = createOriginClient({
-  tokens: createTokenMemory(),
-  config: { originUrl: config.originUrl, originTimeoutMs: 10_000, edgeOriginSecret: config.secrets.edgeOrigin },
-});
-const fetchFill: FetchFill = createOriginFill({ origin, collabMaxSeconds: config.collabMaxSeconds });
-const EDGE = "http://edge.test";
 const NOW = Math.floor(Date.now() / 1000);
 /** auth:is_admin and content_files:vods:…:m3u both live fifteen minutes (src/keys/registry.ts). */
 const LIFE = 15 * 60;
 /** Long enough for a purge to arrive while the origin still holds the refresh. */
 const HOLD_MS = 3000;
 
-
-function familyOf(key: string): FamilyEntry {
-  const parsed = parseKey(key);
-  if (!parsed.ok) throw new Error(parsed.failure.message);
-  return parsed.value.family;
-}
-
-/**
- * An isolate of the Worker as production runs it (L0 on at L0_MAX_BYTES): its own memory, and the
- * default colo's Cache API or none (another colo).
- */
-function isolate(options: { l1?: boolean } = {}) {
-  const pending: Promise<unknown>[] = [];
-  const waitUntil = (promise: Promise<unknown>) => void pending.push(promise);
-  const own = createIsolate();
-  const store = createTieredStore({
-    kv: KV,
-    ...(options.l1 === false ? {} : { cache: caches.default }),
-    l0MaxBytes: config.l0MaxBytes,
-    l1MaxAgeSeconds: config.l1MaxAgeSeconds,
-    staleIfErrorSeconds: config.staleIfErrorSeconds,
-    baseUrl: EDGE,
-    memory: own.storage,
-  });
-  const filler = createShieldFiller(shield, store, fetchFill, own.fills);
-  const reader = createCacheReader({ store, filler, guard: own.fillGuard, disabled: new Set(), refreshes: own.refreshes });
-  const stats = createStats(0, own.id);
-  return {
-    stats,
-    read: (key: string, now: number) => store.read(key, now, waitUntil),
-    /** One read through the core, its background work (the refresh among it) settled. */
-    load: async (key: string, now: number): Promise<CacheResult> => {
-      const result = await reader.read(key, familyOf(key), { now, waitUntil, stats });
-      while (pending.length > 0) await Promise.allSettled(pending.splice(0));
-      return result;
-    },
-    /** The read's answer as soon as it has one; `settle` waits for its background work. */
-    start: (key: string, now: number) => reader.read(key, familyOf(key), { now, waitUntil, stats }),
-    settle: async () => {
-      while (pending.length > 0) await Promise.allSettled(pending.splice(0));
-    },
-  };
-}
-
 const text = (result: CacheResult) => (result.kind === "value" ? new TextDecoder().decode(result.value.bytes) : result.kind);
-const familyCounter = (stats: ReturnType<typeof createStats>, key: string, name: "refreshes" | "refreshFailures" | "misses") =>
+const familyCounter = (stats: TestIsolate["stats"], key: string, name: "refreshes" | "refreshFailures" | "misses") =>
   stats.snapshot().families[familyOf(key).name]?.[name] ?? 0;
-
-function shieldRow(key: string): Promise<string | undefined> {
-  const stub = binding.get(binding.idFromName(shieldNameFor(familyOf(key), key, config.shieldShards)));
-  return runInDurableObject(stub, async (_instance: FamilyShield, state) => {
-    const row = state.storage.sql.exec<{ bytes: ArrayBuffer }>(`SELECT bytes FROM vals WHERE key = ?`, key).toArray()[0];
-    return row === undefined ? undefined : new TextDecoder().decode(row.bytes);
-  });
-}
 
 /** A key purge through the admin API, at `now` (a service token minted on that clock). */
 const purgeKey = async (key: string, now: number) =>
@@ -128,8 +57,8 @@ describe("refresh ahead through the shields", () => {
       expect(new TextEncoder().encode(after).byteLength > config.shieldMaxValueBytes).toBe(label.includes("too large"));
       await setOriginValue(key, before);
       // Two colos: `here` with the default colo's Cache API, `away` with KV only; each its own isolate.
-      const here = isolate();
-      const away = isolate({ l1: false });
+      const here = testIsolate();
+      const away = testIsolate({ l1: false });
       expect(await here.load(key, NOW)).toMatchObject({ kind: "value", state: "miss", stored: true });
       expect(await fillCount(key)).toBe(1);
       const missesBefore = familyCounter(here.stats, key, "misses");
@@ -142,7 +71,7 @@ describe("refresh ahead through the shields", () => {
       // A third isolate (another colo) that holds the old value in L0 when it enters the window,
       // after `here` refreshed it: its ask finds the lifetime recorded at the shield, which for a
       // value too large for the shield's storage is the only thing keeping the origin to one call.
-      const late = isolate({ l1: false });
+      const late = testIsolate({ l1: false });
       for (let t = NOW + 1; t < NOW + 2 * LIFE; t += 7) {
         for (const reader of [here, away]) {
           const result = await reader.load(key, t);
@@ -174,7 +103,7 @@ describe("refresh ahead through the shields", () => {
   it("a key nobody reads in its last minute is not refreshed", async () => {
     const key = `auth:is_admin:oseh_u_${freshId("ra")}`;
     await setOriginValue(key, "1");
-    const reader = isolate();
+    const reader = testIsolate();
     await reader.load(key, NOW);
     // Read before the window, then not again until after the expiry: a plain miss and fill.
     expect(await reader.load(key, NOW + LIFE - 61)).toMatchObject({ kind: "value", state: "hit" });
@@ -187,7 +116,7 @@ describe("refresh ahead through the shields", () => {
   it("a purge during the refresh wins: the refresh's value is stored nowhere", async () => {
     const key = `auth:is_admin:oseh_u_${freshId("ra")}`;
     await setOriginValue(key, "1");
-    const reader = isolate();
+    const reader = testIsolate();
     await reader.load(key, NOW);
     await setOriginValue(key, "0");
     await setFault(key, { kind: "slow", ms: HOLD_MS }, 1);
@@ -203,7 +132,7 @@ describe("refresh ahead through the shields", () => {
     // Nothing of the refresh anywhere: KV, the shield's storage, a reader in another colo.
     expect(await KV.get(key)).toBeNull();
     expect(await shieldRow(key)).toBeUndefined();
-    expect(await isolate({ l1: false }).read(key, at + 1)).toEqual({ state: "miss" });
+    expect(await testIsolate({ l1: false }).read(key, at + 1)).toEqual({ state: "miss" });
     expect(familyCounter(reader.stats, key, "refreshes")).toBe(1);
     expect(familyCounter(reader.stats, key, "refreshFailures")).toBe(0);
   });
@@ -214,8 +143,8 @@ describe("refresh ahead through the shields", () => {
     it("changes nothing for readers until the value would have expired anyway", async () => {
       const key = `auth:is_admin:oseh_u_${freshId("ra")}`;
       await setOriginValue(key, "1");
-      const here = isolate();
-      const away = isolate({ l1: false });
+      const here = testIsolate();
+      const away = testIsolate({ l1: false });
       await here.load(key, NOW);
       const expiresAt = await kvExpiresAt(key);
       expect(expiresAt).toBe(NOW + LIFE);

@@ -8,28 +8,16 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTokenMemory } from "../../src/auth/jwt";
-import { createIsolate } from "../../src/isolate";
-import { parseConfig } from "../../src/config";
-import { parseKey, type FamilyEntry } from "../../src/keys";
-import { createCacheReader, createIsolateFiller, type CacheResult, type Filler, type FetchFill } from "../../src/cache";
-import { createStats } from "../../src/stats";
+import { createIsolateFiller, type CacheResult } from "../../src/cache";
 import { createOriginClient, createOriginFill } from "../../src/origin";
-import { createShieldClient, createShieldFiller, shieldNameFor, type FamilyShield, type ShieldClient } from "../../src/shield";
+import { createShieldClient, createShieldFiller, type FamilyShield } from "../../src/shield";
 import { REFRESH_MIN_INTERVAL_SECONDS } from "../../src/shield/ordering";
-import { createTieredStore, type TieredStore } from "../../src/storage";
+import type { TieredStore } from "../../src/storage";
 import { clearFault, fillCount, freshId, setFault } from "../dev-origin/helpers";
 import { adminToken } from "../helpers/tokens";
 import { callWorker } from "../helpers/worker";
+import { binding, config, EDGE, familyOf, fetchFill, KV, shield, shieldRow, shieldStub, testIsolate } from "./helpers";
 
-const config = parseConfig(env);
-const binding = (env as unknown as { FAMILY_SHIELD: DurableObjectNamespace<FamilyShield> }).FAMILY_SHIELD;
-const KV = (env as unknown as { CACHE: KVNamespace }).CACHE;
-const shield: ShieldClient = createShieldClient(binding, { shards: config.shieldShards });
-const origin = createOriginClient({ tokens: createTokenMemory(),
-  config: { originUrl: config.originUrl, originTimeoutMs: 10_000, edgeOriginSecret: config.secrets.edgeOrigin },
-});
-const fetchFill: FetchFill = createOriginFill({ origin, collabMaxSeconds: config.collabMaxSeconds });
-const EDGE = "http://edge.test";
 /** The dev origin checks tokens against the wall clock; the cache logic runs on this one. */
 const NOW = Math.floor(Date.now() / 1000);
 /** Long enough for a purge to arrive while the origin still holds the fill. */
@@ -41,39 +29,7 @@ beforeAll(async () => {
 });
 afterEach(() => vi.restoreAllMocks());
 
-function familyOf(key: string): FamilyEntry {
-  const parsed = parseKey(key);
-  if (!parsed.ok) throw new Error(parsed.failure.message);
-  return parsed.value.family;
-}
-
 const adminKey = (label: string) => `auth:is_admin:oseh_u_${freshId(label)}`;
-
-/** One request's worth of storage, as a separate isolate would have it: nothing shared in memory. */
-function isolate(options: { l1?: boolean; filler?: (store: TieredStore, fills: Map<string, Promise<unknown>>) => Filler } = {}) {
-  const pending: Promise<unknown>[] = [];
-  const waitUntil = (promise: Promise<unknown>) => void pending.push(promise);
-  const own = createIsolate();
-  const store = createTieredStore({
-    kv: KV,
-    ...(options.l1 === false ? {} : { cache: caches.default }),
-    l1MaxAgeSeconds: config.l1MaxAgeSeconds,
-    staleIfErrorSeconds: config.staleIfErrorSeconds,
-    baseUrl: EDGE,
-    memory: own.storage,
-  });
-  const filler = (options.filler ?? ((s, fills) => createShieldFiller(shield, s, fetchFill, fills)))(store, own.fills);
-  const reader = createCacheReader({ store, filler, guard: own.fillGuard, disabled: new Set(), refreshes: own.refreshes });
-  const stats = createStats(0, own.id);
-  return {
-    store,
-    read: (key: string, now: number) => store.read(key, now, waitUntil),
-    load: (key: string, now = NOW, refresh = false) => reader.read(key, familyOf(key), { now, waitUntil, stats }, { refresh }),
-    settle: async () => {
-      while (pending.length > 0) await Promise.allSettled(pending.splice(0));
-    },
-  };
-}
 
 function admin(path: string, init: RequestInit = {}, now = NOW): Promise<Response> {
   const headers = new Headers(init.headers);
@@ -91,26 +47,14 @@ async function untilOriginHas(key: string, fills: number): Promise<void> {
   expect(await fillCount(key)).toBe(fills);
 }
 
-function shieldStub(key: string) {
-  return binding.get(binding.idFromName(shieldNameFor(familyOf(key), key, config.shieldShards)));
-}
-
-/** What the key's shield keeps in its own storage. */
-function shieldRow(key: string): Promise<string | undefined> {
-  return runInDurableObject(shieldStub(key), async (_instance: FamilyShield, state) => {
-    const row = state.storage.sql.exec<{ bytes: ArrayBuffer }>(`SELECT bytes FROM vals WHERE key = ?`, key).toArray()[0];
-    return row === undefined ? undefined : new TextDecoder().decode(row.bytes);
-  });
-}
-
 /**
  * Starts a fill of `key` that the origin holds for HOLD_MS, runs `intervene` once the origin has
  * the request, and returns what the fill answered.
  */
 async function raceFill(key: string, intervene: () => Promise<void>): Promise<CacheResult> {
   await setFault(key, { kind: "slow", ms: HOLD_MS }, 1);
-  const filling = isolate();
-  const pending = filling.load(key);
+  const filling = testIsolate();
+  const pending = filling.start(key, NOW);
   await untilOriginHas(key, 1);
   await intervene();
   const outcome = await pending;
@@ -122,7 +66,7 @@ async function raceFill(key: string, intervene: () => Promise<void>): Promise<Ca
 async function expectGone(key: string): Promise<void> {
   expect(await KV.get(key)).toBeNull();
   expect(await shieldRow(key)).toBeUndefined();
-  expect(await isolate().read(key, NOW + 1)).toEqual({ state: "miss" });
+  expect(await testIsolate().read(key, NOW + 1)).toEqual({ state: "miss" });
 }
 
 describe("shield: a purge, DELETE or PUT after a fill started wins", () => {
@@ -173,7 +117,7 @@ describe("shield: a purge, DELETE or PUT after a fill started wins", () => {
     expect(text(outcome)).toBe("0");
     expect(await KV.get(key)).toBe("1");
     expect(await shieldRow(key)).toBe("1");
-    const read = await isolate().read(key, NOW + 1);
+    const read = await testIsolate().read(key, NOW + 1);
     expect(read.state === "fresh" && new TextDecoder().decode(read.value.bytes)).toBe("1");
     expect((await shield.stats(familyOf(key))).droppedLateWrites).toBeGreaterThanOrEqual(1);
   });
@@ -181,7 +125,7 @@ describe("shield: a purge, DELETE or PUT after a fill started wins", () => {
   it("a fill that started after the purge is stored as usual", async () => {
     const key = adminKey("after");
     expect((await purge({ keys: [key] })).status).toBe(200);
-    const outcome = await isolate().load(key);
+    const outcome = await testIsolate().start(key, NOW);
     expect(outcome).toMatchObject({ state: "miss", stored: true });
     expect(await KV.get(key)).toBe("0");
     expect(await shieldRow(key)).toBe("0");
@@ -192,7 +136,7 @@ describe("shield: one origin fill for the whole edge", () => {
   it("50 concurrent misses from 50 isolates (L1 off, KV empty) make exactly one origin fill", async () => {
     const key = adminKey("fifty");
     await setFault(key, { kind: "slow", ms: 300 }, 1);
-    const outcomes = await Promise.all(Array.from({ length: 50 }, () => isolate({ l1: false }).load(key)));
+    const outcomes = await Promise.all(Array.from({ length: 50 }, () => testIsolate({ l1: false }).start(key, NOW)));
     expect(await fillCount(key)).toBe(1);
     expect(new Set(outcomes.map(text))).toEqual(new Set(["0"]));
     const stats = await shield.stats(familyOf(key));
@@ -204,29 +148,29 @@ describe("shield: one origin fill for the whole edge", () => {
     const key = adminKey("fifty-control");
     await setFault(key, { kind: "slow", ms: 300 }, 1);
     const noShield = (store: TieredStore, fills: Map<string, Promise<unknown>>) => createIsolateFiller(store, fetchFill, fills);
-    await Promise.all(Array.from({ length: 50 }, () => isolate({ l1: false, filler: noShield }).load(key)));
+    await Promise.all(Array.from({ length: 50 }, () => testIsolate({ l1: false, filler: noShield }).start(key, NOW)));
     expect(await fillCount(key)).toBeGreaterThan(1);
   });
 
   it("a colo whose KV copy is missing is answered by the shield, not the origin", async () => {
     const key = adminKey("kv-missing");
-    await isolate({ l1: false }).load(key);
+    await testIsolate({ l1: false }).start(key, NOW);
     await KV.delete(key); // as a colo whose KV read is stale or empty sees it
-    const again = await isolate({ l1: false }).load(key);
+    const again = await testIsolate({ l1: false }).start(key, NOW);
     expect(text(again)).toBe("0");
     expect(await fillCount(key)).toBe(1);
   });
 
   it("a value over the shield's per-value limit fills, is stored in KV only, and is served", async () => {
     const key = `journey_share_links:top_sharers:${19_000 + Math.floor(Math.random() * 900)}:${20_000 + Math.floor(Math.random() * 5000)}`;
-    const first = await isolate({ l1: false }).load(key);
+    const first = await testIsolate({ l1: false }).start(key, NOW);
     expect(first).toMatchObject({ kind: "value", state: "miss", stored: true });
     if (first.kind !== "value") throw new Error("no value");
     expect(first.value.bytes.byteLength).toBeGreaterThan(config.shieldMaxValueBytes);
     expect(await shieldRow(key)).toBeUndefined();
     const stored = await KV.get(key, "arrayBuffer");
     expect(new Uint8Array(stored!)).toEqual(first.value.bytes);
-    expect(await isolate({ l1: false }).load(key)).toMatchObject({ kind: "value", state: "hit", tier: "l2" });
+    expect(await testIsolate({ l1: false }).start(key, NOW)).toMatchObject({ kind: "value", state: "hit", tier: "l2" });
   });
 });
 
@@ -261,10 +205,10 @@ describe("shield: forced refresh", () => {
   it("does not join an older fill in flight, and that older fill then writes nothing", async () => {
     const key = adminKey("refresh-join");
     await setFault(key, { kind: "slow", ms: HOLD_MS }, 1);
-    const older = isolate().load(key);
+    const older = testIsolate().start(key, NOW);
     await untilOriginHas(key, 1);
     // The refresh makes its own origin call while the older one is still held.
-    const refreshed = await isolate().load(key, NOW, true);
+    const refreshed = await testIsolate().start(key, NOW, { refresh: true });
     expect(refreshed).toMatchObject({ state: "miss", requested: true, stored: true });
     expect(await fillCount(key)).toBe(2);
     await older;
@@ -274,10 +218,10 @@ describe("shield: forced refresh", () => {
 
   it("reaches the origin at most once per 3 s for one key", async () => {
     const key = adminKey("refresh-limit");
-    await isolate().load(key, NOW, true);
-    await isolate().load(key, NOW + 1, true); // within 3 s: answered from the shield's copy
+    await testIsolate().start(key, NOW, { refresh: true });
+    await testIsolate().start(key, NOW + 1, { refresh: true }); // within 3 s: answered from the shield's copy
     expect(await fillCount(key)).toBe(1);
-    await isolate().load(key, NOW + 3, true);
+    await testIsolate().start(key, NOW + 3, { refresh: true });
     expect(await fillCount(key)).toBe(2);
     await clearFault(key);
   });
@@ -342,7 +286,7 @@ describe("shield: stats and unavailability", () => {
 
   it("GET /stats?family= adds the family's shield counters; an unknown family is a 400", async () => {
     const key = adminKey("stats");
-    await isolate().load(key);
+    await testIsolate().start(key, NOW);
     const response = await admin(`/stats?family=${encodeURIComponent("auth:is_admin:{sub}")}`);
     expect(response.status).toBe(200);
     const body = (await response.json()) as { shield: Record<string, Record<string, number>> };
@@ -368,7 +312,7 @@ describe("shield: stats and unavailability", () => {
     });
     const unreachable = createShieldClient(down, { shards: config.shieldShards });
     const key = adminKey("down");
-    const outcome = await isolate({ filler: (store, fills) => createShieldFiller(unreachable, store, fetchFill, fills) }).load(key);
+    const outcome = await testIsolate({ filler: (store, fills) => createShieldFiller(unreachable, store, fetchFill, fills) }).start(key, NOW);
     expect(outcome).toMatchObject({ kind: "value", state: "miss", stored: false });
     expect(text(outcome)).toBe("0");
     expect(await KV.get(key)).toBeNull();
@@ -389,8 +333,8 @@ describe("forced refresh reaches the origin", () => {
     });
     const key = adminKey("no-cache");
     const local = (store: TieredStore, fills: Map<string, Promise<unknown>>) => createIsolateFiller(store, createOriginFill({ origin: recording, collabMaxSeconds: config.collabMaxSeconds }), fills);
-    await isolate({ filler: local }).load(key);
-    await isolate({ filler: local }).load(key, NOW, true);
+    await testIsolate({ filler: local }).start(key, NOW);
+    await testIsolate({ filler: local }).start(key, NOW, { refresh: true });
     expect(seen).toEqual([null, "no-cache"]);
   });
 
