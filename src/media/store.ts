@@ -19,7 +19,7 @@ import { computeExpiresAt, type FamilyEntry } from "../keys";
 import { errorFields, familyLabelOf, logEvent } from "../log";
 import type { OriginClient } from "../origin/client";
 import type { ShieldLease } from "../shield/client";
-import { familyCacheTag, newWriterObjectKey, type Envelope, type Pointer, type R2Tier } from "../storage";
+import { classifyFreshness, familyCacheTag, newWriterObjectKey, type Envelope, type Pointer, type R2Tier } from "../storage";
 import { L1_PATH_PREFIX } from "../storage/limits";
 import { forwardSlices, renderPlan } from "./body";
 import { startFill } from "./fill";
@@ -255,7 +255,7 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
       const now = Math.floor(scope.now);
       let pointer = await readPointer(key);
       if (pointer !== undefined && pointer.envelope.family !== family.name) pointer = undefined;
-      if (pointer !== undefined && pointer.envelope.expiresAt > now) {
+      if (pointer !== undefined && classifyFreshness(pointer.envelope, now, options.staleIfErrorSeconds) === "fresh") {
         const served = await fromStored(pointer, planFor(pointer.envelope.size), scope.waitUntil);
         if (served !== undefined) {
           scope.stats.count(family.name, "hits");
@@ -285,7 +285,7 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
 
     async readValue(key, clock) {
       const pointer = await r2.readPointer(key);
-      if (pointer === undefined || pointer.envelope.expiresAt <= Math.floor(clock)) return undefined;
+      if (pointer === undefined || classifyFreshness(pointer.envelope, Math.floor(clock), options.staleIfErrorSeconds) !== "fresh") return undefined;
       const body = await r2.readObject(pointer);
       return body === undefined ? undefined : { envelope: pointer.envelope, body };
     },
@@ -334,13 +334,12 @@ export function createMediaStore(options: MediaStoreOptions): MediaStore {
         // fresh object is the value, served as a hit; a purge leaves nothing to serve stale).
         // Only when R2 cannot say does the pointer this read began with stand in.
         const latest = await readPointer(key, pointer);
-        if (latest !== undefined && latest.envelope.family === family.name && latest.envelope.expiresAt + options.staleIfErrorSeconds > now) {
-          const served = await fromStored(latest, planFor(latest.envelope.size), scope.waitUntil);
-          if (served !== undefined && latest.envelope.expiresAt > now) return unsettled({ kind: "value", state: "hit", ...served });
-          if (served !== undefined) {
-            count("staleServes");
-            return unsettled({ kind: "value", state: "stale", ...served, originError });
-          }
+        const freshness = latest === undefined || latest.envelope.family !== family.name ? "expired" : classifyFreshness(latest.envelope, now, options.staleIfErrorSeconds);
+        const served = latest === undefined || freshness === "expired" ? undefined : await fromStored(latest, planFor(latest.envelope.size), scope.waitUntil);
+        if (served !== undefined && freshness === "fresh") return unsettled({ kind: "value", state: "hit", ...served });
+        if (served !== undefined) {
+          count("staleServes");
+          return unsettled({ kind: "value", state: "stale", ...served, originError });
         }
         return unsettled({ kind: "unavailable", reason: "origin_error", originError });
       }

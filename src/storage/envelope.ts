@@ -11,7 +11,7 @@ export type Freshness = "fresh" | "stale" | "expired";
  * `fresh` until `expiresAt` (exclusive), then `stale` for `staleIfErrorSeconds` (the window in
  * which a last good value may still be served when the origin fails), then `expired`.
  */
-export function classifyFreshness(envelope: Envelope, now: number, staleIfErrorSeconds: number): Freshness {
+export function classifyFreshness(envelope: Pick<Envelope, "expiresAt">, now: number, staleIfErrorSeconds: number): Freshness {
   if (now < envelope.expiresAt) return "fresh";
   if (now < envelope.expiresAt + staleIfErrorSeconds) return "stale";
   return "expired";
