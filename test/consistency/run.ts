@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { vi } from "vitest";
 import { describeViolations } from "./checker";
-import { historyArbitrary, runHistory } from "./harness";
+import { historyArbitrary, noteWorkerEvent, runHistory } from "./harness";
 
 /** The CI-sized run: a fixed seed, 6 histories of up to 30 steps (docs/reliability.md "Consistency"). */
 export const CI_SEED = 20_261_122;
@@ -19,7 +19,7 @@ export const CI_STEPS = 30;
  * `MUTANT_CI_STEPS` steps from the CI seed the checker must find a counterexample with the rule
  * switched off. A run stops at its first counterexample, so a mutant caught early costs little.
  */
-export const MUTANT_CI_RUNS = 3;
+export const MUTANT_CI_RUNS = 6;
 export const MUTANT_CI_STEPS = 20;
 
 export interface RunSize {
@@ -67,8 +67,10 @@ export async function checkRun(size: RunSize): Promise<RunReport> {
   const capture = (...args: unknown[]) => {
     const line = args.map(String).join(" ");
     try {
-      const msg = (JSON.parse(line) as { msg?: unknown }).msg;
+      const event = JSON.parse(line) as { msg?: unknown };
+      const msg = event.msg;
       if (typeof msg !== "string") throw new Error("no msg");
+      noteWorkerEvent(event);
       report.events[msg] = (report.events[msg] ?? 0) + 1;
       said.push(line);
     } catch {

@@ -13,8 +13,13 @@
  *   deletes; the isolate purges the family — its pages no longer list the key, so only the new
  *   generation hides its copies — and reads.
  * - `staleRace` (the stale-if-error bound): a value is written, the clock passes its expiry by
- *   less or more than `STALE_IF_ERROR_SECONDS`, the origin fails, and isolates read.
+ *   less than `STALE_IF_ERROR_SECONDS` and then by more (or by more at once, `beyond`), the
+ *   origin failing, and isolates read each time.
  * - `backfillRace`: an L1 back-fill held while an isolate of its colo purges the key.
+ * - `refreshRace` (the ordering rule, for refresh ahead: src/cache/refresh-ahead.ts): a value read
+ *   in, the clock moved into its last tenth of life and the origin changed; a hit then refreshes
+ *   it in the background through its shield, whose origin answer (made at arrival) is held at a
+ *   gate while the origin changes again and a write lands; then every isolate reads.
  */
 import fc from "fast-check";
 import type { KvFaultKind } from "./nemesis";
@@ -31,6 +36,8 @@ export const ISOLATE_NAMES = Object.keys(ISOLATES) as IsolateName[];
 export const SUBJECT_KINDS = ["transcript", "transcript", "transcript", "media", "template"] as const;
 /** Subjects whose values live in KV (L0/L1 copies, generations, back-fills): all but the media object. */
 const KV_SUBJECTS = [0, 1, 2, 4];
+/** Subjects a hit refreshes ahead: the transcripts (no expiry of their own; the origin's caps them). */
+const REFRESHING_SUBJECTS = [0, 1, 2];
 
 /**
  * Origin faults on the values endpoint (docs/origin.md §8): a 500, bytes that fail the codec, half
@@ -69,6 +76,7 @@ export type Step =
   | { do: "r2Fault"; kind: "put" | "get"; times: number }
   | { do: "race"; key: number; reader: IsolateName; hold: "answer" | "request"; originChanges: boolean; write: WriteStep }
   | { do: "backfillRace"; key: number; reader: IsolateName; purger: IsolateName; purge: "keys" | "family" | "prefix" }
+  | { do: "refreshRace"; key: number; reader: IsolateName; originChanges: boolean; write: WriteStep }
   | { do: "generationRace"; key: number; reader: IsolateName; big: boolean }
   | { do: "staleRace"; key: number; source: "put" | "fill"; writer: IsolateName; reader: IsolateName; beyond: boolean }
   | { do: "writePair"; key: number; first: WriteStep; second: WriteStep };
@@ -152,6 +160,16 @@ const WEIGHTED: { weight: number; arbitrary: fc.Arbitrary<Step> }[] = [
       reader: isolate,
       purger: isolate,
       purge: fc.constantFrom("keys" as const, "family" as const, "prefix" as const),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      do: fc.constant("refreshRace" as const),
+      key: fc.constantFrom(...REFRESHING_SUBJECTS),
+      reader: isolate,
+      originChanges: fc.constantFrom(true, true, true, false),
+      write: writeStep,
     }),
   },
   { weight: 6, arbitrary: fc.record({ do: fc.constant("read" as const), isolate, key: keyIndex, refresh: fc.constant(false), wait }) },
