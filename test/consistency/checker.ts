@@ -12,7 +12,8 @@
  *   anew after that write began — for a reader in the writing isolate at once, elsewhere once the
  *   serving tier's delay passed (`tierDelaySeconds`, never past `visibleWithinSeconds`);
  * - **stale**: a stale copy only within `STALE_IF_ERROR_SECONDS` past its expiry, only when the
- *   origin failed (a 502 needs a fault armed on the key; a 504 is a timeout, which a busy machine
+ *   origin failed (a 502 needs a fault on the key: armed, or an origin 5xx the harness saw the
+ *   Worker log, ./harness.ts `noteWorkerEvent`; a 504 is a timeout, which a busy machine
  *   can cause), and under the invalidation rule;
  * - **absent**: "no such value" only when the origin had none during the read's fill window;
  * - **source times**: an applied write never carries a source time older than a mark in force
