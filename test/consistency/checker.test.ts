@@ -35,8 +35,8 @@ function history() {
       add({ kind: "origin", key: K, state: version === "absent" ? "absent" : { version, expiresAt } } as Omit<Op, "id" | "inv" | "res">),
     read: (isolate: string, now: number, answer: ReadAnswer, timing?: { inv?: number; res?: number }) =>
       add({ kind: "read", key: K, isolate, now, refresh: false, answer } as Omit<Op, "id" | "inv" | "res">, timing),
-    put: (isolate: string, now: number, version: string, status = 204, sourceTime?: number) =>
-      add({ kind: "put", key: K, isolate, now, version, expiresAt: now + 600, status, ...(sourceTime === undefined ? {} : { sourceTime }) } as Omit<Op, "id" | "inv" | "res">),
+    put: (isolate: string, now: number, version: string, status = 204, sourceTime?: number, timing?: { inv?: number; res?: number }) =>
+      add({ kind: "put", key: K, isolate, now, version, expiresAt: now + 600, status, ...(sourceTime === undefined ? {} : { sourceTime }) } as Omit<Op, "id" | "inv" | "res">, timing),
     del: (isolate: string, now: number, status = 204, sourceTime?: number) =>
       add({ kind: "delete", key: K, isolate, now, status, ...(sourceTime === undefined ? {} : { sourceTime }) } as Omit<Op, "id" | "inv" | "res">),
     purgeKeys: (isolate: string, now: number, sourceTime?: number, timing?: { inv?: number; res?: number }) =>
@@ -262,6 +262,33 @@ describe("consistency checker", () => {
     late.put("a1", T0, `${K}#2`, 204, T0 - 40);
     late.purgeKeys("a1", T0);
     expect(rules(late.h)).toEqual(["source-time"]);
+  });
+
+  it("source times: a media PUT another write of its key overtook during the upload answers 409 (docs/admin-api.md)", () => {
+    // Seed 20261207 of round 3, history 53: an operator's purge (no source time) of the media key
+    // reached its shield while a PUT with a source time was uploading; the PUT answered 409.
+    const overtaken = () => {
+      const h = history();
+      h.origin(`${K}#0`);
+      const at = h.seq();
+      h.put("a1", T0, `${K}#1`, 409, T0 - 40, { inv: at, res: at + 3 });
+      h.purgeKeys("a1", T0, undefined, { inv: at + 1, res: at + 2 });
+      return h;
+    };
+    const ok = overtaken();
+    ok.h.media.push(K);
+    expect(rules(ok.h)).toEqual([]);
+
+    // Any other family's PUT is one commit at its shield: only a newer mark refuses it.
+    expect(rules(overtaken().h)).toEqual(["source-time"]);
+
+    // A media PUT no write overlapped: nothing overtook it.
+    const alone = history();
+    alone.h.media.push(K);
+    alone.origin(`${K}#0`);
+    alone.purgeKeys("a1", T0);
+    alone.put("a1", T0, `${K}#1`, 409, T0 - 40);
+    expect(rules(alone.h)).toEqual(["source-time"]);
   });
 
   it("status: a 500 from an admin write is refused", () => {

@@ -17,7 +17,8 @@
  *   can cause), and under the invalidation rule;
  * - **absent**: "no such value" only when the origin had none during the read's fill window;
  * - **source times**: an applied write never carries a source time older than a mark in force
- *   that a write answered before it left; a 409 only when such a mark may exist;
+ *   that a write answered before it left; a 409 only when such a mark may exist (or, for a media
+ *   PUT, another write of the key overlapped its upload);
  * - **status**: nothing answers a status no rule allows (a 500, a bad body); a media body broken
  *   off before its Content-Length only while an origin fault was armed on the key (a fill passing
  *   on an origin answer cut short).
@@ -188,11 +189,24 @@ function checkSourceTimes(history: History, write: WriteOp, out: Violation[]): v
         });
       }
     } else if (write.status === 409 || (write.kind === "purge" && (write.superseded ?? []).includes(key))) {
-      if (!earlier.some((op) => inForce(op, false))) {
+      if (!earlier.some((op) => inForce(op, false)) && !overtaken(history, write, key)) {
         out.push({ rule: "source-time", ops: [write.id], message: `${write.kind} of ${key} with source time ${s} refused as superseded, but no newer mark could be in force` });
       }
     }
   }
+}
+
+/**
+ * A media PUT another write of its key overtook: docs/admin-api.md — an `s3_files:` PUT answers
+ * 409 when a DELETE, purge or PUT of the key reached its shield while its bytes uploaded (nothing
+ * applied), whatever their source times. Any write of the key that overlapped it may have.
+ */
+function overtaken(history: History, write: WriteOp, key: string): boolean {
+  return (
+    write.kind === "put" &&
+    history.media.includes(key) &&
+    history.ops.some((op) => isWrite(op) && op.id !== write.id && touches(op, key) && op.status !== 400 && op.inv < resOf(write) && resOf(op) > write.inv)
+  );
 }
 
 /** Statuses a rule allows for admin writes: applied, superseded, storage unavailable (nothing applied). */
