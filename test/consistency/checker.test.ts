@@ -41,6 +41,8 @@ function history() {
       add({ kind: "delete", key: K, isolate, now, status, ...(sourceTime === undefined ? {} : { sourceTime }) } as Omit<Op, "id" | "inv" | "res">),
     purgeKeys: (isolate: string, now: number, sourceTime?: number, timing?: { inv?: number; res?: number }) =>
       add({ kind: "purge", selector: { keys: [K] }, covers: [K], isolate, now, status: 200, superseded: [], ...(sourceTime === undefined ? {} : { sourceTime }) } as Omit<Op, "id" | "inv" | "res">, timing),
+    add503Purge: (isolate: string, now: number) =>
+      add({ kind: "purge", selector: { keys: [K] }, covers: [K], isolate, now, status: 503 } as Omit<Op, "id" | "inv" | "res">),
     fault: (until?: number) => add({ kind: "fault", key: K, fault: "500", ...(until === undefined ? {} : { until }) } as Omit<Op, "id" | "inv" | "res">),
     clock: (to: number) => add({ kind: "clock", to } as Omit<Op, "id" | "inv" | "res">),
     seq: () => seq,
@@ -254,6 +256,16 @@ describe("consistency checker", () => {
     concurrent.clock(T0);
     concurrent.put("a1", T0, `${K}#2`, 204, T0 - 40);
     expect(rules(concurrent.h)).toEqual([]);
+
+    // Answered 503 (its shield applied it; the isolate's own step after failed): it may have
+    // unpinned the key, as it may have applied (docs/admin-api.md: repeat the call). Seed
+    // 20261207 of round 3, history 53: a KV get failure, then a race's purge first.
+    const failed = history();
+    failed.origin(`${K}#0`);
+    failed.put("a1", T0, `${K}#1`, 204, T0 + 30);
+    failed.add503Purge("a1", T0);
+    failed.put("a1", T0, `${K}#2`, 204, T0 - 40);
+    expect(rules(failed.h)).toEqual([]);
 
     // Begun only after the older write answered: the mark was in force when it applied.
     const late = history();

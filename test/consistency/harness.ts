@@ -488,9 +488,10 @@ async function applyStep(run: Run, step: Step): Promise<void> {
       // Content-Length and a body cut after half (docs/origin.md, docs/reliability.md "Consistency").
       const fault: OriginFaultKind = step.fault === "garbage" && run.subjects[step.key]?.kind === "media" ? "truncated" : step.fault;
       const op = push<Extract<Op, { kind: "fault" }>>(run, { kind: "fault", key, fault, inv: tick(run) });
+      // Known as armed before the origin has it, so no failure it causes is taken for an un-armed one.
+      run.faults.set(step.key, [...(run.faults.get(step.key) ?? []), op.id]);
       await setFault(key, ORIGIN_FAULTS[fault](run.originTimeoutMs), step.times);
       op.res = tick(run);
-      run.faults.set(step.key, [...(run.faults.get(step.key) ?? []), op.id]);
       countInjected(run.nemesis, `origin ${fault}`);
       return;
     }

@@ -217,11 +217,13 @@ export function markOf(op: WriteOp, key: string): Mark {
  * Whether an operator's purge (no source time) clears `mark` (docs/admin-api.md "Unpinning"): a
  * key purge clears the key's own mark; a family purge, every mark of its keys and every purge
  * mark; a prefix purge, the marks of the keys it covers and the purge marks of prefixes inside it.
+ * One that may have applied (a 503: its shield may have, before a later step failed) may have
+ * unpinned.
  */
 export function unpins(op: Extract<Op, { kind: "purge" }>, mark: Mark): boolean {
   if (op.sourceTime !== undefined) return false;
-  if (mark.of === "key") return op.covers.includes(mark.key) && applied(op, mark.key);
-  if (!applied(op, "")) return false;
+  if (mark.of === "key") return op.covers.includes(mark.key) && mayHaveApplied(op, mark.key);
+  if (!mayHaveApplied(op, "")) return false;
   if ("keys" in op.selector) return false;
   if ("family" in op.selector) return true;
   return mark.prefix.startsWith(op.selector.prefix);
